@@ -1,0 +1,37 @@
+# Titans Finance — `make demo` and `make test` do all their own set-up (uv + the committed lock).
+SHELL := /bin/bash
+# uv on PATH, else the one pip installs into this Python (installed on first use).
+UV := $$(command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
+PYTEST_ARGS ?=
+API_PORT ?= 8000
+DASHBOARD_PORT ?= 8501
+
+.PHONY: setup demo test lint format bench clean
+
+setup: .venv/.synced
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+demo: setup
+	$(UV) run titans demo --api-port $(API_PORT) --dashboard-port $(DASHBOARD_PORT)
+
+lint: setup
+	$(UV) run ruff check src tests bench
+	$(UV) run ruff format --check src tests bench
+	$(UV) run mypy
+
+test: lint
+	$(UV) run pytest $(PYTEST_ARGS)
+
+format: setup
+	$(UV) run ruff format src tests bench
+	$(UV) run ruff check --fix src tests bench
+
+bench: setup
+	@for script in bench/bench_*.py; do echo "== $$script"; $(UV) run python $$script || exit 1; done
+
+clean:
+	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,77 @@
+"""Application settings: the only module that reads the environment."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    """Where the service runs; production disables every convenience default."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Titans Finance settings, read from `TITANS_*` variables and an optional `.env` file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TITANS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite:///./var/titans.db"
+    redis_url: str | None = None
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    rate_limit: int = Field(default=1000, ge=1, description="requests per hour per key")
+    rate_limit_burst: int = Field(default=100, ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    models_dir: Path = Path("./var/models")
+    mlflow_tracking_uri: str = "sqlite:///./var/mlflow.db"
+    log_level: str = "INFO"
+    debug: bool = False
+    metrics_public: bool = False
+    max_batch_size: int = Field(default=100_000, ge=1)
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    cache_ttl_seconds: int = Field(default=300, ge=0)
+    default_currency: str = "USD"
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @property
+    def is_production(self) -> bool:
+        """True when running with production safeguards."""
+        return self.environment is Environment.PRODUCTION
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
+
+
+def generate_development_key() -> str:
+    """A fresh random API key for development mode (never a fixed, known key)."""
+    return "dev-" + secrets.token_urlsafe(24)

@@ -1,0 +1,83 @@
+"""One exception hierarchy, mapped once to CLI exit codes and HTTP status codes."""
+
+from __future__ import annotations
+
+
+class TitansError(Exception):
+    """Base of every error meant for a user: the message says what, where and what to do."""
+
+    exit_code: int = 1
+    http_status: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(TitansError):
+    """Settings are missing or inconsistent."""
+
+    exit_code = 78
+    http_status = 500
+
+
+class InputFileError(TitansError):
+    """A file cannot be read at all (format, encoding, structure); nothing was written."""
+
+    exit_code = 65
+    http_status = 422
+
+
+class ValidationError(TitansError):
+    """Input values are wrong (a field, a type, a range)."""
+
+    exit_code = 65
+    http_status = 422
+
+
+class NotFoundError(TitansError):
+    """A requested record does not exist."""
+
+    exit_code = 66
+    http_status = 404
+
+
+class ModelNotTrainedError(TitansError):
+    """A model is needed that has not been trained; the message names the command that trains it."""
+
+    exit_code = 69
+    http_status = 503
+
+
+class ModelIntegrityError(TitansError):
+    """A model artefact fails its checksum or cannot be loaded."""
+
+    exit_code = 70
+    http_status = 500
+
+
+class TrainingDataError(TitansError):
+    """Training data is unusable (too few rows, one class, missing column)."""
+
+    exit_code = 65
+    http_status = 422
+
+
+class StorageError(TitansError):
+    """The database cannot be reached or refused an operation."""
+
+    exit_code = 74
+    http_status = 503
+
+
+__all__ = [
+    "ConfigurationError",
+    "InputFileError",
+    "ModelIntegrityError",
+    "ModelNotTrainedError",
+    "NotFoundError",
+    "StorageError",
+    "TitansError",
+    "TrainingDataError",
+    "ValidationError",
+]

@@ -1,0 +1,57 @@
+"""The contract every reader fulfils: a file in, canonical rows plus rejected rows out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A source row that could not become a transaction, with a reason a person understands."""
+
+    line: int
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BalanceBreak:
+    """A running-balance discontinuity: previous balance + amount != reported balance."""
+
+    line: int
+    expected: str
+    found: str
+
+
+@dataclass
+class ReadResult:
+    """What a reader returns.
+
+    ``frame`` holds one row per accepted transaction with the canonical columns of
+    ``titans_finance.domain.CANONICAL_COLUMNS`` (``Date`` as ``datetime.date``, ``Amount`` and
+    ``Balance`` as ``decimal.Decimal`` signed with negative = money out, strings or None
+    elsewhere), an optional ``Balance`` column, and ``line``: the 1-based source line (or record
+    number) the row came from.  ``rejects`` lists rows that could not be parsed.
+    """
+
+    frame: pd.DataFrame
+    rejects: list[RejectedRow] = field(default_factory=list)
+    format: str = "csv"
+    balance_breaks: list[BalanceBreak] = field(default_factory=list)
+
+
+class Reader(Protocol):
+    """A format reader: raises ``InputFileError`` when the file cannot be read at all."""
+
+    def __call__(
+        self,
+        path: Path,
+        *,
+        account: str | None = None,
+        mapping: Mapping[str, Any] | None = None,
+    ) -> ReadResult: ...

@@ -1,0 +1,182 @@
+"""The contract every model shares: estimator rules, DataFrame in/out, verified artefacts."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import logging
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import joblib
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from titans_finance.errors import ModelIntegrityError, ModelNotTrainedError
+
+logger = logging.getLogger(__name__)
+
+ARTEFACT_NAME = "model.joblib"
+METADATA_NAME = "metadata.json"
+_TRACKED_LIBRARIES = ("scikit-learn", "pandas", "numpy", "statsforecast", "titans-finance")
+
+
+def _library_versions() -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for name in _TRACKED_LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class ModelMetadata:
+    """What is known about a trained model; written beside its artefact as metadata.json."""
+
+    model_type: str
+    version: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    trained_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    training_rows: int = 0
+    features: list[str] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    library_versions: dict[str, str] = field(default_factory=_library_versions)
+    artefacts: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelMetadata:
+        """Build from a metadata.json dict, ignoring unknown keys."""
+        known = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class TitansModel(BaseEstimator):
+    """Base of every Titans model.
+
+    Subclasses set ``model_type``, keep only hyperparameters in ``__init__``, implement
+    ``_fit(frame)`` (fitted attributes end in ``_``) and ``_predict(frame)`` returning one row
+    per input row on the input's index.  ``fit`` records ``metadata_``; ``predict`` adds
+    ``model_version`` to every output row.
+    """
+
+    model_type: ClassVar[str] = "base"
+
+    def fit(self, frame: pd.DataFrame, y: object = None) -> Self:
+        """Fit on a canonical transaction frame and record metadata; returns self."""
+        self._fit(frame)
+        self.metadata_ = ModelMetadata(
+            model_type=self.model_type,
+            training_rows=len(frame),
+            features=self.feature_names(),
+            params={key: _jsonable(value) for key, value in self.get_params().items()},
+        )
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Score a batch in one call: one output row per input row, input index kept."""
+        check_is_fitted(self, "metadata_")
+        result = self._predict(frame)
+        if len(result) != len(frame):
+            raise AssertionError(
+                f"{type(self).__name__} returned {len(result)} rows for {len(frame)}"
+            )
+        result.index = frame.index
+        result["model_version"] = self.metadata_.version
+        return result
+
+    def feature_names(self) -> list[str]:
+        """Names of the features the fitted model uses (for metadata)."""
+        return []
+
+    def _fit(self, frame: pd.DataFrame) -> None:
+        raise NotImplementedError
+
+    def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        raise NotImplementedError
+
+    # -- persistence ------------------------------------------------------------------------------
+    def save(self, directory: Path) -> Path:
+        """Write ``<directory>/<model_type>/{model.joblib, metadata.json}``; returns that folder."""
+        check_is_fitted(self, "metadata_")
+        target = Path(directory) / self.model_type
+        target.mkdir(parents=True, exist_ok=True)
+        artefact = target / ARTEFACT_NAME
+        tmp = artefact.with_suffix(".tmp")
+        joblib.dump(self, tmp, compress=3)
+        tmp.replace(artefact)
+        self.metadata_.artefacts = {ARTEFACT_NAME: sha256_file(artefact)}
+        (target / METADATA_NAME).write_text(json.dumps(self.metadata_.to_dict(), indent=2))
+        return target
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        """Load from ``<directory>/<model_type>``, verifying every artefact's sha256 first."""
+        target = Path(directory) / cls.model_type
+        metadata = read_metadata(target, cls.model_type)
+        for name, expected in metadata.artefacts.items():
+            path = target / name
+            if not path.is_file():
+                raise ModelIntegrityError(
+                    f"{cls.model_type} model file {path} is missing; retrain it"
+                )
+            actual = sha256_file(path)
+            if actual != expected:
+                raise ModelIntegrityError(
+                    f"{cls.model_type} model file {path} fails its checksum (expected "
+                    f"{expected[:12]}…, found {actual[:12]}…): it was modified or truncated; "
+                    f"retrain with `titans train {cls.model_type}`"
+                )
+        try:
+            model = joblib.load(target / ARTEFACT_NAME)
+        except Exception as exc:  # a checksum-valid but unreadable file (library mismatch)
+            raise ModelIntegrityError(f"cannot load {cls.model_type} model: {exc}") from exc
+        if not isinstance(model, cls):
+            raise ModelIntegrityError(f"{target} does not hold a {cls.__name__}")
+        model.metadata_ = metadata
+        return model
+
+
+def read_metadata(target: Path, model_type: str) -> ModelMetadata:
+    """Read and validate ``metadata.json`` of a saved model folder."""
+    meta_path = target / METADATA_NAME
+    if not meta_path.is_file():
+        raise ModelNotTrainedError(
+            f"no trained {model_type} model in {target.parent}; train one with "
+            f"`titans train {model_type}`"
+        )
+    try:
+        metadata = ModelMetadata.from_dict(json.loads(meta_path.read_text()))
+    except (ValueError, TypeError) as exc:
+        raise ModelIntegrityError(f"{meta_path} is not valid model metadata: {exc}") from exc
+    if metadata.model_type != model_type or not metadata.artefacts:
+        raise ModelIntegrityError(f"{meta_path} does not describe a {model_type} model")
+    return metadata
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return repr(value)
+
+
+__all__ = ["ModelMetadata", "TitansModel", "read_metadata", "sha256_file"]

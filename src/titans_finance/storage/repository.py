@@ -1,0 +1,579 @@
+"""Reads and writes of the store: bulk transaction loads, queries as DataFrames, feedback, rules."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, Select, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from titans_finance import domain as d
+from titans_finance.errors import NotFoundError, ValidationError
+from titans_finance.ingest.readers.base import RejectedRow as RejectedRowRecord
+from titans_finance.storage.tables import (
+    Account,
+    AnomalyFeedback,
+    Budget,
+    CategoryFeedback,
+    Import,
+    RejectedRow,
+    Rule,
+    Transaction,
+)
+
+logger = logging.getLogger(__name__)
+
+# Canonical frame column -> transactions table column.
+_COLUMN_MAP: dict[str, str] = {
+    d.DATE: "date",
+    d.TYPE: "type",
+    d.DESCRIPTION: "description",
+    d.MERCHANT: "merchant",
+    d.AMOUNT: "amount",
+    d.CATEGORY: "category",
+    d.PAYMENT_METHOD: "payment_method",
+    d.STATUS: "status",
+    d.REFERENCE: "reference",
+    d.RECEIPT_URL: "receipt_url",
+    d.CURRENCY: "currency",
+    d.BALANCE: "balance",
+    "fingerprint": "fingerprint",
+}
+_INSERT_COLUMNS: tuple[str, ...] = ("account_id", "import_id", *_COLUMN_MAP.values())
+_SORTABLE = {"date", "amount", "description", "category", "id", "merchant", "account"}
+
+
+@dataclass
+class TransactionFilter:
+    """Filters for listing transactions; every field is optional."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    accounts: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    types: Sequence[str] = ()
+    text: str | None = None
+    min_amount: Decimal | float | None = None
+    max_amount: Decimal | float | None = None
+    limit: int | None = None
+    offset: int = 0
+    sort: str = "date"
+    descending: bool = False
+
+
+@dataclass
+class StoredImport:
+    """Counts of one stored import."""
+
+    import_id: int
+    inserted: int
+    duplicates: int
+    rejected: int
+
+
+@dataclass
+class ImportRecord:
+    """An import as listed back to users."""
+
+    id: int
+    file_name: str
+    format: str
+    rows_read: int
+    rows_inserted: int
+    rows_duplicate: int
+    rows_rejected: int
+    balance_breaks: int
+    created_at: str
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+
+
+# -- writes ---------------------------------------------------------------------------------------
+def store_import(
+    engine: Engine,
+    *,
+    file_name: str,
+    sha256: str,
+    file_format: str,
+    frame: pd.DataFrame,
+    rejects: Sequence[RejectedRowRecord],
+    rows_read: int,
+    balance_breaks: int = 0,
+) -> StoredImport:
+    """Store one file's accepted rows and rejects in a single database transaction.
+
+    ``frame`` is canonical with ``merchant`` and ``fingerprint`` columns.  Rows whose fingerprint
+    is already stored are skipped (idempotent re-import).  Either everything is written or nothing.
+    """
+    with engine.begin() as conn:
+        account_ids = _ensure_accounts(conn, frame)
+        import_id = conn.execute(
+            insert(Import).values(
+                file_name=file_name[:500],
+                sha256=sha256,
+                format=file_format,
+                rows_read=rows_read,
+                rows_rejected=len(rejects),
+                balance_breaks=balance_breaks,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        inserted = (
+            _bulk_insert_transactions(conn, frame, account_ids, import_id) if len(frame) else 0
+        )
+        if rejects:
+            conn.execute(
+                insert(RejectedRow),
+                [
+                    {
+                        "import_id": import_id,
+                        "line": r.line,
+                        "raw": r.raw[:4000],
+                        "reason": r.reason,
+                    }
+                    for r in rejects
+                ],
+            )
+        duplicates = len(frame) - inserted
+        conn.execute(
+            update(Import)
+            .where(Import.id == import_id)
+            .values(rows_inserted=inserted, rows_duplicate=duplicates)
+        )
+    return StoredImport(int(import_id), inserted, duplicates, len(rejects))
+
+
+def _ensure_accounts(conn: Connection, frame: pd.DataFrame) -> dict[str, int]:
+    names = frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT).astype(str) if len(frame) else pd.Series([])
+    wanted = set(names.unique().tolist())
+    existing = dict(conn.execute(select(Account.name, Account.id)).tuples().all())
+    missing = sorted(wanted - existing.keys())
+    if missing:
+        currencies = (
+            frame.assign(_acc=names).groupby("_acc")[d.CURRENCY].first().to_dict()
+            if d.CURRENCY in frame
+            else {}
+        )
+        conn.execute(
+            insert(Account),
+            [{"name": name, "currency": currencies.get(name)} for name in missing],
+        )
+        existing = dict(conn.execute(select(Account.name, Account.id)).tuples().all())
+    return existing
+
+
+def _rows_for_insert(
+    frame: pd.DataFrame, account_ids: dict[str, int], import_id: int
+) -> list[tuple[Any, ...]]:
+    """Rows as DB-API tuples, in `_INSERT_COLUMNS` order (money as text for exactness)."""
+    columns: list[Any] = [
+        frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT).astype(str).map(account_ids).tolist(),
+        [import_id] * len(frame),
+    ]
+    for source in _COLUMN_MAP:
+        if source not in frame:
+            columns.append([None] * len(frame))
+            continue
+        values = frame[source]
+        if source == d.DATE:
+            columns.append([v.isoformat() for v in pd.to_datetime(values).dt.date])
+        elif source in (d.AMOUNT, d.BALANCE):
+            columns.append([None if v is None or v != v else str(v) for v in values.tolist()])
+        else:
+            columns.append(values.astype(object).where(values.notna(), None).tolist())
+    return list(zip(*columns, strict=True))
+
+
+def _bulk_insert_transactions(
+    conn: Connection, frame: pd.DataFrame, account_ids: dict[str, int], import_id: int
+) -> int:
+    rows = _rows_for_insert(frame, account_ids, import_id)
+    names = ", ".join(_INSERT_COLUMNS)
+    if conn.dialect.name == "sqlite":
+        placeholders = ", ".join("?" for _ in _INSERT_COLUMNS)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO transactions ({names}, created_at, updated_at) "
+            f"VALUES ({placeholders}, datetime('now'), datetime('now'))",
+            rows,
+        )
+        return int(cursor.rowcount)
+    if conn.dialect.name == "postgresql":
+        return _copy_insert_postgres(conn, rows, names)
+    stmt = insert(Transaction).prefix_with("")  # generic dialects: insert new fingerprints only
+    known = set(conn.execute(select(Transaction.fingerprint)).scalars())
+    fresh = [dict(zip(_INSERT_COLUMNS, r, strict=True)) for r in rows if r[-1] not in known]
+    if fresh:
+        conn.execute(stmt, fresh)
+    return len(fresh)
+
+
+def _copy_insert_postgres(conn: Connection, rows: list[tuple[Any, ...]], names: str) -> int:
+    """COPY into a temporary table, then insert only new fingerprints (one round trip each)."""
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _titans_incoming ON COMMIT DROP AS "
+            f"SELECT {names} FROM transactions WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE _titans_incoming")
+        with cursor.copy(f"COPY _titans_incoming ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO transactions ({names}, created_at, updated_at) "
+            f"SELECT {names}, now(), now() FROM _titans_incoming "
+            "ON CONFLICT (fingerprint) DO NOTHING"
+        )
+        return int(cursor.rowcount)
+
+
+def set_category(engine: Engine, transaction_id: int, category: str) -> dict[str, Any]:
+    """Set a transaction's category and store the correction as feedback for the next training."""
+    category = category.strip()
+    if not category or len(category) > 100:
+        raise ValidationError("category must be 1 to 100 characters")
+    with engine.begin() as conn:
+        previous = conn.execute(
+            select(Transaction.category).where(Transaction.id == transaction_id)
+        ).one_or_none()
+        if previous is None:
+            raise NotFoundError(f"transaction {transaction_id} does not exist")
+        conn.execute(
+            update(Transaction).where(Transaction.id == transaction_id).values(category=category)
+        )
+        conn.execute(
+            insert(CategoryFeedback).values(
+                transaction_id=transaction_id, previous_category=previous[0], category=category
+            )
+        )
+    return get_transaction(engine, transaction_id)
+
+
+def add_anomaly_feedback(
+    engine: Engine,
+    *,
+    transaction_id: int | None = None,
+    account: str | None = None,
+    merchant: str | None = None,
+    reason_code: str | None = None,
+) -> int:
+    """Store a "this is normal" mark; with a transaction id, account and merchant come from it."""
+    with engine.begin() as conn:
+        if transaction_id is not None:
+            row = conn.execute(
+                select(Account.name, Transaction.merchant)
+                .join(Account, Account.id == Transaction.account_id)
+                .where(Transaction.id == transaction_id)
+            ).one_or_none()
+            if row is None:
+                raise NotFoundError(f"transaction {transaction_id} does not exist")
+            account = account or row[0]
+            merchant = merchant or row[1]
+        if not (account or merchant):
+            raise ValidationError("give a transaction id, an account or a merchant to mark normal")
+        result = conn.execute(
+            insert(AnomalyFeedback).values(
+                transaction_id=transaction_id,
+                account=account,
+                merchant=merchant,
+                reason_code=reason_code,
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def list_anomaly_feedback(engine: Engine) -> list[dict[str, Any]]:
+    """Every stored "normal" mark as {account, merchant, reason_code}."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(AnomalyFeedback.account, AnomalyFeedback.merchant, AnomalyFeedback.reason_code)
+        ).all()
+    return [{"account": a, "merchant": m, "reason_code": r} for a, m, r in rows]
+
+
+def add_rule(engine: Engine, rule: d.CategoryRule) -> d.CategoryRule:
+    """Store a categorisation rule; returns it with its id."""
+    _check_rule(rule)
+    with engine.begin() as conn:
+        rule_id = conn.execute(
+            insert(Rule).values(
+                kind=rule.kind.value,
+                pattern=rule.pattern,
+                min_amount=rule.min_amount,
+                max_amount=rule.max_amount,
+                account=rule.account,
+                category=rule.category,
+                priority=rule.priority,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+    return d.CategoryRule(**{**rule.__dict__, "id": int(rule_id)})
+
+
+def _check_rule(rule: d.CategoryRule) -> None:
+    import re
+
+    if not rule.category.strip():
+        raise ValidationError("a rule needs a category")
+    if rule.kind is d.RuleKind.REGEX:
+        try:
+            re.compile(rule.pattern)
+        except re.error as exc:
+            raise ValidationError(
+                f"rule pattern {rule.pattern!r} is not a valid regex: {exc}"
+            ) from exc
+    if (
+        rule.kind
+        in (
+            d.RuleKind.CONTAINS,
+            d.RuleKind.MERCHANT,
+            d.RuleKind.REGEX,
+            d.RuleKind.ACCOUNT,
+        )
+        and not rule.pattern.strip()
+    ):
+        raise ValidationError(f"a {rule.kind.value} rule needs a non-empty pattern")
+    if rule.kind is d.RuleKind.AMOUNT_RANGE and rule.min_amount is None and rule.max_amount is None:
+        raise ValidationError("an amount_range rule needs min_amount or max_amount")
+    if (
+        rule.min_amount is not None
+        and rule.max_amount is not None
+        and rule.min_amount > rule.max_amount
+    ):
+        raise ValidationError("min_amount is greater than max_amount")
+
+
+def list_rules(engine: Engine) -> list[d.CategoryRule]:
+    """Every stored rule, highest priority first."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(Rule).order_by(Rule.priority.desc(), Rule.id)).mappings().all()
+    return [
+        d.CategoryRule(
+            kind=d.RuleKind(row["kind"]),
+            category=row["category"],
+            pattern=row["pattern"],
+            min_amount=row["min_amount"],
+            max_amount=row["max_amount"],
+            account=row["account"],
+            priority=row["priority"],
+            id=row["id"],
+        )
+        for row in rows
+    ]
+
+
+def delete_rule(engine: Engine, rule_id: int) -> None:
+    """Delete a rule; NotFoundError when it does not exist."""
+    with engine.begin() as conn:
+        if conn.execute(delete(Rule).where(Rule.id == rule_id)).rowcount == 0:
+            raise NotFoundError(f"rule {rule_id} does not exist")
+
+
+def set_budget(engine: Engine, category: str, amount: Decimal, month: str | None = None) -> None:
+    """Create or replace the budget of a category (for one month 'YYYY-MM' or every month)."""
+    if amount < 0:
+        raise ValidationError("a budget amount cannot be negative")
+    with engine.begin() as conn:
+        conn.execute(delete(Budget).where(Budget.category == category, _month_is(month)))
+        conn.execute(insert(Budget).values(category=category, month=month, amount=amount))
+
+
+def _month_is(month: str | None) -> Any:
+    return Budget.month.is_(None) if month is None else Budget.month == month
+
+
+def list_budgets(engine: Engine) -> pd.DataFrame:
+    """Budgets as a frame: category, month (None = every month), amount (float)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(Budget.category, Budget.month, Budget.amount)).all()
+    return pd.DataFrame(
+        [(c, m, float(a)) for c, m, a in rows], columns=["category", "month", "amount"]
+    )
+
+
+# -- reads ----------------------------------------------------------------------------------------
+def _select_transactions() -> Select[Any]:
+    stmt: Select[Any] = select(  # type: ignore[assignment]
+        Transaction.id.label("id"),
+        Transaction.date.label(d.DATE),
+        Transaction.type.label(d.TYPE),
+        Transaction.description.label(d.DESCRIPTION),
+        Transaction.amount.label(d.AMOUNT),
+        Transaction.category.label(d.CATEGORY),
+        Transaction.payment_method.label(d.PAYMENT_METHOD),
+        Transaction.status.label(d.STATUS),
+        Transaction.reference.label(d.REFERENCE),
+        Transaction.receipt_url.label(d.RECEIPT_URL),
+        Account.name.label(d.ACCOUNT),
+        Transaction.currency.label(d.CURRENCY),
+        Transaction.balance.label(d.BALANCE),
+        Transaction.merchant.label(d.MERCHANT),
+        Transaction.import_id.label("import_id"),
+    ).join(Account, Account.id == Transaction.account_id)
+    return stmt
+
+
+def _apply_filter(stmt: Select[Any], flt: TransactionFilter) -> Select[Any]:
+    if flt.date_from is not None and flt.date_to is not None and flt.date_from > flt.date_to:
+        raise ValidationError("date_from is after date_to")
+    if flt.date_from is not None:
+        stmt = stmt.where(Transaction.date >= flt.date_from)
+    if flt.date_to is not None:
+        stmt = stmt.where(Transaction.date <= flt.date_to)
+    if flt.accounts:
+        stmt = stmt.where(Account.name.in_(list(flt.accounts)))
+    if flt.categories:
+        stmt = stmt.where(Transaction.category.in_(list(flt.categories)))
+    if flt.types:
+        stmt = stmt.where(Transaction.type.in_(list(flt.types)))
+    if flt.text:
+        like = f"%{flt.text.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Transaction.description).like(like),
+                func.lower(Transaction.merchant).like(like),
+            )
+        )
+    if flt.min_amount is not None:
+        stmt = stmt.where(Transaction.amount >= flt.min_amount)
+    if flt.max_amount is not None:
+        stmt = stmt.where(Transaction.amount <= flt.max_amount)
+    return stmt
+
+
+def load_transactions(engine: Engine, flt: TransactionFilter | None = None) -> pd.DataFrame:
+    """Transactions as a canonical frame (Date as datetime64, Amount/Balance as float).
+
+    User category corrections are already applied (they update the stored category).
+    """
+    flt = flt or TransactionFilter()
+    stmt = _apply_filter(_select_transactions(), flt)
+    if flt.sort not in _SORTABLE:
+        raise ValidationError(f"cannot sort by {flt.sort!r}; choose one of {sorted(_SORTABLE)}")
+    order_column = Account.name if flt.sort == "account" else getattr(Transaction, flt.sort)
+    order = order_column.desc() if flt.descending else order_column.asc()
+    stmt = stmt.order_by(order, Transaction.id.desc() if flt.descending else Transaction.id)
+    if flt.limit is not None:
+        if flt.limit < 0 or flt.offset < 0:
+            raise ValidationError("limit and offset must not be negative")
+        stmt = stmt.limit(flt.limit).offset(flt.offset)
+    with engine.connect() as conn:
+        result = conn.execute(stmt)
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    frame[d.DATE] = pd.to_datetime(frame[d.DATE])
+    for column in (d.AMOUNT, d.BALANCE):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
+def count_transactions(engine: Engine, flt: TransactionFilter | None = None) -> int:
+    """How many transactions match the filter (ignoring limit/offset)."""
+    stmt = _apply_filter(
+        select(func.count(Transaction.id)).join(Account, Account.id == Transaction.account_id),
+        flt or TransactionFilter(),
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
+
+
+def get_transaction(engine: Engine, transaction_id: int) -> dict[str, Any]:
+    """One transaction as a dict of canonical fields; NotFoundError when absent."""
+    stmt = _select_transactions().where(Transaction.id == transaction_id)
+    with engine.connect() as conn:
+        row = conn.execute(stmt).mappings().one_or_none()
+    if row is None:
+        raise NotFoundError(f"transaction {transaction_id} does not exist")
+    return dict(row)
+
+
+def store_version(engine: Engine) -> str:
+    """A token that changes whenever transactions change (for caches)."""
+    with engine.connect() as conn:
+        count, last_id, last_update, feedback = conn.execute(
+            select(
+                func.count(Transaction.id),
+                func.max(Transaction.id),
+                func.max(Transaction.updated_at),
+                select(func.count(CategoryFeedback.id)).scalar_subquery(),
+            )
+        ).one()
+    return f"{count}-{last_id}-{last_update}-{feedback}"
+
+
+def list_accounts(engine: Engine) -> list[str]:
+    """Account names, sorted."""
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(Account.name)).scalars().all())
+
+
+def list_imports(engine: Engine, *, with_rejects: int = 5) -> list[ImportRecord]:
+    """Imports, newest first, each with its first rejected rows."""
+    with engine.connect() as conn:
+        imports = conn.execute(select(Import.__table__).order_by(Import.id.desc())).mappings().all()
+        records = []
+        for imp in imports:
+            rejects = conn.execute(
+                select(RejectedRow.line, RejectedRow.reason, RejectedRow.raw)
+                .where(RejectedRow.import_id == imp["id"])
+                .order_by(RejectedRow.line)
+                .limit(with_rejects)
+            ).mappings()
+            records.append(
+                ImportRecord(
+                    **{k: v for k, v in imp.items() if k not in ("sha256", "created_at")},
+                    created_at=str(imp["created_at"]),
+                    rejects=[dict(r) for r in rejects],
+                )
+            )
+    return records
+
+
+def export_csv(frame: pd.DataFrame) -> str:
+    """CSV text of a frame with every cell escaped against spreadsheet formula injection."""
+    buffer = io.StringIO()
+    escape_formulas(frame).to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells starting with = + - @ (or tab/CR) with a quote unless they are numbers."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype != object:
+            continue
+        text = out[column].astype("string")
+        risky = text.str.match(r"^[=+\-@\t\r]", na=False)
+        numeric = pd.to_numeric(text.where(risky), errors="coerce").notna()
+        flagged = risky & ~numeric
+        if flagged.any():
+            out[column] = out[column].where(~flagged, "'" + text)
+    return out
+
+
+__all__ = [
+    "ImportRecord",
+    "StoredImport",
+    "TransactionFilter",
+    "add_anomaly_feedback",
+    "add_rule",
+    "count_transactions",
+    "delete_rule",
+    "escape_formulas",
+    "export_csv",
+    "get_transaction",
+    "list_accounts",
+    "list_anomaly_feedback",
+    "list_budgets",
+    "list_imports",
+    "list_rules",
+    "load_transactions",
+    "set_budget",
+    "set_category",
+    "store_import",
+    "store_version",
+]
