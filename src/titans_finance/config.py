@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     cache_ttl_seconds: int = Field(default=300, ge=0)
     default_currency: str = "USD"
+    dashboard_api_url: str | None = None
+    dashboard_api_key: SecretStr | None = None
 
     @field_validator("api_keys", mode="before")
     @classmethod
