@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -72,6 +73,11 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def child_environment(overrides: dict[str, str]) -> dict[str, str]:
+    """This process's environment plus ``overrides``, for child processes (serve, dashboard)."""
+    return {**os.environ, **overrides}
 
 
 def generate_development_key() -> str:
