@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     def _parse_keys(cls, value: object) -> object:
         return _split_csv(value)
 
+    @field_validator("redis_url", "dashboard_api_url", "dashboard_api_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _parse_origins(cls, value: object) -> object:
