@@ -1,0 +1,357 @@
+"""Cold start: a default taxonomy from keywords and well-known merchant names.
+
+Used before the user has labelled any history (``titans predict category --cold-start``).
+Confidences are deliberately capped low (LOW level) and every row is marked
+``source="cold_start"``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from titans_finance import domain as d
+from titans_finance.features._columns import amount_column, text_column
+from titans_finance.features.text import normalize_descriptors
+
+COLD_START_SOURCE = "cold_start"
+MATCH_CONFIDENCE = 0.45
+FALLBACK_CONFIDENCE = 0.15
+OTHER = "Other"
+
+# Order matters: the first matching category wins (specific before generic).
+DEFAULT_TAXONOMY: dict[str, tuple[str, ...]] = {
+    "Fees & Charges": (
+        "fee",
+        "service charge",
+        "overdraft",
+        "interest charge",
+        "late charge",
+        "atm fee",
+        "finance charge",
+        "penalty",
+        "nsf",
+        "sluzby",
+        "sankc",
+    ),
+    "Taxes": ("irs", "tax", "hmrc", "treasury", "finanzamt", "dmv"),
+    "Salary & Income": (
+        "payroll",
+        "salary",
+        "paycheck",
+        "wage",
+        "direct dep",
+        "dir dep",
+        "bonus",
+        "pension",
+        "duchod",
+        "dividend",
+        "interest paid",
+        "interest earned",
+        "urok",
+        "refund",
+    ),
+    "Rent & Mortgage": ("rent", "mortgage", "landlord", "property mgmt", "hoa", "leasing"),
+    "Transfers": (
+        "transfer",
+        "xfer",
+        "zelle",
+        "venmo",
+        "wire",
+        "credit card payment",
+        "card payment",
+        "autopay",
+        "prevod",
+        "savings",
+        "deposit",
+        "vklad",
+    ),
+    "Cash": ("atm", "cash withdrawal", "withdrawal", "vyber", "cash"),
+    "Insurance": (
+        "insurance",
+        "geico",
+        "allstate",
+        "state farm",
+        "progressive",
+        "pojistne",
+        "aetna",
+        "metlife",
+    ),
+    "Utilities": (
+        "electric",
+        "energy",
+        "power",
+        "water",
+        "gas co",
+        "utility",
+        "utilities",
+        "pg&e",
+        "comcast",
+        "xfinity",
+        "verizon",
+        "at&t",
+        "t-mobile",
+        "tmobile",
+        "sprint",
+        "internet",
+        "mobile",
+        "phone",
+        "wireless",
+        "broadband",
+        "sipo",
+        "waste",
+        "sewer",
+    ),
+    "Fuel": (
+        "shell",
+        "exxon",
+        "mobil",
+        "chevron",
+        "bp",
+        "texaco",
+        "sunoco",
+        "valero",
+        "citgo",
+        "marathon",
+        "speedway",
+        "fuel",
+        "gas station",
+        "petrol",
+        "arco",
+        "76",
+        "wawa",
+    ),
+    "Groceries": (
+        "grocery",
+        "groceries",
+        "supermarket",
+        "market",
+        "whole foods",
+        "trader joe",
+        "kroger",
+        "safeway",
+        "aldi",
+        "lidl",
+        "publix",
+        "wegmans",
+        "costco",
+        "sam's club",
+        "food lion",
+        "tesco",
+        "sainsbury",
+        "albertsons",
+        "h-e-b",
+        "heb",
+        "giant",
+        "stop & shop",
+    ),
+    "Restaurants & Coffee": (
+        "restaurant",
+        "cafe",
+        "coffee",
+        "starbucks",
+        "dunkin",
+        "mcdonald",
+        "burger",
+        "pizza",
+        "grill",
+        "diner",
+        "bistro",
+        "kitchen",
+        "taco",
+        "chipotle",
+        "subway",
+        "wendy",
+        "kfc",
+        "doordash",
+        "uber eats",
+        "grubhub",
+        "bar",
+        "pub",
+        "brewery",
+        "sushi",
+        "thai",
+        "bakery",
+        "chick-fil-a",
+        "panera",
+        "domino",
+    ),
+    "Transport": (
+        "uber",
+        "lyft",
+        "taxi",
+        "metro",
+        "transit",
+        "parking",
+        "toll",
+        "train",
+        "bus",
+        "mta",
+        "amtrak",
+        "railway",
+        "cab",
+    ),
+    "Travel": (
+        "airline",
+        "airlines",
+        "airways",
+        "hotel",
+        "motel",
+        "airbnb",
+        "expedia",
+        "booking",
+        "delta",
+        "united",
+        "american air",
+        "southwest",
+        "marriott",
+        "hilton",
+        "hertz",
+        "avis",
+        "travel",
+    ),
+    "Health": (
+        "pharmacy",
+        "cvs",
+        "walgreens",
+        "rite aid",
+        "doctor",
+        "dental",
+        "dentist",
+        "clinic",
+        "hospital",
+        "medical",
+        "health",
+        "optical",
+        "vision",
+        "lab",
+        "gym",
+        "fitness",
+    ),
+    "Education": (
+        "school",
+        "tuition",
+        "university",
+        "college",
+        "course",
+        "udemy",
+        "coursera",
+        "books",
+        "textbook",
+    ),
+    "Entertainment & Subscriptions": (
+        "netflix",
+        "spotify",
+        "hulu",
+        "disney",
+        "hbo",
+        "apple music",
+        "itunes",
+        "youtube",
+        "prime video",
+        "cinema",
+        "movie",
+        "theater",
+        "theatre",
+        "cinemark",
+        "amc",
+        "steam",
+        "playstation",
+        "xbox",
+        "nintendo",
+        "subscription",
+        "patreon",
+        "music",
+        "concert",
+        "ticketmaster",
+    ),
+    "Shopping": (
+        "amazon",
+        "amzn",
+        "walmart",
+        "wal-mart",
+        "target",
+        "ebay",
+        "etsy",
+        "best buy",
+        "ikea",
+        "home depot",
+        "lowe's",
+        "lowes",
+        "store",
+        "shop",
+        "mall",
+        "clothing",
+        "apparel",
+        "nike",
+        "barnes",
+        "noble",
+        "macy",
+        "kohl",
+        "outlet",
+    ),
+}
+
+
+def _compile(taxonomy: dict[str, tuple[str, ...]]) -> dict[str, re.Pattern[str]]:
+    return {
+        category: re.compile(r"\b(?:" + "|".join(re.escape(k) for k in keywords) + r")\b")
+        for category, keywords in taxonomy.items()
+    }
+
+
+def cold_start_predict(
+    frame: pd.DataFrame, taxonomy: dict[str, tuple[str, ...]] | None = None
+) -> pd.DataFrame:
+    """Default-taxonomy categories for a frame, with the category model's output columns.
+
+    ``predicted_category``, ``confidence`` (<= 0.45, LOW), ``confidence_level``, ``alternatives``
+    (up to 3 matching categories) and ``source="cold_start"``; one row per input row.
+    """
+    patterns = _compile(taxonomy or DEFAULT_TAXONOMY)
+    categories = list(patterns)
+    text = normalize_descriptors(text_column(frame, d.DESCRIPTION))
+    if d.MERCHANT in frame:
+        text = text + " " + text_column(frame, d.MERCHANT).str.lower()
+    codes, uniques = pd.factorize(text, sort=False)
+    unique_text = pd.Series(uniques, dtype=object)
+    hits = np.zeros((len(unique_text), len(categories)), dtype=bool)
+    for j, category in enumerate(categories):
+        hits[:, j] = unique_text.str.contains(patterns[category], regex=True).to_numpy(bool)
+    hits = hits[codes] if len(codes) else np.zeros((0, len(categories)), dtype=bool)
+    matched = hits.any(axis=1)
+    first = hits.argmax(axis=1)
+    names = np.asarray(categories, dtype=object)
+    predicted = np.where(matched, names[first] if len(first) else first, OTHER).astype(object)
+    income = amount_column(frame) > 0
+    income_fallback = ~matched & income
+    predicted[income_fallback] = "Salary & Income"
+    confidence = np.where(matched, MATCH_CONFIDENCE, FALLBACK_CONFIDENCE)
+    # Later matches share the remaining probability, in taxonomy order.
+    n_hits = hits.sum(axis=1)
+    alternatives = []
+    for row_hits, pred, conf, count in zip(hits, predicted, confidence, n_hits, strict=True):
+        if count <= 1:
+            alternatives.append([{"category": str(pred), "probability": float(conf)}])
+            continue
+        others = names[row_hits][:3]
+        share = (1.0 - conf) / max(count, 2)
+        alternatives.append(
+            [{"category": str(others[0]), "probability": float(conf)}]
+            + [{"category": str(o), "probability": round(float(share), 4)} for o in others[1:]]
+        )
+    return pd.DataFrame(
+        {
+            "predicted_category": predicted,
+            "confidence": confidence.astype(np.float64),
+            "confidence_level": np.full(len(frame), d.ConfidenceLevel.LOW.value, dtype=object),
+            "alternatives": alternatives,
+            "source": np.full(len(frame), COLD_START_SOURCE, dtype=object),
+        },
+        index=frame.index,
+    )
+
+
+__all__ = ["COLD_START_SOURCE", "DEFAULT_TAXONOMY", "cold_start_predict"]
