@@ -1,0 +1,227 @@
+"""Training: time-ordered hold-out evaluation, refit on everything, save, record in MLflow.
+
+``train_model`` is what the CLI, the API and the demo call; the model directory it writes is
+what serving loads, and the registry (MLflow) is the record of every run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from titans_finance import domain as d
+from titans_finance.config import Settings, get_settings
+from titans_finance.errors import TrainingDataError
+from titans_finance.models.base import TitansModel
+from titans_finance.models.catalog import model_class
+
+logger = logging.getLogger(__name__)
+
+MODEL_TYPES: tuple[str, ...] = ("category", "amount", "anomaly", "recurring", "cashflow")
+HOLDOUT_FRACTION = 0.25
+_LOWER_IS_BETTER_HINTS = ("error", "mae", "rmse", "mse", "mape", "loss", "ece", "pinball")
+
+StageCallback = Callable[[str], None]
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced."""
+
+    model_type: str
+    model_dir: Path
+    version: str
+    training_rows: int
+    holdout_rows: int
+    metrics: dict[str, float]
+    alias: str | None = None
+    registry_version: str | None = None
+    run_id: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    registry_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        data = asdict(self)
+        data["model_dir"] = str(self.model_dir)
+        return data
+
+
+def time_split(
+    frame: pd.DataFrame, holdout_fraction: float = HOLDOUT_FRACTION
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Earlier ``1 - holdout_fraction`` of the rows (by Date, ties in input order) and the rest.
+
+    Without a Date column the input order is taken as time order.
+    """
+    ordered = frame
+    if d.DATE in frame:
+        dates = pd.to_datetime(frame[d.DATE], errors="coerce")
+        if getattr(dates.dt, "tz", None) is not None:
+            dates = dates.dt.tz_localize(None)
+        key = dates.fillna(pd.Timestamp.max).to_numpy()
+        ordered = frame.iloc[np.argsort(key, kind="stable")]
+    cut = round(len(ordered) * (1.0 - holdout_fraction))
+    return ordered.iloc[:cut], ordered.iloc[cut:]
+
+
+def primary_metric(cls: type[TitansModel], metrics: dict[str, float]) -> tuple[str | None, bool]:
+    """The metric champions are compared on and whether higher is better.
+
+    A model class may declare ``primary_metric`` and ``higher_is_better`` class attributes;
+    otherwise the first reported metric is used, lower-is-better when its name says error/loss.
+    """
+    declared = getattr(cls, "primary_metric", None)
+    if declared:
+        return str(declared), bool(getattr(cls, "higher_is_better", True))
+    candidates = [key for key in metrics if key not in ("rows", "n", "holdout_rows")]
+    if not candidates:
+        return None, True
+    name = candidates[0]
+    return name, not any(hint in name.lower() for hint in _LOWER_IS_BETTER_HINTS)
+
+
+def _holdout_metrics(
+    cls: type[TitansModel], frame: pd.DataFrame, holdout_fraction: float
+) -> tuple[dict[str, float], int, list[str]]:
+    train, holdout = time_split(frame, holdout_fraction)
+    if not callable(getattr(cls, "evaluate", None)):
+        return {}, len(holdout), [f"{cls.model_type} model has no evaluate(); no hold-out metrics"]
+    if len(holdout) == 0:
+        return {}, 0, ["too few rows for a hold-out evaluation"]
+    try:
+        model = cls().fit(train)
+    except TrainingDataError as exc:
+        return {}, len(holdout), [f"hold-out evaluation skipped: {exc.message}"]
+    metrics = model.evaluate(holdout)
+    return {k: float(v) for k, v in metrics.items()}, len(holdout), []
+
+
+def evaluate_model(
+    model_type: str, frame: pd.DataFrame, holdout_fraction: float = HOLDOUT_FRACTION
+) -> dict[str, float]:
+    """Hold-out metrics of ``model_type`` trained on the earlier rows of ``frame`` (no save)."""
+    cls = model_class(model_type)
+    if not callable(getattr(cls, "evaluate", None)):
+        raise TrainingDataError(f"the {model_type} model does not define an evaluation")
+    train, holdout = time_split(frame, holdout_fraction)
+    if len(holdout) == 0:
+        raise TrainingDataError(f"{len(frame)} rows are too few for a hold-out evaluation")
+    model = cls().fit(train)
+    metrics = model.evaluate(holdout)
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def train_model(
+    model_type: str,
+    frame: pd.DataFrame,
+    models_dir: Path,
+    *,
+    settings: Settings | None = None,
+    log_to_registry: bool = True,
+    holdout_fraction: float = HOLDOUT_FRACTION,
+    on_stage: StageCallback | None = None,
+) -> TrainResult:
+    """Evaluate on a time-ordered hold-out, refit on all rows, save to ``models_dir``, then log
+    the run to MLflow and register it (``champion`` if it beats the current one).
+
+    An MLflow failure does not fail training: the model is saved and a warning is returned.
+    """
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    stage = on_stage or (lambda _name: None)
+    cls = model_class(model_type)
+    if log_to_registry:
+        from titans_finance import registry
+
+        registry.prepare(settings.mlflow_tracking_uri)  # mlflow imports while we fit
+    stage("evaluating on the hold-out")
+    metrics, holdout_rows, warnings = _holdout_metrics(cls, frame, holdout_fraction)
+    stage("fitting on all rows")
+    model = cls().fit(frame)
+    model.metadata_.metrics = metrics
+    stage("saving")
+    target = model.save(Path(models_dir))
+    result = TrainResult(
+        model_type=model_type,
+        model_dir=target,
+        version=model.metadata_.version,
+        training_rows=len(frame),
+        holdout_rows=holdout_rows,
+        metrics=metrics,
+        warnings=warnings,
+    )
+    if log_to_registry:
+        stage("recording in MLflow")
+        registry_started = time.perf_counter()
+        try:
+            _record(result, cls, model, settings)
+        except Exception as exc:  # MLflow is the record, not the product: keep the model
+            message = f"MLflow logging failed ({type(exc).__name__}: {exc}); model saved anyway"
+            logger.warning(message)
+            result.warnings.append(message)
+        result.registry_seconds = time.perf_counter() - registry_started
+    result.seconds = time.perf_counter() - started
+    for warning in result.warnings:
+        logger.warning("%s: %s", model_type, warning)
+    return result
+
+
+def _record(
+    result: TrainResult, cls: type[TitansModel], model: TitansModel, settings: Settings
+) -> None:
+    from titans_finance import registry
+
+    metric, higher = primary_metric(cls, result.metrics)
+    record = registry.log_training_run(
+        result.model_type,
+        result.model_dir,
+        tracking_uri=settings.mlflow_tracking_uri,
+        metrics=result.metrics,
+        params={**model.metadata_.params, "training_rows": result.training_rows},
+        primary_metric=metric,
+        higher_is_better=higher,
+        model_version=result.version,
+    )
+    result.alias = record.alias
+    result.registry_version = record.version
+    result.run_id = record.run_id
+
+
+def load_training_frame(settings: Settings, data: Path | None = None) -> pd.DataFrame:
+    """Training data: a file in any supported layout (``data``) or the store's transactions
+    (with user category corrections applied)."""
+    if data is not None:
+        from titans_finance.ingest.pipeline import load_frame
+
+        return load_frame(Path(data))
+    from titans_finance.storage.db import get_engine
+    from titans_finance.storage.repository import load_transactions
+
+    frame = load_transactions(get_engine(settings.database_url))
+    if frame.empty:
+        raise TrainingDataError(
+            "the store has no transactions to train on; import some with `titans ingest FILE` "
+            "or train from a file with `--data FILE`"
+        )
+    return frame
+
+
+__all__ = [
+    "HOLDOUT_FRACTION",
+    "MODEL_TYPES",
+    "TrainResult",
+    "evaluate_model",
+    "load_training_frame",
+    "primary_metric",
+    "time_split",
+    "train_model",
+]
