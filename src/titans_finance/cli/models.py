@@ -1,0 +1,396 @@
+"""`titans train | predict | evaluate | models`: train, score and evaluate the models."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from titans_finance.errors import TitansError, ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from titans_finance.config import Settings
+    from titans_finance.domain import CategoryRule
+    from titans_finance.training import TrainResult
+
+logger = logging.getLogger(__name__)
+console = Console()
+err_console = Console(stderr=True)
+
+PREDICTABLE = ("category", "amount", "anomaly")
+_ALL = "all"
+
+
+def _progress(target: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=target
+    )
+
+
+def _settings_and_dir(models_dir: Path | None) -> tuple[Settings, Path]:
+    from titans_finance.config import get_settings
+
+    settings = get_settings()
+    return settings, Path(models_dir) if models_dir is not None else settings.models_dir
+
+
+def _model_names(model: str) -> list[str]:
+    from titans_finance.models.catalog import available_models, model_class
+    from titans_finance.training import MODEL_TYPES
+
+    if model == _ALL:
+        return [name for name in MODEL_TYPES if name in available_models()]
+    model_class(model)  # a clear error for an unknown or unavailable model
+    return [model]
+
+
+# -- train ----------------------------------------------------------------------------------------
+def train(
+    model: str = typer.Argument(
+        _ALL, help="all | category | amount | anomaly | recurring | cashflow"
+    ),
+    data: Path | None = typer.Option(
+        None, "--data", help="Train from this export file (any supported layout), not the store."
+    ),
+    models_dir: Path | None = typer.Option(
+        None, "--models-dir", help="Where trained models are written (default: settings)."
+    ),
+) -> None:
+    """Train models on a time-ordered hold-out, refit on all rows, save and record in MLflow."""
+    from titans_finance.training import load_training_frame, train_model
+
+    settings, target = _settings_and_dir(models_dir)
+    names = _model_names(model)
+    results: list[TrainResult] = []
+    failures: list[tuple[str, TitansError]] = []
+    with _progress(console) as progress:
+        task = progress.add_task("loading training data", total=None)
+        frame = load_training_frame(settings, data)
+        for name in names:
+            progress.update(task, description=f"{name}: starting")
+
+            def on_stage(stage: str, name: str = name) -> None:
+                progress.update(task, description=f"{name}: {stage}")
+
+            try:
+                results.append(
+                    train_model(
+                        name,
+                        frame,
+                        target,
+                        settings=settings,
+                        on_stage=on_stage,
+                    )
+                )
+            except TitansError as exc:
+                if model != _ALL:
+                    raise
+                failures.append((name, exc))
+        progress.remove_task(task)
+    _print_training(results, failures, len(frame))
+    if failures and not results:
+        raise typer.Exit(failures[0][1].exit_code)
+
+
+def _print_training(
+    results: list[TrainResult], failures: list[tuple[str, TitansError]], rows: int
+) -> None:
+    from titans_finance.models.catalog import model_class
+    from titans_finance.training import primary_metric
+
+    table = Table(title=f"Training on {rows} transactions")
+    for column in ("model", "version", "hold-out metric", "alias", "saved to"):
+        table.add_column(column)
+    for result in results:
+        metric, _ = primary_metric(model_class(result.model_type), result.metrics)
+        shown = (
+            f"{metric} {result.metrics[metric]:.3f}" if metric and metric in result.metrics else "-"
+        )
+        alias = result.alias or "[yellow]not recorded[/]"
+        table.add_row(result.model_type, result.version, shown, alias, str(result.model_dir))
+    for name, _exc in failures:
+        table.add_row(name, "[red]failed[/]", "-", "-", "-")
+    console.print(table)
+    for result in results:
+        for warning in result.warnings:
+            console.print(f"[yellow]warning[/] {result.model_type}: {warning}", highlight=False)
+    for name, exc in failures:
+        console.print(f"[bold red]not trained[/] {name}: {exc.message}", highlight=False)
+
+
+# -- predict --------------------------------------------------------------------------------------
+def predict(
+    model: str = typer.Argument(..., help="category | amount | anomaly"),
+    input_path: Path = typer.Option(..., "--input", "-i", help="Transactions to score."),
+    output: Path = typer.Option(..., "--output", "-o", help="CSV to write."),
+    models_dir: Path | None = typer.Option(None, "--models-dir", help="Trained models folder."),
+    cold_start: bool = typer.Option(
+        False,
+        "--cold-start",
+        help="category only: use the default keyword taxonomy, no trained model needed.",
+    ),
+    use_rules: bool = typer.Option(
+        True, "--rules/--no-rules", help="category only: apply the user rules in the store."
+    ),
+) -> None:
+    """Score a file: the input's columns plus prediction columns, one row per input row."""
+    from titans_finance.ingest.pipeline import prepare_file, to_model_frame
+
+    if model not in PREDICTABLE:
+        raise ValidationError(f"cannot predict with {model!r}; choose one of {PREDICTABLE}")
+    if cold_start and model != "category":
+        raise ValidationError("--cold-start applies to the category model only")
+    settings, target = _settings_and_dir(models_dir)
+    with _progress(err_console) as progress:
+        task = progress.add_task(f"reading {input_path.name}", total=None)
+        prepared = prepare_file(input_path)
+        frame = to_model_frame(prepared.frame)
+        progress.update(task, description=f"{model}: scoring {len(frame)} rows")
+        predictions = _predict_frame(model, frame, target, settings, cold_start, use_rules)
+        progress.update(task, description=f"writing {output.name}")
+        original = _original_rows(input_path, prepared)
+        result = _join_predictions(original, prepared, predictions)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        result.to_csv(output, index=False)
+        progress.remove_task(task)
+    label = " (cold start: default taxonomy, low confidence)" if cold_start else ""
+    console.print(f"wrote {len(result)} rows to {output}{label}", highlight=False)
+    if prepared.rejects:
+        console.print(
+            f"[yellow]{len(prepared.rejects)} input rows were invalid and have no prediction "
+            "(see the reject_reason column)[/]"
+        )
+
+
+def _predict_frame(
+    model: str,
+    frame: pd.DataFrame,
+    models_dir: Path,
+    settings: Settings,
+    cold_start: bool,
+    use_rules: bool,
+) -> pd.DataFrame:
+    from titans_finance.models.catalog import model_class
+
+    if cold_start:
+        from titans_finance.models.cold_start import cold_start_predict
+
+        return cold_start_predict(frame)
+    loaded = model_class(model).load(models_dir)
+    if model == "category":
+        from titans_finance.models.category import CategoryModel
+
+        assert isinstance(loaded, CategoryModel)
+        rules = _store_rules(settings) if use_rules else []
+        return loaded.predict_with_rules(frame, rules)
+    return loaded.predict(frame)
+
+
+def _store_rules(settings: Settings) -> list[CategoryRule]:
+    """User rules from the store; none when there is no store yet or it cannot be read."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(settings.database_url)
+        if url.get_backend_name() == "sqlite" and (
+            not url.database or not Path(url.database).is_file()
+        ):
+            return []
+        from titans_finance.storage.db import get_engine
+        from titans_finance.storage.repository import list_rules
+
+        return list_rules(get_engine(settings.database_url))
+    except Exception as exc:  # rules are an enhancement; scoring still works without them
+        logger.warning("user rules not applied (cannot read the store: %s)", exc)
+        return []
+
+
+def _original_rows(path: Path, prepared: Any) -> pd.DataFrame | None:
+    """The input file's own rows and columns (delimited text only), as strings."""
+    import pandas as pd
+
+    if path.suffix.lower() not in (".csv", ".txt", ".tsv", ".asc"):
+        return None
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    try:
+        dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        import io
+
+        return pd.read_csv(
+            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, quotechar='"'
+        )
+    except Exception as exc:  # fall back to the canonical columns
+        logger.debug("cannot re-read %s as delimited text: %s", path, exc)
+        return None
+
+
+def _join_predictions(
+    original: pd.DataFrame | None, prepared: Any, predictions: pd.DataFrame
+) -> pd.DataFrame:
+    """Input columns + prediction columns in input order; invalid rows keep empty predictions."""
+    import numpy as np
+    import pandas as pd
+
+    out = predictions.reset_index(drop=True).copy()
+    if "alternatives" in out:
+        out["alternatives"] = [json.dumps(a) for a in out["alternatives"]]
+    accepted = len(prepared.frame)
+    rejects = prepared.rejects
+    if original is not None and len(original) == accepted and not rejects:
+        base = original.reset_index(drop=True)
+        positions = np.arange(accepted)
+    elif original is not None and len(original) == accepted + len(rejects):
+        base = original.reset_index(drop=True)
+        positions = _accepted_positions(prepared, len(original))
+    else:
+        base = prepared.frame.drop(columns=["fingerprint"], errors="ignore").reset_index(drop=True)
+        positions = np.arange(accepted)
+        rejects = []
+    if positions is None:
+        base = prepared.frame.drop(columns=["fingerprint"], errors="ignore").reset_index(drop=True)
+        positions = np.arange(accepted)
+        rejects = []
+    clash = {c: f"{c}_predicted" for c in out.columns if c in base.columns}
+    out = out.rename(columns=clash)
+    out.index = positions
+    result = pd.concat([base, out.reindex(range(len(base)))], axis=1)
+    if rejects:
+        reasons = pd.Series("", index=range(len(base)), dtype=object)
+        missing = np.setdiff1d(np.arange(len(base)), positions)
+        for position, reject in zip(missing, sorted(rejects, key=lambda r: r.line), strict=False):
+            reasons.iloc[position] = reject.reason
+        result["reject_reason"] = reasons
+    return result
+
+
+def _accepted_positions(prepared: Any, total: int) -> Any:
+    """Positions of the accepted rows among the file's data rows (None if they cannot be told)."""
+    import numpy as np
+
+    index = prepared.frame.index
+    if (
+        index.is_unique
+        and index.is_monotonic_increasing
+        and len(index) > 0
+        and int(index.min()) >= 0
+        and int(index.max()) < total
+        and np.issubdtype(index.dtype, np.integer)
+        and len(index) != total
+    ):
+        return index.to_numpy()
+    lines = sorted({int(r.line) for r in prepared.rejects})
+    for header_lines in (1, 0):  # reject line numbers count the header line, or data rows
+        skipped = np.asarray(lines) - header_lines - 1
+        if len(skipped) and skipped.min() >= 0 and skipped.max() < total:
+            keep = np.setdiff1d(np.arange(total), skipped)
+            if len(keep) == len(prepared.frame):
+                return keep
+    return None
+
+
+# -- evaluate -------------------------------------------------------------------------------------
+def evaluate(
+    model: str = typer.Argument(_ALL, help="all | category | amount | anomaly | ..."),
+    data: Path | None = typer.Option(
+        None, "--data", help="Evaluate on this export file instead of the store."
+    ),
+) -> None:
+    """Hold-out metrics (earlier 75% train, later 25% test) as JSON on stdout."""
+    from titans_finance.config import get_settings
+    from titans_finance.training import evaluate_model, load_training_frame
+
+    settings = get_settings()
+    names = _model_names(model)
+    report: dict[str, Any] = {}
+    with _progress(err_console) as progress:
+        task = progress.add_task("loading data", total=None)
+        frame = load_training_frame(settings, data)
+        for name in names:
+            progress.update(task, description=f"{name}: evaluating")
+            try:
+                report[name] = evaluate_model(name, frame)
+            except TitansError as exc:
+                if model != _ALL:
+                    raise
+                report[name] = {"error": exc.message}
+        progress.remove_task(task)
+    typer.echo(json.dumps(report, indent=2, sort_keys=True))
+
+
+# -- models (registry) ----------------------------------------------------------------------------
+models_app = typer.Typer(help="Registered model versions: list, promote, roll back.")
+
+
+@models_app.command("versions")
+def versions(model: str = typer.Argument(..., help="category | amount | ...")) -> None:
+    """Registered versions of a model with aliases and hold-out metric (JSON)."""
+    from titans_finance import registry
+    from titans_finance.config import get_settings
+
+    _model_names(model)
+    rows = registry.list_versions(model, tracking_uri=get_settings().mlflow_tracking_uri)
+    typer.echo(json.dumps(rows, indent=2))
+
+
+@models_app.command("promote")
+def promote(
+    model: str = typer.Argument(..., help="category | amount | ..."),
+    version: str = typer.Argument(..., help="Registered version number."),
+    models_dir: Path | None = typer.Option(None, "--models-dir", help="Trained models folder."),
+) -> None:
+    """Make a version the champion and install it in the models folder."""
+    from titans_finance import registry
+
+    settings, target = _settings_and_dir(models_dir)
+    _model_names(model)
+    record = registry.promote(
+        model, version, tracking_uri=settings.mlflow_tracking_uri, models_dir=target
+    )
+    console.print(f"{record.model_name} version {record.version} is champion and installed")
+
+
+@models_app.command("rollback")
+def rollback(
+    model: str = typer.Argument(..., help="category | amount | ..."),
+    models_dir: Path | None = typer.Option(None, "--models-dir", help="Trained models folder."),
+) -> None:
+    """Return to the previous champion version and install it."""
+    from titans_finance import registry
+
+    settings, target = _settings_and_dir(models_dir)
+    _model_names(model)
+    record = registry.rollback(model, tracking_uri=settings.mlflow_tracking_uri, models_dir=target)
+    console.print(
+        f"{record.model_name}: champion rolled back from version {record.previous_champion} "
+        f"to {record.version}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the train, predict and evaluate commands and the `models` group."""
+    app.command("train")(train)
+    app.command("predict")(predict)
+    app.command("evaluate")(evaluate)
+    app.add_typer(models_app, name="models")
+
+
+__all__ = ["register"]
