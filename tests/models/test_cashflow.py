@@ -1,0 +1,177 @@
+"""CashflowModel: balances, intervals, summaries, predictions, evaluation and bad inputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.models.household import berka_slice, household_frame, households
+
+from titans_finance.errors import NotFoundError, TrainingDataError, ValidationError
+from titans_finance.models.cashflow import DAILY_COLUMNS, CashflowModel, ForecastResult
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return households(3, months=12)
+
+
+@pytest.fixture(scope="module")
+def model(frame: pd.DataFrame) -> CashflowModel:
+    return CashflowModel(n_simulations=200).fit(frame)
+
+
+def _last_balances(frame: pd.DataFrame) -> pd.Series:
+    return frame.groupby("Account")["Balance"].last()
+
+
+def test_total_forecast_shape_and_order(model: CashflowModel) -> None:
+    result = model.forecast()
+    assert isinstance(result, ForecastResult)
+    daily = result.daily
+    assert list(daily.columns) == DAILY_COLUMNS
+    assert len(daily) == 30
+    assert (daily["Account"] == "ALL").all()
+    assert daily["date"].iloc[0] == pd.Timestamp("2025-01-01")
+    assert daily["date"].is_monotonic_increasing
+    assert (daily["lower"] <= daily["predicted_net"]).all()
+    assert (daily["predicted_net"] <= daily["upper"]).all()
+    assert (daily["balance_lower"] <= daily["predicted_balance"]).all()
+    assert (daily["predicted_balance"] <= daily["balance_upper"]).all()
+    width = daily["balance_upper"] - daily["balance_lower"]
+    assert width.iloc[-1] > width.iloc[0]
+
+
+def test_balances_start_at_last_balance(model: CashflowModel, frame: pd.DataFrame) -> None:
+    last = _last_balances(frame)
+    daily = model.forecast(5, by_account=True).daily
+    first = daily[daily["date"] == daily["date"].min()].set_index("Account")
+    expected = last + first["predicted_net"]
+    assert np.allclose(first["predicted_balance"], expected.reindex(first.index), atol=0.02)
+    summary = model.forecast(5).summary
+    assert summary["start_balance"] == pytest.approx(last.sum(), abs=0.01)
+
+
+def test_running_sum_when_no_balance_column() -> None:
+    frame = household_frame(months=6, with_balance=False)
+    model = CashflowModel(n_simulations=100).fit(frame)
+    assert model.forecast(3).summary["start_balance"] == pytest.approx(frame["Amount"].sum())
+
+
+def test_recurring_items_land_on_their_dates(model: CashflowModel) -> None:
+    daily = model.forecast(31, by_account=True).daily.set_index(["date", "Account"])
+    rent_day = daily.loc[(pd.Timestamp("2025-01-01"), "acct-0"), "predicted_net"]
+    salary_day = daily.loc[(pd.Timestamp("2025-01-25"), "acct-0"), "predicted_net"]
+    assert rent_day < -1400
+    assert salary_day > 3000
+
+
+def test_summary(model: CashflowModel) -> None:
+    summary = model.forecast(45).summary
+    assert summary["horizon_days"] == 45
+    assert summary["total_inflow"] > 0 > summary["total_outflow"]
+    assert summary["net"] == pytest.approx(
+        summary["total_inflow"] + summary["total_outflow"], abs=0.05
+    )
+    assert 0.0 <= summary["probability_below_zero"] <= 1.0
+    assert summary["lowest_balance"] <= summary["start_balance"] + summary["total_inflow"]
+    pd.Timestamp(summary["lowest_balance_date"])
+
+
+def test_probability_below_zero_for_a_thin_account() -> None:
+    frame = household_frame(months=6, opening_balance=-9500.0)
+    summary = CashflowModel(n_simulations=200).fit(frame).forecast(30).summary
+    assert summary["start_balance"] < 0
+    assert summary["probability_below_zero"] == 1.0
+
+
+def test_one_account_and_unknown_account(model: CashflowModel) -> None:
+    one = model.forecast(10, account="acct-1")
+    assert (one.daily["Account"] == "acct-1").all()
+    assert one.summary["accounts"] == 1
+    with pytest.raises(NotFoundError, match="acct-0"):
+        model.forecast(10, account="savings")
+
+
+@pytest.mark.parametrize("days", [0, -3, 367, 2.5])
+def test_bad_horizons(model: CashflowModel, days: object) -> None:
+    with pytest.raises(ValidationError, match="horizon"):
+        model.forecast(days)  # type: ignore[arg-type]
+
+
+def test_forecast_is_reproducible(model: CashflowModel) -> None:
+    pd.testing.assert_frame_equal(model.forecast(20).daily, model.forecast(20).daily)
+
+
+def test_predict_rows(model: CashflowModel) -> None:
+    rows = pd.DataFrame(
+        {
+            "Date": ["2025-01-01", "2025-01-25", "2025-01-01"],
+            "Account": ["acct-0"] * 2 + ["acct-2"],
+        },
+        index=[10, 11, 12],
+    )
+    result = model.predict(rows)
+    assert list(result.index) == [10, 11, 12]
+    assert {"predicted_net", "lower", "upper", "predicted_balance"} <= set(result.columns)
+    assert result["predicted_net"].notna().all()
+    assert (result["lower"] <= result["upper"]).all()
+    total = model.predict(pd.DataFrame({"Date": ["2025-01-03"]}))
+    assert total["predicted_balance"].iloc[0] > 0
+
+
+@pytest.mark.parametrize("day", ["2024-12-31", "2026-01-02"])
+def test_predict_dates_outside_range(model: CashflowModel, day: str) -> None:
+    with pytest.raises(ValidationError, match="outside the forecast range"):
+        model.predict(pd.DataFrame({"Date": [day]}))
+
+
+def test_predict_unknown_account(model: CashflowModel) -> None:
+    with pytest.raises(NotFoundError, match="known accounts"):
+        model.predict(pd.DataFrame({"Date": ["2025-01-02"], "Account": ["nope"]}))
+
+
+def test_short_history_is_refused() -> None:
+    frame = household_frame(months=12)
+    with pytest.raises(TrainingDataError, match="days of history"):
+        CashflowModel().fit(frame[frame["Date"] < "2024-01-20"])
+    with pytest.raises(TrainingDataError, match="transactions"):
+        CashflowModel().fit(frame.iloc[[0, 50, 100, 200]])
+
+
+def test_future_rows_are_dropped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    today = datetime.now(UTC).date()
+    frame = household_frame(months=3, start=today - timedelta(days=120))
+    future = frame.iloc[:2].assign(Date=pd.Timestamp(today + timedelta(days=10)), Balance=np.nan)
+    with caplog.at_level("WARNING"):
+        model = CashflowModel(n_simulations=100).fit(pd.concat([frame, future]))
+    assert model.dropped_future_rows_ == 2
+    assert "dated after today" in caplog.text
+    assert model.history_end_ <= pd.Timestamp(today)
+
+
+def test_evaluate_on_hold_out() -> None:
+    frame = households(3, months=14)
+    cut = pd.Timestamp("2025-01-01")
+    model = CashflowModel(n_simulations=200).fit(frame[frame["Date"] < cut])
+    metrics = model.evaluate(frame[frame["Date"] >= cut])
+    assert set(metrics) >= {"mae_30d_net", "zero_change_mae", "mae_ratio", "end_balance_coverage"}
+    assert metrics["mae_ratio"] < 0.3  # salary and rent are known: far better than no change
+    assert 0.0 <= metrics["end_balance_coverage"] <= 1.0
+
+
+def test_real_berka_slice_and_save_load(tmp_path) -> None:
+    frame = berka_slice(30)
+    cut = pd.Timestamp("1994-01-31")
+    model = CashflowModel(n_simulations=200).fit(frame[frame["Date"] <= cut])
+    daily = model.forecast(30, by_account=True).daily
+    assert daily["Account"].nunique() == len(model.accounts_)
+    last = frame[frame["Date"] <= cut].groupby("Account")["Balance"].last().reindex(model.accounts_)
+    assert np.allclose(model.start_balance_, last.to_numpy())
+    metrics = model.evaluate(frame[frame["Date"] > cut])
+    assert np.isfinite(metrics["mae_30d_net"])
+    model.save(tmp_path)
+    loaded = CashflowModel.load(tmp_path)
+    pd.testing.assert_frame_equal(loaded.forecast(10).daily, model.forecast(10).daily)
