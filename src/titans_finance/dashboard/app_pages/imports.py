@@ -1,0 +1,145 @@
+"""Import & models: upload new export files, see past imports, model status and retraining."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from titans_finance.dashboard.client import MODEL_TYPES
+from titans_finance.dashboard.state import errors_shown, get_client, invalidate, model_status
+from titans_finance.errors import TitansError
+
+FORMATS = ["auto", "csv", "ofx", "qif", "camt", "berka"]
+
+
+def _show_summary(summary: dict[str, Any]) -> None:
+    cols = st.columns(5)
+    cols[0].metric("Rows read", f"{summary['read']:,}")
+    cols[1].metric("Inserted", f"{summary['inserted']:,}")
+    cols[2].metric("Duplicates skipped", f"{summary['duplicates']:,}")
+    cols[3].metric("Rejected", f"{summary['rejected']:,}")
+    cols[4].metric("Balance breaks", f"{len(summary.get('balance_breaks', [])):,}")
+    if summary.get("rejects"):
+        st.markdown("**Rejected rows** (first 20) — fix them in the file and import it again:")
+        st.dataframe(pd.DataFrame(summary["rejects"]), hide_index=True, key="import_rejects")
+
+
+def _uploader() -> None:
+    st.subheader("Import an export file")
+    with st.form("import_form", clear_on_submit=True, border=True):
+        upload = st.file_uploader(
+            "Bank export (CSV, OFX/QFX, QIF, CAMT.053 XML, Berka)",
+            type=["csv", "txt", "ofx", "qfx", "qif", "xml", "asc"],
+            key="import_file",
+        )
+        c1, c2 = st.columns(2)
+        account = c1.text_input("Account name (optional)", key="import_account")
+        file_format = c2.selectbox("Format", FORMATS, key="import_format")
+        submitted = st.form_submit_button("Import", type="primary")
+    if submitted:
+        if upload is None:
+            st.warning("Choose a file first.")
+        else:
+            with errors_shown(f"import of {upload.name}"), st.spinner(f"Importing {upload.name}…"):
+                summary = get_client().import_file(
+                    upload.name,
+                    upload.getvalue(),
+                    account=account.strip() or None,
+                    file_format=file_format,
+                )
+                invalidate()
+                st.session_state["last_import"] = summary
+    if "last_import" in st.session_state:
+        summary = st.session_state["last_import"]
+        st.success(f"Imported {summary['file']} ({summary['format']}).", icon="📥")
+        _show_summary(summary)
+
+
+def _history() -> None:
+    st.subheader("Past imports")
+    with errors_shown("imports"):
+        imports = get_client().imports()
+        if not imports:
+            st.info("Nothing imported yet.")
+            return
+        table = pd.DataFrame(imports)
+        columns = [
+            c
+            for c in (
+                "id",
+                "created_at",
+                "file_name",
+                "format",
+                "rows_read",
+                "rows_inserted",
+                "rows_duplicate",
+                "rows_rejected",
+                "balance_breaks",
+            )
+            if c in table
+        ]
+        st.dataframe(table[columns], hide_index=True, key="imports_table")
+
+
+def status_table(status: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per model: trained, version, trained at, rows, main metrics or why not trained."""
+    rows = []
+    for entry in status:
+        metrics = entry.get("metrics") or {}
+        shown = ", ".join(
+            f"{k} {v:.3f}" for k, v in list(metrics.items())[:4] if isinstance(v, int | float)
+        )
+        rows.append(
+            {
+                "model": entry.get("model_type"),
+                "trained": bool(entry.get("trained")),
+                "version": entry.get("version"),
+                "trained at": str(entry.get("trained_at") or "")[:19].replace("T", " "),
+                "training rows": entry.get("training_rows"),
+                "metrics": shown or entry.get("error", ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _models() -> None:
+    client = get_client()
+    st.subheader("Models")
+    try:
+        status = model_status(client)
+    except TitansError as exc:
+        st.error(exc.message)
+        return
+    st.dataframe(status_table(status), hide_index=True, key="models_table")
+    c1, c2 = st.columns([1, 3])
+    which = c1.selectbox("Model", ["all", *MODEL_TYPES], key="train_which")
+    c2.write("")
+    if c2.button(
+        "Retrain on the stored transactions", key="train_button", help="Takes up to a few minutes"
+    ):
+        with errors_shown("training"), st.spinner(f"Training {which}…"):
+            results = client.train(which)
+            invalidate()
+            for result in results:
+                if result.get("ok", True):
+                    st.success(
+                        f"{result.get('model_type')}: version {result.get('version')} "
+                        f"trained on {result.get('training_rows')} rows.",
+                        icon="🧠",
+                    )
+                else:
+                    st.error(f"{result.get('model_type')}: {result.get('error')}")
+
+
+def main() -> None:
+    """Render the import and model page."""
+    st.title("📥 Import & models")
+    _uploader()
+    _history()
+    st.divider()
+    _models()
+
+
+main()

@@ -1,0 +1,156 @@
+"""Plotly figure builders shared by the pages (frame in, styled figure out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from titans_finance import domain as d
+from titans_finance.dashboard import palette as p
+from titans_finance.insights import UNCATEGORISED
+
+
+def spending_sunburst(frame: pd.DataFrame, *, merchants_per_category: int = 8) -> go.Figure:
+    """Spending by category, then merchant (the smallest merchants folded into "other")."""
+    spend = frame.loc[(frame[d.AMOUNT] < 0) & (frame[d.TYPE] != d.TransactionType.TRANSFER.value)]
+    table = (
+        spend.assign(
+            **{
+                d.CATEGORY: spend[d.CATEGORY].fillna(UNCATEGORISED).astype(str),
+                d.MERCHANT: spend[d.MERCHANT].fillna(spend[d.DESCRIPTION]).astype(str),
+                "spent": -spend[d.AMOUNT],
+            }
+        )
+        .groupby([d.CATEGORY, d.MERCHANT])["spent"]
+        .sum()
+        .reset_index()
+        .sort_values("spent", ascending=False)
+    )
+    rank = table.groupby(d.CATEGORY).cumcount()
+    table.loc[rank >= merchants_per_category, d.MERCHANT] = "other merchants"
+    table = table.groupby([d.CATEGORY, d.MERCHANT])["spent"].sum().reset_index()
+    fig = px.sunburst(
+        table,
+        path=[d.CATEGORY, d.MERCHANT],
+        values="spent",
+        color_discrete_sequence=p.CATEGORICAL,
+    )
+    fig.update_traces(hovertemplate="%{label}<br>%{value:,.2f}<br>%{percentRoot:.1%} of spending")
+    return p.style_figure(fig, height=460)
+
+
+def balance_trend(frame: pd.DataFrame) -> go.Figure:
+    """Daily balance: reported balances when the export has them, else the cumulative net."""
+    work = frame.sort_values([d.DATE, "id"] if "id" in frame else [d.DATE])
+    has_balance = d.BALANCE in work and work[d.BALANCE].notna().mean() > 0.5
+    if has_balance:
+        last = work.dropna(subset=[d.BALANCE]).groupby([d.ACCOUNT, d.DATE])[d.BALANCE].last()
+        wide = last.unstack(d.ACCOUNT).sort_index().ffill()
+        series = wide.sum(axis=1)
+        title = "Daily balance (reported by the bank, all accounts)"
+    else:
+        flows = work.loc[work[d.TYPE] != d.TransactionType.TRANSFER.value]
+        series = flows.groupby(flows[d.DATE].dt.normalize())[d.AMOUNT].sum().cumsum()
+        title = "Cumulative net cash flow (no balances in the export)"
+    fig = go.Figure(
+        go.Scatter(
+            x=series.index,
+            y=series.values,
+            mode="lines",
+            line={"color": p.NET, "width": 2},
+            fill="tozeroy",
+            fillcolor="rgba(59, 111, 182, 0.10)",
+            name="balance",
+        )
+    )
+    fig.update_layout(title=title, yaxis_title="amount", xaxis_title=None)
+    return p.style_figure(fig)
+
+
+def monthly_income_expenses(by_month: list[dict[str, Any]]) -> go.Figure:
+    """Grouped bars of income and expenses per month with the net as a line."""
+    months = [row["month"] for row in by_month]
+    fig = go.Figure()
+    fig.add_bar(x=months, y=[r["income"] for r in by_month], name="Income", marker_color=p.INCOME)
+    fig.add_bar(
+        x=months, y=[r["expenses"] for r in by_month], name="Expenses", marker_color=p.EXPENSE
+    )
+    fig.add_scatter(
+        x=months,
+        y=[r["net"] for r in by_month],
+        name="Net",
+        mode="lines+markers",
+        line={"color": p.NET},
+    )
+    fig.update_layout(barmode="group", title="Monthly income vs expenses", xaxis_title=None)
+    return p.style_figure(fig)
+
+
+def amount_distribution(frame: pd.DataFrame) -> go.Figure:
+    """Histogram of absolute amounts by type (log-scaled count axis)."""
+    work = frame.assign(size=frame[d.AMOUNT].abs(), kind=frame[d.TYPE].fillna("Unknown"))
+    fig = px.histogram(
+        work,
+        x="size",
+        color="kind",
+        nbins=60,
+        color_discrete_map=p.TYPE_COLOURS,
+        labels={"size": "amount (absolute)", "kind": "type"},
+        barmode="overlay",
+        opacity=0.75,
+    )
+    fig.update_yaxes(type="log", title="transactions")
+    fig.update_layout(title="Amount distribution")
+    return p.style_figure(fig)
+
+
+def payment_methods(frame: pd.DataFrame) -> go.Figure:
+    """Spending and count per payment method."""
+    work = frame.assign(method=frame[d.PAYMENT_METHOD].fillna("not given").astype(str))
+    table = (
+        work.groupby("method")
+        .agg(transactions=(d.AMOUNT, "size"), volume=(d.AMOUNT, lambda s: s.abs().sum()))
+        .reset_index()
+        .sort_values("volume", ascending=True)
+    )
+    fig = px.bar(
+        table,
+        x="volume",
+        y="method",
+        orientation="h",
+        hover_data=["transactions"],
+        color_discrete_sequence=[p.NET],
+        labels={"volume": "volume (absolute)", "method": "payment method"},
+    )
+    fig.update_layout(title="Payment methods")
+    return p.style_figure(fig)
+
+
+def category_bars(by_category: list[dict[str, Any]], *, top: int = 15) -> go.Figure:
+    """Horizontal bars of spending per category (largest on top)."""
+    rows = by_category[:top][::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=[r["amount"] for r in rows],
+            y=[r["category"] for r in rows],
+            orientation="h",
+            marker_color=p.EXPENSE,
+            customdata=[r["share"] for r in rows],
+            hovertemplate="%{y}: %{x:,.2f} (%{customdata:.1%})<extra></extra>",
+        )
+    )
+    fig.update_layout(title=f"Top {min(top, len(by_category))} spending categories")
+    return p.style_figure(fig)
+
+
+__all__ = [
+    "amount_distribution",
+    "balance_trend",
+    "category_bars",
+    "monthly_income_expenses",
+    "payment_methods",
+    "spending_sunburst",
+]

@@ -1,0 +1,551 @@
+"""Where the dashboard gets its data: the HTTP API (ApiClient) or the package itself (LocalClient).
+
+Both implement :class:`DashboardClient`; pages only ever talk to that interface, so the same page
+works against a remote API or a local store.  Errors are :class:`TitansError` whose message says
+what is wrong and how to fix it; there is never a silent fallback to sample data.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+from titans_finance import domain as d
+from titans_finance.errors import (
+    ModelNotTrainedError,
+    NotFoundError,
+    StorageError,
+    TitansError,
+    ValidationError,
+)
+from titans_finance.storage.repository import TransactionFilter
+
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy import Engine
+
+    from titans_finance.config import Settings
+    from titans_finance.serving import ModelService
+
+logger = logging.getLogger(__name__)
+
+PREDICTION_KINDS: tuple[str, ...] = ("category", "amount", "anomaly")
+MODEL_TYPES: tuple[str, ...] = ("category", "amount", "anomaly", "recurring", "cashflow")
+
+
+@runtime_checkable
+class DashboardClient(Protocol):
+    """Everything the dashboard pages read or write."""
+
+    @property
+    def source(self) -> str:
+        """Human description of the data source (shown in the sidebar, used as cache key)."""
+        ...
+
+    def store_version(self) -> str:
+        """A token that changes whenever transactions change."""
+        ...
+
+    def transactions(self, flt: TransactionFilter | None = None) -> pd.DataFrame:
+        """Canonical transactions (Date datetime64, Amount float) matching ``flt``."""
+        ...
+
+    def accounts(self) -> list[str]:
+        """Account names."""
+        ...
+
+    def set_category(self, transaction_id: int, category: str) -> dict[str, Any]:
+        """Correct a category (stored as feedback for the next training)."""
+        ...
+
+    def add_rule(self, rule: d.CategoryRule) -> d.CategoryRule:
+        """Store a categorisation rule."""
+        ...
+
+    def rules(self) -> list[d.CategoryRule]:
+        """Stored categorisation rules."""
+        ...
+
+    def mark_normal(self, transaction_id: int) -> None:
+        """Store a "this is normal" anomaly feedback for a transaction."""
+        ...
+
+    def budgets(self) -> pd.DataFrame:
+        """Budgets: category, month (None = every month), amount."""
+        ...
+
+    def set_budget(self, category: str, amount: Decimal, month: str | None = None) -> None:
+        """Create or replace a budget."""
+        ...
+
+    def imports(self) -> list[dict[str, Any]]:
+        """Past imports, newest first, with their first rejects."""
+        ...
+
+    def import_file(
+        self, name: str, content: bytes, *, account: str | None = None, file_format: str = "auto"
+    ) -> dict[str, Any]:
+        """Import an uploaded export file; returns the import summary (FileSummary.to_dict)."""
+        ...
+
+    def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Predictions of model ``kind`` (category, amount, anomaly) for a canonical frame."""
+        ...
+
+    def recurring(self) -> pd.DataFrame:
+        """Recurring streams detected in the stored transactions."""
+        ...
+
+    def forecast(self, days: int = 30) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """Cash-flow forecast: (daily frame, summary dict)."""
+        ...
+
+    def model_status(self) -> list[dict[str, Any]]:
+        """One dict per model type: model_type, trained, version, trained_at, metrics, ..."""
+        ...
+
+    def train(self, model_type: str = "all") -> list[dict[str, Any]]:
+        """Train a model (or all) on the stored transactions; returns their metadata."""
+        ...
+
+
+def filter_to_params(flt: TransactionFilter | None) -> dict[str, Any]:
+    """A filter as query parameters (lists stay lists, dates become ISO strings)."""
+    params: dict[str, Any] = {}
+    for key, value in asdict(flt or TransactionFilter()).items():
+        if value is None or value == () or value == []:
+            continue
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, Decimal):
+            value = float(value)
+        params[key] = value
+    return params
+
+
+def _empty_transactions() -> pd.DataFrame:
+    columns = ["id", *d.CANONICAL_COLUMNS, d.BALANCE, d.MERCHANT]
+    frame = pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
+    frame[d.DATE] = pd.to_datetime(frame[d.DATE])
+    frame[d.AMOUNT] = frame[d.AMOUNT].astype(float)
+    return frame
+
+
+# -- local -----------------------------------------------------------------------------------------
+class LocalClient:
+    """The dashboard over the package's own functions and the configured store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._engine: Engine | None = None
+        self._models: ModelService | None = None
+
+    @property
+    def source(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(self._settings.database_url).render_as_string(hide_password=True)
+        except Exception:
+            url = "the configured database"
+        return f"local store {url}"
+
+    @property
+    def engine(self) -> Engine:
+        """The migrated engine of the configured store (StorageError with a fix if unreachable)."""
+        if self._engine is None:
+            from titans_finance.storage.db import get_engine
+
+            try:
+                self._engine = get_engine(self._settings.database_url)
+            except StorageError as exc:
+                raise StorageError(
+                    f"{exc.message}. Check TITANS_DATABASE_URL (now "
+                    f"{self._settings.database_url!r}) and that the database is running."
+                ) from exc
+        return self._engine
+
+    def store_version(self) -> str:
+        from titans_finance.storage.repository import store_version
+
+        return store_version(self.engine)
+
+    def transactions(self, flt: TransactionFilter | None = None) -> pd.DataFrame:
+        from titans_finance.storage.repository import load_transactions
+
+        return load_transactions(self.engine, flt)
+
+    def accounts(self) -> list[str]:
+        from titans_finance.storage.repository import list_accounts
+
+        return list_accounts(self.engine)
+
+    def set_category(self, transaction_id: int, category: str) -> dict[str, Any]:
+        from titans_finance.storage.repository import set_category
+
+        return set_category(self.engine, transaction_id, category)
+
+    def add_rule(self, rule: d.CategoryRule) -> d.CategoryRule:
+        from titans_finance.storage.repository import add_rule
+
+        return add_rule(self.engine, rule)
+
+    def rules(self) -> list[d.CategoryRule]:
+        from titans_finance.storage.repository import list_rules
+
+        return list_rules(self.engine)
+
+    def mark_normal(self, transaction_id: int) -> None:
+        from titans_finance.storage.repository import add_anomaly_feedback
+
+        add_anomaly_feedback(self.engine, transaction_id=transaction_id)
+
+    def budgets(self) -> pd.DataFrame:
+        from titans_finance.storage.repository import list_budgets
+
+        return list_budgets(self.engine)
+
+    def set_budget(self, category: str, amount: Decimal, month: str | None = None) -> None:
+        from titans_finance.storage.repository import set_budget
+
+        set_budget(self.engine, category, amount, month)
+
+    def imports(self) -> list[dict[str, Any]]:
+        from titans_finance.storage.repository import list_imports
+
+        return [asdict(record) for record in list_imports(self.engine)]
+
+    def import_file(
+        self, name: str, content: bytes, *, account: str | None = None, file_format: str = "auto"
+    ) -> dict[str, Any]:
+        from titans_finance.ingest.pipeline import ingest_file
+
+        suffix = Path(name).suffix[:10]
+        with tempfile.TemporaryDirectory(prefix="titans-upload-") as folder:
+            path = Path(folder) / f"upload{suffix}"
+            path.write_bytes(content)
+            summary = ingest_file(
+                self.engine, path, file_format=file_format, account=account, display_name=name
+            )
+        return summary.to_dict()
+
+    def _service(self) -> ModelService:
+        """The model service, reloaded when the models on disk changed since the last call."""
+        from titans_finance.serving import ModelService
+
+        if self._models is None:
+            self._models = ModelService(Path(self._settings.models_dir))
+            self._models.load()
+        else:
+            on_disk = {
+                s["model_type"]: s.get("version") for s in self.model_status() if s["trained"]
+            }
+            loaded = {
+                name: self._models.models.version(name)
+                for name in on_disk.keys() | set(self._models.models.models)
+            }
+            if on_disk != {k: v for k, v in loaded.items() if v is not None}:
+                self._models.reload()
+        from titans_finance.storage.repository import list_anomaly_feedback, list_rules
+
+        self._models.set_rules(list_rules(self.engine))
+        self._models.set_anomaly_feedback(list_anomaly_feedback(self.engine))
+        return self._models
+
+    def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+        if kind not in PREDICTION_KINDS:
+            raise ValidationError(f"unknown prediction {kind!r}; choose {PREDICTION_KINDS}")
+        return self._service().predict(kind, frame)
+
+    def recurring(self) -> pd.DataFrame:
+        streams: pd.DataFrame = self._service().recurring_streams()
+        return streams
+
+    def forecast(self, days: int = 30) -> tuple[pd.DataFrame, dict[str, Any]]:
+        result = self._service().forecast(days)
+        return result.daily, dict(result.summary)
+
+    def model_status(self) -> list[dict[str, Any]]:
+        from titans_finance.models.base import read_metadata
+
+        status = []
+        for model_type in MODEL_TYPES:
+            folder = Path(self._settings.models_dir) / model_type
+            try:
+                meta = read_metadata(folder, model_type).to_dict()
+                status.append({"model_type": model_type, "trained": True, **meta})
+            except TitansError as exc:
+                status.append({"model_type": model_type, "trained": False, "error": exc.message})
+        return status
+
+    def train(self, model_type: str = "all") -> list[dict[str, Any]]:
+        from titans_finance.training import MODEL_TYPES as TRAINABLE
+        from titans_finance.training import train_model
+
+        if model_type != "all" and model_type not in TRAINABLE:
+            raise ValidationError(f"unknown model {model_type!r}; choose {', '.join(TRAINABLE)}")
+        frame = self.transactions()
+        kinds = TRAINABLE if model_type == "all" else (model_type,)
+        results = []
+        for kind in kinds:
+            try:
+                result = train_model(
+                    kind, frame, Path(self._settings.models_dir), settings=self._settings
+                )
+                results.append({"ok": True, **result.to_dict()})
+            except TitansError as exc:
+                results.append({"model_type": kind, "ok": False, "error": exc.message})
+        return results
+
+
+# -- API -------------------------------------------------------------------------------------------
+class ApiClient:
+    """The dashboard over the Titans HTTP API (``titans serve``)."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 30.0) -> None:
+        import httpx
+
+        self.base_url = base_url.rstrip("/")
+        headers = {"X-API-Key": api_key} if api_key else {}
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+
+    @property
+    def source(self) -> str:
+        return f"API at {self.base_url}"
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._http.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise StorageError(
+                f"API at {self.base_url} is unreachable ({type(exc).__name__}): start it with "
+                "`titans serve`, or unset TITANS_DASHBOARD_API_URL to read the local store"
+            ) from exc
+        if response.status_code in (401, 403):
+            raise ValidationError(
+                f"API at {self.base_url} refused the API key (HTTP {response.status_code}): set "
+                "TITANS_DASHBOARD_API_KEY to one of the server's TITANS_API_KEYS"
+            )
+        if response.is_success:
+            return response.json() if response.content else None
+        message = _error_detail(response)
+        if response.status_code == 404:
+            raise NotFoundError(message)
+        if response.status_code == 503:
+            raise ModelNotTrainedError(message)
+        if response.status_code == 422:
+            raise ValidationError(message)
+        raise StorageError(
+            f"API at {self.base_url} answered HTTP {response.status_code}: {message}"
+        )
+
+    def store_version(self) -> str:
+        body = self._request("GET", "/api/v1/transactions/version")
+        return str(body["version"] if isinstance(body, dict) else body)
+
+    def transactions(self, flt: TransactionFilter | None = None) -> pd.DataFrame:
+        params = filter_to_params(flt)
+        page_size = 5000
+        wanted = params.pop("limit", None)
+        offset = int(params.pop("offset", 0))
+        rows: list[dict[str, Any]] = []
+        while True:
+            size = page_size if wanted is None else min(page_size, wanted - len(rows))
+            if size <= 0:
+                break
+            body = self._request(
+                "GET", "/api/v1/transactions", params={**params, "limit": size, "offset": offset}
+            )
+            items = body["items"] if isinstance(body, dict) else body
+            rows.extend(items)
+            offset += len(items)
+            if len(items) < size:
+                break
+        if not rows:
+            return _empty_transactions()
+        return _frame_from_records(rows)
+
+    def accounts(self) -> list[str]:
+        body = self._request("GET", "/api/v1/accounts")
+        items = body["items"] if isinstance(body, dict) else body
+        return sorted(item["name"] if isinstance(item, dict) else str(item) for item in items)
+
+    def set_category(self, transaction_id: int, category: str) -> dict[str, Any]:
+        body: dict[str, Any] = self._request(
+            "PATCH", f"/api/v1/transactions/{transaction_id}", json={"category": category}
+        )
+        return body
+
+    def add_rule(self, rule: d.CategoryRule) -> d.CategoryRule:
+        payload = {k: v for k, v in asdict(rule).items() if k != "id"}
+        payload["kind"] = rule.kind.value
+        for key in ("min_amount", "max_amount"):
+            if payload[key] is not None:
+                payload[key] = str(payload[key])
+        body = self._request("POST", "/api/v1/rules", json=payload)
+        return _rule_from_dict(body)
+
+    def rules(self) -> list[d.CategoryRule]:
+        body = self._request("GET", "/api/v1/rules")
+        items = body["items"] if isinstance(body, dict) else body
+        return [_rule_from_dict(item) for item in items]
+
+    def mark_normal(self, transaction_id: int) -> None:
+        self._request("POST", "/api/v1/anomalies/feedback", json={"transaction_id": transaction_id})
+
+    def budgets(self) -> pd.DataFrame:
+        body = self._request("GET", "/api/v1/budgets")
+        items = body["items"] if isinstance(body, dict) else body
+        frame = pd.DataFrame(items, columns=["category", "month", "amount"])
+        frame["amount"] = pd.to_numeric(frame["amount"], errors="coerce").astype(float)
+        return frame
+
+    def set_budget(self, category: str, amount: Decimal, month: str | None = None) -> None:
+        self._request(
+            "PUT",
+            "/api/v1/budgets",
+            json={"category": category, "amount": str(amount), "month": month},
+        )
+
+    def imports(self) -> list[dict[str, Any]]:
+        body = self._request("GET", "/api/v1/imports")
+        items: list[dict[str, Any]] = body["items"] if isinstance(body, dict) else body
+        return items
+
+    def import_file(
+        self, name: str, content: bytes, *, account: str | None = None, file_format: str = "auto"
+    ) -> dict[str, Any]:
+        data = {"format": file_format, **({"account": account} if account else {})}
+        body: dict[str, Any] = self._request(
+            "POST", "/api/v1/imports", files={"file": (name, content)}, data=data
+        )
+        return body
+
+    def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+        if kind not in PREDICTION_KINDS:
+            raise ValidationError(f"unknown prediction {kind!r}; choose {PREDICTION_KINDS}")
+        records = _records_for_json(frame)
+        body = self._request("POST", f"/api/v1/predict/{kind}", json={"transactions": records})
+        items = body.get("predictions", body) if isinstance(body, dict) else body
+        return pd.DataFrame(items, index=frame.index)
+
+    def recurring(self) -> pd.DataFrame:
+        body = self._request("GET", "/api/v1/recurring")
+        items = body.get("streams", body) if isinstance(body, dict) else body
+        return pd.DataFrame(items)
+
+    def forecast(self, days: int = 30) -> tuple[pd.DataFrame, dict[str, Any]]:
+        body = self._request("GET", "/api/v1/forecast", params={"days": days})
+        daily = pd.DataFrame(body.get("daily", []))
+        if "date" in daily:
+            daily["date"] = pd.to_datetime(daily["date"])
+        return daily, dict(body.get("summary", {}))
+
+    def model_status(self) -> list[dict[str, Any]]:
+        body = self._request("GET", "/api/v1/models")
+        items: list[dict[str, Any]] = body["items"] if isinstance(body, dict) else body
+        return items
+
+    def train(self, model_type: str = "all") -> list[dict[str, Any]]:
+        body = self._request("POST", "/api/v1/models/train", json={"model_type": model_type})
+        items: list[dict[str, Any]] = body.get("items", [body]) if isinstance(body, dict) else body
+        return items
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        detail = body.get("detail", body.get("message", body))
+        return detail if isinstance(detail, str) else str(detail)
+    return str(body)
+
+
+_FIELD_NAMES = {
+    "date": d.DATE,
+    "type": d.TYPE,
+    "description": d.DESCRIPTION,
+    "amount": d.AMOUNT,
+    "category": d.CATEGORY,
+    "payment_method": d.PAYMENT_METHOD,
+    "status": d.STATUS,
+    "reference": d.REFERENCE,
+    "receipt_url": d.RECEIPT_URL,
+    "account": d.ACCOUNT,
+    "currency": d.CURRENCY,
+    "balance": d.BALANCE,
+    "merchant": d.MERCHANT,
+}
+
+
+def _frame_from_records(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """API records (snake_case or canonical keys) as a canonical frame."""
+    frame = pd.DataFrame(rows).rename(columns=_FIELD_NAMES)
+    frame[d.DATE] = pd.to_datetime(frame[d.DATE])
+    for column in (d.AMOUNT, d.BALANCE):
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
+def _records_for_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    reverse = {v: k for k, v in _FIELD_NAMES.items()}
+    out = frame.rename(columns=reverse).copy()
+    if "date" in out:
+        out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
+    records = out.astype(object).where(out.notna(), None).to_dict("records")
+    return [{str(k): v for k, v in row.items()} for row in records]
+
+
+def _rule_from_dict(item: dict[str, Any]) -> d.CategoryRule:
+    def _dec(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    return d.CategoryRule(
+        kind=d.RuleKind(item["kind"]),
+        category=item["category"],
+        pattern=item.get("pattern") or "",
+        min_amount=_dec(item.get("min_amount")),
+        max_amount=_dec(item.get("max_amount")),
+        account=item.get("account"),
+        priority=int(item.get("priority") or 0),
+        id=item.get("id"),
+    )
+
+
+def make_client(settings: Settings) -> DashboardClient:
+    """ApiClient when ``dashboard_api_url`` is set, else LocalClient over the configured store."""
+    url = getattr(settings, "dashboard_api_url", None)
+    if url:
+        key = getattr(settings, "dashboard_api_key", None)
+        secret = key.get_secret_value() if key is not None else None
+        return ApiClient(url, secret)
+    return LocalClient(settings)
+
+
+__all__ = [
+    "MODEL_TYPES",
+    "PREDICTION_KINDS",
+    "ApiClient",
+    "DashboardClient",
+    "LocalClient",
+    "filter_to_params",
+    "make_client",
+]
