@@ -1,0 +1,57 @@
+"""Dependencies of the routes, as `Annotated` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from titans_finance.api.security import require_api_key
+from titans_finance.api.state import AppState
+from titans_finance.config import Settings
+from titans_finance.serving import ModelService
+
+
+def get_state(request: Request) -> AppState:
+    """The app's state."""
+    state: AppState = request.app.state.titans
+    return state
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings this app was built with."""
+    return get_state(request).settings
+
+
+async def get_engine_dep(request: Request) -> Engine:
+    """The store's engine (503 when the database is unreachable)."""
+    return await run_in_threadpool(get_state(request).engine)
+
+
+async def get_models(request: Request) -> ModelService:
+    """The model service, with rules and anomaly feedback fresh from the store."""
+    state = get_state(request)
+    if state.store_stale():
+        await run_in_threadpool(state.sync_store)
+    return state.models
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+EngineDep = Annotated[Engine, Depends(get_engine_dep)]
+ModelsDep = Annotated[ModelService, Depends(get_models)]
+AuthDep = Annotated[str, Depends(require_api_key)]
+
+__all__ = [
+    "AuthDep",
+    "EngineDep",
+    "ModelsDep",
+    "SettingsDep",
+    "StateDep",
+    "get_engine_dep",
+    "get_models",
+    "get_settings_dep",
+    "get_state",
+]

@@ -1,0 +1,242 @@
+"""Rate limiting per API key and the shared prediction cache, in Redis when configured.
+
+Both degrade gracefully: when Redis is configured but unreachable, the limiter falls back to
+its in-memory buckets and the cache to "miss", the failure is remembered (reported by
+``/health``) and Redis is retried after a short pause instead of on every request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+_RETRY_SECONDS = 5.0
+_KEY_PREFIX = "titans:"
+
+# Token bucket: capacity `burst`, refilled at `rate` tokens per second; one token per request.
+# Time comes from the Redis server so every worker and host agrees.
+_TOKEN_BUCKET_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local data = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(data[1])
+local ts = tonumber(data[2])
+if tokens == nil then tokens = burst; ts = now end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local allowed = 0
+local retry = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  retry = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return {allowed, tostring(retry), tostring(tokens)}
+"""  # noqa: S105
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    """Whether a request may proceed, and if not, in how many seconds to retry."""
+
+    allowed: bool
+    retry_after: float
+    remaining: int
+
+
+class RedisConnection:
+    """A lazily connected asyncio Redis client that remembers failures instead of raising."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.client: aioredis.Redis | None = (
+            aioredis.Redis.from_url(
+                url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30
+            )
+            if url
+            else None
+        )
+        self.last_error: str | None = None
+        self._down_until = 0.0
+
+    @property
+    def configured(self) -> bool:
+        """True when a Redis URL was given."""
+        return self.client is not None
+
+    @property
+    def usable(self) -> bool:
+        """Configured and not inside the pause after a failure."""
+        return self.client is not None and time.monotonic() >= self._down_until
+
+    def failed(self, exc: Exception) -> None:
+        """Remember a failure; Redis is not tried again for a few seconds."""
+        if self.last_error is None or time.monotonic() >= self._down_until:
+            logger.warning("Redis unavailable (%s); serving without it", exc)
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self._down_until = time.monotonic() + _RETRY_SECONDS
+
+    def succeeded(self) -> None:
+        """Clear the failure state."""
+        if self.last_error is not None:
+            logger.info("Redis reachable again")
+        self.last_error = None
+
+    async def ping(self) -> tuple[bool, str | None]:
+        """(reachable, error) — tries even during the pause (used by /health)."""
+        if self.client is None:
+            return False, None
+        try:
+            await self.client.ping()
+        except (RedisError, OSError) as exc:
+            self.failed(exc)
+            return False, self.last_error
+        self.succeeded()
+        self._down_until = 0.0
+        return True, None
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        if self.client is not None:
+            with contextlib.suppress(RedisError, OSError):  # closing a dead connection is fine
+                await self.client.aclose()
+
+
+class RateLimiter:
+    """Token-bucket limiter per key identity: ``per_hour`` requests per hour, ``burst`` at once."""
+
+    def __init__(self, per_hour: int, burst: int, redis: RedisConnection) -> None:
+        self.rate = per_hour / 3600.0
+        self.burst = max(1, burst)
+        self.per_hour = per_hour
+        self.redis = redis
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+        self._script: Any = (
+            redis.client.register_script(_TOKEN_BUCKET_LUA) if redis.client is not None else None
+        )
+
+    async def hit(self, identity: str) -> RateDecision:
+        """Take one token for ``identity`` (Redis when usable, else in memory)."""
+        if self._script is not None and self.redis.usable:
+            try:
+                allowed, retry, tokens = await self._script(
+                    keys=[f"{_KEY_PREFIX}rl:{identity}"], args=[self.rate, self.burst]
+                )
+            except (RedisError, OSError) as exc:
+                self.redis.failed(exc)
+            else:
+                self.redis.succeeded()
+                return RateDecision(bool(int(allowed)), float(retry), int(float(tokens)))
+        return self._hit_memory(identity)
+
+    def _hit_memory(self, identity: str) -> RateDecision:
+        now = time.monotonic()
+        with self._lock:
+            tokens, ts = self._buckets.get(identity, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - ts) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[identity] = (tokens - 1.0, now)
+                return RateDecision(True, 0.0, int(tokens - 1.0))
+            self._buckets[identity] = (tokens, now)
+            return RateDecision(False, (1.0 - tokens) / self.rate, 0)
+
+    @staticmethod
+    def retry_after_header(decision: RateDecision) -> str:
+        """Whole seconds for the Retry-After header (at least 1)."""
+        return str(max(1, math.ceil(decision.retry_after)))
+
+
+class PredictionCache:
+    """Single-prediction results shared by all workers through Redis, with a TTL."""
+
+    def __init__(self, redis: RedisConnection, ttl_seconds: int) -> None:
+        self.redis = redis
+        self.ttl = ttl_seconds
+
+    @property
+    def enabled(self) -> bool:
+        """Configured with a positive TTL."""
+        return self.redis.configured and self.ttl > 0
+
+    @staticmethod
+    def key(token: object, record_key: object) -> str:
+        """Redis key of one prediction: a digest of what the prediction depends on."""
+        digest = hashlib.sha256(repr((token, record_key)).encode()).hexdigest()[:32]
+        return f"{_KEY_PREFIX}pred:{digest}"
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """The cached prediction or None (also None when Redis is down)."""
+        if not self.enabled or not self.redis.usable or self.redis.client is None:
+            return None
+        try:
+            raw = await self.redis.client.get(key)
+        except (RedisError, OSError) as exc:
+            self.redis.failed(exc)
+            return None
+        self.redis.succeeded()
+        if raw is None:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    async def set(self, key: str, value: dict[str, Any]) -> None:
+        """Store a prediction for ``ttl`` seconds (silently skipped when Redis is down)."""
+        if not self.enabled or not self.redis.usable or self.redis.client is None:
+            return
+        try:
+            await self.redis.client.set(key, json.dumps(value), ex=self.ttl)
+        except (RedisError, OSError, TypeError, ValueError) as exc:
+            if isinstance(exc, RedisError | OSError):
+                self.redis.failed(exc)
+
+    async def clear(self) -> int:
+        """Delete every cached prediction; returns how many keys were removed."""
+        if not self.redis.configured or self.redis.client is None:
+            return 0
+        removed = 0
+        try:
+            batch: list[Any] = []
+            async for key in self.redis.client.scan_iter(match=f"{_KEY_PREFIX}pred:*", count=500):
+                batch.append(key)
+                if len(batch) >= 500:
+                    removed += int(await self.redis.client.delete(*batch))
+                    batch = []
+            if batch:
+                removed += int(await self.redis.client.delete(*batch))
+        except (RedisError, OSError) as exc:
+            self.redis.failed(exc)
+        return removed
+
+
+def key_identity(token: bytes) -> str:
+    """A stable, non-reversible identity of an API key (what limits and logs may show)."""
+    return hashlib.sha256(token).hexdigest()[:16]
+
+
+__all__ = [
+    "PredictionCache",
+    "RateDecision",
+    "RateLimiter",
+    "RedisConnection",
+    "key_identity",
+]

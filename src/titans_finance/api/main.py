@@ -1,0 +1,198 @@
+"""The FastAPI application: `create_app(settings)` builds one app; models load in its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from titans_finance.api.limits import PredictionCache, RateLimiter, RedisConnection
+from titans_finance.api.metrics import Metrics, MetricsMiddleware
+from titans_finance.api.routes import (
+    budgets,
+    health,
+    insights,
+    models,
+    predict,
+    recurring,
+    rules,
+    transactions,
+)
+from titans_finance.api.security import (
+    require_api_key,
+    require_key_in_production,
+    resolve_api_keys,
+)
+from titans_finance.api.state import AppState
+from titans_finance.config import Settings, get_settings
+from titans_finance.errors import TitansError
+from titans_finance.serving import ModelService
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Transaction intelligence for your own bank exports: categorise, predict amounts, flag
+anomalies, forecast cash flow, find recurring payments.
+
+Every endpoint except `/livez` needs `Authorization: Bearer <key>` (keys from
+`TITANS_API_KEYS`). Errors are JSON: `{"detail": "...", "success": false}`.
+"""
+
+# Uploads may exceed the JSON body limit; multipart framing adds a little on top of the file.
+_MULTIPART_OVERHEAD = 64 * 1024
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Connect Redis, load the models and the stored rules; close Redis on shutdown."""
+    state: AppState = app.state.titans
+    settings = state.settings
+    state.redis = RedisConnection(settings.redis_url)
+    state.limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst, state.redis)
+    state.cache = PredictionCache(state.redis, settings.cache_ttl_seconds)
+    result = await run_in_threadpool(state.models.load)
+    logger.info("models: %s", result.message)
+    state.metrics.set_models({k: v["loaded"] for k, v in state.models.status().items()})
+    await run_in_threadpool(state.sync_store, force=True)
+    if state.redis.configured:
+        ok, error = await state.redis.ping()
+        state.metrics.redis_up.set(1.0 if ok else 0.0)
+        if not ok:
+            logger.warning("Redis at startup: %s (continuing without it)", error)
+    try:
+        yield
+    finally:
+        await state.redis.close()
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "header")]
+    return ".".join(parts) or (str(loc[0]) if loc else "request")
+
+
+async def _titans_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TitansError)
+    return JSONResponse({"detail": exc.message, "success": False}, status_code=exc.http_status)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": _field(err.get("loc", ())),
+            "location": str(err.get("loc", ("body",))[0]),
+            "message": str(err.get("msg", "invalid value")),
+            "type": str(err.get("type", "value_error")),
+        }
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
+    if len(errors) > 10:
+        detail += f"; and {len(errors) - 10} more errors"
+    return JSONResponse(
+        {"detail": detail or "invalid request", "errors": errors[:100], "success": False},
+        status_code=422,
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "not found: no such endpoint; see /docs for the API"
+    elif exc.status_code == 405:
+        detail = "method not allowed on this endpoint; see /docs"
+    elif exc.status_code == 413 and detail == "Content Too Large":
+        detail = "request body too large (TITANS_MAX_BODY_BYTES)"
+    return JSONResponse(
+        {"detail": str(detail), "success": False},
+        status_code=exc.status_code,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {"detail": "internal server error; it was logged", "success": False}, status_code=500
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API for ``settings`` (default: the environment's).
+
+    Raises ConfigurationError in production without API keys.  Nothing is loaded here: models,
+    Redis and the store are opened in the lifespan.
+    """
+    settings = settings or get_settings()
+    api_keys = resolve_api_keys(settings)
+    state = AppState(
+        settings=settings,
+        api_keys=api_keys,
+        models=ModelService(settings.models_dir),
+        metrics=Metrics(),
+    )
+    app = FastAPI(
+        title="Titans Finance API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+    app.state.titans = state
+
+    app.add_exception_handler(TitansError, _titans_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    authenticated = [Depends(require_api_key)]
+    app.include_router(health.live_router)
+    app.include_router(health.router)
+    app.include_router(health.metrics_router)
+    for module in (predict, models, recurring, insights, rules, budgets):
+        app.include_router(module.router, dependencies=authenticated)
+    app.include_router(
+        transactions.import_router,
+        dependencies=authenticated,
+        max_body_size=settings.max_upload_bytes + _MULTIPART_OVERHEAD,
+    )
+    app.include_router(transactions.router, dependencies=authenticated)
+
+    docs_auth = [Depends(require_key_in_production)]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=docs_auth)
+    async def openapi_schema() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=docs_auth)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    return app
+
+
+__all__ = ["create_app", "lifespan"]

@@ -1,0 +1,96 @@
+"""Liveness, health and Prometheus metrics."""
+
+from __future__ import annotations
+
+import time
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import psutil
+from fastapi import APIRouter, Depends
+from fastapi.responses import PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from titans_finance.api import schemas as s
+from titans_finance.api.deps import StateDep
+from titans_finance.api.security import require_api_key, require_key_unless_public_metrics
+from titans_finance.api.state import AppState
+
+live_router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Depends(require_api_key)])
+metrics_router = APIRouter(
+    tags=["health"], dependencies=[Depends(require_key_unless_public_metrics)]
+)
+
+
+def _package_version() -> str:
+    try:
+        return version("titans-finance")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@live_router.get("/livez", response_class=PlainTextResponse, summary="Liveness probe (no auth)")
+async def livez() -> str:
+    """The process answers; nothing else is checked."""
+    return "ok"
+
+
+def _check_database(state: AppState) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        engine = state.engine()
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        return {"ok": False, "error": str(message)[:300]}
+    return {
+        "ok": True,
+        "backend": engine.dialect.name,
+        "latency_ms": round((time.perf_counter() - start) * 1000, 2),
+    }
+
+
+@router.get("/health", response_model=s.HealthResponse, summary="Service health")
+async def health(state: StateDep) -> Any:
+    """Models, database, Redis, memory and uptime; `degraded` when a part fails."""
+    database = await run_in_threadpool(_check_database, state)
+    redis: dict[str, Any] = {"configured": False, "ok": None}
+    if state.redis is not None and state.redis.configured:
+        ok, error = await state.redis.ping()
+        redis = {"configured": True, "ok": ok, "error": error}
+        state.metrics.redis_up.set(1.0 if ok else 0.0)
+    models = {name: bool(entry["loaded"]) for name, entry in state.models.status().items()}
+    process = psutil.Process()
+    memory = {
+        "rss_mb": round(process.memory_info().rss / 2**20, 1),
+        "system_available_mb": round(psutil.virtual_memory().available / 2**20, 1),
+    }
+    degraded = not database["ok"] or redis.get("ok") is False or not any(models.values())
+    return {
+        "success": True,
+        "status": "degraded" if degraded else "ok",
+        "models": models,
+        "database": database,
+        "redis": redis,
+        "memory": memory,
+        "uptime_seconds": round(time.monotonic() - state.started_at, 1),
+        "version": _package_version(),
+    }
+
+
+@metrics_router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    summary="Prometheus metrics",
+)
+def metrics(state: StateDep) -> Response:
+    """Request counts and latency per route, predictions per model, model load state."""
+    state.metrics.set_models({k: v["loaded"] for k, v in state.models.status().items()})
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+__all__ = ["live_router", "metrics_router", "router"]

@@ -1,0 +1,40 @@
+"""Spending insights over stored transactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from titans_finance import insights
+from titans_finance.api.deps import EngineDep
+from titans_finance.storage import repository
+
+router = APIRouter(prefix="/insights", tags=["insights"])
+
+
+@router.get("/summary", summary="Income, spending and savings")
+def summary(
+    engine: EngineDep,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    account: Annotated[list[str] | None, Query(max_length=50)] = None,
+    exclude_category: Annotated[
+        list[str] | None,
+        Query(max_length=50, description="Categories to leave out, e.g. Credit Card Payment"),
+    ] = None,
+    top_categories: Annotated[int | None, Query(ge=1, le=200)] = None,
+) -> dict[str, Any]:
+    """Income, expenses, net, savings rate, spending by category and by month."""
+    frame = repository.load_transactions(
+        engine,
+        repository.TransactionFilter(date_from=date_from, date_to=date_to, accounts=account or []),
+    )
+    result = insights.summarize(
+        frame, exclude_categories=exclude_category or (), top_categories=top_categories
+    )
+    return {"success": True, **result}
+
+
+__all__ = ["router"]

@@ -1,0 +1,298 @@
+"""Predictions: category, amount, anomaly, cash-flow forecast and batch scoring."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pydantic_core
+from fastapi import APIRouter, Request, status
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from titans_finance import domain as d
+from titans_finance.api import schemas as s
+from titans_finance.api.deps import ModelsDep, StateDep
+from titans_finance.api.limits import PredictionCache
+from titans_finance.api.state import AppState
+from titans_finance.errors import StorageError, TitansError
+from titans_finance.serving import RECORD_FIELDS, columns_to_frame, frame_records, to_jsonable
+
+router = APIRouter(prefix="/predict", tags=["predictions"])
+
+# Candidate column names in the cash-flow model's output, first match wins.
+_DAILY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "date": ("date", "ds", "Date"),
+    "predicted_amount": ("predicted_net", "predicted_amount", "net", "yhat"),
+    "lower": ("lower", "net_lower", "predicted_net_lower"),
+    "upper": ("upper", "net_upper", "predicted_net_upper"),
+    "balance": ("predicted_balance", "balance"),
+    "balance_lower": ("balance_lower",),
+    "balance_upper": ("balance_upper",),
+    "account": ("account", "Account"),
+}
+_SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "total_inflow": ("total_inflow", "inflow"),
+    "total_outflow": ("total_outflow", "outflow"),
+    "net_cashflow": ("net_cashflow", "net"),
+    "lowest_balance": ("lowest_balance",),
+    "lowest_balance_date": ("lowest_balance_date",),
+    "probability_below_zero": ("probability_below_zero", "prob_below_zero"),
+}
+
+
+async def predict_single(state: AppState, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """One prediction: local LRU, then the shared Redis cache, then the model."""
+    service = state.models
+    key = service.single_key(kind, record)
+    result = service.lookup(kind, key)
+    if result is None:
+        cache = state.cache
+        shared_key = PredictionCache.key(*key) if cache is not None and cache.enabled else None
+        if shared_key is not None and cache is not None:
+            shared = await cache.get(shared_key)
+            if shared is not None:
+                service.remember(key, shared)
+                service.stats[kind].record_hit(
+                    shared.get("confidence") if kind == "category" else shared.get("anomaly_score")
+                )
+                result = shared
+        if result is None:
+            result = await run_in_threadpool(service.predict_one, kind, record, key=key)
+            if shared_key is not None and cache is not None:
+                await cache.set(shared_key, result)
+    state.metrics.predictions.labels(kind).inc()
+    return result
+
+
+def _alternatives(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    out = []
+    for item in value:
+        if isinstance(item, dict) and "category" in item:
+            probability = item.get("probability", item.get("confidence"))
+            out.append({"category": str(item["category"]), "probability": probability or 0.0})
+    return out
+
+
+def explain_anomaly(is_anomaly: bool, risk_level: str, reasons: list[str]) -> str:
+    """One sentence for people: what the anomaly model concluded and why."""
+    if not is_anomaly:
+        return "Nothing unusual: this transaction fits the account's normal activity."
+    why = "; ".join(reasons) if reasons else "its pattern differs from the account's history"
+    return f"Unusual transaction ({risk_level} risk): {why}."
+
+
+@router.post(
+    "/category",
+    response_model=s.CategoryResponse,
+    summary="Predict a transaction's category",
+)
+async def predict_category(body: s.CategoryRequest, state: StateDep, _m: ModelsDep) -> Any:
+    """Category with calibrated confidence and alternatives; user rules take precedence."""
+    r = await predict_single(state, "category", body.record())
+    return {
+        "success": True,
+        "prediction": r.get("predicted_category"),
+        "confidence": r.get("confidence") or 0.0,
+        "confidence_level": r.get("confidence_level") or "LOW",
+        "alternatives": _alternatives(r.get("alternatives")),
+        "source": r.get("source") or "model",
+        "model_used": "category",
+        "model_version": r.get("model_version"),
+    }
+
+
+@router.post("/amount", response_model=s.AmountResponse, summary="Predict a transaction's amount")
+async def predict_amount(body: s.AmountRequest, state: StateDep, _m: ModelsDep) -> Any:
+    """Expected amount with its 90% interval."""
+    record = body.record()
+    record["amount"] = None  # the amount is what is predicted
+    r = await predict_single(state, "amount", record)
+    return {
+        "success": True,
+        "predicted_amount": r.get("predicted_amount"),
+        "confidence_interval": [r.get("lower"), r.get("upper")],
+        "model_used": "amount",
+        "model_version": r.get("model_version"),
+    }
+
+
+@router.post("/anomaly", response_model=s.AnomalyResponse, summary="Check a transaction")
+async def predict_anomaly(body: s.AnomalyRequest, state: StateDep, _m: ModelsDep) -> Any:
+    """Anomaly score (0..1), flag, risk level and plain-word reasons."""
+    r = await predict_single(state, "anomaly", body.record())
+    reasons = [str(x) for x in (r.get("reasons") or [])]
+    is_anomaly = bool(r.get("is_anomaly"))
+    risk = str(r.get("risk_level") or d.RiskLevel.LOW.value)
+    return {
+        "success": True,
+        "is_anomaly": is_anomaly,
+        "anomaly_score": min(1.0, max(0.0, float(r.get("anomaly_score") or 0.0))),
+        "risk_level": risk,
+        "explanation": explain_anomaly(is_anomaly, risk, reasons),
+        "reasons": reasons,
+        "model_used": "anomaly",
+        "model_version": r.get("model_version"),
+    }
+
+
+def _pick(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series | None:
+    for name in names:
+        if name in frame:
+            return frame[name]
+    return None
+
+
+def _forecast_rows(daily: pd.DataFrame) -> list[dict[str, Any]]:
+    columns: dict[str, Any] = {}
+    for target, names in _DAILY_COLUMNS.items():
+        found = _pick(daily, names)
+        if found is not None:
+            columns[target] = found.to_numpy()
+    if "date" not in columns and isinstance(daily.index, pd.DatetimeIndex):
+        columns["date"] = daily.index.to_numpy()
+    table = pd.DataFrame(columns)
+    return frame_records(table)
+
+
+def _summary(summary: Any) -> dict[str, Any]:
+    if hasattr(summary, "to_dict") and not isinstance(summary, dict):
+        summary = summary.to_dict()
+    elif hasattr(summary, "__dataclass_fields__"):
+        summary = {k: getattr(summary, k) for k in summary.__dataclass_fields__}
+    if not isinstance(summary, dict):
+        return {}
+    out = {}
+    for target, names in _SUMMARY_KEYS.items():
+        for name in names:
+            if name in summary:
+                out[target] = to_jsonable(summary[name])
+                break
+    return out
+
+
+def _history(state: AppState, account: str | None, days: int = 90) -> list[dict[str, Any]]:
+    from titans_finance.storage.repository import TransactionFilter, load_transactions
+
+    try:
+        engine = state.engine()
+        frame = load_transactions(engine, TransactionFilter(accounts=[account] if account else []))
+    except (TitansError, StorageError):
+        return []
+    if frame.empty:
+        return []
+    frame = frame.loc[frame[d.DATE] > frame[d.DATE].max() - timedelta(days=days)]
+    daily = frame.groupby(frame[d.DATE].dt.date)[d.AMOUNT].sum()
+    return [{"date": day.isoformat(), "amount": round(float(v), 2)} for day, v in daily.items()]
+
+
+@router.post("/cashflow", response_model=s.CashflowResponse, summary="Forecast cash flow")
+def predict_cashflow(body: s.CashflowRequest, state: StateDep) -> Any:
+    """Daily net flow and balance with intervals, and the chance of going below zero."""
+    result = state.models.forecast(body.forecast_days, account=body.account)
+    daily = getattr(result, "daily", result)
+    summary = getattr(result, "summary", {})
+    state.metrics.predictions.labels("cashflow").inc(body.forecast_days)
+    return {
+        "success": True,
+        "forecast": _forecast_rows(daily if isinstance(daily, pd.DataFrame) else pd.DataFrame()),
+        "summary": _summary(summary),
+        "historical": _history(state, body.account) if body.include_historical else None,
+        "model_used": "cashflow",
+        "model_version": state.models.models.version("cashflow"),
+    }
+
+
+def _batch_frame(transactions: list[s.TransactionBase]) -> pd.DataFrame:
+    columns: dict[str, list[Any]] = {name: [] for name in RECORD_FIELDS}
+    columns["description"] = [t.description for t in transactions]
+    columns["amount"] = [t.amount for t in transactions]
+    columns["date"] = [t.date for t in transactions]
+    columns["type"] = [t.type.value if t.type is not None else None for t in transactions]
+    columns["payment_method"] = [t.payment_method for t in transactions]
+    columns["account"] = [t.account for t in transactions]
+    columns["currency"] = [t.currency for t in transactions]
+    columns["category"] = [t.category for t in transactions]
+    return columns_to_frame(columns)
+
+
+def _score_batch(state: AppState, body: s.BatchRequest) -> dict[str, Any]:
+    start = time.perf_counter()
+    service = state.models
+    frame = _batch_frame(body.transactions)
+    n = len(frame)
+    out = pd.DataFrame({"index": np.arange(n)})
+    versions: dict[str, str | None] = {}
+    if body.predict_categories:
+        cat = service.predict_category(frame)
+        out["category"] = cat["predicted_category"].to_numpy()
+        out["confidence"] = pd.to_numeric(cat["confidence"], errors="coerce").to_numpy()
+        if "confidence_level" in cat:
+            out["confidence_level"] = cat["confidence_level"].astype(str).to_numpy()
+        out["category_source"] = cat["source"].astype(str).to_numpy()
+        versions["category"] = service.models.version("category")
+        state.metrics.predictions.labels("category").inc(n)
+    if body.predict_amounts:
+        amount_frame = frame.assign(**{d.AMOUNT: np.nan})
+        amt = service.predict_amount(amount_frame)
+        out["predicted_amount"] = pd.to_numeric(amt["predicted_amount"]).to_numpy()
+        for src, dst in (("lower", "amount_lower"), ("upper", "amount_upper")):
+            if src in amt:
+                out[dst] = pd.to_numeric(amt[src]).to_numpy()
+        versions["amount"] = service.models.version("amount")
+        state.metrics.predictions.labels("amount").inc(n)
+    if body.detect_anomalies:
+        ano = service.predict_anomaly(frame)
+        out["is_anomaly"] = ano["is_anomaly"].astype(bool).to_numpy()
+        out["anomaly_score"] = pd.to_numeric(ano["anomaly_score"]).to_numpy()
+        out["risk_level"] = ano["risk_level"].astype(str).to_numpy()
+        if "reasons" in ano:
+            out["reasons"] = [
+                list(r) if isinstance(r, list | tuple) else [] for r in ano["reasons"]
+            ]
+        versions["anomaly"] = service.models.version("anomaly")
+        state.metrics.predictions.labels("anomaly").inc(n)
+    float_columns = out.select_dtypes(include="float").columns
+    out[float_columns] = out[float_columns].round(6)
+    return {
+        "success": True,
+        "count": n,
+        "results": out.to_dict(orient="records"),
+        "model_versions": versions,
+        "processing_time_ms": round((time.perf_counter() - start) * 1000, 2),
+    }
+
+
+@router.post(
+    "/batch",
+    response_model=s.BatchResponse,
+    summary="Score many transactions at once",
+    responses={413: {"model": s.ErrorResponse, "description": "Batch larger than allowed"}},
+)
+async def predict_batch(
+    body: s.BatchRequest, request: Request, state: StateDep, _m: ModelsDep
+) -> Any:
+    """One vectorised call per requested model over the whole batch, results in input order."""
+    limit = state.settings.max_batch_size
+    if len(body.transactions) > limit:
+        return Response(
+            content=pydantic_core.to_json(
+                {
+                    "detail": f"transactions: {len(body.transactions)} rows exceed the maximum "
+                    f"batch size of {limit} (TITANS_MAX_BATCH_SIZE); split the batch",
+                    "success": False,
+                }
+            ),
+            status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+            media_type="application/json",
+        )
+    payload = await run_in_threadpool(_score_batch, state, body)
+    return Response(content=pydantic_core.to_json(payload), media_type="application/json")
+
+
+__all__ = ["explain_anomaly", "predict_single", "router"]

@@ -1,0 +1,38 @@
+"""Recurring payments and income found by the recurring model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from titans_finance.api.deps import StateDep
+from titans_finance.serving import frame_records
+
+router = APIRouter(prefix="/recurring", tags=["recurring"])
+
+
+@router.get("", summary="Recurring streams")
+def list_recurring(
+    state: StateDep,
+    active_only: bool = False,
+    upcoming_days: Annotated[int, Query(ge=0, le=366)] = 0,
+) -> dict[str, Any]:
+    """Subscriptions, bills and salaries with period, typical amount and next expected date.
+
+    With ``upcoming_days`` > 0, also the expected occurrences in that many days.
+    """
+    streams = state.models.recurring_streams(active_only=active_only)
+    body: dict[str, Any] = {
+        "success": True,
+        "count": len(streams),
+        "streams": frame_records(streams),
+        "model_version": state.models.models.version("recurring"),
+    }
+    if upcoming_days:
+        model = state.models.models.get("recurring")
+        body["upcoming"] = frame_records(model.upcoming(days=upcoming_days))
+    return body
+
+
+__all__ = ["router"]

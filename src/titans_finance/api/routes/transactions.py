@@ -1,0 +1,239 @@
+"""Stored transactions: import an export file, list with filters, correct, mark normal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import tempfile
+from pathlib import Path, PurePath
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import (
+    APIRouter,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    UploadFile,
+    status,
+)
+from fastapi import (
+    Path as PathParam,
+)
+from starlette.concurrency import run_in_threadpool
+
+from titans_finance import domain as d
+from titans_finance.api import schemas as s
+from titans_finance.api.deps import EngineDep, StateDep
+from titans_finance.serving import frame_records
+from titans_finance.storage import repository
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/transactions", tags=["transactions"])
+# Uploads get their own router so the app can give them the larger upload size limit.
+import_router = APIRouter(prefix="/transactions", tags=["transactions"])
+
+ALLOWED_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".ofx", ".qfx", ".qif", ".xml", ".asc"})
+FileFormat = Literal["auto", "csv", "ofx", "qif", "camt", "berka"]
+SortField = Literal["date", "amount", "description", "category", "id", "merchant", "account"]
+TransactionId = Annotated[int, PathParam(ge=1, le=2**62, description="Transaction id")]
+_SNIFF_BYTES = 8192
+_COPY_CHUNK = 1 << 20
+
+
+def _safe_name(filename: str | None) -> str:
+    """The upload's base name without path parts or control characters."""
+    name = PurePath((filename or "upload").replace("\\", "/")).name
+    name = re.sub(r"[^\w.\- ]", "_", name)[:200]
+    return name or "upload"
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+        detail=f"file: the upload exceeds the maximum of {limit} bytes (TITANS_MAX_UPLOAD_BYTES)",
+    )
+
+
+async def _save_upload(upload: UploadFile, target: Path, limit: int) -> int:
+    """Copy the upload to ``target`` in chunks, enforcing ``limit``; returns the size."""
+    size = 0
+    with target.open("wb") as out:
+        while chunk := await upload.read(_COPY_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            out.write(chunk)
+    return size
+
+
+@import_router.post(
+    "/import",
+    response_model=s.ImportResponse,
+    status_code=status.HTTP_201_CREATED,
+    summary="Import a bank export file",
+    responses={
+        413: {"model": s.ErrorResponse, "description": "File too large"},
+        415: {"model": s.ErrorResponse, "description": "Not a supported file type"},
+    },
+)
+async def import_file(
+    state: StateDep,
+    engine: EngineDep,
+    file: Annotated[UploadFile, File(description="CSV, OFX/QFX, QIF, CAMT.053 XML or Berka")],
+    account: Annotated[str | None, Form(max_length=100)] = None,
+    file_format: Annotated[FileFormat, Form(alias="format")] = "auto",
+) -> Any:
+    """Read, validate, de-duplicate and store the file in one transaction; returns the summary."""
+    name = _safe_name(file.filename)
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        raise HTTPException(
+            status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail=f"file: {name!r} is not a supported export; use one of "
+            f"{', '.join(sorted(ALLOWED_SUFFIXES))}",
+        )
+    limit = state.settings.max_upload_bytes
+    if file.size is not None and file.size > limit:
+        raise _too_large(limit)
+    head = await file.read(_SNIFF_BYTES)
+    if not head.strip():
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="file: the upload is empty"
+        )
+    if b"\x00" in head:
+        raise HTTPException(
+            status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail=f"file: {name!r} looks binary; upload a text export (CSV, OFX, QIF, XML)",
+        )
+    await file.seek(0)
+    from titans_finance.ingest.pipeline import ingest_file
+
+    with tempfile.TemporaryDirectory(prefix="titans-upload-") as tmp:
+        target = Path(tmp) / f"upload{suffix}"
+        await _save_upload(file, target, limit)
+        summary = await run_in_threadpool(
+            ingest_file,
+            engine,
+            target,
+            file_format=file_format,
+            account=account,
+            display_name=name,
+        )
+    return {"success": True, **summary.to_dict()}
+
+
+_PUBLIC_COLUMNS = {
+    "id": "id",
+    d.DATE: "date",
+    d.TYPE: "type",
+    d.DESCRIPTION: "description",
+    d.AMOUNT: "amount",
+    d.CATEGORY: "category",
+    d.PAYMENT_METHOD: "payment_method",
+    d.STATUS: "status",
+    d.ACCOUNT: "account",
+    d.CURRENCY: "currency",
+    d.BALANCE: "balance",
+    d.MERCHANT: "merchant",
+}
+
+
+def public_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Stored transactions as JSON-ready dicts with the API's field names."""
+    table = frame[[c for c in _PUBLIC_COLUMNS if c in frame]].rename(columns=_PUBLIC_COLUMNS)
+    if "date" in table:
+        table["date"] = pd.to_datetime(table["date"]).dt.date
+    return frame_records(table)
+
+
+def _public_one(record: dict[str, Any]) -> dict[str, Any]:
+    return public_records(pd.DataFrame([record]))[0]
+
+
+@router.get("", response_model=s.TransactionPage, summary="List transactions")
+def list_transactions(
+    engine: EngineDep,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    account: Annotated[list[str] | None, Query(max_length=50)] = None,
+    category: Annotated[list[str] | None, Query(max_length=50)] = None,
+    type: Annotated[list[d.TransactionType] | None, Query(max_length=3)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in description")] = None,
+    min_amount: Annotated[float | None, Query(ge=-1e12, le=1e12)] = None,
+    max_amount: Annotated[float | None, Query(ge=-1e12, le=1e12)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    sort: SortField = "date",
+    order: Literal["asc", "desc"] = "desc",
+) -> Any:
+    """Filtered, sorted, paginated transactions and the total matching the filters."""
+    flt = repository.TransactionFilter(
+        date_from=date_from,
+        date_to=date_to,
+        accounts=account or [],
+        categories=category or [],
+        types=[t.value for t in type] if type else [],
+        text=q or None,
+        min_amount=min_amount,
+        max_amount=max_amount,
+        limit=limit,
+        offset=offset,
+        sort=sort,
+        descending=order == "desc",
+    )
+    frame = repository.load_transactions(engine, flt)
+    total = repository.count_transactions(engine, flt)
+    return {
+        "success": True,
+        "items": public_records(frame),
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get("/{transaction_id}", response_model=s.TransactionPublic, summary="One transaction")
+def get_transaction(transaction_id: TransactionId, engine: EngineDep) -> Any:
+    """A stored transaction by id (404 when absent)."""
+    return _public_one(repository.get_transaction(engine, transaction_id))
+
+
+@router.patch(
+    "/{transaction_id}",
+    response_model=s.TransactionPublic,
+    summary="Correct a transaction's category",
+)
+def update_category(
+    transaction_id: TransactionId, body: s.CategoryUpdate, engine: EngineDep
+) -> Any:
+    """Set the category; the correction is stored as feedback for the next training."""
+    return _public_one(repository.set_category(engine, transaction_id, body.category))
+
+
+@router.post(
+    "/{transaction_id}/normal",
+    response_model=s.FeedbackResponse,
+    status_code=status.HTTP_201_CREATED,
+    summary="Mark a transaction as normal",
+)
+def mark_normal(
+    transaction_id: TransactionId,
+    engine: EngineDep,
+    state: StateDep,
+    body: s.NormalMark | None = None,
+) -> Any:
+    """Store "this is normal" feedback: the anomaly model stops flagging this pattern."""
+    feedback_id = repository.add_anomaly_feedback(
+        engine,
+        transaction_id=transaction_id,
+        reason_code=body.reason_code if body is not None else None,
+    )
+    state.sync_store(force=True)
+    return {"success": True, "id": feedback_id, "transaction_id": transaction_id}
+
+
+__all__ = ["import_router", "public_records", "router"]

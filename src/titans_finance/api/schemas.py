@@ -1,0 +1,570 @@
+"""Request and response bodies of the API (pydantic), kept apart from storage tables.
+
+Field names follow the original Titans Finance API so its documented examples work unchanged
+(``prediction``, ``confidence_interval``, ``model_used``, ``success`` ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+
+from titans_finance import domain as d
+
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2100, 12, 31)
+MAX_AMOUNT = 1e12
+
+_TYPE_ALIASES = {
+    "income": d.TransactionType.INCOME,
+    "credit": d.TransactionType.INCOME,
+    "expense": d.TransactionType.EXPENSE,
+    "debit": d.TransactionType.EXPENSE,
+    "transfer": d.TransactionType.TRANSFER,
+}
+
+Text100 = Annotated[str, Field(max_length=100)]
+
+
+def _parse_type(value: object) -> object:
+    if isinstance(value, str):
+        found = _TYPE_ALIASES.get(value.strip().lower())
+        if found is None:
+            raise ValueError("must be Income, Expense or Transfer (or credit/debit)")
+        return found
+    return value
+
+
+def _parse_date(value: object) -> object:
+    if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
+        try:
+            return dt.datetime.fromisoformat(value).date()
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid date") from exc
+    return value
+
+
+def _check_date_range(value: dt.date | None) -> dt.date | None:
+    if value is not None and not MIN_DATE <= value <= MAX_DATE:
+        raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
+    return value
+
+
+class Response(BaseModel):
+    """Every JSON answer says whether it succeeded."""
+
+    success: bool = True
+
+
+# -- transactions as prediction input ------------------------------------------------------------
+class TransactionBase(BaseModel):
+    """A transaction as sent for scoring; every field optional except where an endpoint needs it."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, populate_by_name=True)
+
+    description: str = Field("", max_length=500, description="Bank description of the transaction")
+    amount: float | None = Field(
+        None,
+        ge=-MAX_AMOUNT,
+        le=MAX_AMOUNT,
+        allow_inf_nan=False,
+        description="Signed amount (negative = money out); a positive amount with type "
+        "Expense is treated as money out",
+    )
+    date: dt.date | None = Field(None, description="Transaction date (default: today)")
+    type: d.TransactionType | None = Field(
+        None,
+        validation_alias=AliasChoices("type", "transaction_type"),
+        description="Income, Expense or Transfer (also accepts credit/debit); "
+        "`transaction_type` is accepted as an alias",
+    )
+    payment_method: str | None = Field(None, max_length=50)
+    account: str | None = Field(None, max_length=100)
+    currency: str | None = Field(None, max_length=3, min_length=3)
+    category: str | None = Field(None, max_length=100)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type_alias(cls, value: object) -> object:
+        return _parse_type(value)
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_in(cls, value: object) -> object:
+        return _parse_date(value)
+
+    @field_validator("date")
+    @classmethod
+    def _date_range(cls, value: dt.date | None) -> dt.date | None:
+        return _check_date_range(value)
+
+    def record(self) -> dict[str, Any]:
+        """The request as a record for `titans_finance.serving.records_to_frame`."""
+        return {
+            "description": self.description,
+            "amount": self.amount,
+            "date": self.date,
+            "type": self.type.value if self.type is not None else None,
+            "payment_method": self.payment_method,
+            "account": self.account,
+            "currency": self.currency,
+            "category": self.category,
+        }
+
+
+class CategoryRequest(TransactionBase):
+    """A transaction to categorise."""
+
+    description: str = Field(..., min_length=1, max_length=500)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": -25.50,
+                    "type": "Expense",
+                    "description": "Coffee shop purchase",
+                    "payment_method": "credit_card",
+                }
+            ]
+        }
+    )
+
+
+class AmountRequest(TransactionBase):
+    """A transaction whose amount to predict."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "Expense",
+                    "description": "Restaurant dinner",
+                    "category": "Food & Dining",
+                }
+            ]
+        }
+    )
+
+
+class AnomalyRequest(TransactionBase):
+    """A transaction to check for anomalies."""
+
+    amount: float = Field(..., ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": -5000.00,
+                    "type": "Expense",
+                    "description": "Large unusual purchase",
+                    "payment_method": "credit_card",
+                }
+            ]
+        }
+    )
+
+
+# -- prediction answers ----------------------------------------------------------------------
+class Alternative(BaseModel):
+    """A runner-up category."""
+
+    category: str
+    probability: float
+
+
+class CategoryResponse(Response):
+    """The predicted category with its calibrated confidence."""
+
+    prediction: str
+    confidence: float = Field(..., ge=0, le=1)
+    confidence_level: str
+    alternatives: list[Alternative] = Field(default_factory=list)
+    source: str = Field("model", description="`rule` when a user rule decided, else `model`")
+    model_used: str = "category"
+    model_version: str | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "success": True,
+                    "prediction": "Coffee Shops",
+                    "confidence": 0.93,
+                    "confidence_level": "HIGH",
+                    "alternatives": [{"category": "Restaurants", "probability": 0.04}],
+                    "source": "model",
+                    "model_used": "category",
+                    "model_version": "3f2a9c1b7d10",
+                }
+            ]
+        }
+    )
+
+
+class AmountResponse(Response):
+    """The predicted amount and its interval."""
+
+    predicted_amount: float
+    confidence_interval: list[float | None] = Field(
+        ..., min_length=2, max_length=2, description="[lower, upper] of the 90% interval"
+    )
+    model_used: str = "amount"
+    model_version: str | None = None
+
+
+class AnomalyResponse(Response):
+    """Whether a transaction is unusual, how much, and why in plain words."""
+
+    is_anomaly: bool
+    anomaly_score: float = Field(..., ge=0, le=1)
+    risk_level: str
+    explanation: str
+    reasons: list[str] = Field(default_factory=list)
+    model_used: str = "anomaly"
+    model_version: str | None = None
+
+
+class CashflowRequest(BaseModel):
+    """How far to forecast, and for which account."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"examples": [{"forecast_days": 30, "include_historical": False}]},
+    )
+
+    forecast_days: int = Field(30, ge=1, le=365, description="Days ahead (1..365)")
+    include_historical: bool = Field(False, description="Also return the last 90 days observed")
+    account: str | None = Field(None, max_length=100)
+
+
+class ForecastDay(BaseModel):
+    """One forecast day: net flow with its interval and the projected balance."""
+
+    date: dt.date
+    predicted_amount: float
+    lower: float | None = None
+    upper: float | None = None
+    balance: float | None = None
+    balance_lower: float | None = None
+    balance_upper: float | None = None
+    account: str | None = None
+
+
+class ForecastSummary(BaseModel):
+    """Totals over the horizon and the risk of going below zero."""
+
+    total_inflow: float | None = None
+    total_outflow: float | None = None
+    net_cashflow: float | None = None
+    lowest_balance: float | None = None
+    lowest_balance_date: dt.date | None = None
+    probability_below_zero: float | None = None
+
+
+class HistoricalDay(BaseModel):
+    """One observed day: net flow."""
+
+    date: dt.date
+    amount: float
+
+
+class CashflowResponse(Response):
+    """The forecast and its summary."""
+
+    forecast: list[ForecastDay]
+    summary: ForecastSummary
+    historical: list[HistoricalDay] | None = None
+    model_used: str = "cashflow"
+    model_version: str | None = None
+
+
+class BatchRequest(BaseModel):
+    """Many transactions scored in one call per model."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "transactions": [
+                        {"description": "STARBUCKS #1234", "amount": -4.5, "date": "2024-03-01"},
+                        {"description": "ACME CORP PAYROLL", "amount": 3200, "type": "Income"},
+                    ],
+                    "predict_categories": True,
+                    "detect_anomalies": True,
+                    "predict_amounts": False,
+                }
+            ]
+        },
+    )
+
+    transactions: list[TransactionBase] = Field(..., min_length=1)
+    predict_categories: bool = True
+    detect_anomalies: bool = True
+    predict_amounts: bool = False
+
+
+class BatchItem(BaseModel):
+    """Results for one transaction of a batch (only the requested parts are present)."""
+
+    index: int
+    category: str | None = None
+    confidence: float | None = None
+    confidence_level: str | None = None
+    category_source: str | None = None
+    predicted_amount: float | None = None
+    amount_lower: float | None = None
+    amount_upper: float | None = None
+    is_anomaly: bool | None = None
+    anomaly_score: float | None = None
+    risk_level: str | None = None
+    reasons: list[str] | None = None
+
+
+class BatchResponse(Response):
+    """Per-transaction results in input order."""
+
+    count: int
+    results: list[BatchItem]
+    model_versions: dict[str, str | None]
+    processing_time_ms: float
+
+
+# -- models ------------------------------------------------------------------------------------
+class ModelsStatus(Response):
+    """Per model: loaded, version, or why not."""
+
+    models: dict[str, dict[str, Any]]
+    last_reload: dict[str, Any] | None = None
+
+
+class ReloadResponse(Response):
+    """What a reload did; on failure the previous models keep serving."""
+
+    loaded: list[str]
+    errors: dict[str, str]
+    message: str
+    detail: str | None = None
+
+
+class ClearCacheResponse(Response):
+    """How many cached predictions were dropped."""
+
+    cleared_local: int
+    cleared_shared: int
+
+
+class HealthResponse(Response):
+    """Service health: ok, or degraded with the failing parts."""
+
+    status: Literal["ok", "degraded"]
+    models: dict[str, bool]
+    database: dict[str, Any]
+    redis: dict[str, Any]
+    memory: dict[str, float]
+    uptime_seconds: float
+    version: str
+
+
+# -- transactions ------------------------------------------------------------------------------
+class TransactionPublic(BaseModel):
+    """A stored transaction."""
+
+    id: int
+    date: dt.date | None
+    type: str | None = None
+    description: str | None = None
+    amount: float | None = None
+    category: str | None = None
+    payment_method: str | None = None
+    status: str | None = None
+    account: str | None = None
+    currency: str | None = None
+    balance: float | None = None
+    merchant: str | None = None
+
+
+class TransactionPage(Response):
+    """A page of transactions and the total matching the filters."""
+
+    items: list[TransactionPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class CategoryUpdate(BaseModel):
+    """A category correction (stored as training feedback)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"category": "Groceries"}]},
+    )
+
+    category: str = Field(..., min_length=1, max_length=100)
+
+
+class NormalMark(BaseModel):
+    """An optional reason code for a "this is normal" mark."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason_code: str | None = Field(None, max_length=50)
+
+
+class FeedbackResponse(Response):
+    """The stored feedback's id."""
+
+    id: int
+    transaction_id: int
+
+
+class RejectPublic(BaseModel):
+    """A rejected source row."""
+
+    line: int
+    raw: str
+    reason: str
+
+
+class ImportResponse(Response):
+    """What an upload's import did."""
+
+    file: str
+    format: str
+    read: int
+    inserted: int
+    duplicates: int
+    rejected: int
+    import_id: int | None = None
+    rejects: list[RejectPublic] = Field(default_factory=list)
+    balance_breaks: list[dict[str, Any]] = Field(default_factory=list)
+
+
+# -- rules and budgets ---------------------------------------------------------------------------
+class RuleBase(BaseModel):
+    """A categorisation rule (rules always win over the model)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    kind: d.RuleKind
+    category: str = Field(..., min_length=1, max_length=100)
+    pattern: str = Field("", max_length=200)
+    min_amount: Decimal | None = Field(None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+    max_amount: Decimal | None = Field(None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+    account: str | None = Field(None, max_length=100)
+    priority: int = Field(0, ge=-1000, le=1000)
+
+
+class RuleCreate(RuleBase):
+    """A new rule."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"kind": "contains", "pattern": "netflix", "category": "Subscriptions"}]
+        },
+    )
+
+
+class RulePublic(RuleBase):
+    """A stored rule."""
+
+    id: int
+
+
+class RuleList(Response):
+    """Every rule, highest priority first."""
+
+    rules: list[RulePublic]
+
+
+class BudgetBase(BaseModel):
+    """A monthly budget for a category (``month`` None = every month)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    category: str = Field(..., min_length=1, max_length=100)
+    amount: Decimal = Field(..., ge=0, le=MAX_AMOUNT)
+    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2024-03"])
+
+
+class BudgetSet(BudgetBase):
+    """A budget to create or replace."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"category": "Groceries", "amount": 400}]},
+    )
+
+
+class BudgetPublic(BaseModel):
+    """A budget, with spending when a month is asked for."""
+
+    category: str
+    month: str | None = None
+    amount: float
+    spent: float | None = None
+    remaining: float | None = None
+    used: float | None = None
+
+
+class BudgetList(Response):
+    """Budgets (and, for a month, spending against them)."""
+
+    month: str | None = None
+    budgets: list[BudgetPublic]
+
+
+class DeletedResponse(Response):
+    """What was deleted."""
+
+    id: int
+
+
+class ErrorResponse(BaseModel):
+    """Every error: a message naming the field or the problem."""
+
+    detail: str
+    success: bool = False
+    errors: list[dict[str, Any]] | None = None
+
+
+__all__ = [
+    "AmountRequest",
+    "AmountResponse",
+    "AnomalyRequest",
+    "AnomalyResponse",
+    "BatchRequest",
+    "BatchResponse",
+    "BudgetList",
+    "BudgetSet",
+    "CashflowRequest",
+    "CashflowResponse",
+    "CategoryRequest",
+    "CategoryResponse",
+    "CategoryUpdate",
+    "ErrorResponse",
+    "HealthResponse",
+    "ImportResponse",
+    "ModelsStatus",
+    "ReloadResponse",
+    "RuleCreate",
+    "RuleList",
+    "RulePublic",
+    "TransactionBase",
+    "TransactionPage",
+    "TransactionPublic",
+]

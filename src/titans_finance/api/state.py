@@ -1,0 +1,71 @@
+"""Everything one app instance holds: settings, keys, models, limiter, cache, metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from titans_finance.api.limits import PredictionCache, RateLimiter, RedisConnection
+from titans_finance.api.metrics import Metrics
+from titans_finance.config import Settings
+from titans_finance.errors import StorageError, TitansError
+from titans_finance.serving import ModelService
+
+logger = logging.getLogger(__name__)
+
+# How long stored rules and "normal" marks may be served before re-reading them (other
+# workers may have changed them; this worker refreshes at once after its own changes).
+STORE_REFRESH_SECONDS = 5.0
+
+
+@dataclass
+class AppState:
+    """Per-app state, built by `create_app` and completed in the lifespan."""
+
+    settings: Settings
+    api_keys: tuple[bytes, ...]
+    models: ModelService
+    metrics: Metrics = field(default_factory=Metrics)
+    redis: RedisConnection | None = None
+    limiter: RateLimiter | None = None
+    cache: PredictionCache | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    store_synced_at: float = 0.0
+
+    def engine(self) -> Engine:
+        """The migrated engine of the configured database (StorageError when unreachable)."""
+        from titans_finance.storage.db import get_engine
+
+        try:
+            return get_engine(self.settings.database_url)
+        except TitansError:
+            raise
+        except Exception as exc:
+            raise StorageError(f"the database is not available: {exc}") from exc
+
+    def store_stale(self) -> bool:
+        """True when rules and feedback should be re-read from the store."""
+        return time.monotonic() - self.store_synced_at >= STORE_REFRESH_SECONDS
+
+    def sync_store(self, *, force: bool = False) -> None:
+        """Refresh rules and anomaly feedback from the store when stale (or forced)."""
+        now = time.monotonic()
+        if not force and now - self.store_synced_at < STORE_REFRESH_SECONDS:
+            return
+        from titans_finance.storage import repository
+
+        try:
+            engine = self.engine()
+            self.models.set_rules(repository.list_rules(engine))
+            self.models.set_anomaly_feedback(repository.list_anomaly_feedback(engine))
+        except TitansError as exc:
+            logger.warning("cannot refresh rules and feedback: %s", exc.message)
+        except Exception:
+            logger.exception("cannot refresh rules and feedback")
+        self.store_synced_at = now
+
+
+__all__ = ["STORE_REFRESH_SECONDS", "AppState"]

@@ -1,0 +1,627 @@
+"""Model serving: load every trained model, score requests, reload atomically, keep statistics.
+
+No web framework here: the API and the dashboard's direct mode both drive a `ModelService`.
+
+* Models are loaded from ``settings.models_dir`` through each class's ``load`` (sha256 checked).
+* ``reload`` builds a complete new `ModelSet` first and swaps it in with one reference
+  assignment; if any model that should load fails, the old set keeps serving and the reasons
+  are returned.
+* Requests become ONE canonical DataFrame per call (`records_to_frame`); a batch is one model
+  call per model.  Single predictions go through an in-process LRU cache keyed by the
+  normalised request and the versions of the model, the rules and the anomaly feedback.
+* Stored user rules override the category model; stored "this is normal" marks are handed to
+  the anomaly model.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from titans_finance import domain as d
+from titans_finance.errors import (
+    ModelIntegrityError,
+    ModelNotTrainedError,
+    TitansError,
+    ValidationError,
+)
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAMES: tuple[str, ...] = ("category", "amount", "anomaly", "recurring", "cashflow")
+# Fields of a request record, in key order (also the LRU cache key order).
+RECORD_FIELDS: tuple[str, ...] = (
+    "description",
+    "amount",
+    "date",
+    "type",
+    "payment_method",
+    "account",
+    "currency",
+    "category",
+)
+
+
+def model_classes() -> dict[str, type[Any]]:
+    """Model name -> class, for every model whose implementation is importable."""
+    from titans_finance.models.catalog import UnknownModelError, model_class
+
+    classes: dict[str, type[Any]] = {}
+    for name in MODEL_NAMES:
+        try:
+            classes[name] = model_class(name)
+        except UnknownModelError as exc:
+            logger.debug("model %s not available: %s", name, exc.message)
+    return classes
+
+
+# -- request records -> one canonical frame -----------------------------------------------------
+def _signed_amounts(amounts: np.ndarray, types: list[str | None]) -> tuple[np.ndarray, list[str]]:
+    """Signed amounts (negative = money out) and the type of every row.
+
+    A positive amount declared as an Expense is money out; a negative Income is money in.  Rows
+    without a type take it from the sign.
+    """
+    declared = pd.Series(types, dtype=object).fillna("").astype(str).str.strip().str.lower()
+    magnitude = np.abs(amounts)
+    signed = np.where(
+        declared.eq("expense").to_numpy(),
+        -magnitude,
+        np.where(declared.eq("income").to_numpy(), magnitude, amounts),
+    )
+    canonical = np.where(
+        declared.eq("transfer").to_numpy(),
+        d.TransactionType.TRANSFER.value,
+        np.where(signed > 0, d.TransactionType.INCOME.value, d.TransactionType.EXPENSE.value),
+    )
+    return signed, canonical.tolist()
+
+
+def _merchants(descriptions: pd.Series) -> pd.Series:
+    try:
+        from titans_finance.ingest.merchants import normalize_merchants
+    except ImportError:  # pragma: no cover - ingest is part of the package
+        return descriptions.str.strip().str.title()
+    return normalize_merchants(descriptions)
+
+
+def records_to_frame(
+    records: Sequence[Mapping[str, Any]], *, today: date | None = None
+) -> pd.DataFrame:
+    """Request records (dicts with `RECORD_FIELDS`) as ONE canonical frame, built column-wise.
+
+    Missing dates become ``today``; amounts are signed from ``type``; merchants are normalised
+    the way ingest does it, so a request looks exactly like a stored transaction to the models.
+    """
+    columns = {name: [r.get(name) for r in records] for name in RECORD_FIELDS}
+    return columns_to_frame(columns, today=today)
+
+
+def columns_to_frame(
+    columns: Mapping[str, Sequence[Any]], *, today: date | None = None
+) -> pd.DataFrame:
+    """Like `records_to_frame` but from per-field lists (the fast path for large batches)."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    today = today or datetime.now(UTC).date()
+
+    def column(name: str) -> list[Any]:
+        values = columns.get(name)
+        return list(values) if values is not None else [None] * n
+
+    amounts = pd.to_numeric(pd.Series(column("amount"), dtype=object), errors="coerce")
+    amount_values = amounts.fillna(0.0).to_numpy(dtype=np.float64)
+    signed, types = _signed_amounts(amount_values, column("type"))
+    dates = pd.to_datetime(
+        pd.Series([v if v is not None else today for v in column("date")], dtype=object)
+    )
+    descriptions = pd.Series(column("description"), dtype=object).fillna("").astype(str)
+    accounts = pd.Series(column("account"), dtype=object).fillna(d.DEFAULT_ACCOUNT)
+    frame = pd.DataFrame(
+        {
+            d.DATE: dates.to_numpy(),
+            d.TYPE: types,
+            d.DESCRIPTION: descriptions.to_numpy(),
+            d.AMOUNT: signed,
+            d.CATEGORY: column("category"),
+            d.PAYMENT_METHOD: column("payment_method"),
+            d.ACCOUNT: accounts.to_numpy(),
+            d.CURRENCY: column("currency"),
+        }
+    )
+    if amounts.isna().all() and n:
+        frame[d.AMOUNT] = np.nan  # amount prediction requests carry no amount
+    frame[d.MERCHANT] = _merchants(frame[d.DESCRIPTION]).to_numpy()
+    return frame
+
+
+def record_key(record: Mapping[str, Any]) -> tuple[Hashable, ...]:
+    """A hashable, normalised key of one request record (for the prediction caches)."""
+    key: list[Hashable] = []
+    for name in RECORD_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str):
+            value = value.strip()
+        elif isinstance(value, float) and math.isnan(value):
+            value = None
+        elif isinstance(value, date):
+            value = value.isoformat()
+        key.append(value)
+    return tuple(key)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Numpy/pandas scalars and containers as plain JSON types (NaN -> None)."""
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        as_float = float(value)
+        return None if math.isnan(as_float) or math.isinf(as_float) else as_float
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, datetime):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return to_jsonable(pd.Timestamp(value))
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray | pd.Series):
+        return [to_jsonable(v) for v in list(value)]
+    return str(value)
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame as a list of JSON-ready dicts."""
+    columns = list(frame.columns)
+    return [
+        {str(c): to_jsonable(v) for c, v in zip(columns, row, strict=True)}
+        for row in frame.itertuples(index=False, name=None)
+    ]
+
+
+# -- statistics ---------------------------------------------------------------------------------
+@dataclass
+class ModelStats:
+    """Counters of one model since start (thread-safe)."""
+
+    predictions: int = 0
+    model_calls: int = 0
+    cache_hits: int = 0
+    confidence_sum: float = 0.0
+    confidence_count: int = 0
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, rows: int, seconds: float, confidences: np.ndarray | None = None) -> None:
+        """Count one model call that scored ``rows`` rows."""
+        with self.lock:
+            self.predictions += rows
+            self.model_calls += 1
+            self.latencies_ms.append(seconds * 1000.0)
+            if confidences is not None and len(confidences):
+                finite = confidences[np.isfinite(confidences)]
+                self.confidence_sum += float(finite.sum())
+                self.confidence_count += len(finite)
+
+    def record_hit(self, confidence: float | None = None) -> None:
+        """Count one prediction answered from the cache."""
+        with self.lock:
+            self.predictions += 1
+            self.cache_hits += 1
+            if confidence is not None and math.isfinite(confidence):
+                self.confidence_sum += confidence
+                self.confidence_count += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-ready figures: counts, mean confidence, latency mean/p50/p95 of model calls."""
+        with self.lock:
+            lat = np.array(self.latencies_ms, dtype=float)
+            return {
+                "predictions_served": self.predictions,
+                "model_calls": self.model_calls,
+                "cache_hits": self.cache_hits,
+                "mean_confidence": (
+                    round(self.confidence_sum / self.confidence_count, 4)
+                    if self.confidence_count
+                    else None
+                ),
+                "latency_ms": {
+                    "mean": round(float(lat.mean()), 3) if len(lat) else None,
+                    "p50": round(float(np.percentile(lat, 50)), 3) if len(lat) else None,
+                    "p95": round(float(np.percentile(lat, 95)), 3) if len(lat) else None,
+                },
+            }
+
+
+class LRUCache:
+    """A small thread-safe LRU mapping (single predictions keyed by normalised request)."""
+
+    def __init__(self, maxsize: int = 10_000) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        """The cached value or None."""
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Store a value, evicting the least recently used beyond ``maxsize``."""
+        if self.maxsize <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> int:
+        """Drop everything; returns how many entries there were."""
+        with self._lock:
+            n = len(self._data)
+            self._data.clear()
+            return n
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+# -- the loaded models --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelSet:
+    """One consistent set of loaded models and, per missing model, why it is missing."""
+
+    models: Mapping[str, Any]
+    errors: Mapping[str, str]
+    directory: Path
+    not_trained: frozenset[str] = frozenset()
+    loaded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def get(self, name: str) -> Any:
+        """The loaded model ``name``; ModelNotTrainedError (503) saying why when unavailable."""
+        model = self.models.get(name)
+        if model is None:
+            why = self.errors.get(name, f"no {name} model is available")
+            raise ModelNotTrainedError(why)
+        return model
+
+    def version(self, name: str) -> str | None:
+        """Version of a loaded model, None when absent."""
+        model = self.models.get(name)
+        return None if model is None else str(model.metadata_.version)
+
+
+@dataclass
+class ReloadResult:
+    """What a (re)load did."""
+
+    success: bool
+    loaded: list[str]
+    errors: dict[str, str]
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "success": self.success,
+            "loaded": self.loaded,
+            "errors": self.errors,
+            "message": self.message,
+        }
+
+
+def load_model_set(directory: Path, names: Sequence[str] = MODEL_NAMES) -> ModelSet:
+    """Load every model found under ``directory``, checking checksums; never raises per model."""
+    classes = model_classes()
+    models: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    not_trained: set[str] = set()
+    for name in names:
+        cls = classes.get(name)
+        if cls is None:
+            errors[name] = f"the {name} model is not part of this installation"
+            not_trained.add(name)
+            continue
+        try:
+            models[name] = cls.load(directory)
+        except ModelNotTrainedError as exc:
+            errors[name] = exc.message
+            not_trained.add(name)
+        except ModelIntegrityError as exc:
+            errors[name] = exc.message
+        except TitansError as exc:
+            errors[name] = exc.message
+        except Exception as exc:  # an unreadable artefact must not stop the other models
+            logger.exception("loading the %s model failed", name)
+            errors[name] = f"cannot load the {name} model: {exc}"
+    return ModelSet(
+        models=models,
+        errors=errors,
+        directory=Path(directory),
+        not_trained=frozenset(not_trained),
+    )
+
+
+class ModelService:
+    """The serving core shared by the API and the dashboard (thread-safe for predictions)."""
+
+    def __init__(self, models_dir: Path, *, cache_size: int = 10_000) -> None:
+        self.models_dir = Path(models_dir)
+        self._set = ModelSet(models={}, errors={}, directory=self.models_dir)
+        self._reload_lock = threading.Lock()
+        self.stats: dict[str, ModelStats] = {name: ModelStats() for name in MODEL_NAMES}
+        self.cache = LRUCache(cache_size)
+        self._rules: tuple[d.CategoryRule, ...] = ()
+        self._rules_version = 0
+        self._feedback: tuple[Mapping[str, Any], ...] = ()
+        self._feedback_version = 0
+        self.last_reload: ReloadResult | None = None
+
+    # -- loading ---------------------------------------------------------------------------------
+    @property
+    def models(self) -> ModelSet:
+        """The set currently serving."""
+        return self._set
+
+    def load(self) -> ReloadResult:
+        """Initial load: serve whatever loads (missing models answer 503 with the reason)."""
+        with self._reload_lock:
+            new = load_model_set(self.models_dir)
+            self._apply_feedback(new)
+            self._set = new
+            self.cache.clear()
+            result = ReloadResult(
+                success=True,
+                loaded=sorted(new.models),
+                errors=dict(new.errors),
+                message=f"loaded {len(new.models)} of {len(MODEL_NAMES)} models",
+            )
+            self.last_reload = result
+            for name, why in new.errors.items():
+                logger.warning("%s model not loaded: %s", name, why)
+            return result
+
+    def reload(self) -> ReloadResult:
+        """Load every model into a new set, then swap it in atomically.
+
+        The swap is refused (the old set keeps serving) when a model fails its integrity check
+        or when a model that is serving now would disappear; the result says why.
+        """
+        with self._reload_lock:
+            new = load_model_set(self.models_dir)
+            current = self._set
+            broken = {
+                name: why
+                for name, why in new.errors.items()
+                if name in current.models or name not in new.not_trained
+            }
+            if broken:
+                result = ReloadResult(
+                    success=False,
+                    loaded=sorted(current.models),
+                    errors=broken,
+                    message="reload refused: "
+                    + "; ".join(f"{n}: {w}" for n, w in sorted(broken.items()))
+                    + " — still serving the previous models",
+                )
+                logger.error(result.message)
+            else:
+                self._apply_feedback(new)
+                self._set = new
+                self.cache.clear()
+                result = ReloadResult(
+                    success=True,
+                    loaded=sorted(new.models),
+                    errors=dict(new.errors),
+                    message=f"reloaded {len(new.models)} models",
+                )
+            self.last_reload = result
+            return result
+
+    def clear_cache(self) -> int:
+        """Empty the single-prediction cache; returns the number of dropped entries."""
+        return self.cache.clear()
+
+    # -- rules and feedback -------------------------------------------------------------------
+    def set_rules(self, rules: Sequence[d.CategoryRule]) -> None:
+        """Rules that override the category model (highest priority first)."""
+        rules = tuple(rules)
+        if rules != self._rules:
+            self._rules = rules
+            self._rules_version += 1
+
+    def set_anomaly_feedback(self, patterns: Sequence[Mapping[str, Any]]) -> None:
+        """ "This is normal" marks ({account, merchant, reason_code}) for the anomaly model."""
+        patterns = tuple(dict(p) for p in patterns)
+        if patterns != self._feedback:
+            self._feedback = patterns
+            self._feedback_version += 1
+            self._apply_feedback(self._set)
+
+    def _apply_feedback(self, model_set: ModelSet) -> None:
+        model = model_set.models.get("anomaly")
+        setter = getattr(model, "set_feedback", None)
+        if setter is None:
+            return
+        codes = getattr(importlib.import_module(type(model).__module__), "REASON_CODES", None)
+        patterns = [
+            {k: v for k, v in p.items() if v is not None}
+            for p in self._feedback
+            if codes is None or p.get("reason_code") is None or p.get("reason_code") in codes
+        ]
+        try:
+            setter([p for p in patterns if p])
+        except Exception:  # feedback must never take the model down
+            logger.exception("could not apply anomaly feedback")
+
+    # -- scoring (one call per model per batch) ---------------------------------------------
+    def _timed(
+        self,
+        name: str,
+        call: Callable[[Any], pd.DataFrame],
+        rows: int,
+        confidence_column: str | None = None,
+    ) -> pd.DataFrame:
+        model = self._set.get(name)
+        start = time.perf_counter()
+        result = call(model)
+        elapsed = time.perf_counter() - start
+        confidences = (
+            pd.to_numeric(result[confidence_column], errors="coerce").to_numpy(dtype=float)
+            if confidence_column and confidence_column in result
+            else None
+        )
+        self.stats[name].record(rows, elapsed, confidences)
+        return result
+
+    def predict_category(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Category predictions; stored rules override the model (source = "rule")."""
+        rules = self._rules
+        return self._timed(
+            "category",
+            lambda m: m.predict_with_rules(frame, rules) if rules else m.predict(frame),
+            len(frame),
+            "confidence",
+        )
+
+    def predict_amount(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Amount predictions with their interval (predicted_amount, lower, upper)."""
+        return self._timed("amount", lambda m: m.predict(frame), len(frame))
+
+    def predict_anomaly(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Anomaly scores, flags, risk levels and reasons."""
+        return self._timed("anomaly", lambda m: m.predict(frame), len(frame), "anomaly_score")
+
+    def forecast(self, days: int, *, account: str | None = None) -> Any:
+        """The cash-flow model's forecast (its ForecastResult: daily frame and summary)."""
+        if days < 1:
+            raise ValidationError(f"forecast_days must be at least 1, got {days}")
+
+        def call(model: Any) -> Any:
+            if account is not None:
+                return model.forecast(days, account=account)
+            return model.forecast(days)
+
+        return self._timed("cashflow", call, days)
+
+    def recurring_streams(self, *, active_only: bool = False) -> pd.DataFrame:
+        """The recurring streams the recurring model found."""
+        return self._timed("recurring", lambda m: m.streams(active_only=active_only), 1)
+
+    def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Dispatch: ``kind`` is category, amount or anomaly."""
+        if kind == "category":
+            return self.predict_category(frame)
+        if kind == "amount":
+            return self.predict_amount(frame)
+        if kind == "anomaly":
+            return self.predict_anomaly(frame)
+        raise ValidationError(f"unknown prediction kind {kind!r}")
+
+    def cache_token(self, kind: str) -> tuple[Hashable, ...]:
+        """What a cached prediction of ``kind`` depends on besides the request."""
+        version = self._set.version(kind)
+        if kind == "category":
+            return (kind, version, self._rules_version)
+        if kind == "anomaly":
+            return (kind, version, self._feedback_version)
+        return (kind, version)
+
+    def lookup(self, kind: str, key: Hashable) -> dict[str, Any] | None:
+        """A cached single prediction (counted as served), or None."""
+        hit = self.cache.get(key)
+        if hit is None:
+            return None
+        confidence = hit.get("confidence") if kind == "category" else hit.get("anomaly_score")
+        self.stats[kind].record_hit(confidence)
+        return dict(hit)
+
+    def remember(self, key: Hashable, value: Mapping[str, Any]) -> None:
+        """Put a prediction (e.g. found in a shared cache) into the local cache."""
+        self.cache.put(key, dict(value))
+
+    def single_key(self, kind: str, record: Mapping[str, Any]) -> tuple[Hashable, ...]:
+        """Cache key of one request: what the prediction depends on, normalised."""
+        return (self.cache_token(kind), record_key(record))
+
+    def predict_one(
+        self, kind: str, record: Mapping[str, Any], *, key: Hashable | None = None
+    ) -> dict[str, Any]:
+        """One prediction as a JSON-ready dict, answered from the LRU cache when seen before."""
+        key = key if key is not None else self.single_key(kind, record)
+        hit = self.lookup(kind, key)
+        if hit is not None:
+            return hit
+        frame = records_to_frame([record])
+        result = frame_records(self.predict(kind, frame))[0]
+        self.cache.put(key, result)
+        return dict(result)
+
+    # -- reporting ------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """Per model: loaded, version, trained_at, training rows, or why it is not loaded."""
+        current = self._set
+        out: dict[str, Any] = {}
+        for name in MODEL_NAMES:
+            model = current.models.get(name)
+            if model is None:
+                out[name] = {"loaded": False, "error": current.errors.get(name)}
+                continue
+            meta = model.metadata_
+            out[name] = {
+                "loaded": True,
+                "version": meta.version,
+                "trained_at": meta.trained_at,
+                "training_rows": meta.training_rows,
+            }
+        return out
+
+    def performance(self) -> dict[str, Any]:
+        """Per model: status, training metrics and serving statistics."""
+        status = self.status()
+        current = self._set
+        for name, entry in status.items():
+            model = current.models.get(name)
+            entry["metrics"] = dict(model.metadata_.metrics) if model is not None else {}
+            entry.update(self.stats[name].snapshot())
+        return status
+
+
+__all__ = [
+    "MODEL_NAMES",
+    "RECORD_FIELDS",
+    "LRUCache",
+    "ModelService",
+    "ModelSet",
+    "ModelStats",
+    "ReloadResult",
+    "columns_to_frame",
+    "frame_records",
+    "load_model_set",
+    "model_classes",
+    "record_key",
+    "records_to_frame",
+    "to_jsonable",
+]
