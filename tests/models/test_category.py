@@ -1,0 +1,137 @@
+"""CategoryModel: quality on real data, output contract, calibration, bad input, feedback."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.models.categorised import PERSONAL, personal_frame, synthetic_frame
+
+from titans_finance import domain as d
+from titans_finance.errors import TrainingDataError
+from titans_finance.models.category import OUTPUT_COLUMNS, CategoryModel
+
+
+@pytest.fixture(scope="module")
+def personal() -> pd.DataFrame:
+    if not PERSONAL.is_file():
+        pytest.skip(f"{PERSONAL} is not available")
+    return personal_frame()
+
+
+@pytest.fixture(scope="module")
+def fitted_synthetic() -> CategoryModel:
+    return CategoryModel().fit(synthetic_frame(240))
+
+
+def test_time_split_quality_on_real_export(personal: pd.DataFrame) -> None:
+    cut = int(len(personal) * 0.75)
+    model = CategoryModel().fit(personal.iloc[:cut])
+    metrics = model.evaluate(personal.iloc[cut:])
+    assert metrics["rows"] == len(personal) - cut
+    assert metrics["accuracy"] > 0.9
+    assert metrics["macro_f1"] > 0.7
+    assert metrics["ece"] < 0.1
+
+
+def test_output_contract(fitted_synthetic: CategoryModel) -> None:
+    frame = synthetic_frame(50, seed=3)
+    frame.index = np.arange(1000, 1050)[::-1]
+    result = fitted_synthetic.predict(frame)
+    assert list(result.index) == list(frame.index)
+    assert list(result.columns) == [*OUTPUT_COLUMNS, "model_version"]
+    assert (result["model_version"] == fitted_synthetic.metadata_.version).all()
+    conf = result["confidence"].to_numpy()
+    assert ((conf >= 0) & (conf <= 1)).all()
+    assert [d.confidence_level(c).value for c in conf] == result["confidence_level"].tolist()
+    for alts, predicted, confidence in zip(
+        result["alternatives"], result["predicted_category"], conf, strict=True
+    ):
+        assert len(alts) == 3
+        assert alts[0] == {"category": predicted, "probability": confidence}
+        probabilities = [a["probability"] for a in alts]
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert sum(probabilities) <= 1.0001
+    assert (result["source"] == "model").all()
+
+
+def test_unseen_store_numbers_and_prefixes_generalise(fitted_synthetic: CategoryModel) -> None:
+    frame = pd.DataFrame(
+        {
+            d.DATE: pd.to_datetime(["2025-03-01", "2025-03-02", "2025-03-03"]),
+            d.DESCRIPTION: [
+                "TST* STARBUCKS STORE 88812 DENVER CO",
+                "WHOLE FOODS MKT #55 MIAMI FL",
+                "CHECKCARD 0303 SHELL OIL 57442231 RENO NV",
+            ],
+            d.AMOUNT: [Decimal("-4.75"), Decimal("-70.10"), Decimal("-45.00")],
+        }
+    )
+    result = fitted_synthetic.predict(frame)
+    assert result["predicted_category"].tolist() == ["Coffee", "Groceries", "Fuel"]
+
+
+def test_single_example_class_and_missing_optional_columns() -> None:
+    train = synthetic_frame(120)
+    extra = pd.DataFrame(
+        {
+            d.DATE: [pd.Timestamp("2024-06-01")],
+            d.DESCRIPTION: ["PETSMART #0451"],
+            d.AMOUNT: [-80.0],
+            d.CATEGORY: ["Pets"],
+        }
+    )
+    frame = pd.concat([train, extra], ignore_index=True)
+    model = CategoryModel().fit(frame)
+    assert "Pets" in model.classes_
+    minimal = pd.DataFrame({d.DESCRIPTION: ["PETSMART #0999"], d.AMOUNT: [-75.0]})
+    result = model.predict(minimal)
+    assert result["predicted_category"].iloc[0] == "Pets"
+
+
+def test_empty_batch(fitted_synthetic: CategoryModel) -> None:
+    result = fitted_synthetic.predict(synthetic_frame(5).iloc[:0])
+    assert len(result) == 0
+    assert "predicted_category" in result
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda f: f.drop(columns=[d.CATEGORY]), "no Category column"),
+        (lambda f: f.head(5), "only 5 labelled"),
+        (lambda f: f.assign(**{d.CATEGORY: np.where(np.arange(len(f)) < 8, "A", None)}), "only 8"),
+        (lambda f: f.assign(**{d.CATEGORY: "Coffee"}), "same category"),
+    ],
+)
+def test_bad_training_input(mutate: object, message: str) -> None:
+    frame = mutate(synthetic_frame(60))  # type: ignore[operator]
+    with pytest.raises(TrainingDataError, match=message):
+        CategoryModel().fit(frame)
+
+
+def test_feedback_changes_the_next_model() -> None:
+    frame = synthetic_frame(240)
+    probe = pd.DataFrame(
+        {d.DESCRIPTION: ["SPOTIFY USA #77 NEW YORK NY"], d.AMOUNT: [-9.99], d.DATE: ["2025-01-01"]}
+    )
+    before = CategoryModel().fit(frame).predict(probe)["predicted_category"].iloc[0]
+    assert before == "Subscriptions"
+    corrected = frame.copy()
+    spotify = corrected[d.DESCRIPTION].str.contains("SPOTIFY")
+    corrected.loc[spotify, d.CATEGORY] = "Music"  # the user's corrections, as the store applies
+    after = CategoryModel().fit(corrected).predict(probe)["predicted_category"].iloc[0]
+    assert after == "Music"
+
+
+def test_calibration_temperature_and_logreg_option() -> None:
+    frame = synthetic_frame(150)
+    model = CategoryModel(classifier="logreg", calibration_folds=0).fit(frame)
+    assert model.temperature_ == 1.0
+    proba = model.predict_proba(frame.head(4))
+    assert proba.shape == (4, len(model.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="unknown classifier"):
+        CategoryModel(classifier="tree").fit(frame)
