@@ -34,7 +34,7 @@ from titans_finance.errors import InputFileError
 class ColumnMapping(BaseModel):
     """Which source column feeds each canonical field, and how to read the file."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
     date: str | None = None
     description: str | None = None

@@ -101,8 +101,10 @@ def _dates(values: pd.Series) -> pd.Series:
     """Dates as datetime.date, parsing strings and converting timestamps; None where invalid."""
     out = pd.Series(None, index=values.index, dtype=object)
     objects = values.astype(object)
-    is_date = objects.map(lambda v: isinstance(v, dt.date), na_action="ignore").fillna(False)
-    is_date = is_date.astype(bool)
+    if pd.api.types.infer_dtype(objects, skipna=True) == "date":
+        is_date = objects.notna()
+    else:
+        is_date = objects.map(lambda v: isinstance(v, dt.date), na_action="ignore").eq(True)
     if is_date.any():
         out[is_date] = [
             v.date() if isinstance(v, dt.datetime) else v for v in objects[is_date].tolist()
@@ -116,10 +118,9 @@ def _dates(values: pd.Series) -> pd.Series:
 def _amounts(values: pd.Series) -> pd.Series:
     """Amounts as Decimal; floats via their shortest repr, strings parsed; None where invalid."""
     objects = values.astype(object)
-    is_decimal = objects.map(lambda v: isinstance(v, Decimal), na_action="ignore")
-    is_decimal = is_decimal.fillna(False).astype(bool)
-    if bool(is_decimal.all()):
+    if pd.api.types.infer_dtype(objects, skipna=False) == "decimal":
         return objects
+    is_decimal = objects.map(lambda v: isinstance(v, Decimal), na_action="ignore").eq(True)
     out = objects.where(is_decimal, None)
     rest = ~is_decimal & objects.notna()
     if rest.any():
@@ -174,11 +175,9 @@ def validate_frame(
         + f"' is not a date (expected e.g. {EXAMPLE_DATE})",
     )
     latest = dt.date.today() + dt.timedelta(days=366)
-    out_of_range = (
-        dates.map(lambda v: not (MIN_DATE <= v <= latest), na_action="ignore")
-        .fillna(False)
-        .astype(bool)
-    )
+    codes, uniques = pd.factorize(dates, use_na_sentinel=True)
+    outside = np.array([not (MIN_DATE <= v <= latest) for v in uniques] + [False], dtype=bool)
+    out_of_range = pd.Series(outside[codes], index=frame.index)
     reject(
         out_of_range,
         "date " + dates.astype(str) + f" is outside {MIN_DATE} .. {latest}",
@@ -188,27 +187,24 @@ def validate_frame(
     amounts = _amounts(frame[d.AMOUNT]) if d.AMOUNT in frame else pd.Series(None, index=frame.index)
     reject(raw_amount.isna() & amounts.isna(), "amount is missing")
     reject(amounts.isna(), "amount '" + raw_amount.fillna("").astype(str) + "' is not a number")
-    bad_size = (
-        amounts.map(lambda v: not v.is_finite() or abs(v) >= MAX_ABS_AMOUNT, na_action="ignore")
-        .fillna(False)
-        .astype(bool)
-    )
+    bad_size = amounts.map(
+        lambda v: not v.is_finite() or abs(v) >= MAX_ABS_AMOUNT, na_action="ignore"
+    ).eq(True)
     reject(bad_size, "amount " + amounts.astype(str) + " is not finite or too large (>= 1e12)")
 
     description = _text(frame, d.DESCRIPTION)
     for fallback in (d.REFERENCE, d.MERCHANT):
-        description = description.fillna(_text(frame, fallback))
+        description = description.where(description.notna(), _text(frame, fallback))
     reject(description.isna(), "description is empty (and no reference or merchant to use)")
-    too_long = description.str.len().fillna(0) > MAX_DESCRIPTION
+    length = description.astype("string").str.len().fillna(0).astype(int)
+    too_long = length > MAX_DESCRIPTION
     reject(
         too_long,
-        "description is "
-        + description.str.len().fillna(0).astype(int).astype(str)
-        + f" characters long (at most {MAX_DESCRIPTION})",
+        "description is " + length.astype(str) + f" characters long (at most {MAX_DESCRIPTION})",
     )
 
     given_type = _text(frame, d.TYPE)
-    mapped = given_type.str.lower().map(TYPE_SYNONYMS)
+    mapped = given_type.astype("string").str.lower().astype(object).map(TYPE_SYNONYMS)
     unknown = given_type.notna() & mapped.isna()
     if unknown.any():
         logger.info(
@@ -219,9 +215,10 @@ def validate_frame(
     from_sign = amounts.map(lambda v: d.type_from_amount(v).value, na_action="ignore")
     types = mapped.map(lambda t: t.value, na_action="ignore").fillna(from_sign)
 
-    currency = _text(frame, d.CURRENCY).str.upper()
-    currency = currency.map(lambda c: _CURRENCY_SYMBOLS.get(c, c), na_action="ignore")
-    valid_code = currency.str.fullmatch(r"[A-Z]{3}", na=False).astype(bool)
+    currency = _text(frame, d.CURRENCY).astype("string").str.upper().astype(object)
+    currency = currency.where(currency.notna(), None)
+    currency = currency.replace(_CURRENCY_SYMBOLS)
+    valid_code = currency.astype("string").str.fullmatch(r"[A-Z]{3}").fillna(False).astype(bool)
     currency = currency.where(valid_code, default_currency)
 
     frame[d.DATE] = dates

@@ -297,14 +297,14 @@ def _resolve(columns: list[str], mapping: ColumnMapping) -> dict[str, str]:
         resolved[key] = actual
     ranked: dict[str, tuple[int, str]] = {}
     for column in columns:
-        field = _field_of(column)
-        if field is None or field in resolved:
+        guess = _field_of(column)
+        if guess is None or guess in resolved:
             continue
-        names = SYNONYMS[field]
+        names = SYNONYMS[guess]
         norm = normalise_header(column)
         rank = names.index(norm) if norm in names else len(names)
-        if field not in ranked or rank < ranked[field][0]:
-            ranked[field] = (rank, column)
+        if guess not in ranked or rank < ranked[guess][0]:
+            ranked[guess] = (rank, column)
     for field, (_rank, column) in ranked.items():
         resolved.setdefault(field, column)
     if "amount" in resolved and not (set(explicit) & {"debit", "credit"}):
@@ -507,8 +507,9 @@ def read_delimited(
     out[d.ACCOUNT] = (
         accounts.where(accounts != "", default_account) if accounts is not None else default_account
     )
-    if spec.currency:
-        out[d.CURRENCY] = out[d.CURRENCY].fillna(spec.currency)
+    currency = spec.currency or _currency_from_header(resolved.get("amount"))
+    if currency:
+        out[d.CURRENCY] = out[d.CURRENCY].fillna(currency)
     if "balance" in resolved:
         balance_text = _col(table, resolved, "balance")
         assert balance_text is not None
@@ -542,6 +543,14 @@ def read_delimited(
     rejects.sort(key=lambda r: r.line)
     logger.debug("%s: %d rows, %d rejected", path, len(frame), len(rejects))
     return ReadResult(frame=frame, rejects=rejects, format="csv")
+
+
+def _currency_from_header(header: str | None) -> str | None:
+    """``EUR`` from an amount header such as ``Bedrag (EUR)`` or ``Amount in USD``."""
+    if header is None:
+        return None
+    found = re.search(r"(?:\(|\bin\s+|\s)([A-Z]{3})\)?\s*$", header.strip())
+    return found.group(1) if found else None
 
 
 _CARD_COLUMNS = {"cc num", "card number", "card no", "cc number", "pan"}
@@ -579,9 +588,8 @@ def _amounts(
         debit = _abs(parse_amounts(debit_text, decimal=spec.decimal))
         credit = _abs(parse_amounts(credit_text, decimal=spec.decimal))
         zero = Decimal(0)
-        has_debit = debit.notna() & debit.map(lambda v: v != zero, na_action="ignore").fillna(
-            False
-        ).astype(bool)
+        nonzero = debit.map(lambda v: v != zero, na_action="ignore")
+        has_debit = nonzero.astype(object).where(nonzero.notna(), False).astype(bool)
         amount = credit.where(~has_debit, None)
         amount = amount.where(amount.notna() | ~has_debit, _negate(debit, has_debit))
         amount = amount.where(amount.notna() | has_debit | credit.isna(), credit)
