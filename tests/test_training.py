@@ -1,0 +1,94 @@
+"""Training: time-ordered hold-out, refit, save, MLflow failures tolerated, data loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tests.models.categorised import synthetic_frame
+
+from titans_finance import domain as d
+from titans_finance.config import Settings
+from titans_finance.errors import TrainingDataError
+from titans_finance.models.catalog import MODEL_CLASSES, UnknownModelError, model_class
+from titans_finance.models.category import CategoryModel
+from titans_finance.training import (
+    MODEL_TYPES,
+    evaluate_model,
+    load_training_frame,
+    primary_metric,
+    time_split,
+    train_model,
+)
+
+
+def test_model_types_and_catalog() -> None:
+    assert MODEL_TYPES == ("category", "amount", "anomaly", "recurring", "cashflow")
+    assert list(MODEL_CLASSES) == list(MODEL_TYPES)
+    assert model_class("category") is CategoryModel
+    with pytest.raises(UnknownModelError, match="unknown model 'tree'"):
+        model_class("tree")
+
+
+def test_time_split_orders_by_date() -> None:
+    frame = pd.DataFrame(
+        {d.DATE: pd.to_datetime(["2024-01-04", "2024-01-01", None, "2024-01-03"]), "k": range(4)}
+    )
+    train, holdout = time_split(frame)
+    assert train["k"].tolist() == [1, 3, 0]
+    assert holdout["k"].tolist() == [2]  # missing dates count as latest
+    no_dates = pd.DataFrame({"k": range(8)})
+    train, holdout = time_split(no_dates)
+    assert train["k"].tolist() == list(range(6)) and holdout["k"].tolist() == [6, 7]
+
+
+def test_primary_metric_rules() -> None:
+    assert primary_metric(CategoryModel, {}) == ("accuracy", True)
+
+    class Plain(CategoryModel):
+        primary_metric = None  # type: ignore[assignment]
+
+    assert primary_metric(Plain, {"rows": 3.0, "mae": 1.0}) == ("mae", False)
+    assert primary_metric(Plain, {"coverage": 0.9}) == ("coverage", True)
+
+
+def test_train_model_without_registry(tmp_path: Path) -> None:
+    frame = synthetic_frame(200)
+    result = train_model("category", frame, tmp_path, settings=Settings(), log_to_registry=False)
+    assert result.model_dir == tmp_path / "category"
+    assert result.training_rows == 200 and result.holdout_rows == 50
+    assert result.metrics["accuracy"] > 0.8
+    loaded = CategoryModel.load(tmp_path)
+    assert loaded.metadata_.version == result.version
+    assert loaded.metadata_.metrics == result.metrics
+    assert loaded.metadata_.training_rows == 200  # refit on all rows
+    assert result.alias is None and result.warnings == []
+
+
+def test_mlflow_failure_keeps_the_model(tmp_path: Path) -> None:
+    settings = Settings(mlflow_tracking_uri="bogus-scheme://nowhere", models_dir=tmp_path)
+    result = train_model("category", synthetic_frame(120), tmp_path, settings=settings)
+    assert (tmp_path / "category" / "model.joblib").is_file()
+    assert any("MLflow logging failed" in w for w in result.warnings)
+    assert result.alias is None
+
+
+def test_evaluate_model_does_not_save(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    metrics = evaluate_model("category", synthetic_frame(160))
+    assert set(metrics) >= {"accuracy", "macro_f1", "ece", "rows"}
+    assert metrics["rows"] == 40
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_training_data_is_reported() -> None:
+    frame = synthetic_frame(40).drop(columns=[d.CATEGORY])
+    with pytest.raises(TrainingDataError, match="no Category column"):
+        train_model("category", frame, Path("unused"), settings=Settings(), log_to_registry=False)
+
+
+def test_load_training_frame_from_an_empty_store(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(TrainingDataError, match="titans ingest"):
+        load_training_frame(settings, None)
