@@ -7,9 +7,13 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 console = Console()
 SAMPLE_FILE = "personal_transactions.csv"
@@ -51,20 +55,25 @@ def demo(
     _serve(keys[0], api_port, dashboard_port)
 
 
-def _train_all(frame: object, models_dir: Path) -> None:
-    from titans_finance.training import MODEL_TYPES, train_model
-
+def _train_all(frame: pd.DataFrame, models_dir: Path) -> None:
     from titans_finance.config import get_settings
     from titans_finance.errors import TitansError
+    from titans_finance.models.catalog import available_models
+    from titans_finance.training import train_model
 
-    for model_type in MODEL_TYPES:
+    for model_type in available_models():
         with console.status(f"training {model_type}"):
             try:
-                result = train_model(model_type, frame, models_dir, settings=get_settings())  # type: ignore[arg-type]
+                result = train_model(model_type, frame, models_dir, settings=get_settings())
             except TitansError as exc:
                 console.print(f"[yellow]{model_type}[/]: not trained — {exc.message}")
                 continue
-        console.print(f"[green]{model_type}[/]: trained {result}")
+        metrics = ", ".join(f"{k} {v:.3g}" for k, v in list(result.metrics.items())[:4])
+        console.print(
+            f"[green]{model_type}[/]: version {result.version} on {result.training_rows} rows"
+            f" ({result.seconds:.1f} s){'; ' + metrics if metrics else ''}",
+            highlight=False,
+        )
 
 
 def _serve(key: str, api_port: int, dashboard_port: int) -> None:
