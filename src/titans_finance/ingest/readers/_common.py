@@ -1,0 +1,118 @@
+"""Helpers shared by the non-CSV readers: file access, decoding, money text, the output frame."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from titans_finance import domain as d
+from titans_finance.errors import InputFileError
+
+LINE: str = "line"
+_MONEY_CHARS = re.compile(r"[\s'\u00a0]")
+_NUMBER = re.compile(r"\d+\.?\d*|\.\d+")
+
+
+def read_bytes(path: Path, what: str) -> bytes:
+    """The file's bytes; InputFileError when it is missing, unreadable or empty."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    if not data.strip():
+        raise InputFileError(f"{path}: the file is empty; expected {what}")
+    return data
+
+
+def decode_text(data: bytes, encoding: str | None = None) -> str:
+    """Decode with the declared encoding when it works, else UTF-8, else Windows-1252.
+
+    Windows-1252 (with Latin-1 for its five undefined bytes) decodes any byte string, so bank
+    exports in a legacy code page still load; a BOM is dropped.
+    """
+    candidates = [encoding] if encoding else []
+    candidates += ["utf-8-sig", "cp1252"]
+    for candidate in candidates:
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1")
+
+
+def parse_money(text: str | None) -> Decimal | None:
+    """A money amount written with optional thousands separators, or None when not a number.
+
+    ``1,234.56``, ``1.234,56``, ``-1 234,5``, ``$12.00`` and ``(12.00)`` are understood; when only
+    one separator kind occurs it is a decimal point unless exactly three digits follow it more
+    than once or it is a comma followed by exactly three digits.
+    """
+    if text is None:
+        return None
+    s = _MONEY_CHARS.sub("", text.strip())
+    negative = False
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1]
+    if s[:1] in "+-" and s:
+        negative, s = (not negative if s[0] == "-" else negative), s[1:]
+    s = s.lstrip("$€£¥")
+    if s.endswith("-"):  # "12.00-" as some banks print debits
+        negative, s = not negative, s[:-1]
+    if not s:
+        return None
+    if "," in s and "." in s:
+        decimal_sep = "," if s.rfind(",") > s.rfind(".") else "."
+        thousands = "." if decimal_sep == "," else ","
+        s = s.replace(thousands, "").replace(decimal_sep, ".")
+    elif "," in s:
+        parts = s.split(",")
+        thousands_only = len(parts) > 2 or len(parts[-1]) == 3
+        s = s.replace(",", "") if thousands_only else s.replace(",", ".")
+    elif s.count(".") > 1:
+        s = s.replace(".", "")
+    if not _NUMBER.fullmatch(s):
+        return None
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        return None
+    return -value if negative else value
+
+
+def build_frame(
+    columns: Mapping[str, Sequence[Any] | np.ndarray | pd.Series],
+    lines: Sequence[int] | np.ndarray,
+    *,
+    with_balance: bool = False,
+) -> pd.DataFrame:
+    """A reader's output: every canonical column (None when absent), optional Balance, line."""
+    line_values = np.asarray(lines, dtype=np.int64)
+    n = len(line_values)
+    index = pd.RangeIndex(n)
+    data: dict[str, np.ndarray] = {}
+    wanted = [*d.CANONICAL_COLUMNS, *([d.BALANCE] if with_balance else [])]
+    for name in wanted:
+        values = columns.get(name)
+        if values is None:
+            array = np.full(n, None, dtype=object)
+        elif isinstance(values, pd.Series):
+            array = values.to_numpy(dtype=object)
+        else:
+            array = np.asarray(values, dtype=object) if len(values) else np.empty(0, object)
+        data[name] = array
+    data[LINE] = line_values
+    # copy=False keeps one block per column instead of copying all into one 2-D object block
+    return pd.DataFrame(data, index=index, copy=False)
+
+
+def line_of(text: str, offset: int) -> int:
+    """1-based line number of a character offset."""
+    return text.count("\n", 0, offset) + 1
