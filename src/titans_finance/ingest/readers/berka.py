@@ -185,13 +185,28 @@ def _decimals(
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     converted: list[Decimal | None] = []
     bad: list[bool] = []
-    for value in uniques:
-        try:
-            converted.append(_decimal_of(value))
-            bad.append(False)
-        except ValueError:
-            converted.append(None)
-            bad.append(True)
+    numeric = np.asarray(uniques)
+    if numeric.dtype.kind in "fi" and len(numeric):
+        # Clean numeric column: whole cents print exactly with %.2f; anything finer keeps repr.
+        finite = np.isfinite(numeric)
+        cents = np.round(numeric.astype(np.float64) * 100)
+        whole = finite & (np.abs(numeric * 100 - cents) < 1e-6) & (np.abs(numeric) < 1e13)
+        texts = np.char.mod("%.2f", np.where(whole, numeric, 0)).tolist()
+        converted = [
+            Decimal(t) if w else (_decimal_of(float(v)) if f else None)
+            for t, w, f, v in zip(
+                texts, whole.tolist(), finite.tolist(), numeric.tolist(), strict=True
+            )
+        ]
+        bad = [False] * len(converted)
+    else:
+        for value in uniques:
+            try:
+                converted.append(_decimal_of(value))
+                bad.append(False)
+            except ValueError:
+                converted.append(None)
+                bad.append(True)
     table = np.array(converted, dtype=object)
     blank = np.array([v is None for v in converted]) & ~np.array(bad, dtype=bool)
     per_row = table[codes]
@@ -284,7 +299,8 @@ def read_berka(
             f"{';'.join(COLUMNS)} (use --format to choose another reader)"
         )
     table, lines, rejects = _read_table(data, path)
-    present = table[["trans_id", "account_id", "date", "amount"]].notna().any(axis=1).to_numpy()
+    # skip_blank_lines=False keeps line numbers right; blank lines come back as empty rows
+    present = table[["account_id", "date", "amount"]].notna().any(axis=1).to_numpy()
     if not present.all():
         table, lines = table[present].reset_index(drop=True), lines[present]
     n = len(table)
@@ -357,20 +373,21 @@ def read_berka(
         references = references.copy()
         references[missing_id] = None
     kept = int(ok.sum())
+    keep: slice | np.ndarray = slice(None) if ok.all() else ok  # no copies when all parse
     columns: dict[str, Any] = {
-        d.DATE: dates[ok],
-        d.TYPE: types[ok],
-        d.DESCRIPTION: descriptions[ok],
-        d.AMOUNT: amounts[ok],
-        d.CATEGORY: categories[ok],
-        d.PAYMENT_METHOD: methods[ok],
+        d.DATE: dates[keep],
+        d.TYPE: types[keep],
+        d.DESCRIPTION: descriptions[keep],
+        d.AMOUNT: amounts[keep],
+        d.CATEGORY: categories[keep],
+        d.PAYMENT_METHOD: methods[keep],
         d.STATUS: np.full(kept, "posted", dtype=object),
-        d.REFERENCE: references[ok],
-        d.ACCOUNT: accounts[ok],
+        d.REFERENCE: references[keep],
+        d.ACCOUNT: accounts[keep],
         d.CURRENCY: np.full(kept, CURRENCY, dtype=object),
-        d.BALANCE: balances[ok],
+        d.BALANCE: balances[keep],
     }
-    frame = build_frame(columns, lines[ok], with_balance=True)
+    frame = build_frame(columns, lines[keep], with_balance=True)
     return ReadResult(frame=frame, rejects=rejects, format=FORMAT)
 
 
