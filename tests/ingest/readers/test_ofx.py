@@ -119,3 +119,32 @@ def test_empty_file(tmp_path: Path) -> None:
     path.write_bytes(b"\r\n")
     with pytest.raises(InputFileError, match="empty"):
         read_ofx(path)
+
+
+def test_comments_empty_elements_keep_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "comments.ofx"
+    path.write_text(
+        "<OFX>\n<!-- exported\nby a bank -->\n<BANKMSGSRSV1><STMTTRNRS><STMTRS>\n"
+        "<CURDEF>CAD<BANKACCTFROM><BANKID>1<ACCTID>77<ACCTTYPE>SAVINGS</BANKACCTFROM>\n"
+        "<BANKTRANLIST><MKTGINFO/>\n"
+        "<STMTTRN><TRNTYPE>credit<DTPOSTED>20240601<TRNAMT>1.00<FITID>A</STMTTRN>\n"
+        "<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20240602<TRNAMT>-2.00</STMTTRN>\n"
+        "</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n"
+    )
+    result = read_ofx(path)
+    assert result.frame["line"].tolist() == [7]
+    assert result.frame[d.TYPE].tolist() == ["Income"]
+    assert result.frame[d.DESCRIPTION].tolist() == ["Credit"]  # no NAME/MEMO: the type
+    assert [(r.line, r.reason) for r in result.rejects] == [
+        (8, "the transaction has no FITID (the bank's transaction id)")
+    ]
+
+
+def test_investment_only_file_refused(tmp_path: Path) -> None:
+    path = tmp_path / "invest.ofx"
+    path.write_text(
+        "<OFX><INVSTMTMSGSRSV1><INVSTMTTRNRS><INVSTMTRS><CURDEF>USD</INVSTMTRS>"
+        "</INVSTMTTRNRS></INVSTMTMSGSRSV1></OFX>"
+    )
+    with pytest.raises(InputFileError, match="investment statements are not supported"):
+        read_ofx(path)

@@ -105,3 +105,17 @@ def test_lists_only_and_not_qif(tmp_path: Path) -> None:
     other.write_text("Date,Amount\n")
     with pytest.raises(InputFileError, match="not a QIF file"):
         read_qif(other)
+
+
+def test_autoswitch_account_list_and_named_registers(tmp_path: Path) -> None:
+    path = tmp_path / "multi.qif"
+    path.write_text(
+        "!Option:AutoSwitch\n!Account\nNChecking\nTBank\n^\nNVisa\nTCCard\n^\n!Clear:AutoSwitch\n"
+        "!Account\nNChecking\nTBank\n^\n!Type:Bank\nD01/02/2024\nT-10.00\nPShop\n^\n"
+        "!Account\nNVisa\nTCCard\n^\n!Type:CCard\nD01/03/2024\nT-20.00\nPCafe\n^\n"
+        "!Type:Memorized\nKC\nT-1.00\nPIgnored\n^\n"
+    )
+    frame = read_qif(path).frame
+    assert frame[d.ACCOUNT].tolist() == ["Checking", "Visa"]
+    assert frame[d.PAYMENT_METHOD].tolist() == [None, "Card"]
+    assert frame[d.DESCRIPTION].tolist() == ["Shop", "Cafe"]

@@ -195,15 +195,15 @@ def read_camt(
     lines: list[int] = []
     rejects: list[RejectedRow] = []
     breaks: list[BalanceBreak] = []
-    entry_index = 0
+    ordinal = {id(el): k for k, el in enumerate(root.iter("Ntry"))}
     for statement in container.iterfind(_CONTAINERS[container.tag]):
         iban = _text(statement, "Acct/Id/IBAN") or _text(statement, "Acct/Id/Othr/Id")
         statement_currency = _text(statement, "Acct/Ccy")
         booked_total = Decimal(0)
         last_line = 0
         for entry in statement.iterfind("Ntry"):
-            line = entry_lines[entry_index] if entry_index < len(entry_lines) else entry_index + 1
-            entry_index += 1
+            k = ordinal[id(entry)]
+            line = entry_lines[k] if k < len(entry_lines) else k + 1
             last_line = line
             raw = ET.tostring(entry, encoding="unicode")[:500]
             try:

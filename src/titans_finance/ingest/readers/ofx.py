@@ -217,19 +217,31 @@ def read_ofx(
     text = _decode(data)
     body, offset = _body(text, path)
     root = _tree(body, path)
-    tag_lines = [line_of(text, offset + m.start()) for m in _STMTTRN_TAG.finditer(body)]
+    # The n-th <STMTTRN> tag is the n-th STMTTRN element; the body keeps the text's line breaks.
+    first_line = line_of(text, offset)
+    tag_lines = [first_line + body.count("\n", 0, m.start()) for m in _STMTTRN_TAG.finditer(body)]
+    ordinal = {id(el): k for k, el in enumerate(root.iter("STMTTRN"))}
 
     rows: list[dict[str, Any]] = []
     lines: list[int] = []
     rejects: list[RejectedRow] = []
-    index = 0
     statements = [el for el in root.iter() if el.tag in _STATEMENTS]
+    if not statements:
+        found = sorted({el.tag for el in root.iter() if el.tag.endswith("STMTRS")})
+        raise InputFileError(
+            f"{path}: the OFX file holds no bank or credit-card statement"
+            + (
+                f" (found {', '.join(found)}; investment statements are not supported)"
+                if found
+                else ""
+            )
+        )
     for statement in statements:
         acctid = _text(statement, _ACCOUNT_PATHS[statement.tag])
         currency = _text(statement, "CURDEF")
         for transaction in statement.iterfind("BANKTRANLIST/STMTTRN"):
-            line = tag_lines[index] if index < len(tag_lines) else index + 1
-            index += 1
+            k = ordinal[id(transaction)]
+            line = tag_lines[k] if k < len(tag_lines) else k + 1
             try:
                 model = _convert(transaction)
                 posted = _posted_date(transaction)
@@ -255,8 +267,6 @@ def read_ofx(
                 }
             )
             lines.append(line)
-    if not statements:
-        logger.warning("%s: OFX file without bank or credit-card statements", path)
     columns = {name: [row.get(name) for row in rows] for name in d.CANONICAL_COLUMNS}
     return ReadResult(frame=build_frame(columns, lines), rejects=rejects, format=FORMAT)
 
