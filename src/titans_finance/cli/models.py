@@ -95,6 +95,11 @@ def train(
                 if model != _ALL:
                     raise
                 failures.append((name, exc))
+            except Exception as exc:  # one broken model must not stop `train all`
+                if model != _ALL:
+                    raise
+                logger.debug("training %s failed", name, exc_info=True)
+                failures.append((name, TitansError(f"{type(exc).__name__}: {exc}")))
         progress.remove_task(task)
     _print_training(results, failures, len(frame))
     if failures and not results:
@@ -332,6 +337,11 @@ def evaluate(
                 if model != _ALL:
                     raise
                 report[name] = {"error": exc.message}
+            except Exception as exc:  # one broken model must not hide the others' metrics
+                if model != _ALL:
+                    raise
+                logger.debug("evaluating %s failed", name, exc_info=True)
+                report[name] = {"error": f"{type(exc).__name__}: {exc}"}
         progress.remove_task(task)
     typer.echo(json.dumps(report, indent=2, sort_keys=True))
 

@@ -204,6 +204,11 @@ class CategoryModel(TitansModel):
             )
         mask = labelled_rows(frame)
         labels = frame.loc[mask, d.CATEGORY].astype(str).str.strip().to_numpy(dtype=object)
+        if len(labels) == 0:
+            raise TrainingDataError(
+                "no labelled transactions: the Category column is empty in every row; label "
+                "some transactions first (or use `titans predict category --cold-start`)"
+            )
         if len(labels) < self.min_labelled_rows:
             raise TrainingDataError(
                 f"only {len(labels)} labelled transactions; the category model needs at least "

@@ -1,0 +1,120 @@
+"""`titans train | predict | evaluate` through the Typer runner on an app built here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from tests.models.categorised import synthetic_frame
+from typer.testing import CliRunner
+
+from titans_finance import domain as d
+from titans_finance.cli.models import register
+from titans_finance.config import get_settings
+from titans_finance.errors import ModelNotTrainedError, TrainingDataError, ValidationError
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    application = typer.Typer()
+    register(application)
+    return application
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Settings pointing at temporary folders; MLflow at an unusable URI (kept fast here; the
+    registry tests cover real logging), so training must still save and warn."""
+    monkeypatch.setenv("TITANS_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("TITANS_DATABASE_URL", f"sqlite:///{tmp_path / 'titans.db'}")
+    monkeypatch.setenv("TITANS_MLFLOW_TRACKING_URI", "unusable-scheme://x")
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def _csv(path: Path, frame: pd.DataFrame) -> Path:
+    out = frame.copy()
+    out[d.DATE] = out[d.DATE].dt.strftime("%Y-%m-%d")
+    out.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def history(env: Path) -> Path:
+    return _csv(env / "history.csv", synthetic_frame(200))
+
+
+def test_train_predict_evaluate(app: typer.Typer, env: Path, history: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "category", "--data", str(history)])
+    assert result.exit_code == 0, result.output
+    assert "category" in result.output and "not recorded" in result.output
+    assert (env / "models" / "category" / "metadata.json").is_file()
+
+    scoring = synthetic_frame(30, seed=4).drop(columns=[d.CATEGORY])
+    scoring.insert(0, "my_note", [f"note {i}" for i in range(30)])
+    source = _csv(env / "new.csv", scoring)
+    output = env / "out" / "scored.csv"
+    result = runner.invoke(
+        app, ["predict", "category", "--input", str(source), "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(output)
+    original = pd.read_csv(source)
+    assert len(scored) == len(original)
+    pd.testing.assert_frame_equal(scored[original.columns], original)
+    for column in ("predicted_category", "confidence", "confidence_level", "alternatives"):
+        assert scored[column].notna().all()
+    assert (scored["source"] == "model").all()
+    assert len(json.loads(scored["alternatives"].iloc[0])) == 3
+    expected = [
+        "Coffee" if "STARBUCKS" in text or "BLUE BOTTLE" in text else None
+        for text in original[d.DESCRIPTION]
+    ]
+    coffee = [e is not None for e in expected]
+    assert (scored.loc[coffee, "predicted_category"] == "Coffee").all()
+
+    result = runner.invoke(app, ["evaluate", "category", "--data", str(history)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["category"]["accuracy"] > 0.8
+    assert report["category"]["rows"] == 50
+
+
+def test_predict_without_model_names_the_command(app: typer.Typer, history: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["predict", "category", "--input", str(history), "--output", "x.csv"]
+    )
+    assert isinstance(result.exception, ModelNotTrainedError)
+    assert "titans train category" in result.exception.message
+
+
+def test_cold_start_needs_no_model(app: typer.Typer, env: Path, history: Path) -> None:
+    output = env / "cold.csv"
+    result = CliRunner().invoke(
+        app,
+        ["predict", "category", "--cold-start", "--input", str(history), "--output", str(output)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "cold start: default taxonomy" in " ".join(result.output.split())
+    scored = pd.read_csv(output)
+    assert (scored["source"] == "cold_start").all()
+    assert (scored["confidence_level"] == "LOW").all()
+
+
+def test_bad_inputs(app: typer.Typer, env: Path) -> None:
+    runner = CliRunner()
+    unlabelled = _csv(env / "unlabelled.csv", synthetic_frame(40).drop(columns=[d.CATEGORY]))
+    result = runner.invoke(app, ["train", "category", "--data", str(unlabelled)])
+    assert isinstance(result.exception, TrainingDataError)
+    assert "Category" in result.exception.message
+    result = runner.invoke(
+        app, ["predict", "recurring", "--input", str(unlabelled), "--output", "x.csv"]
+    )
+    assert isinstance(result.exception, ValidationError)
