@@ -66,6 +66,25 @@ def errors_shown(what: str = "") -> Iterator[None]:
         st.error(f"{what + ': ' if what else ''}{exc.message}", icon="🚫")
 
 
+_FLASH = "_flash_messages"
+
+
+def flash_and_rerun(message: str, *, reset: tuple[str, ...] = ()) -> None:
+    """Remember a success message, forget the widget states in ``reset`` and rerun the page,
+    so what is shown already reflects the write."""
+    st.session_state.setdefault(_FLASH, []).append(message)
+    for key in reset:
+        st.session_state.pop(key, None)
+    invalidate()
+    st.rerun()
+
+
+def show_flash() -> None:
+    """Show (once) the messages remembered by `flash_and_rerun`."""
+    for message in st.session_state.pop(_FLASH, []):
+        st.success(message, icon="💾")
+
+
 # -- cached reads ----------------------------------------------------------------------------------
 @st.cache_data(ttl=3, show_spinner=False)
 def _version(source: str, _client: DashboardClient) -> str:
@@ -232,9 +251,11 @@ __all__ = [
     "errors_shown",
     "excluded_categories",
     "fail",
+    "flash_and_rerun",
     "get_client",
     "invalidate",
     "model_status",
+    "show_flash",
     "store_version",
     "stored_predictions",
     "transactions",

@@ -15,9 +15,10 @@ from titans_finance.dashboard.state import (
     all_transactions_or_stop,
     currency_of,
     errors_shown,
+    flash_and_rerun,
     get_client,
-    invalidate,
     model_status,
+    show_flash,
     stored_predictions,
 )
 from titans_finance.errors import TitansError
@@ -115,13 +116,13 @@ def _mark_normal(flagged: pd.DataFrame, currency: str) -> None:
     if st.button("Mark as normal", key="normal_button", disabled=choice is None):
         with errors_shown("mark normal"):
             get_client().mark_normal(int(choice))
-            invalidate()
-            st.success(f"Marked #{choice} as normal.", icon="✅")
+            flash_and_rerun(f"Marked #{choice} as normal.", reset=("normal_pick",))
 
 
 def main() -> None:
     """Render the anomaly page."""
     st.title("🚨 Anomaly Detection")
+    show_flash()
     client = get_client()
     frame = all_transactions_or_stop(client)
     currency = currency_of(frame)

@@ -112,6 +112,8 @@ def _models() -> None:
     except TitansError as exc:
         st.error(exc.message)
         return
+    for ok, line in st.session_state.pop("train_results", []):
+        (st.success if ok else st.error)(line)
     st.dataframe(status_table(status), hide_index=True, key="models_table")
     c1, c2 = st.columns([1, 3])
     which = c1.selectbox("Model", ["all", *MODEL_TYPES], key="train_which")
@@ -121,16 +123,18 @@ def _models() -> None:
     ):
         with errors_shown("training"), st.spinner(f"Training {which}…"):
             results = client.train(which)
+            st.session_state["train_results"] = [
+                (
+                    True,
+                    f"{r.get('model_type')}: version {r.get('version')} trained on "
+                    f"{r.get('training_rows')} rows.",
+                )
+                if r.get("ok", True)
+                else (False, f"{r.get('model_type')}: {r.get('error')}")
+                for r in results
+            ]
             invalidate()
-            for result in results:
-                if result.get("ok", True):
-                    st.success(
-                        f"{result.get('model_type')}: version {result.get('version')} "
-                        f"trained on {result.get('training_rows')} rows.",
-                        icon="🧠",
-                    )
-                else:
-                    st.error(f"{result.get('model_type')}: {result.get('error')}")
+            st.rerun()
 
 
 def main() -> None:

@@ -19,8 +19,9 @@ from titans_finance.dashboard.state import (
     currency_of,
     errors_shown,
     excluded_categories,
+    flash_and_rerun,
     get_client,
-    invalidate,
+    show_flash,
 )
 from titans_finance.insights import UNCATEGORISED, budget_status
 
@@ -210,9 +211,9 @@ def _budgets(frame: pd.DataFrame, excluded: list[str], currency: str) -> None:
             },
             height=360,
         )
+        show_flash()
         if st.button("Save budgets", key="budget_save", type="primary"):
             _save_budgets(edited, every_month)
-            budgets = client.budgets()
     status = budget_status(frame, budgets, month, exclude_categories=excluded)
     with right:
         if status.empty:
@@ -264,8 +265,7 @@ def _save_budgets(edited: pd.DataFrame, current: pd.Series) -> None:
         with errors_shown(f"budget for {category}"):
             client.set_budget(category, amount)
             changed += 1
-    invalidate()
-    st.success(f"Saved {changed} budgets.", icon="💾")
+    flash_and_rerun(f"Saved {changed} budgets.", reset=(BUDGET_KEY,))
 
 
 def _patterns(frame: pd.DataFrame, excluded: list[str]) -> None:

@@ -15,8 +15,9 @@ from titans_finance.dashboard.state import (
     categories_of,
     currency_of,
     errors_shown,
+    flash_and_rerun,
     get_client,
-    invalidate,
+    show_flash,
     stored_predictions,
 )
 from titans_finance.errors import TitansError
@@ -133,6 +134,7 @@ def review_queue(scored: pd.DataFrame, reviewed: set[int], size: int = REVIEW_SI
 def _review(currency: str, categories: list[str]) -> None:
     client = get_client()
     st.subheader("Review queue")
+    show_flash()
     st.caption(
         "The categorisations the model is least sure about. Tick **save** to confirm or "
         "correct a category (stored as feedback for the next training); tick **rule** to "
@@ -185,11 +187,11 @@ def _review(currency: str, categories: list[str]) -> None:
     if st.button("Save reviewed rows", type="primary", key="review_save"):
         saved, rules = _store_reviews(edited, queue)
         reviewed.update(saved)
-        invalidate()
         if saved:
-            st.success(f"Saved {len(saved)} categories and {rules} rules.", icon="💾")
-        else:
-            st.info("Tick **save** on the rows to store.")
+            flash_and_rerun(
+                f"Saved {len(saved)} categories and {rules} rules.", reset=(REVIEW_KEY,)
+            )
+        st.info("Tick **save** on the rows to store.")
 
 
 def _store_reviews(edited: pd.DataFrame, queue: pd.DataFrame) -> tuple[list[int], int]:

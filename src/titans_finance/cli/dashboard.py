@@ -1,0 +1,47 @@
+"""`titans dashboard`: run the Streamlit dashboard."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import typer
+
+
+def streamlit_command(port: int, *, address: str = "127.0.0.1") -> list[str]:
+    """The `streamlit run` command line for the dashboard app, headless on ``port``."""
+    from titans_finance.dashboard import APP_PATH
+
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_PATH),
+        "--server.headless=true",
+        f"--server.port={port}",
+        f"--server.address={address}",
+        "--browser.gatherUsageStats=false",
+        "--theme.base=light",
+    ]
+
+
+def dashboard(
+    port: int = typer.Option(8501, "--port", "-p", min=1, max=65535, help="Port to listen on."),
+    address: str = typer.Option(
+        "127.0.0.1", "--address", help="Interface to bind (0.0.0.0 to accept remote browsers)."
+    ),
+) -> None:
+    """Run the dashboard (reads the API when TITANS_DASHBOARD_API_URL is set, else the store)."""
+    command = streamlit_command(port, address=address)
+    typer.echo(f"Titans Finance dashboard on http://{address}:{port} (Ctrl+C to stop)")
+    try:
+        code = subprocess.call(command)  # noqa: S603 - fixed argv, no shell
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the dashboard command."""
+    app.command("dashboard")(dashboard)
