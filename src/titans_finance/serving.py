@@ -288,6 +288,15 @@ class LRUCache:
         return len(self._data)
 
 
+def limit_native_threads(threads: int | None) -> None:
+    """Cap the OpenMP/BLAS thread pools of this process (None: leave them alone)."""
+    if threads is None:
+        return
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    threadpool_limits(limits=threads)
+
+
 # -- the loaded models --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelSet:
@@ -367,8 +376,11 @@ def load_model_set(directory: Path, names: Sequence[str] = MODEL_NAMES) -> Model
 class ModelService:
     """The serving core shared by the API and the dashboard (thread-safe for predictions)."""
 
-    def __init__(self, models_dir: Path, *, cache_size: int = 10_000) -> None:
+    def __init__(
+        self, models_dir: Path, *, cache_size: int = 10_000, native_threads: int | None = 1
+    ) -> None:
         self.models_dir = Path(models_dir)
+        self.native_threads = native_threads
         self._set = ModelSet(models={}, errors={}, directory=self.models_dir)
         self._reload_lock = threading.Lock()
         self.stats: dict[str, ModelStats] = {name: ModelStats() for name in MODEL_NAMES}
@@ -386,7 +398,12 @@ class ModelService:
         return self._set
 
     def load(self) -> ReloadResult:
-        """Initial load: serve whatever loads (missing models answer 503 with the reason)."""
+        """Initial load: serve whatever loads (missing models answer 503 with the reason).
+
+        Also limits OpenMP/BLAS pools to ``native_threads`` per process: serving scales with
+        worker processes, and oversubscribed OpenMP turns a 1-row prediction into seconds.
+        """
+        limit_native_threads(self.native_threads)
         with self._reload_lock:
             new = load_model_set(self.models_dir)
             self._apply_feedback(new)
@@ -619,6 +636,7 @@ __all__ = [
     "ReloadResult",
     "columns_to_frame",
     "frame_records",
+    "limit_native_threads",
     "load_model_set",
     "model_classes",
     "record_key",

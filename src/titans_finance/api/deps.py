@@ -8,7 +8,6 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from titans_finance.api.security import require_api_key
 from titans_finance.api.state import AppState
 from titans_finance.config import Settings
 from titans_finance.serving import ModelService
@@ -42,7 +41,14 @@ StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[Engine, Depends(get_engine_dep)]
 ModelsDep = Annotated[ModelService, Depends(get_models)]
-AuthDep = Annotated[str, Depends(require_api_key)]
+
+
+def get_key_identity(request: Request) -> str:
+    """The caller's key identity (a digest), set by `AuthMiddleware`."""
+    return str(request.scope.get("state", {}).get("key_identity", ""))
+
+
+AuthDep = Annotated[str, Depends(get_key_identity)]
 
 __all__ = [
     "AuthDep",
@@ -51,6 +57,7 @@ __all__ = [
     "SettingsDep",
     "StateDep",
     "get_engine_dep",
+    "get_key_identity",
     "get_models",
     "get_settings_dep",
     "get_state",

@@ -28,11 +28,7 @@ from titans_finance.api.routes import (
     rules,
     transactions,
 )
-from titans_finance.api.security import (
-    require_api_key,
-    require_key_in_production,
-    resolve_api_keys,
-)
+from titans_finance.api.security import AuthMiddleware, documented_auth, resolve_api_keys
 from titans_finance.api.state import AppState
 from titans_finance.config import Settings, get_settings
 from titans_finance.errors import TitansError
@@ -160,10 +156,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
-    authenticated = [Depends(require_api_key)]
+    authenticated = [Depends(documented_auth)]
     app.include_router(health.live_router)
-    app.include_router(health.router)
-    app.include_router(health.metrics_router)
+    app.include_router(health.router, dependencies=authenticated)
+    app.include_router(
+        health.metrics_router, dependencies=[] if settings.metrics_public else authenticated
+    )
     for module in (predict, models, recurring, insights, rules, budgets):
         app.include_router(module.router, dependencies=authenticated)
     app.include_router(
@@ -173,16 +171,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(transactions.router, dependencies=authenticated)
 
-    docs_auth = [Depends(require_key_in_production)]
-
-    @app.get("/openapi.json", include_in_schema=False, dependencies=docs_auth)
+    # Docs are open in development; in production AuthMiddleware puts them behind the key.
+    @app.get("/openapi.json", include_in_schema=False)
     async def openapi_schema() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    @app.get("/docs", include_in_schema=False, dependencies=docs_auth)
+    @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
 
+    # Added innermost first: Metrics -> CORS -> GZip -> Auth -> routes.
+    app.add_middleware(AuthMiddleware, state=state)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
         app.add_middleware(

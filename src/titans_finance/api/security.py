@@ -6,8 +6,10 @@ import hmac
 import logging
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, status
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from titans_finance.api.limits import RateLimiter, key_identity
 from titans_finance.api.state import AppState
@@ -58,64 +60,89 @@ def key_matches(token: bytes, keys: tuple[bytes, ...]) -> bool:
     return matched
 
 
-def _unauthorized(message: str) -> HTTPException:
-    return HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail=message,
-        headers={"WWW-Authenticate": "Bearer"},
+def _error(status_code: int, message: str, headers: dict[str, str]) -> JSONResponse:
+    return JSONResponse(
+        {"detail": message, "success": False}, status_code=status_code, headers=headers
     )
 
 
-async def require_api_key(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> str:
-    """Authenticate the caller and take one rate-limit token; returns the key's identity."""
-    state: AppState = request.app.state.titans
-    if credentials is None or not credentials.credentials:
-        raise _unauthorized("missing API key: send `Authorization: Bearer <key>`")
-    token = credentials.credentials.encode()
-    if not key_matches(token, state.api_keys):
-        raise _unauthorized("invalid API key")
-    identity = key_identity(token)
-    limiter: RateLimiter | None = state.limiter
-    if limiter is not None:
-        decision = await limiter.hit(identity)
-        if not decision.allowed:
-            raise HTTPException(
-                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-                detail=f"rate limit exceeded ({limiter.per_hour} requests per hour, burst "
-                f"{limiter.burst}); retry after {RateLimiter.retry_after_header(decision)} s",
-                headers={"Retry-After": RateLimiter.retry_after_header(decision)},
+def _bearer_token(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            token = token.strip()
+            if scheme.lower() == b"bearer" and token:
+                return token
+            return None
+    return None
+
+
+class AuthMiddleware:
+    """Checks `Authorization: Bearer <key>` and the key's rate limit before anything else runs.
+
+    Pure ASGI, so an unauthenticated request learns nothing (no validation errors, no 404s)
+    and costs next to nothing.  Open paths: /livez; /metrics when TITANS_METRICS_PUBLIC;
+    /docs and /openapi.json outside production.  CORS preflights pass (CORS answers them).
+    """
+
+    def __init__(self, app: ASGIApp, state: AppState) -> None:
+        self.app = app
+        self.state = state
+        settings = state.settings
+        public = {"/livez"}
+        if settings.metrics_public:
+            public.add("/metrics")
+        if not settings.is_production:
+            public.update({"/docs", "/openapi.json"})
+        self.public = frozenset(public)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.public or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        token = _bearer_token(scope)
+        if token is None:
+            response = _error(
+                status.HTTP_401_UNAUTHORIZED,
+                "missing API key: send `Authorization: Bearer <key>`",
+                {"WWW-Authenticate": "Bearer"},
             )
-    return identity
+            await response(scope, receive, send)
+            return
+        if not key_matches(token, self.state.api_keys):
+            response = _error(
+                status.HTTP_401_UNAUTHORIZED, "invalid API key", {"WWW-Authenticate": "Bearer"}
+            )
+            await response(scope, receive, send)
+            return
+        identity = key_identity(token)
+        limiter: RateLimiter | None = self.state.limiter
+        if limiter is not None:
+            decision = await limiter.hit(identity)
+            if not decision.allowed:
+                retry = RateLimiter.retry_after_header(decision)
+                response = _error(
+                    status.HTTP_429_TOO_MANY_REQUESTS,
+                    f"rate limit exceeded ({limiter.per_hour} requests per hour, burst "
+                    f"{limiter.burst}); retry after {retry} s",
+                    {"Retry-After": retry},
+                )
+                await response(scope, receive, send)
+                return
+        scope.setdefault("state", {})["key_identity"] = identity
+        await self.app(scope, receive, send)
 
 
-async def require_key_unless_public_metrics(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+async def documented_auth(
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> None:
-    """/metrics: open when TITANS_METRICS_PUBLIC is true, otherwise like every endpoint."""
-    state: AppState = request.app.state.titans
-    if not state.settings.metrics_public:
-        await require_api_key(request, credentials)
-
-
-async def require_key_in_production(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> None:
-    """/docs and /openapi.json: open in development, behind the API key in production."""
-    state: AppState = request.app.state.titans
-    if state.settings.is_production:
-        await require_api_key(request, credentials)
+    """Declares the bearer scheme in OpenAPI; `AuthMiddleware` does the checking."""
 
 
 __all__ = [
+    "AuthMiddleware",
     "bearer_scheme",
+    "documented_auth",
     "key_matches",
-    "require_api_key",
-    "require_key_in_production",
-    "require_key_unless_public_metrics",
     "resolve_api_keys",
 ]

@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import psutil
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
@@ -15,14 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from titans_finance.api import schemas as s
 from titans_finance.api.deps import StateDep
-from titans_finance.api.security import require_api_key, require_key_unless_public_metrics
 from titans_finance.api.state import AppState
 
 live_router = APIRouter(tags=["health"])
-router = APIRouter(tags=["health"], dependencies=[Depends(require_api_key)])
-metrics_router = APIRouter(
-    tags=["health"], dependencies=[Depends(require_key_unless_public_metrics)]
-)
+router = APIRouter(tags=["health"])
+metrics_router = APIRouter(tags=["health"])
 
 
 def _package_version() -> str:

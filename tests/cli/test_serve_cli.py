@@ -1,0 +1,97 @@
+"""`titans serve`: refuses unsafe configurations and really serves HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from titans_finance.cli.main import app
+from titans_finance.config import get_settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TITANS_") or "TEST" in k}
+    env.update(
+        {
+            "TITANS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "TITANS_MODELS_DIR": str(tmp_path / "models"),
+            **extra,
+        }
+    )
+    return env
+
+
+def test_serve_is_registered() -> None:
+    result = CliRunner().invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--workers"):
+        assert option in result.output
+
+
+def test_production_without_keys_exits_with_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for key in [k for k in os.environ if k.startswith("TITANS_") and "TEST" not in k]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("TITANS_ENVIRONMENT", "production")
+    monkeypatch.setenv("TITANS_API_KEYS", "")
+    monkeypatch.setenv("TITANS_DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["serve", "--port", str(_free_port())])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 78
+    assert "TITANS_API_KEYS" in result.output
+
+
+@pytest.mark.slow
+def test_serve_answers_http_with_a_generated_development_key(tmp_path: Path) -> None:
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "titans_finance", "serve", "--port", str(port)],
+            env=_env(tmp_path, TITANS_ENVIRONMENT="development", TITANS_API_KEYS=""),
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/livez", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"titans serve did not answer /livez within 60 s: {log.read_text()}")
+        output = log.read_text()
+        assert "development API key: dev-" in output
+        key = output.split("development API key: ", 1)[1].split()[0]
+        assert httpx.get(f"{base}/models/status", timeout=5).status_code == 401
+        authed = httpx.get(
+            f"{base}/models/status", headers={"Authorization": f"Bearer {key}"}, timeout=5
+        )
+        assert authed.status_code == 200
+        assert authed.json()["models"]["category"]["loaded"] is False  # nothing trained here
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
