@@ -27,23 +27,34 @@ _CURRENCY_SYMBOLS = "$€£¥₹₽₩₪₺฿₴₦₱¢₫₡₲₵"
 _MINUSES = re.escape("-−–")  # ascii hyphen-minus, unicode minus, en dash
 
 
-def _decode_missing(values: pd.Series) -> pd.Series:
-    """Values as stripped strings; missing values become ''."""
-    text = values.astype(object).where(values.notna(), "")
-    return text.astype(str).str.strip()
+def factorize_text(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Series]:
+    """(codes, distinct stripped strings): ``uniques[codes]`` rebuilds the stripped column.
+
+    Missing values become ''. Work on the few distinct values, then expand with ``codes``.
+    """
+    codes, raw = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    stripped = [str(v).strip() for v in raw.tolist()] + [""]
+    remap, uniques = pd.factorize(np.asarray(stripped, dtype=object), use_na_sentinel=True)
+    return remap[codes].astype(np.intp), pd.Series(uniques, dtype=object)
 
 
-def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Codes into the distinct stripped strings of ``values`` (missing values map to '')."""
-    codes, uniques = pd.factorize(_decode_missing(values), sort=False)
-    return codes, pd.Series(uniques, dtype=object)
-
-
-def _expand(codes: np.ndarray, parsed: list[object], index: pd.Index) -> pd.Series:
-    table = np.empty(len(parsed) + 1, dtype=object)
-    table[: len(parsed)] = parsed
-    table[len(parsed)] = None  # code -1 (never produced for strings, kept for safety)
+def expand(codes: np.ndarray, parsed: list[object], index: pd.Index | None = None) -> pd.Series:
+    """Per-row values from a per-unique table (object dtype)."""
+    table = np.empty(len(parsed), dtype=object)
+    table[:] = parsed
     return pd.Series(table[codes], index=index, dtype=object)
+
+
+def arrow_strings(values: pd.Series) -> pd.Series:
+    """Arrow-backed strings when pyarrow is available (regexes then run in C++), else as is."""
+    try:
+        return values.astype("string[pyarrow]")
+    except ImportError:  # pragma: no cover - depends on the environment
+        return values
+
+
+_factorize = factorize_text
+_expand = expand
 
 
 # --------------------------------------------------------------------------- amounts
@@ -99,14 +110,21 @@ def parse_amounts(values: pd.Series, *, decimal: Decimal_ | None = None) -> pd.S
     value says so (``12,50``, ``1.234,56``) and from the whole column otherwise (``1,234``);
     pass ``decimal`` to force it.
     """
-    codes, uniques = _factorize(values)
-    if len(uniques) == 0:
+    if len(values) == 0:
         return pd.Series([], index=values.index, dtype=object)
-    simple = uniques.str.fullmatch(_SIMPLE_AMOUNT)
+    codes, uniques = _factorize(values)
+    return _expand(codes, amount_table(uniques, decimal=decimal), values.index)
+
+
+def amount_table(uniques: pd.Series, *, decimal: Decimal_ | None = None) -> list[object]:
+    """``parse_amounts`` on distinct stripped strings: one Decimal or None per value."""
+    # Arrow-backed strings run the regex in C++: the common all-plain column costs one pass.
+    simple = arrow_strings(uniques).str.fullmatch(_SIMPLE_AMOUNT.pattern)
+    simple = simple.fillna(False).astype(bool)
+    simple |= (uniques == "").to_numpy()
     parsed: list[object] = [None] * len(uniques)
     if decimal != "," and bool(simple.all()):
-        parsed = [Decimal(v) for v in uniques.tolist()]
-        return _expand(codes, parsed, values.index)
+        return [Decimal(v) if v else None for v in uniques.tolist()]
 
     upper = uniques.str.upper()
     core, well_spaced = _amount_cores(upper)
@@ -141,7 +159,7 @@ def parse_amounts(values: pd.Series, *, decimal: Decimal_ | None = None) -> pd.S
                 parsed[i] = Decimal(text)
             except InvalidOperation:  # pragma: no cover - the regex admits only digits
                 parsed[i] = None
-    return _expand(codes, parsed, values.index)
+    return parsed
 
 
 # --------------------------------------------------------------------------- dates
@@ -206,9 +224,14 @@ def parse_dates(values: pd.Series, *, dayfirst: bool | None = None) -> pd.Series
     ``dayfirst`` when given, else from the column (a first field above 12 means day-first,
     dots mean day-first), else month-first. Anything else goes through pandas' mixed parser.
     """
-    codes, uniques = _factorize(values)
-    if len(uniques) == 0:
+    if len(values) == 0:
         return pd.Series([], index=values.index, dtype=object)
+    codes, uniques = _factorize(values)
+    return _expand(codes, date_table(uniques, dayfirst=dayfirst), values.index)
+
+
+def date_table(uniques: pd.Series, *, dayfirst: bool | None = None) -> list[object]:
+    """``parse_dates`` on distinct stripped strings: one date or None per value."""
     out = pd.Series(None, index=uniques.index, dtype=object)
     done = uniques == ""
 
@@ -247,8 +270,7 @@ def parse_dates(values: pd.Series, *, dayfirst: bool | None = None) -> pd.Series
     rest = ~done & uniques.str.contains(r"\d", regex=True)
     if rest.any():
         out[rest] = _parse_free_form(uniques[rest], dayfirst=bool(dayfirst))
-    parsed: list[object] = [v if isinstance(v, dt.date) else None for v in out.tolist()]
-    return _expand(codes, parsed, values.index)
+    return [v if isinstance(v, dt.date) else None for v in out.tolist()]
 
 
 def _parse_free_form(text: pd.Series, *, dayfirst: bool) -> pd.Series:
@@ -273,6 +295,10 @@ def format_example_date() -> str:
 
 
 __all__ = [
+    "amount_table",
+    "date_table",
+    "expand",
+    "factorize_text",
     "infer_dayfirst",
     "infer_decimal_separator",
     "parse_amounts",

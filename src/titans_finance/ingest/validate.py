@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
-from titans_finance.ingest.normalize import parse_amounts, parse_dates
+from titans_finance.ingest.normalize import expand, factorize_text, parse_amounts, parse_dates
 from titans_finance.ingest.readers.base import RejectedRow
 
 logger = logging.getLogger(__name__)
@@ -89,18 +90,28 @@ _CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "¥": 
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Stripped strings; missing or empty values become None."""
+    """Stripped strings; missing or empty values become None (work on distinct values)."""
     if column not in frame:
         return pd.Series(None, index=frame.index, dtype=object)
-    values = frame[column].astype(object)
-    text = values.where(values.notna(), "").astype(str).str.strip()
-    return text.where(text != "", None)
+    codes, uniques = factorize_text(frame[column])
+    return expand(codes, uniques.where(uniques != "", None).tolist(), frame.index)
+
+
+def _per_unique(values: pd.Series, func: Callable[[Any], object], missing: object) -> pd.Series:
+    """``func`` applied once per distinct non-missing value, ``missing`` for missing ones."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[: len(uniques)] = [func(u) for u in uniques]
+    table[len(uniques)] = missing
+    return pd.Series(table[codes], index=values.index, dtype=object)
 
 
 def _dates(values: pd.Series) -> pd.Series:
     """Dates as datetime.date, parsing strings and converting timestamps; None where invalid."""
     out = pd.Series(None, index=values.index, dtype=object)
     objects = values.astype(object)
+    if pd.api.types.infer_dtype(objects, skipna=False) == "date":
+        return objects
     if pd.api.types.infer_dtype(objects, skipna=True) == "date":
         is_date = objects.notna()
     else:
@@ -135,6 +146,17 @@ def _amounts(values: pd.Series) -> pd.Series:
     return out
 
 
+def _type_value(label: str) -> str | None:
+    found = TYPE_SYNONYMS.get(label.lower())
+    return found.value if found else None
+
+
+def _currency_code(text: str) -> str | None:
+    code = str(text).upper()
+    code = _CURRENCY_SYMBOLS.get(code, code)
+    return code if len(code) == 3 and code.isascii() and code.isalpha() else None
+
+
 def _raw(frame: pd.DataFrame, index: Any) -> str:
     row = frame.loc[index]
     return ",".join("" if v is None or v != v else str(v) for k, v in row.items() if k != "line")
@@ -160,51 +182,64 @@ def validate_frame(
     )
     reasons = pd.Series(None, index=frame.index, dtype=object)
 
-    def reject(mask: pd.Series, messages: pd.Series | str) -> None:
+    def reject(mask: pd.Series, message: Callable[[pd.Index], pd.Series] | str) -> None:
         mask = mask & reasons.isna()
         if mask.any():
-            reasons[mask] = messages[mask] if isinstance(messages, pd.Series) else messages
+            rows = mask[mask].index
+            reasons[rows] = message(rows) if callable(message) else message
 
     raw_date = _text(frame, d.DATE)
     dates = _dates(frame[d.DATE]) if d.DATE in frame else pd.Series(None, index=frame.index)
     reject(raw_date.isna() & dates.isna(), "date is missing")
     reject(
         dates.isna(),
-        "date '"
-        + raw_date.fillna("").astype(str)
-        + f"' is not a date (expected e.g. {EXAMPLE_DATE})",
+        lambda rows: (
+            "date '"
+            + raw_date[rows].astype(str)
+            + f"' is not a date (expected e.g. {EXAMPLE_DATE})"
+        ),
     )
     latest = dt.date.today() + dt.timedelta(days=366)
-    codes, uniques = pd.factorize(dates, use_na_sentinel=True)
-    outside = np.array([not (MIN_DATE <= v <= latest) for v in uniques] + [False], dtype=bool)
-    out_of_range = pd.Series(outside[codes], index=frame.index)
+    out_of_range = _per_unique(dates, lambda v: not (MIN_DATE <= v <= latest), False).astype(bool)
     reject(
         out_of_range,
-        "date " + dates.astype(str) + f" is outside {MIN_DATE} .. {latest}",
+        lambda rows: "date " + dates[rows].astype(str) + f" is outside {MIN_DATE} .. {latest}",
     )
 
     raw_amount = _text(frame, d.AMOUNT)
     amounts = _amounts(frame[d.AMOUNT]) if d.AMOUNT in frame else pd.Series(None, index=frame.index)
     reject(raw_amount.isna() & amounts.isna(), "amount is missing")
-    reject(amounts.isna(), "amount '" + raw_amount.fillna("").astype(str) + "' is not a number")
-    bad_size = amounts.map(
-        lambda v: not v.is_finite() or abs(v) >= MAX_ABS_AMOUNT, na_action="ignore"
-    ).eq(True)
-    reject(bad_size, "amount " + amounts.astype(str) + " is not finite or too large (>= 1e12)")
+    reject(
+        amounts.isna(),
+        lambda rows: "amount '" + raw_amount[rows].astype(str) + "' is not a number",
+    )
+    bad_size = _per_unique(
+        amounts, lambda v: not v.is_finite() or abs(v) >= MAX_ABS_AMOUNT, False
+    ).astype(bool)
+    reject(
+        bad_size,
+        lambda rows: (
+            "amount " + amounts[rows].astype(str) + " is not finite or too large (>= 1e12)"
+        ),
+    )
 
     description = _text(frame, d.DESCRIPTION)
     for fallback in (d.REFERENCE, d.MERCHANT):
-        description = description.where(description.notna(), _text(frame, fallback))
+        if fallback in frame and description.isna().any():
+            description = description.where(description.notna(), _text(frame, fallback))
     reject(description.isna(), "description is empty (and no reference or merchant to use)")
-    length = description.astype("string").str.len().fillna(0).astype(int)
-    too_long = length > MAX_DESCRIPTION
+    length = _per_unique(description, len, 0).astype(int)
     reject(
-        too_long,
-        "description is " + length.astype(str) + f" characters long (at most {MAX_DESCRIPTION})",
+        length > MAX_DESCRIPTION,
+        lambda rows: (
+            "description is "
+            + length[rows].astype(str)
+            + f" characters long (at most {MAX_DESCRIPTION})"
+        ),
     )
 
     given_type = _text(frame, d.TYPE)
-    mapped = given_type.astype("string").str.lower().astype(object).map(TYPE_SYNONYMS)
+    mapped = _per_unique(given_type, lambda t: _type_value(str(t)), None)
     unknown = given_type.notna() & mapped.isna()
     if unknown.any():
         logger.info(
@@ -212,14 +247,14 @@ def validate_frame(
             int(unknown.sum()),
             given_type[unknown].iloc[0],
         )
-    from_sign = amounts.map(lambda v: d.type_from_amount(v).value, na_action="ignore")
-    types = mapped.map(lambda t: t.value, na_action="ignore").fillna(from_sign)
+    if mapped.isna().any():
+        from_sign = _per_unique(amounts, lambda v: d.type_from_amount(v).value, None)
+        types = mapped.where(mapped.notna(), from_sign)
+    else:
+        types = mapped
 
-    currency = _text(frame, d.CURRENCY).astype("string").str.upper().astype(object)
-    currency = currency.where(currency.notna(), None)
-    currency = currency.replace(_CURRENCY_SYMBOLS)
-    valid_code = currency.astype("string").str.fullmatch(r"[A-Z]{3}").fillna(False).astype(bool)
-    currency = currency.where(valid_code, default_currency)
+    currency = _per_unique(_text(frame, d.CURRENCY), _currency_code, None)
+    currency = currency.where(currency.notna(), default_currency)
 
     frame[d.DATE] = dates
     frame[d.AMOUNT] = amounts
@@ -235,7 +270,7 @@ def validate_frame(
         d.ACCOUNT,
     ):
         frame[column] = _text(frame, column)
-    frame[d.ACCOUNT] = frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT)
+    frame[d.ACCOUNT] = frame[d.ACCOUNT].where(frame[d.ACCOUNT].notna(), d.DEFAULT_ACCOUNT)
     if d.BALANCE in frame:
         frame[d.BALANCE] = _amounts(frame[d.BALANCE])
     frame["line"] = lines

@@ -13,7 +13,8 @@ import io
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,13 @@ from charset_normalizer import from_bytes
 from titans_finance import domain as d
 from titans_finance.errors import InputFileError
 from titans_finance.ingest.mapping import ColumnMapping, coerce_mapping
-from titans_finance.ingest.normalize import parse_amounts, parse_dates
+from titans_finance.ingest.normalize import (
+    amount_table,
+    arrow_strings,
+    date_table,
+    expand,
+    factorize_text,
+)
 from titans_finance.ingest.readers.base import ReadResult, RejectedRow
 
 logger = logging.getLogger(__name__)
@@ -320,10 +327,149 @@ def _resolve(columns: list[str], mapping: ColumnMapping) -> dict[str, str]:
 # --------------------------------------------------------------------------- reading
 
 
+@dataclass
+class _Coded:
+    """A text column as codes into its distinct stripped values (cheap on repetitive exports)."""
+
+    codes: np.ndarray
+    uniques: pd.Series
+
+    @classmethod
+    def of(cls, values: Any) -> _Coded:
+        codes, uniques = factorize_text(values)
+        return cls(codes, uniques)
+
+    def values(self) -> pd.Series:
+        """Per-row stripped strings, None where empty."""
+        table = self.uniques.where(self.uniques != "", None).tolist()
+        return expand(self.codes, table)
+
+    def text(self, row: int) -> str:
+        return str(self.uniques.iloc[self.codes[row]])
+
+    def table(self, parsed: list[object]) -> np.ndarray:
+        out = np.empty(len(parsed), dtype=object)
+        out[:] = parsed
+        return out
+
+
+class _Table:
+    """Parsed text columns, coded on first use, and the physical line of every row."""
+
+    def __init__(
+        self,
+        columns: list[str],
+        source: Any,
+        lines: np.ndarray,
+        rejects: list[RejectedRow],
+    ) -> None:
+        self.columns = columns
+        self.lines = lines
+        self.rejects = rejects
+        self._source = source
+        self._coded: dict[str, _Coded] = {}
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def column(self, name: str) -> _Coded:
+        if name not in self._coded:
+            if not isinstance(self._source, pd.DataFrame):
+                self._coded[name] = _code_arrow(self._source.column(name))
+            else:
+                self._coded[name] = _Coded.of(self._source[name].to_numpy(dtype=object))
+        return self._coded[name]
+
+
+def _code_arrow(column: Any) -> _Coded:
+    combined = column.dictionary_encode().combine_chunks()
+    indices = combined.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    # Strip on the distinct values; stripping can merge spellings, so factorize them again.
+    stripped = [v.strip() for v in combined.dictionary.to_pylist()]
+    remap, uniques = pd.factorize(np.asarray([*stripped, ""], dtype=object))
+    return _Coded(remap[indices].astype(np.intp), pd.Series(uniques, dtype=object))
+
+
+def _unique_names(cells: list[str]) -> list[str]:
+    """Header cells as pandas names them: blanks ``Unnamed: i``, repeats ``name.1``."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        name = cell.strip() or f"Unnamed: {i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    return names
+
+
+_ODD_QUOTES = re.compile(r'^[^"\n]*"(?:[^"\n]*"[^"\n]*")*[^"\n]*$', re.M)
+
+
+def _read_fast(body: str, header_line: int, delimiter: str) -> _Table | None:
+    """pyarrow's multi-threaded parser when every data line is exactly one record; else None."""
+    if re.search(r"\n[ \t]*\r?\n(?!\Z)", body):
+        return None  # blank lines: the pandas path keeps line numbers right
+    if '"' in body and _ODD_QUOTES.search(body):
+        return None  # a quoted value spans lines
+
+    first_end = body.find("\n")
+    header_text = body if first_end < 0 else body[:first_end]
+    cells = _split(header_text.rstrip("\r"), delimiter)
+    if len(cells) < 2:
+        return None
+    names = _unique_names(cells)
+    expected = body.count("\n") - (1 if body.endswith("\n") else 0)
+    if expected == 0:
+        return None
+    try:
+        # pyarrow comes with pandas' optional stack here (dask, mlflow); without it, use pandas.
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=False, ignore_empty_lines=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowException:
+        return None
+    if table.num_rows != expected:
+        return None
+    lines = np.arange(header_line + 2, header_line + 2 + expected)
+    return _Table(names, table, lines, [])
+
+
+def _read_table(text: str, header: int, delimiter: str, path: Path) -> _Table:
+    """The table from the header line on, with the 1-based physical line of every row."""
+    offset = 0
+    for _ in range(header):
+        offset = text.index("\n", offset) + 1
+    body = text[offset:]
+    fast = _read_fast(body, header, delimiter)
+    if fast is not None:
+        return fast
+    lines = text.splitlines()
+    frame, numbers, rejects = _frame_and_lines(lines, header, delimiter, path)
+    frame.columns = [str(c) for c in frame.columns]
+    return _Table(list(frame.columns), frame, numbers, rejects)
+
+
 def _frame_and_lines(
-    text: str, lines: list[str], header: int, delimiter: str, path: Path
+    lines: list[str], header: int, delimiter: str, path: Path
 ) -> tuple[pd.DataFrame, np.ndarray, list[RejectedRow]]:
-    """Parse the table from the header line on; (strings frame, 1-based line per row, rejects)."""
+    """pandas' parser from the header on; (strings frame, 1-based line per row, rejects)."""
     body = "\n".join(lines[header:])
     try:
         frame = pd.read_csv(
@@ -343,11 +489,11 @@ def _frame_and_lines(
         raise InputFileError(f"{path}: not a readable delimited file: {exc}") from exc
     data_lines = lines[header + 1 :]
     n_lines = len(data_lines)
-    blank = sum(1 for _ in re.finditer(r"^[ \t]*$", "\n".join(data_lines), re.M)) if n_lines else 0
+    blank = sum(1 for line in data_lines if not line.strip())
     if blank == 0 and len(frame) == n_lines:
         numbers = np.arange(header + 2, header + 2 + n_lines)
         return frame, numbers, []
-    return _slow_parse(lines, header, delimiter, list(frame.columns))
+    return _slow_parse(lines, header, delimiter, [str(c) for c in frame.columns])
 
 
 def _slow_parse(
@@ -388,37 +534,98 @@ def _slow_parse(
     return frame, np.asarray(numbers, dtype=np.int64), rejects
 
 
-def _col(frame: pd.DataFrame, resolved: Mapping[str, str], field: str) -> pd.Series | None:
-    name = resolved.get(field)
-    if name is None:
-        return None
-    return frame[name].astype(str).str.strip()
-
-
-def _direction_sign(values: pd.Series, mapping: ColumnMapping) -> pd.Series | None:
-    """-1/+1/NaN per row from a debit/credit indicator column, or None if it is not one."""
-    lowered = values.str.lower().str.strip()
+def _direction_sign(values: _Coded, mapping: ColumnMapping) -> np.ndarray | None:
+    """-1/+1/0 per row from a debit/credit indicator column, or None if it is not one."""
+    lowered = values.uniques.str.lower()
     out_words = _OUT_WORDS | {v.lower() for v in mapping.debit_values}
     in_words = _IN_WORDS | {v.lower() for v in mapping.credit_values}
     known = lowered.isin(out_words | in_words) | (lowered == "")
     if not bool(known.all()) or not bool((lowered != "").any()):
         return None
-    return pd.Series(
-        np.where(lowered.isin(out_words), -1.0, np.where(lowered.isin(in_words), 1.0, np.nan)),
-        index=values.index,
-    )
+    sign = np.where(lowered.isin(out_words), -1, np.where(lowered.isin(in_words), 1, 0))
+    return np.asarray(sign)[values.codes]
 
 
-def _negate(values: pd.Series, mask: pd.Series) -> pd.Series:
-    out = values.copy()
-    idx = mask & out.notna()
-    if idx.any():
-        out[idx] = [-v for v in out[idx].tolist()]
+def _negated(table: np.ndarray) -> np.ndarray:
+    return np.array([None if v is None else -v for v in table] or [], dtype=object)
+
+
+def _absolute(table: np.ndarray) -> np.ndarray:
+    return np.array([None if v is None else abs(v) for v in table] or [], dtype=object)
+
+
+def _as_object(values: list[object]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
 
 
-def _abs(values: pd.Series) -> pd.Series:
-    return values.map(abs, na_action="ignore")
+def _currency_from_header(header: str | None) -> str | None:
+    """``EUR`` from an amount header such as ``Bedrag (EUR)`` or ``Amount in USD``."""
+    if header is None:
+        return None
+    found = re.search(r"(?:\(|\bin\s+|\s)([A-Z]{3})\)?\s*$", header.strip())
+    return found.group(1) if found else None
+
+
+_CARD_COLUMNS = {"cc num", "card number", "card no", "cc number", "pan"}
+_SIGNED = r"^[-−(]|[-−)]$"
+
+
+def _has_sign(column: _Coded) -> bool:
+    found = arrow_strings(column.uniques).str.contains(_SIGNED, regex=True)
+    return bool(found.fillna(False).any())
+
+
+def _amounts(
+    table: _Table, resolved: Mapping[str, str], spec: ColumnMapping
+) -> tuple[np.ndarray, Callable[[int], str]]:
+    """(signed Decimal amounts per row, raw text of row i for messages)."""
+    n = len(table)
+    if "amount" in resolved:
+        column = table.column(resolved["amount"])
+        parsed = _as_object(amount_table(column.uniques, decimal=spec.decimal))
+        amount = parsed[column.codes]
+        sign: np.ndarray | None = None
+        if "direction" in resolved:
+            direction = _direction_sign(table.column(resolved["direction"]), spec)
+            if direction is not None and ("type_column" in spec.columns() or not _has_sign(column)):
+                sign = direction
+        elif any(normalise_header(c) in _CARD_COLUMNS for c in table.columns) and not _has_sign(
+            column
+        ):
+            # Card-transaction logs (Sparkov-like: cc_num, merchant, amt) list purchases unsigned.
+            sign = np.full(n, -1)
+        if sign is not None:
+            absolute = _absolute(parsed)
+            amount = np.where(sign == -1, _negated(absolute)[column.codes], absolute[column.codes])
+        raw_amount: Callable[[int], str] = column.text
+    else:
+        empty = _Coded(np.zeros(n, dtype=np.intp), pd.Series([""], dtype=object))
+        debit_col = table.column(resolved["debit"]) if "debit" in resolved else empty
+        credit_col = table.column(resolved["credit"]) if "credit" in resolved else empty
+        debit_t = _absolute(_as_object(amount_table(debit_col.uniques, decimal=spec.decimal)))
+        credit_t = _absolute(_as_object(amount_table(credit_col.uniques, decimal=spec.decimal)))
+        zero = Decimal(0)
+        debit_set = np.array([v is not None and v != zero for v in debit_t], dtype=bool)
+        debit_any = np.array([v is not None for v in debit_t], dtype=bool)
+        credit_any = np.array([v is not None for v in credit_t], dtype=bool)
+        debit_bad = (debit_col.uniques != "").to_numpy() & ~debit_any
+        credit_bad = (credit_col.uniques != "").to_numpy() & ~credit_any
+        d_codes, c_codes = debit_col.codes, credit_col.codes
+        amount = np.where(
+            debit_set[d_codes],
+            _negated(debit_t)[d_codes],
+            np.where(credit_any[c_codes], credit_t[c_codes], debit_t[d_codes]),
+        )
+        amount = np.where(debit_bad[d_codes] | credit_bad[c_codes], None, amount)
+
+        def raw_amount(row: int) -> str:
+            return f"{debit_col.text(row)} / {credit_col.text(row)}".strip(" /")
+
+    if spec.invert_sign:
+        amount = np.array([None if v is None else -v for v in amount], dtype=object)
+    return amount, raw_amount
 
 
 def read_delimited(
@@ -444,164 +651,105 @@ def read_delimited(
     text = _decode(raw, path, spec.encoding)
     if _looks_binary(text):
         raise InputFileError(f"{path}: looks like a binary file, not a CSV/text export")
-    lines = text.splitlines()
+    if "\r" in text and "\n" not in text:
+        text = text.replace("\r", "\n")  # classic Mac line ends
+    head = text[: 1 << 16].splitlines()[: _HEADER_SCAN_LINES + spec.skip_rows]
     skip = spec.skip_rows
-    if skip >= len(lines):
-        raise InputFileError(f"{path}: skip_rows={skip} but the file has only {len(lines)} lines")
-    header_rel, delimiter = _find_header(lines[skip:], spec, spec.delimiter)
+    if skip >= len(head):
+        raise InputFileError(f"{path}: skip_rows={skip} but the file has only {len(head)} lines")
+    header_rel, delimiter = _find_header(head[skip:], spec, spec.delimiter)
     header = skip + header_rel
-    table, line_numbers, rejects = _frame_and_lines(text, lines, header, delimiter, path)
-    columns = [str(c) for c in table.columns]
+    table = _read_table(text, header, delimiter, path)
+    columns = table.columns
     resolved = _resolve(columns, spec)
     found = ", ".join(repr(c) for c in columns)
     hint = "; map the columns with --mapping FILE (see titans_finance.ingest.mapping)"
-    if "date" not in resolved and not ({"amount", "debit", "credit"} & resolved.keys()):
+    has_amount = bool({"amount", "debit", "credit"} & resolved.keys())
+    if "date" not in resolved and not has_amount:
         raise InputFileError(
             f"{path}: no date column and no amount column found (columns: {found}){hint}"
         )
     if "date" not in resolved:
         raise InputFileError(f"{path}: no date column found (columns: {found}){hint}")
-    if not ({"amount", "debit", "credit"} & resolved.keys()):
+    if not has_amount:
         raise InputFileError(f"{path}: no amount column found (columns: {found}){hint}")
-    if len(table) == 0 and not rejects:
+    if len(table) == 0 and not table.rejects:
         raise InputFileError(f"{path}: only a header row, no transactions")
 
     n = len(table)
-    index = pd.RangeIndex(n)
-    table.index = index
-    out = pd.DataFrame(index=index)
-
-    raw_dates = _col(table, resolved, "date")
-    assert raw_dates is not None
+    out = pd.DataFrame(index=pd.RangeIndex(n))
+    date_col = table.column(resolved["date"])
     if spec.date_format:
-        stamps = pd.to_datetime(raw_dates, format=spec.date_format, errors="coerce")
-        dates = pd.Series(None, index=index, dtype=object)
-        ok = stamps.notna()
-        dates[ok] = stamps[ok].dt.date
+        stamps = pd.to_datetime(date_col.uniques, format=spec.date_format, errors="coerce")
+        date_values: list[object] = [None if pd.isna(t) else t.date() for t in stamps]
     else:
-        dates = parse_dates(raw_dates, dayfirst=spec.dayfirst)
+        date_values = date_table(date_col.uniques, dayfirst=spec.dayfirst)
+    date_t = _as_object(date_values)
+    dates = date_t[date_col.codes]
+    amount, raw_amount = _amounts(table, resolved, spec)
 
-    amount, raw_amount = _amounts(table, resolved, spec, index)
-    description = _col(table, resolved, "description")
-    payee = _col(table, resolved, "payee")
+    def text_of(field: str) -> pd.Series | None:
+        return table.column(resolved[field]).values() if field in resolved else None
+
+    description = text_of("description")
+    payee = text_of("payee")
     if payee is not None:
         if description is None:
             description = payee
         else:
             # "payee / memo": the payee names the merchant, the memo keeps the detail.
-            plain = description.eq("") | description.eq(payee)
-            joined = payee.where(plain, payee + " / " + description)
-            description = joined.where(payee != "", description)
+            both = payee.notna() & description.notna() & (payee != description)
+            joined = payee.where(~both, payee + " / " + description)
+            description = joined.where(payee.notna(), description)
 
     out[d.DATE] = dates
-    out[d.TYPE] = _col(table, resolved, "type") if "type" in resolved else None
-    out[d.DESCRIPTION] = description if description is not None else None
+    out[d.TYPE] = text_of("type")
+    out[d.DESCRIPTION] = description
     out[d.AMOUNT] = amount
     for field in ("category", "payment_method", "status", "reference", "receipt_url", "currency"):
-        values = _col(table, resolved, field)
-        out[_CANONICAL_FOR_FIELD[field]] = (
-            values.where(values != "", None) if values is not None else None
-        )
-    accounts = _col(table, resolved, "account")
+        out[_CANONICAL_FOR_FIELD[field]] = text_of(field)
     default_account = spec.account or account or d.DEFAULT_ACCOUNT
-    out[d.ACCOUNT] = (
-        accounts.where(accounts != "", default_account) if accounts is not None else default_account
-    )
+    accounts = text_of("account")
+    out[d.ACCOUNT] = accounts.fillna(default_account) if accounts is not None else default_account
     currency = spec.currency or _currency_from_header(resolved.get("amount"))
     if currency:
         out[d.CURRENCY] = out[d.CURRENCY].fillna(currency)
     if "balance" in resolved:
-        balance_text = _col(table, resolved, "balance")
-        assert balance_text is not None
-        out[d.BALANCE] = parse_amounts(balance_text, decimal=spec.decimal)
-    out["line"] = line_numbers
+        balance = table.column(resolved["balance"])
+        out[d.BALANCE] = _as_object(amount_table(balance.uniques, decimal=spec.decimal))[
+            balance.codes
+        ]
+    out["line"] = table.lines
 
-    bad_date = dates.isna()
-    bad_amount = amount.isna()
+    bad_date = pd.isna(dates)
+    bad_amount = pd.isna(amount)
     bad = bad_date | bad_amount
+    rejects = list(table.rejects)
     if bad.any():
-        for i in np.flatnonzero(bad.to_numpy()):
-            line_no = int(line_numbers[i])
-            if bad_date.iloc[i]:
-                value = raw_dates.iloc[i]
-                reason = (
-                    f"line {line_no}: date '{value}' is not a date (expected e.g. 2024-01-31)"
+        lines = text.splitlines()
+        for i in np.flatnonzero(bad):
+            row = int(i)
+            line_no = int(table.lines[row])
+            if bad_date[row]:
+                value = date_col.text(row)
+                what = (
+                    f"date '{value}' is not a date (expected e.g. 2024-01-31)"
                     if value
-                    else f"line {line_no}: date is missing"
+                    else "date is missing"
                 )
             else:
-                value = raw_amount.iloc[i]
-                reason = (
-                    f"line {line_no}: amount '{value}' is not a number (expected e.g. -12.50)"
+                value = raw_amount(row)
+                what = (
+                    f"amount '{value}' is not a number (expected e.g. -12.50)"
                     if value
-                    else f"line {line_no}: amount is missing"
+                    else "amount is missing"
                 )
-            rejects.append(
-                RejectedRow(line_no, lines[line_no - 1] if line_no <= len(lines) else "", reason)
-            )
-    frame = out.loc[~bad].reset_index(drop=True)
+            raw_line = lines[line_no - 1] if line_no <= len(lines) else ""
+            rejects.append(RejectedRow(line_no, raw_line, f"line {line_no}: {what}"))
+    frame = out.loc[~bad].reset_index(drop=True) if bad.any() else out
     rejects.sort(key=lambda r: r.line)
     logger.debug("%s: %d rows, %d rejected", path, len(frame), len(rejects))
     return ReadResult(frame=frame, rejects=rejects, format="csv")
-
-
-def _currency_from_header(header: str | None) -> str | None:
-    """``EUR`` from an amount header such as ``Bedrag (EUR)`` or ``Amount in USD``."""
-    if header is None:
-        return None
-    found = re.search(r"(?:\(|\bin\s+|\s)([A-Z]{3})\)?\s*$", header.strip())
-    return found.group(1) if found else None
-
-
-_CARD_COLUMNS = {"cc num", "card number", "card no", "cc number", "pan"}
-
-
-def _is_card_purchase_list(table: pd.DataFrame) -> bool:
-    return any(normalise_header(str(c)) in _CARD_COLUMNS for c in table.columns)
-
-
-def _amounts(
-    table: pd.DataFrame, resolved: Mapping[str, str], spec: ColumnMapping, index: pd.Index
-) -> tuple[pd.Series, pd.Series]:
-    """(signed Decimal amounts, raw text shown in reasons)."""
-    amount_text = _col(table, resolved, "amount")
-    if amount_text is not None:
-        amount = parse_amounts(amount_text, decimal=spec.decimal)
-        raw = amount_text
-        direction_col = _col(table, resolved, "direction")
-        if direction_col is not None:
-            sign = _direction_sign(direction_col, spec)
-            unsigned = not bool(amount_text.str.contains(r"^\s*[-−(]|[-−)]\s*$", regex=True).any())
-            if sign is not None and (unsigned or "type_column" in spec.columns()):
-                amount = _negate(_abs(amount), sign == -1)
-        elif _is_card_purchase_list(table):
-            # Card-transaction logs (Sparkov-like: cc_num, merchant, amt) list purchases unsigned.
-            unsigned = not bool(amount_text.str.contains(r"^\s*[-−(]|[-−)]\s*$", regex=True).any())
-            if unsigned:
-                amount = _negate(amount, pd.Series(True, index=index))
-    else:
-        debit_text = _col(table, resolved, "debit")
-        credit_text = _col(table, resolved, "credit")
-        empty = pd.Series("", index=index, dtype=object)
-        debit_text = debit_text if debit_text is not None else empty
-        credit_text = credit_text if credit_text is not None else empty
-        debit = _abs(parse_amounts(debit_text, decimal=spec.decimal))
-        credit = _abs(parse_amounts(credit_text, decimal=spec.decimal))
-        zero = Decimal(0)
-        nonzero = debit.map(lambda v: v != zero, na_action="ignore")
-        has_debit = nonzero.astype(object).where(nonzero.notna(), False).astype(bool)
-        amount = credit.where(~has_debit, None)
-        amount = amount.where(amount.notna() | ~has_debit, _negate(debit, has_debit))
-        amount = amount.where(amount.notna() | has_debit | credit.isna(), credit)
-        # Only a zero debit and nothing else: an amount of zero.
-        amount = amount.where(amount.notna(), debit.where(debit.notna(), None))
-        # A filled cell that did not parse must not be hidden by an empty neighbour.
-        bad_text = ((debit_text != "") & debit.isna()) | ((credit_text != "") & credit.isna())
-        amount = amount.where(~bad_text, None)
-        raw = (debit_text + " / " + credit_text).str.strip(" /")
-    if spec.invert_sign:
-        amount = _negate(amount, pd.Series(True, index=index))
-    return amount.astype(object), raw
 
 
 __all__ = ["DELIMITERS", "SYNONYMS", "normalise_header", "read_delimited"]
