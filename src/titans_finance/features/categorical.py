@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from titans_finance import domain as d
 from titans_finance.features._columns import amount_column, text_column
-from titans_finance.features.text import merchant_key
+from titans_finance.features.text import lower_strip, map_distinct, merchant_key
 
 DEFAULT_CATEGORICALS: tuple[str, ...] = (d.TYPE, d.ACCOUNT, d.PAYMENT_METHOD, d.CURRENCY)
 MERCHANT_KEY = "merchant_key"
@@ -23,7 +23,7 @@ def categorical_values(frame: pd.DataFrame, column: str) -> pd.Series:
     is derived from merchant/description."""
     if column == MERCHANT_KEY:
         return merchant_key(frame)
-    values = text_column(frame, column).str.strip().str.lower()
+    values = map_distinct(text_column(frame, column), lower_strip)
     if column == d.TYPE:
         sign = np.where(amount_column(frame) < 0, "expense", "income")
         values = values.where(values != "", pd.Series(sign, index=frame.index, dtype=object))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any, Self
 
 import numpy as np
@@ -33,6 +34,10 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
 _COMPILED = tuple((re.compile(pattern), repl) for pattern, repl in _PATTERNS)
 
 
+NORMALISED_COLUMN = "_description_normalised"
+MERCHANT_KEY_COLUMN = "_merchant_key"
+
+
 def normalize_text(text: str) -> str:
     """Normalise one bank descriptor: lowercase, unescape, drop numbers and payment-rail noise."""
     value = html.unescape(text).lower()
@@ -41,36 +46,79 @@ def normalize_text(text: str) -> str:
     return value.strip()
 
 
+def _normalize_unique(values: list[str]) -> np.ndarray:
+    """:func:`normalize_text` over many strings; Arrow's vectorised regex kernels when
+    available (same results on ASCII text), else Python."""
+    try:
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.compute as pc  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - pyarrow ships with the locked environment
+        return np.array([normalize_text(v) for v in values], dtype=object)
+    escaped = [html.unescape(v) if "&" in v else v for v in values]
+    array = pc.utf8_lower(pa.array(escaped, type=pa.string()))
+    for pattern, repl in _PATTERNS:
+        array = pc.replace_substring_regex(array, pattern=pattern, replacement=repl)
+    return np.asarray(pc.utf8_trim_whitespace(array).to_pylist(), dtype=object)
+
+
+def map_distinct(values: pd.Series, func: Callable[[list[str]], np.ndarray]) -> pd.Series:
+    """Apply ``func`` to the distinct values only and broadcast back (missing -> '')."""
+    codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
+    mapped = func([str(u) for u in uniques])
+    table = np.append(mapped, "").astype(object)  # code -1 (missing) -> ''
+    return pd.Series(table[codes], index=values.index, dtype=object)
+
+
 def normalize_descriptors(values: pd.Series) -> pd.Series:
     """Vectorised :func:`normalize_text`: each distinct descriptor is normalised once."""
-    codes, uniques = pd.factorize(values.astype(object).where(values.notna(), ""), sort=False)
-    normalised = np.array([normalize_text(str(u)) for u in uniques], dtype=object)
-    if len(normalised) == 0:
-        return pd.Series([], index=values.index, dtype=object)
-    return pd.Series(normalised[codes], index=values.index, dtype=object)
+    return map_distinct(values, _normalize_unique)
+
+
+def _first_words(values: list[str], max_words: int = 3) -> np.ndarray:
+    return np.asarray([" ".join(v.split(" ")[:max_words]) for v in values], dtype=object)
+
+
+def lower_strip(values: list[str]) -> np.ndarray:
+    """Strip and lowercase each string."""
+    return np.asarray([v.strip().lower() for v in values], dtype=object)
+
+
+def normalized_description(frame: pd.DataFrame) -> pd.Series:
+    """The normalised Description (precomputed by :func:`prepare_text` when present)."""
+    if NORMALISED_COLUMN in frame:
+        return frame[NORMALISED_COLUMN]
+    return normalize_descriptors(text_column(frame, d.DESCRIPTION))
 
 
 def merchant_key(frame: pd.DataFrame, max_words: int = 3) -> pd.Series:
     """A merchant identity per row: the ``merchant`` column when present, else the first words
     of the normalised description (lowercase)."""
-    derived = normalize_descriptors(text_column(frame, d.DESCRIPTION))
-    derived = derived.str.split(" ", n=max_words).str[:max_words].str.join(" ")
+    if MERCHANT_KEY_COLUMN in frame:
+        return frame[MERCHANT_KEY_COLUMN]
+    derived = map_distinct(normalized_description(frame), lambda v: _first_words(v, max_words))
     if d.MERCHANT in frame:
-        given = text_column(frame, d.MERCHANT).str.strip().str.lower()
+        given = map_distinct(frame[d.MERCHANT], lower_strip)
         return given.where(given != "", derived)
     return derived
+
+
+def prepare_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` plus the normalised description and merchant key, computed once so every
+    transformer of a pipeline reuses them."""
+    description = normalize_descriptors(text_column(frame, d.DESCRIPTION))
+    out = frame.assign(**{NORMALISED_COLUMN: description})
+    out[MERCHANT_KEY_COLUMN] = merchant_key(out)
+    return out
 
 
 def transaction_text(frame: pd.DataFrame, source: str = "description") -> pd.Series:
     """The text a vectoriser sees: ``description`` (normalised), ``merchant`` or ``both``."""
     if source == "description":
-        return normalize_descriptors(text_column(frame, d.DESCRIPTION))
+        return normalized_description(frame)
     if source == "merchant":
         return merchant_key(frame)
     if source == "both":
-        return (
-            normalize_descriptors(text_column(frame, d.DESCRIPTION)) + " | " + merchant_key(frame)
-        )
+        return normalized_description(frame) + " | " + merchant_key(frame)
     raise ValueError(f"unknown text source {source!r}; use description, merchant or both")
 
 
@@ -128,9 +176,15 @@ class TextVectorizer(BaseEstimator, TransformerMixin):
 
 
 __all__ = [
+    "MERCHANT_KEY_COLUMN",
+    "NORMALISED_COLUMN",
     "TextVectorizer",
+    "lower_strip",
+    "map_distinct",
     "merchant_key",
     "normalize_descriptors",
     "normalize_text",
+    "normalized_description",
+    "prepare_text",
     "transaction_text",
 ]

@@ -34,7 +34,7 @@ from titans_finance.features.categorical import (
     MERCHANT_KEY,
     CategoricalOneHot,
 )
-from titans_finance.features.text import TextVectorizer
+from titans_finance.features.text import TextVectorizer, prepare_text
 from titans_finance.features.time import CalendarOneHot
 from titans_finance.models.base import TitansModel
 from titans_finance.models.metrics import classification_report
@@ -225,6 +225,7 @@ class CategoryModel(TitansModel):
     # -- contract ----------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame) -> None:
         train, labels = self._validate(frame)
+        train = prepare_text(train)
         self.classes_, target = np.unique(labels, return_inverse=True)
         self.features_ = self._features().fit(train)
         matrix = self.features_.transform(train).tocsr().astype(np.float32)
@@ -266,7 +267,7 @@ class CategoryModel(TitansModel):
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, one column per ``classes_`` entry (float32)."""
         check_is_fitted(self, "estimator_")
-        matrix = self.features_.transform(frame).tocsr()
+        matrix = self.features_.transform(prepare_text(frame)).tocsr()
         if matrix.dtype != np.float32:
             matrix = matrix.astype(np.float32)
         scores = self._scores(self.estimator_, matrix)
