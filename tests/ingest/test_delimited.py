@@ -349,3 +349,20 @@ def test_real_us_merchants_refused(real_data: Path) -> None:
     message = str(err.value)
     assert "no date column and no amount column" in message
     assert "'Description'" in message and "'Category'" in message
+
+
+@pytest.mark.parametrize("name", ["personal_style.csv", "dutch_afbij.csv", "german_latin1.csv"])
+def test_fast_and_fallback_parsers_agree(csv_dir: Path, tmp_path: Path, name: str) -> None:
+    """A trailing blank line inside the table forces the record-by-record path."""
+    fast = read_delimited(csv_dir / name)
+    raw = (csv_dir / name).read_bytes()
+    sep = b"\r\n" if b"\r\n" in raw else b"\n"
+    lines = raw.rstrip(sep).split(sep)
+    slow_path = tmp_path / name
+    slow_path.write_bytes(sep.join([*lines[:-1], b"", lines[-1]]) + sep)
+    slow = read_delimited(slow_path)
+    assert slow.rejects == fast.rejects == []
+    fast_frame = fast.frame.drop(columns="line")
+    slow_frame = slow.frame.drop(columns="line")
+    assert fast_frame.equals(slow_frame)
+    assert slow.frame["line"].iloc[-1] == fast.frame["line"].iloc[-1] + 1

@@ -3,42 +3,51 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
 from titans_finance.ingest.merchants import normalize_descriptions
+from titans_finance.ingest.normalize import expand, factorize_text
 
 _SEP = "\x1f"  # unit separator: cannot occur in a CSV field we keep
+
+
+def _column(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column in frame:
+        return frame[column]
+    return pd.Series(None, index=frame.index, dtype=object)
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame:
         return pd.Series("", index=frame.index, dtype=object)
-    values = frame[column]
-    return values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    codes, uniques = factorize_text(frame[column])
+    return expand(codes, uniques.tolist(), frame.index)
 
 
-def _amount_text(values: pd.Series) -> pd.Series:
-    """Amounts as 2-decimal strings (``-12.50``); unparseable ones as ''."""
-
-    def fmt(value: object) -> str:
-        if value is None or (isinstance(value, float) and value != value):
-            return ""
-        try:
-            return str(Decimal(str(value)).quantize(d.CENT))
-        except ArithmeticError:
-            return ""
-
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    table = [fmt(v) for v in uniques.tolist()] + [""]
-    return pd.Series([table[c] for c in codes.tolist()], index=values.index, dtype=object)
+def _format_amount(value: object) -> str:
+    try:
+        return str(Decimal(str(value)).quantize(d.CENT))
+    except ArithmeticError:
+        return ""
 
 
-def _date_text(values: pd.Series) -> pd.Series:
-    stamps = pd.to_datetime(values, errors="coerce")
-    return stamps.dt.strftime("%Y-%m-%d").fillna("").astype(object)
+def _format_date(value: object) -> str:
+    try:
+        return pd.Timestamp(value).strftime("%Y-%m-%d")  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+
+
+def _per_unique(values: pd.Series, func: Callable[[object], str]) -> pd.Series:
+    """``func`` once per distinct non-missing value; '' for missing values."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.array([*(func(u) for u in uniques), ""], dtype=object)
+    return pd.Series(table[codes], index=values.index, dtype=object)
 
 
 def fingerprints(frame: pd.DataFrame) -> pd.Series:
@@ -64,9 +73,9 @@ def fingerprints(frame: pd.DataFrame) -> pd.Series:
         + _SEP
         + account
         + _SEP
-        + _date_text(frame[d.DATE] if d.DATE in frame else pd.Series(None, index=frame.index))
+        + _per_unique(_column(frame, d.DATE), _format_date)
         + _SEP
-        + _amount_text(frame[d.AMOUNT] if d.AMOUNT in frame else pd.Series(None, index=frame.index))
+        + _per_unique(_column(frame, d.AMOUNT), _format_amount)
         + _SEP
         + description
     )

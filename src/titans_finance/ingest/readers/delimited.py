@@ -721,7 +721,7 @@ def read_delimited(
         ]
     out["line"] = table.lines
 
-    bad_date = pd.isna(dates)
+    bad_date = np.array([v is None for v in date_values], dtype=bool)[date_col.codes]
     bad_amount = pd.isna(amount)
     bad = bad_date | bad_amount
     rejects = list(table.rejects)
