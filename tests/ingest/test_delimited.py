@@ -366,3 +366,29 @@ def test_fast_and_fallback_parsers_agree(csv_dir: Path, tmp_path: Path, name: st
     slow_frame = slow.frame.drop(columns="line")
     assert fast_frame.equals(slow_frame)
     assert slow.frame["line"].iloc[-1] == fast.frame["line"].iloc[-1] + 1
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_other_line_endings(tmp_path: Path, newline: str) -> None:
+    path = tmp_path / "crlf.csv"
+    rows = [
+        "Date;Description;Amount",
+        "2024-01-01;A;-1,50",
+        "2024-01-02;B;bad",
+        "2024-01-03;C;2,00",
+    ]
+    path.write_bytes(newline.join(rows).encode("utf-8") + newline.encode())
+    result = read_delimited(path)
+    assert result.frame["Amount"].tolist() == [Decimal("-1.50"), Decimal("2.00")]
+    assert result.frame["line"].tolist() == [2, 4]
+    assert [(r.line, r.raw) for r in result.rejects] == [(3, "2024-01-02;B;bad")]
+
+
+def test_currency_decorated_amounts(tmp_path: Path) -> None:
+    path = tmp_path / "cur.csv"
+    path.write_text(
+        'Date,Description,Amount\n2024-01-01,A,"$1,234.50"\n2024-01-02,B,(12.00)\n'
+        "2024-01-03,C,USD 7\n2024-01-04,D,5.00 DR\n",
+        encoding="utf-8",
+    )
+    assert amounts(path) == [Decimal("1234.50"), Decimal("-12.00"), Decimal("7"), Decimal("-5.00")]
