@@ -14,12 +14,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy import special
+from sklearn.linear_model import QuantileRegressor
 from sklearn.utils.validation import check_is_fitted
 
 from titans_finance import domain as d
 from titans_finance.errors import NotFoundError, TrainingDataError, ValidationError
 from titans_finance.models._history import to_float, working_frame
-from titans_finance.models.base import TitansModel
+from titans_finance.models.base import ModelMetadata, TitansModel
 from titans_finance.models.recurring import RecurringModel
 
 logger = logging.getLogger(__name__)
@@ -79,7 +81,12 @@ class CashflowModel(TitansModel):
         Daily variable inflows / outflows are clipped at this quantile before the mean is taken,
         so a one-off large item does not become a daily trend.
     interval_scale
-        Multiplier of the simulated deviations from the point forecast (1 = raw bootstrap).
+        Extra multiplier of the (calibrated) simulated deviations from the point forecast.
+    calibration_origins
+        Earlier cut-offs (30 days apart) at which the model is refitted on its own history to
+        learn a 30-day correction and the interval scale; 0 turns calibration off.
+    min_calibration_samples
+        Fewest accounts x cut-offs needed to learn them (fewer: the raw structural forecast).
     min_history_days, min_transactions
         Least history accepted for training.
     random_state
@@ -97,6 +104,8 @@ class CashflowModel(TitansModel):
         block_days: int = 7,
         winsor_quantile: float = 0.98,
         interval_scale: float = 1.0,
+        calibration_origins: int = 6,
+        min_calibration_samples: int = 100,
         min_history_days: int = 30,
         min_transactions: int = 10,
         random_state: int = 0,
@@ -108,6 +117,8 @@ class CashflowModel(TitansModel):
         self.block_days = block_days
         self.winsor_quantile = winsor_quantile
         self.interval_scale = interval_scale
+        self.calibration_origins = calibration_origins
+        self.min_calibration_samples = min_calibration_samples
         self.min_history_days = min_history_days
         self.min_transactions = min_transactions
         self.random_state = random_state
@@ -135,14 +146,26 @@ class CashflowModel(TitansModel):
                 self.dropped_future_rows_,
                 today.date(),
             )
-            frame = frame.iloc[np.flatnonzero(~future)]
-            work = work[~future].reset_index(drop=True)
-            work["_pos"] = np.arange(len(work))
+        descriptions = (
+            frame[d.DESCRIPTION].astype(str).to_numpy()
+            if d.DESCRIPTION in frame
+            else work["_merchant"].to_numpy()
+        )
+        balance = (
+            to_float(frame[d.BALANCE].reset_index(drop=True))
+            if d.BALANCE in frame
+            else np.full(len(frame), np.nan)
+        )
+        work = work.assign(_balance=balance)[~future]
+        order = np.lexsort((work["_pos"].to_numpy(), work["_date"].to_numpy()))
+        work = work.iloc[order].reset_index(drop=True)
         self._check_history(work)
-        self.history_end_ = pd.Timestamp(work["_date"].max())
-        self.recurring_ = RecurringModel().fit(frame)
-        recurring = self.recurring_.recurring_mask(frame)
-        self._fit_accounts(frame, work, recurring)
+        self.state_ = self._build_state(work, descriptions)
+        self.history_end_ = self.state_.end
+        self.accounts_ = self.state_.accounts
+        self.start_balance_ = self.state_.start_balance
+        self.recurring_ = self.state_.recurring
+        self._calibrate(work, descriptions)
 
     def _check_history(self, work: pd.DataFrame) -> None:
         if len(work) < self.min_transactions:
@@ -158,67 +181,157 @@ class CashflowModel(TitansModel):
                 "import a longer export"
             )
 
-    def _fit_accounts(self, frame: pd.DataFrame, work: pd.DataFrame, recurring: np.ndarray) -> None:
-        order = np.lexsort((work["_pos"].to_numpy(), work["_date"].to_numpy()))
-        work = work.iloc[order].reset_index(drop=True)
-        recurring = recurring[order]
+    def _build_state(self, work: pd.DataFrame, descriptions: np.ndarray) -> _State:
+        """Fit everything the forecast needs on ``work`` (sorted by date, then input order)."""
+        end = pd.Timestamp(work["_date"].max())
+        recurring_model = RecurringModel().fit_working(work, descriptions)
+        recurring_model.metadata_ = ModelMetadata(
+            model_type=RecurringModel.model_type, training_rows=len(work)
+        )
+        recurring = recurring_model.recurring_mask_working(work)
         accounts = np.sort(work["_account"].astype(str).unique())
-        self.accounts_ = list(accounts)
         acc_idx = np.searchsorted(accounts, work["_account"].astype(str).to_numpy())
         amount = work["_amount"].to_numpy(dtype=float)
-        self.start_balance_ = self._start_balances(frame, work, acc_idx, len(accounts))
-        self.first_date_ = (
-            work.groupby(acc_idx)["_date"].min().reindex(range(len(accounts))).to_numpy()
+        n_acc = len(accounts)
+        start_balance = _start_balances(work, acc_idx, n_acc)
+        first = work.groupby(acc_idx)["_date"].min().reindex(range(n_acc)).to_numpy()
+
+        # Daily flows over the lookback window, accounts x days.
+        n_days = self.lookback_days
+        window_start = end - pd.Timedelta(days=n_days - 1)
+        day = (work["_date"] - window_start).dt.days.to_numpy()
+        inside = day >= 0
+        variable_in = np.zeros((n_acc, n_days))
+        variable_out = np.zeros((n_acc, n_days))
+        every = np.zeros((n_acc, n_days))
+        pos = inside & ~recurring & (amount > 0)
+        neg = inside & ~recurring & (amount < 0)
+        np.add.at(variable_in, (acc_idx[pos], day[pos]), amount[pos])
+        np.add.at(variable_out, (acc_idx[neg], day[neg]), amount[neg])
+        np.add.at(every, (acc_idx[inside], day[inside]), amount[inside])
+        first_day = (pd.DatetimeIndex(first) - window_start).days.to_numpy()
+        valid_from = np.clip(first_day, 0, n_days - 1).astype(np.int64)
+        valid = np.arange(n_days)[None, :] >= valid_from[:, None]
+        variable_in[~valid] = np.nan
+        variable_out[~valid] = np.nan
+        q = self.winsor_quantile
+        cap_in = np.nanquantile(variable_in, q, axis=1)
+        cap_out = np.nanquantile(variable_out, 1.0 - q, axis=1)
+        daily_in = np.nanmean(np.minimum(variable_in, cap_in[:, None]), axis=1)
+        daily_out = np.nanmean(np.maximum(variable_out, cap_out[:, None]), axis=1)
+
+        # Features of the learned 30-day correction (see ``_calibrate``).
+        recent = every[:, -30:].sum(axis=1)
+        tail = every[:, -90:]
+        after = tail.sum(axis=1)[:, None] - np.cumsum(tail, axis=1)
+        eod = start_balance[:, None] - after
+        eod[~valid[:, -90:]] = np.nan
+        mean_balance = np.nanmean(eod, axis=1)
+        age = (end - pd.DatetimeIndex(first)).days.to_numpy().astype(float)
+        state = _State(
+            end=end,
+            accounts=list(accounts),
+            start_balance=start_balance,
+            valid_from=valid_from,
+            variable=(variable_in + variable_out).astype(np.float32),
+            daily_inflow=daily_in,
+            daily_outflow=daily_out,
+            raw_daily_mean=np.nanmean(variable_in + variable_out, axis=1),
+            recurring=recurring_model,
+        )
+        recurring_30, _ = self._recurring_matrix(state, 30)
+        state.features = np.column_stack(
+            [
+                recurring_30.sum(axis=1),
+                (daily_in + daily_out) * 30.0,
+                start_balance - mean_balance,
+                recent,
+                30.0 / (age + 30.0),
+            ]
+        )
+        return state
+
+    def _calibrate(self, work: pd.DataFrame, descriptions: np.ndarray) -> None:
+        """Learn, on the model's own history, a correction of the 30-day net and the scale of
+        the intervals.
+
+        The history is cut at ``calibration_origins`` earlier dates, 30 days apart; at each cut
+        the structural forecast is refitted and compared with what followed.  A median (LAD)
+        regression of the actual 30-day net on the structural parts, the balance's deviation
+        from its 90-day mean, the last 30 days' net and the account's youth gives the point
+        correction; the quantile of the residuals relative to the simulated spread gives the
+        interval scale.  With too few accounts x cut-offs, neither is learned.
+        """
+        self.correction_coef_: np.ndarray | None = None
+        self.interval_factor_ = 1.0
+        self.width_floor_ = 0.0
+        self.calibration_samples_ = 0
+        if self.calibration_origins <= 0:
+            return
+        end = self.state_.end
+        rng = np.random.default_rng(self.random_state)
+        batches: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        for k in range(1, self.calibration_origins + 1):
+            cut = end - pd.Timedelta(days=30 * k)
+            past = work[work["_date"] <= cut]
+            if len(past) < self.min_transactions or (
+                (cut - past["_date"].min()).days + 1 < self.min_history_days
+            ):
+                break
+            state = self._build_state(past.reset_index(drop=True), descriptions)
+            window = work[(work["_date"] > cut) & (work["_date"] <= cut + pd.Timedelta(days=30))]
+            actual = (
+                window.groupby(window["_account"].astype(str))["_amount"]
+                .sum()
+                .reindex(state.accounts, fill_value=0.0)
+                .to_numpy()
+            )
+            widths = self._widths(state, rng)
+            batches.append((k, state.features, actual, widths))
+        samples = sum(len(batch[2]) for batch in batches)
+        self.calibration_samples_ = samples
+        self.state_.widths = self._widths(self.state_, rng)
+        if samples < self.min_calibration_samples:
+            logger.info("cash-flow model: %d calibration samples, no correction learned", samples)
+            return
+        features = np.vstack([batch[1] for batch in batches])
+        actual = np.concatenate([batch[2] for batch in batches])
+        widths = np.vstack([batch[3] for batch in batches])
+        recency = np.concatenate([np.full(len(batch[2]), batch[0]) for batch in batches])
+        regression = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs")
+        regression.fit(features, actual)
+        self.correction_coef_ = np.r_[regression.intercept_, regression.coef_]
+        residual = actual - regression.predict(features)
+        positive = widths[widths > 0]
+        self.width_floor_ = float(0.1 * np.median(positive)) if len(positive) else 0.0
+        lower = np.maximum(widths[:, 0], self.width_floor_)
+        upper = np.maximum(widths[:, 1], self.width_floor_)
+        ratio = np.where(residual > 0, residual / upper, -residual / lower)
+        finite = np.isfinite(ratio)
+        recent = finite & (recency <= 3)
+        # the latest cut-offs say most about the coming month's spread
+        use = ratio[recent] if recent.sum() >= 30 else ratio[finite]
+        self.interval_factor_ = float(max(np.quantile(use, self.coverage), 0.5))
+        logger.info(
+            "cash-flow model: correction learned on %d samples, interval factor %.2f",
+            samples,
+            self.interval_factor_,
         )
 
-        # Daily variable (non-recurring) inflows and outflows, accounts x days of the lookback.
-        n_days = self.lookback_days
-        window_start = self.history_end_ - pd.Timedelta(days=n_days - 1)
-        day = (work["_date"] - window_start).dt.days.to_numpy()
-        use = (~recurring) & (day >= 0)
-        inflow = np.zeros((len(accounts), n_days))
-        outflow = np.zeros((len(accounts), n_days))
-        pos = use & (amount > 0)
-        neg = use & (amount < 0)
-        np.add.at(inflow, (acc_idx[pos], day[pos]), amount[pos])
-        np.add.at(outflow, (acc_idx[neg], day[neg]), amount[neg])
-        first_day = (pd.DatetimeIndex(self.first_date_) - window_start).days.to_numpy()
-        self.valid_from_ = np.clip(first_day, 0, n_days - 1).astype(np.int64)
-        valid = np.arange(n_days)[None, :] >= self.valid_from_[:, None]
-        inflow[~valid] = np.nan
-        outflow[~valid] = np.nan
-        self.variable_in_ = inflow.astype(np.float32)
-        self.variable_out_ = outflow.astype(np.float32)
-        q = self.winsor_quantile
-        cap_in = np.nanquantile(inflow, q, axis=1)
-        cap_out = np.nanquantile(outflow, 1.0 - q, axis=1)
-        self.daily_inflow_ = np.nanmean(np.minimum(inflow, cap_in[:, None]), axis=1)
-        self.daily_outflow_ = np.nanmean(np.maximum(outflow, cap_out[:, None]), axis=1)
-        self.raw_daily_mean_ = np.nanmean(inflow + outflow, axis=1)
-
-    def _start_balances(
-        self, frame: pd.DataFrame, work: pd.DataFrame, acc_idx: np.ndarray, n_accounts: int
-    ) -> np.ndarray:
-        """Last known balance per account: the last Balance value plus any later amounts, or the
-        running sum of Amount where no balance is given."""
-        amount = work["_amount"].to_numpy(dtype=float)
-        total = np.bincount(acc_idx, weights=amount, minlength=n_accounts)
-        if d.BALANCE not in frame:
-            return total
-        balance = to_float(frame[d.BALANCE].reset_index(drop=True))[work["_pos"].to_numpy()]
-        has = ~np.isnan(balance)
-        if not has.any():
-            return total
-        rows = np.arange(len(work))
-        last_row = np.full(n_accounts, -1)
-        np.maximum.at(last_row, acc_idx[has], rows[has])
-        # amounts after each account's last balanced row
-        after = rows > last_row[acc_idx]
-        tail = np.bincount(acc_idx[after], weights=amount[after], minlength=n_accounts)
-        known = last_row >= 0
-        start = total.copy()
-        start[known] = balance[last_row[known]] + tail[known]
-        return start
+    def _widths(self, state: _State, rng: np.random.Generator) -> np.ndarray:
+        """Raw simulated spread of each account's 30-day net: (below, above) the mean."""
+        _, occurrences = self._recurring_matrix(state, 30)
+        by_occ = dict(tuple(occurrences.groupby("_acc"))) if len(occurrences) else {}
+        alpha = (1.0 - self.coverage) / 2.0
+        out = np.zeros((len(state.accounts), 2))
+        n_sims = min(self.n_simulations, 200)
+        for i in range(len(state.accounts)):
+            sims = _deviations(
+                state, i, 30, by_occ.get(i, occurrences.iloc[:0]), rng, n_sims, self.block_days
+            )
+            low, high = np.quantile(sims.sum(axis=1), [alpha, 1.0 - alpha])
+            out[i] = (max(-low, 0.0), max(high, 0.0))
+        return out
 
     # -- forecasting ------------------------------------------------------------------------------
     def _account_indices(self, account: str | None) -> list[int]:
@@ -232,37 +345,30 @@ class CashflowModel(TitansModel):
             )
         return [self.accounts_.index(account)]
 
-    def _recurring_matrix(self, days: int) -> tuple[np.ndarray, pd.DataFrame]:
+    @staticmethod
+    def _recurring_matrix(state: _State, days: int) -> tuple[np.ndarray, pd.DataFrame]:
         """Expected recurring amounts, accounts x days, and the occurrences behind them."""
-        start = self.history_end_ + pd.Timedelta(days=1)
-        upcoming = self.recurring_.upcoming(start, days)
-        matrix = np.zeros((len(self.accounts_), days))
+        start = state.end + pd.Timedelta(days=1)
+        upcoming = state.recurring.upcoming(start, days)
+        matrix = np.zeros((len(state.accounts), days))
         if upcoming.empty:
-            return matrix, upcoming
-        acc = pd.Index(self.accounts_).get_indexer(upcoming["account"].astype(str))
+            return matrix, upcoming.assign(_acc=np.zeros(0, dtype=np.int64), _day=0)
+        acc = pd.Index(state.accounts).get_indexer(pd.Index(upcoming["account"].astype(str)))
         day = (upcoming["date"] - start).dt.days.to_numpy()
         ok = acc >= 0
         upcoming = upcoming[ok].assign(_acc=acc[ok], _day=day[ok])
         np.add.at(matrix, (acc[ok], day[ok]), upcoming["expected_amount"].to_numpy(dtype=float))
         return matrix, upcoming
 
-    def _simulate(
-        self, i: int, days: int, occurrences: pd.DataFrame, rng: np.random.Generator
-    ) -> np.ndarray:
-        """Simulated deviations of daily net flows from the point forecast (sims x days)."""
-        flows = (self.variable_in_[i] + self.variable_out_[i]).astype(float)
-        flows = flows[self.valid_from_[i] :]
-        n_sims = self.n_simulations
-        block = max(1, min(self.block_days, len(flows)))
-        n_blocks = -(-days // block)
-        starts = rng.integers(0, len(flows) - block + 1, size=(n_sims, n_blocks))
-        index = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(n_sims, -1)
-        sims = flows[index[:, :days]] - self.raw_daily_mean_[i]
-        if len(occurrences):
-            spread = occurrences["amount_spread"].to_numpy(dtype=float)
-            noise = rng.normal(size=(n_sims, len(occurrences))) * spread[None, :]
-            np.add.at(sims.T, occurrences["_day"].to_numpy(), noise.T)
-        return sims * self.interval_scale
+    def _corrections(self) -> np.ndarray:
+        """Learned change of each account's 30-day net against the structural forecast."""
+        if getattr(self, "correction_coef_", None) is None:
+            return np.zeros(len(self.accounts_))
+        coef = self.correction_coef_
+        assert coef is not None
+        features = self.state_.features
+        structural = features[:, 0] + features[:, 1]
+        return coef[0] + features @ coef[1:] - structural
 
     def forecast(
         self, days: int | None = None, *, by_account: bool = False, account: str | None = None
@@ -271,39 +377,62 @@ class CashflowModel(TitansModel):
 
         ``by_account`` gives one row per day and account; otherwise one row per day for the
         total of the selected accounts (``Account`` = "ALL").  ``account`` restricts the forecast
-        to one account.  The summary always describes the selected accounts' total.
+        to one account.  The summary always describes the selected accounts' total.  The point
+        forecast is the recurring streams on their dates plus the robust daily mean of the
+        variable rest plus the learned 30-day correction spread evenly over the days; intervals
+        come from the calibrated block bootstrap.
         """
-        check_is_fitted(self, "accounts_")
+        check_is_fitted(self, "state_")
         days = check_horizon(self.horizon if days is None else days)
         selected = self._account_indices(account)
-        recurring, occurrences = self._recurring_matrix(days)
+        state = self.state_
+        recurring, occurrences = self._recurring_matrix(state, days)
+        corrections = self._corrections() / 30.0
         alpha = (1.0 - self.coverage) / 2.0
         quantiles = [alpha, 1.0 - alpha]
         rng = np.random.default_rng(self.random_state)
-        dates = pd.date_range(self.history_end_ + pd.Timedelta(days=1), periods=days, freq="D")
+        dates = pd.date_range(state.end + pd.Timedelta(days=1), periods=days, freq="D")
         by_occ = dict(tuple(occurrences.groupby("_acc"))) if len(occurrences) else {}
+        widths = state.widths if state.widths is not None else np.zeros((len(state.accounts), 2))
+        factor = self.interval_factor_ * self.interval_scale
+        z = float(np.sqrt(2.0) * special.erfinv(self.coverage))
         total_sims = np.zeros((self.n_simulations, days))
         total_point = np.zeros(days)
-        inflow = outflow = start_total = 0.0
+        inflow = start_total = 0.0
         frames: list[pd.DataFrame] = []
         for i in selected:
-            occ = by_occ.get(i, occurrences.iloc[:0])
-            point = recurring[i] + self.daily_inflow_[i] + self.daily_outflow_[i]
-            sims = self._simulate(i, days, occ, rng)
+            variable = state.daily_inflow[i] + state.daily_outflow[i] + corrections[i]
+            point = recurring[i] + variable
+            sims = _deviations(
+                state,
+                i,
+                days,
+                by_occ.get(i, occurrences.iloc[:0]),
+                rng,
+                self.n_simulations,
+                self.block_days,
+            )
+            missing = self.width_floor_ - widths[i].max()
+            if missing > 0:  # too calm a history: add the spread seen across accounts
+                sigma = missing / (z * np.sqrt(30.0))
+                sims += rng.normal(scale=sigma, size=sims.shape)
+            sims *= factor
             total_sims += sims
             total_point += point
-            start_total += self.start_balance_[i]
+            start_total += state.start_balance[i]
             amounts = recurring[i]
-            inflow += float(amounts[amounts > 0].sum() + self.daily_inflow_[i] * days)
-            outflow += float(amounts[amounts < 0].sum() + self.daily_outflow_[i] * days)
+            inflow += float(
+                amounts[amounts > 0].sum()
+                + (state.daily_inflow[i] + max(corrections[i], 0.0)) * days
+            )
             if by_account:
                 frames.append(
                     _daily_frame(
-                        dates, self.accounts_[i], point, sims, self.start_balance_[i], quantiles
+                        dates, state.accounts[i], point, sims, state.start_balance[i], quantiles
                     )
                 )
         if not by_account:
-            label = self.accounts_[selected[0]] if account is not None else ALL_ACCOUNTS
+            label = state.accounts[selected[0]] if account is not None else ALL_ACCOUNTS
             frames.append(
                 _daily_frame(dates, label, total_point, total_sims, start_total, quantiles)
             )
@@ -311,10 +440,11 @@ class CashflowModel(TitansModel):
         balance = start_total + np.cumsum(total_point)
         paths = start_total + np.cumsum(total_point[None, :] + total_sims, axis=1)
         lowest = int(np.argmin(balance))
+        net = float(total_point.sum())
         summary: dict[str, Any] = {
             "total_inflow": round(inflow, 2),
-            "total_outflow": round(outflow, 2),
-            "net": round(float(total_point.sum()), 2),
+            "total_outflow": round(net - inflow, 2),
+            "net": round(net, 2),
             "start_balance": round(float(start_total), 2),
             "end_balance": round(float(balance[-1]), 2),
             "lowest_balance": round(float(balance[lowest]), 2),
@@ -405,6 +535,68 @@ class CashflowModel(TitansModel):
     def feature_names(self) -> list[str]:
         """Inputs the forecast uses."""
         return ["Date", "Amount", "Account", "Balance", "merchant"]
+
+
+@dataclass
+class _State:
+    """What the forecast needs, fitted on the history up to ``end``."""
+
+    end: pd.Timestamp
+    accounts: list[str]
+    start_balance: np.ndarray
+    valid_from: np.ndarray
+    variable: np.ndarray
+    daily_inflow: np.ndarray
+    daily_outflow: np.ndarray
+    raw_daily_mean: np.ndarray
+    recurring: RecurringModel
+    features: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
+    widths: np.ndarray | None = None
+
+
+def _start_balances(work: pd.DataFrame, acc_idx: np.ndarray, n_accounts: int) -> np.ndarray:
+    """Last known balance per account: the last Balance value plus any later amounts, or the
+    running sum of Amount where no balance is given.  ``work`` is sorted by date."""
+    amount = work["_amount"].to_numpy(dtype=float)
+    total = np.bincount(acc_idx, weights=amount, minlength=n_accounts)
+    balance = work["_balance"].to_numpy(dtype=float)
+    has = ~np.isnan(balance)
+    if not has.any():
+        return total
+    rows = np.arange(len(work))
+    last_row = np.full(n_accounts, -1)
+    np.maximum.at(last_row, acc_idx[has], rows[has])
+    after = rows > last_row[acc_idx]
+    tail = np.bincount(acc_idx[after], weights=amount[after], minlength=n_accounts)
+    known = last_row >= 0
+    start = total.copy()
+    start[known] = balance[last_row[known]] + tail[known]
+    return start
+
+
+def _deviations(
+    state: _State,
+    i: int,
+    days: int,
+    occurrences: pd.DataFrame,
+    rng: np.random.Generator,
+    n_sims: int,
+    block_days: int,
+) -> np.ndarray:
+    """Simulated deviations of account ``i``'s daily net flows from its mean (sims x days): a
+    moving-block bootstrap of its variable daily flows (blocks keep weekly rhythm) plus the
+    amount noise of its recurring streams."""
+    flows = state.variable[i, state.valid_from[i] :].astype(float)
+    block = max(1, min(block_days, len(flows)))
+    n_blocks = -(-days // block)
+    starts = rng.integers(0, len(flows) - block + 1, size=(n_sims, n_blocks))
+    index = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(n_sims, -1)
+    sims = flows[index[:, :days]] - state.raw_daily_mean[i]
+    if len(occurrences):
+        spread = occurrences["amount_spread"].to_numpy(dtype=float)
+        noise = rng.normal(size=(n_sims, len(occurrences))) * spread[None, :]
+        np.add.at(sims.T, occurrences["_day"].to_numpy(), noise.T)
+    return sims
 
 
 def _daily_frame(

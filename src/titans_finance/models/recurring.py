@@ -132,28 +132,35 @@ class RecurringModel(TitansModel):
     # -- fitting ----------------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame) -> None:
         work = working_frame(frame, need_amount=True, what="recurring model", training=True)
+        descriptions = (
+            frame["Description"].astype(str).to_numpy()
+            if "Description" in frame
+            else work["_merchant"].to_numpy()
+        )
+        self.fit_working(work, descriptions)
+
+    def fit_working(self, work: pd.DataFrame, descriptions: np.ndarray) -> RecurringModel:
+        """Detect streams in an already-parsed working frame (see ``models._history``);
+        ``descriptions`` is indexed by the working frame's ``_pos``.  Used by the cash-flow
+        model, which parses its history once and refits on several cut-offs."""
         work = work[work["_amount"] != 0]
         self.history_end_ = pd.Timestamp(work["_date"].max()) if len(work) else None
-        self.streams_ = self._detect(work, frame)
+        self.streams_ = self._detect(work, descriptions)
         logger.info(
             "recurring: %d streams (%d active) in %d rows",
             len(self.streams_),
             int(self.streams_["active"].sum()) if len(self.streams_) else 0,
-            len(frame),
+            len(work),
         )
+        return self
 
     def _tolerance(self, period_days: np.ndarray) -> np.ndarray:
         return np.clip(np.asarray(period_days) * self.date_tolerance, 2.0, 15.0)
 
-    def _detect(self, work: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    def _detect(self, work: pd.DataFrame, descriptions: np.ndarray) -> pd.DataFrame:
         if work.empty:
             return pd.DataFrame(columns=STREAM_COLUMNS)
-        description = (
-            frame["Description"].astype(str).to_numpy()[work["_pos"].to_numpy()]
-            if "Description" in frame
-            else work["_merchant"].to_numpy()
-        )
-        work = work.assign(_description=description)
+        work = work.assign(_description=np.asarray(descriptions)[work["_pos"].to_numpy()])
         # One occurrence per group and day: two same-day rows are one payment split in two.
         daily = (
             work.groupby([*_KEYS, "_date"], sort=True)
@@ -336,6 +343,9 @@ class RecurringModel(TitansModel):
     def _assign(self, frame: pd.DataFrame, *, training: bool = False) -> pd.DataFrame:
         """Working frame of ``frame`` with its stream's columns joined (NaN when none)."""
         work = working_frame(frame, need_amount=True, what="recurring model", training=training)
+        return self._assign_working(work)
+
+    def _assign_working(self, work: pd.DataFrame) -> pd.DataFrame:
         keys = pd.DataFrame(
             {
                 "account": work["_account"].astype(str),
@@ -382,6 +392,11 @@ class RecurringModel(TitansModel):
         """Boolean per row of ``frame``: does it belong to a detected stream?"""
         check_is_fitted(self, "streams_")
         return self._assign(frame, training=True)["stream_id"].notna().to_numpy()
+
+    def recurring_mask_working(self, work: pd.DataFrame) -> np.ndarray:
+        """:meth:`recurring_mask` of an already-parsed working frame."""
+        check_is_fitted(self, "streams_")
+        return self._assign_working(work)["stream_id"].notna().to_numpy()
 
     # -- evaluation -------------------------------------------------------------------------------
     def evaluate(self, frame: pd.DataFrame) -> dict[str, float]:
