@@ -138,10 +138,10 @@ def empty_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Setti
 
 def open_page(page: str, *, timeout: float = 60.0) -> AppTest:
     """Run the app, switch to ``page`` (a key of PAGES) and run it."""
-    app = AppTest.from_file(str(APP_PATH), default_timeout=timeout).run()
+    app = AppTest.from_file(str(APP_PATH), default_timeout=timeout)
     if page != "overview":
-        app.switch_page(PAGES[page]).run()
-    return app
+        app.switch_page(PAGES[page])
+    return app.run()
 
 
 def no_exceptions(app: AppTest) -> None:

@@ -7,12 +7,12 @@ import streamlit as st
 from titans_finance.dashboard.state import get_client
 
 PAGES = (
-    ("app_pages/overview.py", "Overview", "📊"),
-    ("app_pages/transactions.py", "Transaction Analysis", "🔎"),
-    ("app_pages/predictions.py", "ML Predictions", "🧠"),
-    ("app_pages/anomalies.py", "Anomaly Detection", "🚨"),
-    ("app_pages/insights.py", "Financial Insights", "💡"),
-    ("app_pages/imports.py", "Import & models", "📥"),
+    ("app_pages/overview.py", "Overview", ":material/dashboard:"),
+    ("app_pages/transactions.py", "Transaction Analysis", ":material/query_stats:"),
+    ("app_pages/predictions.py", "ML Predictions", ":material/psychology:"),
+    ("app_pages/anomalies.py", "Anomaly Detection", ":material/crisis_alert:"),
+    ("app_pages/insights.py", "Financial Insights", ":material/insights:"),
+    ("app_pages/imports.py", "Import & models", ":material/upload_file:"),
 )
 
 
@@ -20,7 +20,7 @@ def main() -> None:
     """Configure the page, show the data source and run the selected page."""
     st.set_page_config(
         page_title="Titans Finance",
-        page_icon="💰",
+        page_icon=":material/savings:",
         layout="wide",
         initial_sidebar_state="expanded",
     )

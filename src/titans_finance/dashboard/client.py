@@ -116,22 +116,6 @@ class DashboardClient(Protocol):
         ...
 
 
-def filter_to_params(flt: TransactionFilter | None) -> dict[str, Any]:
-    """A filter as query parameters (lists stay lists, dates become ISO strings)."""
-    params: dict[str, Any] = {}
-    for key, value in asdict(flt or TransactionFilter()).items():
-        if value is None or value == () or value == []:
-            continue
-        if isinstance(value, date):
-            value = value.isoformat()
-        elif isinstance(value, tuple):
-            value = list(value)
-        elif isinstance(value, Decimal):
-            value = float(value)
-        params[key] = value
-    return params
-
-
 def _empty_transactions() -> pd.DataFrame:
     columns = ["id", *d.CANONICAL_COLUMNS, d.BALANCE, d.MERCHANT]
     frame = pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
@@ -308,15 +292,43 @@ class LocalClient:
 
 
 # -- API -------------------------------------------------------------------------------------------
-class ApiClient:
-    """The dashboard over the Titans HTTP API (``titans serve``)."""
+_BATCH_ROWS = 5000
+_PAGE_ROWS = 1000  # the API's largest page
+_BATCH_FLAGS = {
+    "category": {"predict_categories": True, "detect_anomalies": False, "predict_amounts": False},
+    "amount": {"predict_categories": False, "detect_anomalies": False, "predict_amounts": True},
+    "anomaly": {"predict_categories": False, "detect_anomalies": True, "predict_amounts": False},
+}
+_BATCH_COLUMNS = {
+    "category": "predicted_category",
+    "category_source": "source",
+    "amount_lower": "lower",
+    "amount_upper": "upper",
+}
 
-    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 30.0) -> None:
+
+class ApiClient:
+    """The dashboard over the Titans HTTP API (``titans serve``).
+
+    ``http`` may be any ``httpx.Client`` already pointing at the API (e.g. FastAPI's
+    TestClient); otherwise one is created for ``base_url``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        http: httpx.Client | None = None,
+    ) -> None:
         import httpx
 
         self.base_url = base_url.rstrip("/")
-        headers = {"X-API-Key": api_key} if api_key else {}
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        self._http = http or httpx.Client(base_url=self.base_url, timeout=timeout)
+        if api_key:
+            self._http.headers["Authorization"] = f"Bearer {api_key}"
+        self._writes = 0
 
     @property
     def source(self) -> str:
@@ -348,123 +360,204 @@ class ApiClient:
             raise NotFoundError(message)
         if response.status_code == 503:
             raise ModelNotTrainedError(message)
-        if response.status_code == 422:
+        if response.status_code in (413, 415, 422):
             raise ValidationError(message)
         raise StorageError(
             f"API at {self.base_url} answered HTTP {response.status_code}: {message}"
         )
 
+    def _wrote(self) -> None:
+        self._writes += 1
+
     def store_version(self) -> str:
-        body = self._request("GET", "/api/v1/transactions/version")
-        return str(body["version"] if isinstance(body, dict) else body)
+        # The API has no version endpoint: the newest id and the count, plus this client's own
+        # writes (category corrections change neither).
+        body = self._request(
+            "GET", "/transactions", params={"limit": 1, "sort": "id", "order": "desc"}
+        )
+        items = body.get("items") or []
+        last = items[0]["id"] if items else None
+        return f"{body.get('total')}-{last}-w{self._writes}"
 
     def transactions(self, flt: TransactionFilter | None = None) -> pd.DataFrame:
-        params = filter_to_params(flt)
-        page_size = 5000
-        wanted = params.pop("limit", None)
-        offset = int(params.pop("offset", 0))
+        flt = flt or TransactionFilter()
+        params: dict[str, Any] = {
+            "sort": flt.sort,
+            "order": "desc" if flt.descending else "asc",
+            "account": list(flt.accounts),
+            "category": list(flt.categories),
+            "type": list(flt.types),
+        }
+        for key, value in (
+            ("date_from", flt.date_from),
+            ("date_to", flt.date_to),
+            ("q", flt.text),
+            ("min_amount", flt.min_amount),
+            ("max_amount", flt.max_amount),
+        ):
+            if value is not None:
+                params[key] = value.isoformat() if isinstance(value, date) else str(value)
+        wanted = flt.limit
+        offset = flt.offset
         rows: list[dict[str, Any]] = []
         while True:
-            size = page_size if wanted is None else min(page_size, wanted - len(rows))
+            size = _PAGE_ROWS if wanted is None else min(_PAGE_ROWS, wanted - len(rows))
             if size <= 0:
                 break
             body = self._request(
-                "GET", "/api/v1/transactions", params={**params, "limit": size, "offset": offset}
+                "GET", "/transactions", params={**params, "limit": size, "offset": offset}
             )
-            items = body["items"] if isinstance(body, dict) else body
+            items = body.get("items") or []
             rows.extend(items)
             offset += len(items)
-            if len(items) < size:
+            if len(items) < size or offset >= int(body.get("total") or 0):
                 break
         if not rows:
             return _empty_transactions()
         return _frame_from_records(rows)
 
     def accounts(self) -> list[str]:
-        body = self._request("GET", "/api/v1/accounts")
-        items = body["items"] if isinstance(body, dict) else body
-        return sorted(item["name"] if isinstance(item, dict) else str(item) for item in items)
+        frame = self.transactions()
+        return sorted(frame[d.ACCOUNT].dropna().astype(str).unique()) if len(frame) else []
 
     def set_category(self, transaction_id: int, category: str) -> dict[str, Any]:
         body: dict[str, Any] = self._request(
-            "PATCH", f"/api/v1/transactions/{transaction_id}", json={"category": category}
+            "PATCH", f"/transactions/{transaction_id}", json={"category": category}
         )
+        self._wrote()
         return body
 
     def add_rule(self, rule: d.CategoryRule) -> d.CategoryRule:
-        payload = {k: v for k, v in asdict(rule).items() if k != "id"}
+        payload: dict[str, Any] = {k: v for k, v in asdict(rule).items() if k != "id"}
         payload["kind"] = rule.kind.value
         for key in ("min_amount", "max_amount"):
             if payload[key] is not None:
                 payload[key] = str(payload[key])
-        body = self._request("POST", "/api/v1/rules", json=payload)
+        body = self._request("POST", "/rules", json=payload)
+        self._wrote()
         return _rule_from_dict(body)
 
     def rules(self) -> list[d.CategoryRule]:
-        body = self._request("GET", "/api/v1/rules")
-        items = body["items"] if isinstance(body, dict) else body
-        return [_rule_from_dict(item) for item in items]
+        body = self._request("GET", "/rules")
+        return [_rule_from_dict(item) for item in body.get("rules", [])]
 
     def mark_normal(self, transaction_id: int) -> None:
-        self._request("POST", "/api/v1/anomalies/feedback", json={"transaction_id": transaction_id})
+        self._request("POST", f"/transactions/{transaction_id}/normal")
+        self._wrote()
 
     def budgets(self) -> pd.DataFrame:
-        body = self._request("GET", "/api/v1/budgets")
-        items = body["items"] if isinstance(body, dict) else body
-        frame = pd.DataFrame(items, columns=["category", "month", "amount"])
+        body = self._request("GET", "/budgets")
+        frame = pd.DataFrame(body.get("budgets") or [], columns=["category", "month", "amount"])
         frame["amount"] = pd.to_numeric(frame["amount"], errors="coerce").astype(float)
-        return frame
+        frame["month"] = frame["month"].astype(object).where(frame["month"].notna(), None)
+        return frame[["category", "month", "amount"]]
 
     def set_budget(self, category: str, amount: Decimal, month: str | None = None) -> None:
         self._request(
-            "PUT",
-            "/api/v1/budgets",
-            json={"category": category, "amount": str(amount), "month": month},
+            "PUT", "/budgets", json={"category": category, "amount": str(amount), "month": month}
         )
+        self._wrote()
 
     def imports(self) -> list[dict[str, Any]]:
-        body = self._request("GET", "/api/v1/imports")
-        items: list[dict[str, Any]] = body["items"] if isinstance(body, dict) else body
-        return items
+        raise ValidationError(
+            "the API does not list past imports; run `titans transactions list` on the API host "
+            "or open the dashboard on the store directly (unset TITANS_DASHBOARD_API_URL)"
+        )
 
     def import_file(
         self, name: str, content: bytes, *, account: str | None = None, file_format: str = "auto"
     ) -> dict[str, Any]:
         data = {"format": file_format, **({"account": account} if account else {})}
         body: dict[str, Any] = self._request(
-            "POST", "/api/v1/imports", files={"file": (name, content)}, data=data
+            "POST", "/transactions/import", files={"file": (name, content)}, data=data
         )
+        self._wrote()
         return body
 
     def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
         if kind not in PREDICTION_KINDS:
             raise ValidationError(f"unknown prediction {kind!r}; choose {PREDICTION_KINDS}")
         records = _records_for_json(frame)
-        body = self._request("POST", f"/api/v1/predict/{kind}", json={"transactions": records})
-        items = body.get("predictions", body) if isinstance(body, dict) else body
-        return pd.DataFrame(items, index=frame.index)
+        if len(records) == 1:
+            return pd.DataFrame([self._predict_one(kind, records[0])], index=frame.index)
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(records), _BATCH_ROWS):
+            body = self._request(
+                "POST",
+                "/predict/batch",
+                json={"transactions": records[start : start + _BATCH_ROWS], **_BATCH_FLAGS[kind]},
+            )
+            results.extend(body.get("results") or [])
+        out = pd.DataFrame(results).drop(columns=["index"], errors="ignore")
+        out = out.rename(columns=_BATCH_COLUMNS)
+        out.index = frame.index
+        return out
+
+    def _predict_one(self, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+        body = self._request("POST", f"/predict/{kind}", json=record)
+        if kind == "category":
+            return {
+                "predicted_category": body.get("prediction"),
+                "confidence": body.get("confidence"),
+                "confidence_level": body.get("confidence_level"),
+                "alternatives": body.get("alternatives") or [],
+                "source": body.get("source"),
+                "model_version": body.get("model_version"),
+            }
+        if kind == "amount":
+            lower, upper = (body.get("confidence_interval") or [None, None])[:2]
+            return {
+                "predicted_amount": body.get("predicted_amount"),
+                "lower": lower,
+                "upper": upper,
+                "model_version": body.get("model_version"),
+            }
+        keys = ("anomaly_score", "is_anomaly", "risk_level", "reasons", "model_version")
+        return {key: body.get(key) for key in keys}
 
     def recurring(self) -> pd.DataFrame:
-        body = self._request("GET", "/api/v1/recurring")
-        items = body.get("streams", body) if isinstance(body, dict) else body
-        return pd.DataFrame(items)
+        body = self._request("GET", "/recurring")
+        streams = pd.DataFrame(body.get("streams") or [])
+        for column in ("first_date", "last_date", "next_expected_date"):
+            if column in streams:
+                streams[column] = pd.to_datetime(streams[column])
+        return streams
 
     def forecast(self, days: int = 30) -> tuple[pd.DataFrame, dict[str, Any]]:
-        body = self._request("GET", "/api/v1/forecast", params={"days": days})
-        daily = pd.DataFrame(body.get("daily", []))
-        if "date" in daily:
+        body = self._request("POST", "/predict/cashflow", json={"forecast_days": days})
+        daily = pd.DataFrame(body.get("forecast") or []).rename(
+            columns={
+                "predicted_amount": "predicted_net",
+                "balance": "predicted_balance",
+                "account": d.ACCOUNT,
+            }
+        )
+        summary = dict(body.get("summary") or {})
+        if "net_cashflow" in summary:
+            summary["net"] = summary.pop("net_cashflow")
+        if len(daily):
             daily["date"] = pd.to_datetime(daily["date"])
-        return daily, dict(body.get("summary", {}))
+            summary.setdefault("horizon_days", len(daily))
+            summary.setdefault("end_balance", float(daily["predicted_balance"].iloc[-1]))
+            summary.setdefault(
+                "start_balance",
+                float(daily["predicted_balance"].iloc[0] - daily["predicted_net"].iloc[0]),
+            )
+        return daily, summary
 
     def model_status(self) -> list[dict[str, Any]]:
-        body = self._request("GET", "/api/v1/models")
-        items: list[dict[str, Any]] = body["items"] if isinstance(body, dict) else body
-        return items
+        body = self._request("GET", "/models/performance")
+        out = []
+        for name, entry in (body.get("models") or {}).items():
+            out.append({"model_type": name, "trained": bool(entry.get("loaded")), **entry})
+        return out
 
     def train(self, model_type: str = "all") -> list[dict[str, Any]]:
-        body = self._request("POST", "/api/v1/models/train", json={"model_type": model_type})
-        items: list[dict[str, Any]] = body.get("items", [body]) if isinstance(body, dict) else body
-        return items
+        raise ValidationError(
+            "the API does not train models: run `titans train "
+            f"{model_type}` where the API's models live, then reload them "
+            "(POST /models/reload-all)"
+        )
 
 
 def _error_detail(response: httpx.Response) -> str:
@@ -505,11 +598,27 @@ def _frame_from_records(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+_REQUEST_FIELDS = (
+    "description",
+    "amount",
+    "date",
+    "type",
+    "payment_method",
+    "account",
+    "currency",
+    "category",
+)
+
+
 def _records_for_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A canonical frame as the API's transaction records (only the fields it accepts)."""
     reverse = {v: k for k, v in _FIELD_NAMES.items()}
-    out = frame.rename(columns=reverse).copy()
+    out = frame.rename(columns=reverse)
+    out = out[[c for c in _REQUEST_FIELDS if c in out]].copy()
     if "date" in out:
         out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
+    if "amount" in out:
+        out["amount"] = pd.to_numeric(out["amount"], errors="coerce").astype(float)
     records = out.astype(object).where(out.notna(), None).to_dict("records")
     return [{str(k): v for k, v in row.items()} for row in records]
 
@@ -546,6 +655,5 @@ __all__ = [
     "ApiClient",
     "DashboardClient",
     "LocalClient",
-    "filter_to_params",
     "make_client",
 ]

@@ -77,8 +77,9 @@ def style_figure(fig: Any, *, height: int = 380) -> Any:
     fig.update_layout(
         template="plotly_white",
         height=height,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        margin={"l": 10, "r": 10, "t": 86, "b": 10},
+        title={"x": 0, "xanchor": "left", "y": 0.985, "yanchor": "top", "yref": "container"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0, "title": None},
         colorway=CATEGORICAL,
         font={"size": 13},
     )

@@ -46,7 +46,7 @@ def get_client() -> DashboardClient:
 
 def fail(message: str) -> NoReturn:
     """Show an error with its fix and stop the page."""
-    st.error(message, icon="🚫")
+    st.error(message, icon=":material/error:")
     st.stop()
     raise AssertionError("unreachable")  # st.stop raises; keeps type checkers honest
 
@@ -60,10 +60,10 @@ def errors_shown(what: str = "") -> Iterator[None]:
         st.warning(
             f"{what + ': ' if what else ''}{exc.message} — or use **Retrain** on the "
             "Import & models page.",
-            icon="🧠",
+            icon=":material/model_training:",
         )
     except TitansError as exc:
-        st.error(f"{what + ': ' if what else ''}{exc.message}", icon="🚫")
+        st.error(f"{what + ': ' if what else ''}{exc.message}", icon=":material/error:")
 
 
 _FLASH = "_flash_messages"
@@ -82,7 +82,7 @@ def flash_and_rerun(message: str, *, reset: tuple[str, ...] = ()) -> None:
 def show_flash() -> None:
     """Show (once) the messages remembered by `flash_and_rerun`."""
     for message in st.session_state.pop(_FLASH, []):
-        st.success(message, icon="💾")
+        st.success(message, icon=":material/save:")
 
 
 # -- cached reads ----------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def all_transactions_or_stop(client: DashboardClient) -> pd.DataFrame:
     """Every stored transaction; stops the page with the fix when the store is empty."""
     frame = transactions(client)
     if frame.empty:
-        st.info(EMPTY_STORE_FIX, icon="📥")
+        st.info(EMPTY_STORE_FIX, icon=":material/inbox:")
         st.stop()
     return frame
 
@@ -205,6 +205,13 @@ def categories_of(frame: pd.DataFrame) -> list[str]:
     return sorted(str(c) for c in frame[d.CATEGORY].dropna().unique() if str(c).strip())
 
 
+def accounts_of(frame: pd.DataFrame) -> list[str]:
+    """Sorted distinct accounts of a frame."""
+    if d.ACCOUNT not in frame:
+        return []
+    return sorted(str(a) for a in frame[d.ACCOUNT].dropna().unique())
+
+
 def currency_of(frame: pd.DataFrame) -> str:
     """The most common currency of a frame (USD when unknown)."""
     if d.CURRENCY in frame and frame[d.CURRENCY].notna().any():
@@ -244,6 +251,7 @@ def excluded_categories(categories: list[str]) -> list[str]:
 
 __all__ = [
     "EMPTY_STORE_FIX",
+    "accounts_of",
     "all_transactions_or_stop",
     "cached",
     "categories_of",

@@ -121,7 +121,7 @@ def _mark_normal(flagged: pd.DataFrame, currency: str) -> None:
 
 def main() -> None:
     """Render the anomaly page."""
-    st.title("🚨 Anomaly Detection")
+    st.title(":material/crisis_alert: Anomaly Detection")
     show_flash()
     client = get_client()
     frame = all_transactions_or_stop(client)
@@ -148,7 +148,7 @@ def main() -> None:
             col.metric(level.title(), f"{int(counts.get(level, 0)):,}")
         st.subheader("Flagged transactions")
         if flagged.empty:
-            st.success("No transaction is flagged.", icon="✅")
+            st.success("No transaction is flagged.", icon=":material/check_circle:")
         else:
             st.dataframe(
                 flagged.assign(reasons=flagged["reasons"].map(reasons_text))[

@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import plotly.express as px
 import streamlit as st
 
+from titans_finance import domain as d
 from titans_finance.dashboard.client import MODEL_TYPES
-from titans_finance.dashboard.state import errors_shown, get_client, invalidate, model_status
+from titans_finance.dashboard.palette import CATEGORICAL, style_figure
+from titans_finance.dashboard.state import (
+    errors_shown,
+    get_client,
+    invalidate,
+    model_status,
+    transactions,
+)
 from titans_finance.errors import TitansError
 
 FORMATS = ["auto", "csv", "ofx", "qif", "camt", "berka"]
@@ -53,7 +62,7 @@ def _uploader() -> None:
                 st.session_state["last_import"] = summary
     if "last_import" in st.session_state:
         summary = st.session_state["last_import"]
-        st.success(f"Imported {summary['file']} ({summary['format']}).", icon="📥")
+        st.success(f"Imported {summary['file']} ({summary['format']}).", icon=":material/inbox:")
         _show_summary(summary)
 
 
@@ -81,6 +90,24 @@ def _history() -> None:
             if c in table
         ]
         st.dataframe(table[columns], hide_index=True, key="imports_table")
+        frame = transactions(get_client())
+        if not frame.empty:
+            per_month = (
+                frame.groupby([frame[d.DATE].dt.to_period("M").astype(str), d.ACCOUNT])
+                .size()
+                .rename("transactions")
+                .reset_index()
+            )
+            fig = px.bar(
+                per_month,
+                x=d.DATE,
+                y="transactions",
+                color=d.ACCOUNT,
+                labels={d.DATE: "month"},
+                color_discrete_sequence=CATEGORICAL,
+            )
+            fig.update_layout(title="Stored transactions per month and account (gaps show here)")
+            st.plotly_chart(style_figure(fig, height=300), key="coverage_chart")
 
 
 def status_table(status: list[dict[str, Any]]) -> pd.DataFrame:
@@ -139,7 +166,7 @@ def _models() -> None:
 
 def main() -> None:
     """Render the import and model page."""
-    st.title("📥 Import & models")
+    st.title(":material/upload_file: Import & models")
     _uploader()
     _history()
     st.divider()

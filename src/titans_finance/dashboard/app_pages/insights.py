@@ -29,9 +29,13 @@ BUDGET_KEY = "budget_editor"
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def forecast_figure(daily: pd.DataFrame, coverage: float) -> go.Figure:
-    """Projected balance with the model's interval as a shaded band."""
-    band = f"P{round((1 - coverage) / 2 * 100)}–P{round((1 + coverage) / 2 * 100)}"
+def forecast_figure(daily: pd.DataFrame, coverage: float | None) -> go.Figure:
+    """Projected balance with the model's interval (lower/upper) as a shaded band."""
+    band = (
+        f"P{round((1 - coverage) / 2 * 100)}–P{round((1 + coverage) / 2 * 100)}"
+        if coverage
+        else "forecast interval"
+    )
     fig = go.Figure()
     fig.add_scatter(
         x=daily["date"],
@@ -85,9 +89,7 @@ def _forecast(currency: str) -> None:
         cols[3].metric(
             "Chance of going below zero", p.percent(summary.get("probability_below_zero"))
         )
-        st.plotly_chart(
-            forecast_figure(daily, float(summary.get("coverage", 0.8))), key="forecast_chart"
-        )
+        st.plotly_chart(forecast_figure(daily, summary.get("coverage")), key="forecast_chart")
         st.caption(
             f"Lowest point {p.money(summary.get('lowest_balance'), currency)} on "
             f"{summary.get('lowest_balance_date')}. Expected in: "
@@ -115,13 +117,7 @@ def _recurring(currency: str) -> None:
         cols[1].metric("Recurring spending per month", p.money(monthly_cost, currency))
         cols[2].metric("Price changes", f"{len(changed):,}")
         for row in changed.to_dict("records"):
-            st.warning(
-                f"**{row['merchant']}** ({row['period']}) changed by "
-                f"{p.money(row['price_change'], currency, signed=True)} "
-                f"({p.percent(row['price_change_pct'])}) to "
-                f"{p.money(row['last_amount'], currency)}.",
-                icon="💲",
-            )
+            st.warning(price_change_text(row, currency), icon=":material/sell:")
         columns = [
             c
             for c in (
@@ -151,6 +147,17 @@ def _recurring(currency: str) -> None:
         )
 
 
+def price_change_text(stream: dict[Any, Any], currency: str) -> str:
+    """ "Netflix (monthly) went up by $2.14 (+18.2%) to $13.90." for one stream."""
+    change = float(stream.get("price_change") or 0.0)
+    direction = "went up" if change > 0 else "went down"
+    return (
+        f"**{stream['merchant']}** ({stream['period']}) {direction} by "
+        f"{p.money(abs(change), currency)} ({p.percent(stream.get('price_change_pct'))}) to "
+        f"{p.money(abs(float(stream['last_amount'])), currency)}."
+    )
+
+
 def budget_recommendations(status: pd.DataFrame, typical: pd.Series, currency: str) -> list[str]:
     """Plain-words advice: over-budget categories and large categories without a budget."""
     advice = []
@@ -178,7 +185,7 @@ def _budgets(frame: pd.DataFrame, excluded: list[str], currency: str) -> None:
     if not months:
         st.info("No spending to compare with budgets yet.")
         return
-    month = st.selectbox("Month", months, key="budget_month")
+    month = st.columns([1, 3])[0].selectbox("Month", months, key="budget_month")
     by_month = (
         spend.assign(
             month=spend[d.DATE].dt.strftime("%Y-%m"),
@@ -300,7 +307,7 @@ def _patterns(frame: pd.DataFrame, excluded: list[str]) -> None:
 
 def main() -> None:
     """Render the insights page."""
-    st.title("💡 Financial Insights")
+    st.title(":material/insights: Financial Insights")
     client = get_client()
     frame = all_transactions_or_stop(client)
     excluded = excluded_categories(categories_of(frame))

@@ -19,7 +19,7 @@ from titans_finance.insights import summarize
 
 def main() -> None:
     """Render the overview page."""
-    st.title("📊 Overview")
+    st.title(":material/dashboard: Overview")
     client = get_client()
     with st.spinner("Loading transactions…"):
         frame = all_transactions_or_stop(client)

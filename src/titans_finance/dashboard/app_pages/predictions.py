@@ -6,11 +6,13 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+import plotly.express as px
 import streamlit as st
 
 from titans_finance import domain as d
 from titans_finance.dashboard import palette as p
 from titans_finance.dashboard.state import (
+    accounts_of,
     all_transactions_or_stop,
     categories_of,
     currency_of,
@@ -101,9 +103,11 @@ def _show_anomaly(result: pd.Series) -> None:
     score = float(result.get("anomaly_score", 0.0))
     risk = str(result.get("risk_level", "low"))
     if bool(result.get("is_anomaly")):
-        st.error(f"Unusual — {risk} risk (score {score:.2f})", icon="🚨")
+        st.error(f"Unusual — {risk} risk (score {score:.2f})", icon=":material/warning:")
     else:
-        st.success(f"Looks normal — {risk} risk (score {score:.2f})", icon="✅")
+        st.success(
+            f"Looks normal — {risk} risk (score {score:.2f})", icon=":material/check_circle:"
+        )
     for reason in _reasons(result.get("reasons")):
         st.markdown(f"- {reason}")
 
@@ -131,6 +135,21 @@ def review_queue(scored: pd.DataFrame, reviewed: set[int], size: int = REVIEW_SI
     return queue.sort_values("confidence").head(size)
 
 
+def _confidence_chart(scored: pd.DataFrame) -> None:
+    levels = [level.value for level in d.ConfidenceLevel][::-1]
+    fig = px.histogram(
+        scored.assign(level=scored["confidence_level"].astype(str)),
+        x="confidence",
+        color="level",
+        nbins=40,
+        category_orders={"level": levels},
+        color_discrete_sequence=[p.EXPENSE, p.THRESHOLD, p.NET, p.INCOME],
+        labels={"confidence": "confidence of the stored transactions' categorisation"},
+    )
+    fig.update_layout(title="How sure the category model is")
+    st.plotly_chart(p.style_figure(fig, height=300), key="confidence_chart")
+
+
 def _review(currency: str, categories: list[str]) -> None:
     client = get_client()
     st.subheader("Review queue")
@@ -147,10 +166,13 @@ def _review(currency: str, categories: list[str]) -> None:
         with errors_shown("review queue"):
             raise exc
         return
+    _confidence_chart(scored)
     reviewed: set[int] = st.session_state.setdefault(_REVIEWED, set())
     queue = review_queue(scored, reviewed)
     if queue.empty:
-        st.success("Nothing to review: every categorisation is confident.", icon="🎉")
+        st.success(
+            "Nothing to review: every categorisation is confident.", icon=":material/celebration:"
+        )
         return
     table = pd.DataFrame(
         {
@@ -230,12 +252,12 @@ def _store_reviews(edited: pd.DataFrame, queue: pd.DataFrame) -> tuple[list[int]
 
 def main() -> None:
     """Render the predictions page."""
-    st.title("🧠 ML Predictions")
+    st.title(":material/psychology: ML Predictions")
     client = get_client()
     frame = all_transactions_or_stop(client)
     currency = currency_of(frame)
     st.markdown("Enter a transaction to see its category, expected amount and anomaly check.")
-    request = _request_form(frame, client.accounts())
+    request = _request_form(frame, accounts_of(frame))
     if request:
         with st.spinner("Predicting…"):
             _predict_one(request, currency)

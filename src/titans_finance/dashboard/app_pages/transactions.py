@@ -13,6 +13,7 @@ from titans_finance import domain as d
 from titans_finance.dashboard import charts
 from titans_finance.dashboard import palette as p
 from titans_finance.dashboard.state import (
+    accounts_of,
     all_transactions_or_stop,
     categories_of,
     currency_of,
@@ -115,11 +116,11 @@ def _kaleido_available() -> bool:
 
 def main() -> None:
     """Render the transaction analysis page."""
-    st.title("🔎 Transaction Analysis")
+    st.title(":material/query_stats: Transaction Analysis")
     client = get_client()
     everything = all_transactions_or_stop(client)
     excluded = excluded_categories(categories_of(everything))
-    flt = _filters(everything, client.accounts())
+    flt = _filters(everything, accounts_of(everything))
     with st.spinner("Querying…"):
         frame = transactions(client, flt)
     currency = currency_of(everything)
