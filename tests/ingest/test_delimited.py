@@ -392,3 +392,15 @@ def test_currency_decorated_amounts(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert amounts(path) == [Decimal("1234.50"), Decimal("-12.00"), Decimal("7"), Decimal("-5.00")]
+
+
+def test_excel_sep_line_and_unicode_line_separator_in_a_value(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_text(
+        "sep=;\nDate;Description;Amount\n2024-01-01;odd\u2028text;-1,00\n2024-01-02;x;oops\n",
+        encoding="utf-8",
+    )
+    result = read_delimited(path)
+    assert result.frame["Description"].tolist() == ["odd\u2028text"]
+    assert result.frame["line"].tolist() == [3]
+    assert [(r.line, r.raw) for r in result.rejects] == [(4, "2024-01-02;x;oops")]

@@ -221,6 +221,11 @@ def _decode(raw: bytes, path: Path, encoding: str | None) -> str:
         return raw.decode("latin-1")
 
 
+def _physical_lines(text: str) -> list[str]:
+    """Lines split on line ends only (``str.splitlines`` also splits on U+2028, NEL, ...)."""
+    return re.split(r"\r?\n", text)
+
+
 def _looks_binary(text: str) -> bool:
     sample = text[:8192]
     if not sample:
@@ -460,7 +465,7 @@ def _read_table(text: str, header: int, delimiter: str, path: Path) -> _Table:
     fast = _read_fast(body, header, delimiter)
     if fast is not None:
         return fast
-    lines = text.splitlines()
+    lines = _physical_lines(text)
     frame, numbers, rejects = _frame_and_lines(lines, header, delimiter, path)
     frame.columns = [str(c) for c in frame.columns]
     return _Table(list(frame.columns), frame, numbers, rejects)
@@ -653,11 +658,16 @@ def read_delimited(
         raise InputFileError(f"{path}: looks like a binary file, not a CSV/text export")
     if "\r" in text and "\n" not in text:
         text = text.replace("\r", "\n")  # classic Mac line ends
-    head = text[: 1 << 16].splitlines()[: _HEADER_SCAN_LINES + spec.skip_rows]
+    head = _physical_lines(text[: 1 << 16])[: _HEADER_SCAN_LINES + spec.skip_rows + 1]
     skip = spec.skip_rows
     if skip >= len(head):
         raise InputFileError(f"{path}: skip_rows={skip} but the file has only {len(head)} lines")
-    header_rel, delimiter = _find_header(head[skip:], spec, spec.delimiter)
+    forced = spec.delimiter
+    excel_hint = re.fullmatch(r"(?i)sep=(.)", head[skip].strip("\ufeff \t"))
+    if excel_hint:  # Excel's "sep=;" first line
+        forced = forced or excel_hint.group(1)
+        skip += 1
+    header_rel, delimiter = _find_header(head[skip:], spec, forced)
     header = skip + header_rel
     table = _read_table(text, header, delimiter, path)
     columns = table.columns
@@ -726,7 +736,7 @@ def read_delimited(
     bad = bad_date | bad_amount
     rejects = list(table.rejects)
     if bad.any():
-        lines = text.splitlines()
+        lines = _physical_lines(text)
         for i in np.flatnonzero(bad):
             row = int(i)
             line_no = int(table.lines[row])
