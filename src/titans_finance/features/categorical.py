@@ -23,7 +23,8 @@ def categorical_values(frame: pd.DataFrame, column: str) -> pd.Series:
     is derived from merchant/description."""
     if column == MERCHANT_KEY:
         return merchant_key(frame)
-    values = map_distinct(text_column(frame, column), lower_strip)
+    source = frame[column] if column in frame else text_column(frame, column)
+    values = map_distinct(source, lower_strip)
     if column == d.TYPE:
         sign = np.where(amount_column(frame) < 0, "expense", "income")
         values = values.where(values != "", pd.Series(sign, index=frame.index, dtype=object))

@@ -21,14 +21,18 @@ _NOISE_WORDS = (
     "pos|purchase|checkcard|check card|card purchase|ppd|ccd|authorized on|x{3,}|contactless|"
     "paypass|trace|seq"
 )
+_STRIPPED: tuple[str, ...] = (
+    r"https?://\S+|www\.",
+    r"\b(?:sq|tst|sp|pp|pypl|paypal|dd|ddbr|fs|in|ic|ec)\s*\*\s*",  # processor prefixes
+    r"#\s*\w+",  # store / terminal numbers
+    r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b",  # dates
+    r"\b\w*\d\w*\d\w*\d\w*\b",  # tokens with 3+ digits (card, store, reference numbers)
+    rf"\b(?:{_NOISE_WORDS})\b",
+    r"[^a-z0-9&' ]+",
+)
+# One alternation pass (leftmost-first, as in Python re and RE2) then whitespace collapse.
 _PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"https?://\S+|www\.", " "),
-    (r"\b(?:sq|tst|sp|pp|pypl|paypal|dd|ddbr|fs|in|ic|ec)\s*\*\s*", " "),  # processor prefixes
-    (r"#\s*\w+", " "),  # store / terminal numbers
-    (r"\b\w*\d\w*\d\w*\d\w*\b", " "),  # tokens with 3+ digits (card, store, date, ref numbers)
-    (r"\b\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b", " "),  # dates
-    (rf"\b(?:{_NOISE_WORDS})\b", " "),
-    (r"[^a-z0-9&' ]+", " "),
+    ("|".join(f"(?:{p})" for p in _STRIPPED), " "),
     (r"\s+", " "),
 )
 _COMPILED = tuple((re.compile(pattern), repl) for pattern, repl in _PATTERNS)
@@ -58,7 +62,7 @@ def _normalize_unique(values: list[str]) -> np.ndarray:
     array = pc.utf8_lower(pa.array(escaped, type=pa.string()))
     for pattern, repl in _PATTERNS:
         array = pc.replace_substring_regex(array, pattern=pattern, replacement=repl)
-    return np.asarray(pc.utf8_trim_whitespace(array).to_pylist(), dtype=object)
+    return np.asarray(pc.utf8_trim_whitespace(array).to_numpy(zero_copy_only=False), dtype=object)
 
 
 def map_distinct(values: pd.Series, func: Callable[[list[str]], np.ndarray]) -> pd.Series:
@@ -105,8 +109,8 @@ def merchant_key(frame: pd.DataFrame, max_words: int = 3) -> pd.Series:
 def prepare_text(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` plus the normalised description and merchant key, computed once so every
     transformer of a pipeline reuses them."""
-    description = normalize_descriptors(text_column(frame, d.DESCRIPTION))
-    out = frame.assign(**{NORMALISED_COLUMN: description})
+    source = frame[d.DESCRIPTION] if d.DESCRIPTION in frame else text_column(frame, d.DESCRIPTION)
+    out = frame.assign(**{NORMALISED_COLUMN: normalize_descriptors(source)})
     out[MERCHANT_KEY_COLUMN] = merchant_key(out)
     return out
 

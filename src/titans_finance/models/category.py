@@ -34,7 +34,12 @@ from titans_finance.features.categorical import (
     MERCHANT_KEY,
     CategoricalOneHot,
 )
-from titans_finance.features.text import TextVectorizer, prepare_text
+from titans_finance.features.text import (
+    MERCHANT_KEY_COLUMN,
+    NORMALISED_COLUMN,
+    TextVectorizer,
+    prepare_text,
+)
 from titans_finance.features.time import CalendarOneHot
 from titans_finance.models.base import TitansModel
 from titans_finance.models.metrics import classification_report
@@ -140,7 +145,9 @@ class CategoryModel(TitansModel):
         self.random_state = random_state
 
     # -- building blocks ---------------------------------------------------------------------
-    def _features(self) -> FeatureUnion:
+    def _text_features(self) -> FeatureUnion:
+        """Blocks that depend only on the descriptor and merchant (scored once per distinct
+        text at predict time)."""
         char = TfidfVectorizer(
             analyzer="char_wb",
             ngram_range=(2, 5),
@@ -161,15 +168,21 @@ class CategoryModel(TitansModel):
                 ("char_ngrams", TextVectorizer(char, source="description")),
                 ("word_ngrams", TextVectorizer(word, source="both")),
                 ("merchant", CategoricalOneHot((MERCHANT_KEY,))),
+            ],
+            transformer_weights={"char_ngrams": 1.0, "word_ngrams": 1.0, "merchant": 0.7},
+        )
+
+    def _other_features(self) -> FeatureUnion:
+        """Per-row blocks: type/account/payment method, amount bins, calendar, merchant
+        profile (a handful of non-zeros per row)."""
+        return FeatureUnion(
+            [
                 ("categorical", CategoricalOneHot(DEFAULT_CATEGORICALS)),
                 ("amount_bins", AmountBins()),
                 ("calendar", CalendarOneHot()),
                 ("merchant_profile", Pipeline([("p", MerchantProfile()), ("s", MaxAbsScaler())])),
             ],
             transformer_weights={
-                "char_ngrams": 1.0,
-                "word_ngrams": 1.0,
-                "merchant": 0.7,
                 "categorical": 0.5,
                 "amount_bins": 0.5,
                 "calendar": 0.25,
@@ -186,12 +199,8 @@ class CategoryModel(TitansModel):
 
     @staticmethod
     def _scores(estimator: Any, matrix: sp.spmatrix) -> np.ndarray:
-        """Logit-like scores, one column per class of ``estimator``."""
-        if isinstance(estimator, LogisticRegression):
-            scores = estimator.predict_log_proba(matrix)
-        else:
-            scores = estimator.decision_function(matrix)
-        scores = np.asarray(scores, dtype=np.float32)
+        """Decision scores, one column per class of ``estimator`` (softmax-ready)."""
+        scores = np.asarray(estimator.decision_function(matrix), dtype=np.float32)
         if scores.ndim == 1:  # binary problem: one signed margin
             scores = np.column_stack([-scores / 2, scores / 2])
         return scores
@@ -227,10 +236,18 @@ class CategoryModel(TitansModel):
         train, labels = self._validate(frame)
         train = prepare_text(train)
         self.classes_, target = np.unique(labels, return_inverse=True)
-        self.features_ = self._features().fit(train)
-        matrix = self.features_.transform(train).tocsr().astype(np.float32)
+        self.text_features_ = self._text_features().fit(train)
+        self.other_features_ = self._other_features().fit(train)
+        text = self.text_features_.transform(train)
+        self.n_text_features_ = text.shape[1]
+        matrix = sp.hstack([text, self.other_features_.transform(train)], format="csr")
+        matrix = matrix.astype(np.float32)
         self.temperature_ = self._calibrate(matrix, target)
         self.estimator_ = self._classifier().fit(matrix, target)
+        coef = np.atleast_2d(np.asarray(self.estimator_.coef_, dtype=np.float32))
+        self.text_coef_ = np.ascontiguousarray(coef[:, : self.n_text_features_].T)
+        self.other_coef_ = np.ascontiguousarray(coef[:, self.n_text_features_ :].T)
+        self.intercept_ = np.atleast_1d(np.asarray(self.estimator_.intercept_, dtype=np.float32))
         self.n_labelled_ = len(labels)
 
     def _calibrate(self, matrix: sp.csr_matrix, target: np.ndarray) -> float:
@@ -258,19 +275,42 @@ class CategoryModel(TitansModel):
 
     def feature_names(self) -> list[str]:
         """Feature families with their widths."""
-        check_is_fitted(self, "features_")
+        check_is_fitted(self, "text_features_")
         return [
             f"{name}[{getattr(transformer, 'n_features_out_', None) or _width(transformer)}]"
-            for name, transformer in self.features_.transformer_list
+            for union in (self.text_features_, self.other_features_)
+            for name, transformer in union.transformer_list
         ]
+
+    def decision_scores(self, frame: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated class scores (n_rows x n_classes, float32) in one vectorised pass.
+
+        The linear score splits into a text part and a per-row part; the text part is computed
+        once per distinct (descriptor, merchant) pair and broadcast, so a large batch never
+        materialises its n-gram matrix row by row.
+        """
+        check_is_fitted(self, "estimator_")
+        prepared = prepare_text(frame)
+        text_codes, _ = pd.factorize(prepared[NORMALISED_COLUMN], sort=False)
+        key_codes, key_uniques = pd.factorize(prepared[MERCHANT_KEY_COLUMN], sort=False)
+        pair = text_codes.astype(np.int64) * (len(key_uniques) + 1) + key_codes
+        pair_codes, pair_uniques = pd.factorize(pair, sort=False)
+        first = np.full(len(pair_uniques), -1, dtype=np.int64)
+        first[pair_codes[::-1]] = np.arange(len(pair_codes))[::-1]
+        distinct = prepared.iloc[first]
+        text_matrix = self.text_features_.transform(distinct).tocsr().astype(np.float32)
+        text_scores = np.asarray(text_matrix @ self.text_coef_, dtype=np.float32)
+        other = self.other_features_.transform(prepared).tocsr().astype(np.float32)
+        scores = text_scores[pair_codes]
+        scores += np.asarray(other @ self.other_coef_, dtype=np.float32)
+        scores += self.intercept_
+        if scores.shape[1] == 1:  # binary problem: one signed margin
+            scores = np.column_stack([-scores[:, 0] / 2, scores[:, 0] / 2])
+        return scores
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, one column per ``classes_`` entry (float32)."""
-        check_is_fitted(self, "estimator_")
-        matrix = self.features_.transform(prepare_text(frame)).tocsr()
-        if matrix.dtype != np.float32:
-            matrix = matrix.astype(np.float32)
-        scores = self._scores(self.estimator_, matrix)
+        scores = self.decision_scores(frame)
         scores /= np.float32(self.temperature_)
         return _softmax(scores)
 
@@ -287,10 +327,7 @@ class CategoryModel(TitansModel):
         names = self.classes_.astype(object)
         top_names = names[top]
         confidence = top_p[:, 0]
-        alternatives = [
-            [{"category": c, "probability": p} for c, p in zip(cs, ps, strict=True)]
-            for cs, ps in zip(top_names.tolist(), top_p.tolist(), strict=True)
-        ]
+        alternatives = _alternatives(top_names, top_p)
         return pd.DataFrame(
             {
                 "predicted_category": top_names[:, 0],
@@ -336,6 +373,25 @@ class CategoryModel(TitansModel):
         )
         report["unseen_category_rows"] = float((~truth.isin(self.classes_)).sum())
         return report
+
+
+def _alternatives(names: np.ndarray, probabilities: np.ndarray) -> list[list[dict[str, Any]]]:
+    """Per-row top-k lists of {"category", "probability"}; unrolled for k=3 (hot path)."""
+    columns = [names[:, j].tolist() for j in range(names.shape[1])]
+    values = [probabilities[:, j].tolist() for j in range(names.shape[1])]
+    if len(columns) == 3:
+        return [
+            [
+                {"category": a, "probability": x},
+                {"category": b, "probability": y},
+                {"category": c, "probability": z},
+            ]
+            for a, b, c, x, y, z in zip(*columns, *values, strict=True)
+        ]
+    return [
+        [{"category": c, "probability": p} for c, p in zip(cs, ps, strict=True)]
+        for cs, ps in zip(zip(*columns, strict=True), zip(*values, strict=True), strict=True)
+    ]
 
 
 def _width(transformer: Any) -> int:

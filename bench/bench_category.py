@@ -1,0 +1,246 @@
+"""Category model quality against the anchors, on real exports and a harder noisy variant.
+
+    uv run python bench/bench_category.py
+
+Splits: personal-transactions time split (earlier 75% train, later 25% test); the same with
+bank-style noise added to descriptors (store numbers, city suffixes, processor prefixes,
+truncation), and additionally with whole merchants held out of training; us-merchants
+(Description -> Category and -> Sub_Category, no dates or amounts) with a per-class random
+split; Berka (categories derived from the bank's k_symbol codes, descriptions from the
+operation code + partner bank, time split).  Writes bench/results/category.json and prints a
+markdown table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from anchors import SeedAnchor, SmartImporterAnchor
+from titans_finance import domain as d
+from titans_finance.models.category import CategoryModel
+from titans_finance.models.metrics import classification_report
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "bench" / "results"
+
+PREFIXES = ["", "", "POS ", "SQ *", "TST* ", "CHECKCARD 0412 ", "PURCHASE AUTHORIZED ON 03/12 "]
+CITIES = ["SEATTLE WA", "AUSTIN TX", "NEW YORK NY", "SAN JOSE CA", "DENVER CO", "MIAMI FL", ""]
+
+
+# -- datasets ---------------------------------------------------------------------------------
+def personal() -> pd.DataFrame:
+    raw = pd.read_csv(DATA / "personal-transactions" / "personal_transactions.csv")
+    sign = np.where(raw["Transaction Type"].eq("debit"), -1.0, 1.0)
+    frame = pd.DataFrame(
+        {
+            d.DATE: pd.to_datetime(raw["Date"], format="%m/%d/%Y"),
+            d.DESCRIPTION: raw["Description"].astype(str),
+            d.AMOUNT: raw["Amount"] * sign,
+            d.TYPE: np.where(sign < 0, "Expense", "Income"),
+            d.CATEGORY: raw["Category"].astype(str),
+            d.ACCOUNT: raw["Account Name"].astype(str),
+        }
+    )
+    return frame.sort_values(d.DATE, kind="stable").reset_index(drop=True)
+
+
+def add_noise(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Bank-style descriptor noise, per row."""
+    rng = np.random.default_rng(seed)
+    n = len(frame)
+    text = frame[d.DESCRIPTION].astype(str).to_numpy()
+    prefix = rng.choice(PREFIXES, n)
+    store = np.where(rng.random(n) < 0.6, [f" #{x}" for x in rng.integers(10, 99999, n)], "")
+    digits = np.where(rng.random(n) < 0.3, [f" {x}" for x in rng.integers(10**6, 10**9, n)], "")
+    city = np.where(rng.random(n) < 0.6, [" " + c for c in rng.choice(CITIES, n)], "")
+    noisy = [
+        f"{p}{t}{s}{g}{c}".strip()
+        for p, t, s, g, c in zip(prefix, text, store, digits, city, strict=True)
+    ]
+    upper = rng.random(n) < 0.5
+    noisy = [s.upper() if u else s for s, u in zip(noisy, upper, strict=True)]
+    truncate = rng.random(n) < 0.2
+    noisy = [s[:22] if t else s for s, t in zip(noisy, truncate, strict=True)]
+    out = frame.copy()
+    out[d.DESCRIPTION] = noisy
+    return out
+
+
+def us_merchants(label: str) -> pd.DataFrame:
+    raw = pd.read_csv(DATA / "us-merchants" / "Datas.csv", encoding="utf-8-sig")
+    return pd.DataFrame(
+        {d.DESCRIPTION: raw["Description"].astype(str), d.CATEGORY: raw[label].astype(str)}
+    )
+
+
+BERKA_CATEGORIES = {
+    "SIPO": "Household",
+    "UVER": "Loan",
+    "UROK": "Interest",
+    "SLUZBY": "Fees",
+    "POJISTNE": "Insurance",
+    "DUCHOD": "Pension",
+    "SANKC. UROK": "Penalty interest",
+}
+BERKA_OPERATIONS = {
+    "VKLAD": "cash deposit",
+    "VYBER": "cash withdrawal",
+    "VYBER KARTOU": "card withdrawal",
+    "PREVOD Z UCTU": "transfer in",
+    "PREVOD NA UCET": "transfer out",
+}
+
+
+def berka() -> pd.DataFrame:
+    raw = pd.read_csv(DATA / "berka" / "trans.asc", sep=";", encoding="latin-1")
+    raw = raw[raw["k_symbol"].astype(str).str.strip().isin(BERKA_CATEGORIES)]
+    sign = np.where(raw["type"].eq("PRIJEM"), 1.0, -1.0)
+    operation = raw["operation"].map(BERKA_OPERATIONS).fillna("bank entry")
+    bank = raw["bank"].fillna("").astype(str)
+    frame = pd.DataFrame(
+        {
+            d.DATE: pd.to_datetime(raw["date"].astype(str), format="%y%m%d"),
+            d.DESCRIPTION: (operation + " " + bank).str.strip().to_numpy(),
+            d.AMOUNT: raw["amount"].to_numpy() * sign,
+            d.TYPE: np.where(sign > 0, "Income", "Expense"),
+            d.CATEGORY: raw["k_symbol"].str.strip().map(BERKA_CATEGORIES).to_numpy(),
+            d.ACCOUNT: raw["account_id"].astype(str).to_numpy(),
+        }
+    )
+    return frame.sort_values(d.DATE, kind="stable").reset_index(drop=True)
+
+
+# -- splits -----------------------------------------------------------------------------------
+def time_split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cut = int(len(frame) * 0.75)
+    return frame.iloc[:cut], frame.iloc[cut:]
+
+
+def per_class_split(frame: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Random 25% of each class to test (classes with one row stay in training)."""
+    rng = np.random.default_rng(seed)
+    test_idx: list[int] = []
+    for _, rows in frame.groupby(d.CATEGORY).groups.items():
+        rows = rng.permutation(np.asarray(rows))
+        test_idx.extend(rows[: int(len(rows) * 0.25)])
+    test = frame.index.isin(test_idx)
+    return frame[~test], frame[test]
+
+
+def unseen_merchant_split(
+    frame: pd.DataFrame, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Time split, then a quarter of the distinct (clean) descriptors removed from training.
+
+    Returns train, the later test rows, and the test rows of held-out merchants only."""
+    rng = np.random.default_rng(seed)
+    clean = personal()[d.DESCRIPTION]
+    merchants = clean.unique()
+    held = set(rng.choice(merchants, size=len(merchants) // 4, replace=False))
+    is_held = clean.isin(held).to_numpy()
+    cut = int(len(frame) * 0.75)
+    early = np.arange(len(frame)) < cut
+    train = frame[early & ~is_held]
+    test = frame[~early | is_held]
+    return train, test, frame[is_held]
+
+
+# -- scoring ----------------------------------------------------------------------------------
+def score_all(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, dict[str, float]]:
+    truth = test[d.CATEGORY].astype(str).to_numpy()
+    out: dict[str, dict[str, float]] = {}
+    started = time.perf_counter()
+    model = CategoryModel().fit(train)
+    predicted = model.predict(test)
+    out["titans CategoryModel"] = classification_report(
+        truth, predicted["predicted_category"], predicted["confidence"].to_numpy()
+    )
+    out["titans CategoryModel"]["seconds"] = time.perf_counter() - started
+    for name, anchor_cls in (
+        ("seed RandomForest", SeedAnchor),
+        ("smart_importer TF-IDF+LinearSVC", SmartImporterAnchor),
+    ):
+        started = time.perf_counter()
+        labels, confidence = anchor_cls().fit(train).predict(test)
+        out[name] = classification_report(truth, labels, confidence)
+        out[name]["seconds"] = time.perf_counter() - started
+    for report in out.values():
+        report["train_rows"] = float(len(train))
+        report["classes"] = float(train[d.CATEGORY].nunique())
+    return out
+
+
+def mean_reports(reports: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    return {
+        name: {key: float(np.mean([r[name][key] for r in reports])) for key in reports[0][name]}
+        for name in reports[0]
+    }
+
+
+def main() -> None:
+    seeds = (0, 1, 2)
+    splits: dict[str, Callable[[], dict[str, dict[str, float]]]] = {
+        "personal: time split": lambda: score_all(*time_split(personal())),
+        "personal noisy: time split (3 seeds)": lambda: mean_reports(
+            [score_all(*time_split(add_noise(personal(), s))) for s in seeds]
+        ),
+        "personal noisy: time split + 25% merchants unseen (3 seeds)": lambda: mean_reports(
+            [score_all(*unseen_merchant_split(add_noise(personal(), s), s)[:2]) for s in seeds]
+        ),
+        "personal noisy: held-out merchants' rows only (3 seeds)": lambda: mean_reports(
+            [
+                score_all(split[0], split[2])
+                for split in (unseen_merchant_split(add_noise(personal(), s), s) for s in seeds)
+            ]
+        ),
+        "us-merchants: Category, per-class split": lambda: score_all(
+            *per_class_split(us_merchants("Category"))
+        ),
+        "us-merchants: Sub_Category, per-class split": lambda: score_all(
+            *per_class_split(us_merchants("Sub_Category"))
+        ),
+        "berka (labels derived from k_symbol codes): time split": lambda: score_all(
+            *time_split(berka())
+        ),
+    }
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, run in splits.items():
+        print(f"running {name} ...", file=sys.stderr)
+        results[name] = run()
+    payload = {
+        "benchmark": "category",
+        "command": "uv run python bench/bench_category.py",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average": os.getloadavg()[0],
+        },
+        "results": results,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "category.json").write_text(json.dumps(payload, indent=2))
+    print("| split | model | accuracy | macro-F1 | ECE | test rows | classes |")
+    print("|---|---|---|---|---|---|---|")
+    for split, reports in results.items():
+        for model, r in reports.items():
+            ece = f"{r['ece']:.3f}" if "ece" in r else "n/a"
+            print(
+                f"| {split} | {model} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | {ece} "
+                f"| {int(r['rows'])} | {int(r['classes'])} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
