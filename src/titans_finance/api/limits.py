@@ -19,6 +19,8 @@ from typing import Any
 
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +235,57 @@ def key_identity(token: bytes) -> str:
     return hashlib.sha256(token).hexdigest()[:16]
 
 
+class BodySizeLimit:
+    """Request body limit per path: 413 on a declared Content-Length over the limit, and while
+    streaming for bodies without one (chunked).
+
+    FastAPI's own ``max_body_size`` answers in plain text from outside the exception handlers;
+    this keeps every 413 a JSON error like all the others.
+    """
+
+    def __init__(self, app: Any, default_limit: int, path_limits: dict[str, int]) -> None:
+        self.app = app
+        self.default_limit = default_limit
+        self.path_limits = path_limits
+
+    @staticmethod
+    def _message(size: int | None, limit: int) -> str:
+        what = f"request body of {size} bytes" if size is not None else "request body"
+        return f"{what} exceeds the limit of {limit} bytes (TITANS_MAX_BODY_BYTES)"
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.path_limits.get(scope["path"], self.default_limit)
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = int(value) if value.isdigit() else 0
+                if declared > limit:
+                    response = JSONResponse(
+                        {"detail": self._message(declared, limit), "success": False},
+                        status_code=413,
+                    )
+                    await response(scope, receive, send)
+                    return
+                break
+        received = 0
+
+        async def limited_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # FastAPI re-raises HTTPExceptions from body reading to the handlers.
+                    raise HTTPException(status_code=413, detail=self._message(None, limit))
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
 __all__ = [
+    "BodySizeLimit",
     "PredictionCache",
     "RateDecision",
     "RateLimiter",

@@ -16,7 +16,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from titans_finance.api.limits import PredictionCache, RateLimiter, RedisConnection
+from titans_finance.api.limits import (
+    BodySizeLimit,
+    PredictionCache,
+    RateLimiter,
+    RedisConnection,
+)
 from titans_finance.api.metrics import Metrics, MetricsMiddleware
 from titans_finance.api.routes import (
     budgets,
@@ -146,7 +151,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        max_body_size=settings.max_body_bytes,
         debug=False,
     )
     app.state.titans = state
@@ -164,11 +168,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (predict, models, recurring, insights, rules, budgets):
         app.include_router(module.router, dependencies=authenticated)
-    app.include_router(
-        transactions.import_router,
-        dependencies=authenticated,
-        max_body_size=settings.max_upload_bytes + _MULTIPART_OVERHEAD,
-    )
+    upload_limit = settings.max_upload_bytes + _MULTIPART_OVERHEAD
+    app.include_router(transactions.import_router, dependencies=authenticated)
     app.include_router(transactions.router, dependencies=authenticated)
 
     # Docs are open in development; in production AuthMiddleware puts them behind the key.
@@ -180,7 +181,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
 
-    # Added innermost first: Metrics -> CORS -> GZip -> Auth -> routes.
+    # Added innermost first: Metrics -> CORS -> GZip -> Auth -> BodySizeLimit -> routes.
+    app.add_middleware(
+        BodySizeLimit,
+        default_limit=settings.max_body_bytes,
+        path_limits={"/transactions/import": upload_limit},
+    )
     app.add_middleware(AuthMiddleware, state=state)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if settings.cors_origins:
