@@ -1,0 +1,74 @@
+"""`titans dashboard`: registered, builds the right streamlit command, and really serves."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from titans_finance.cli.dashboard import streamlit_command
+from titans_finance.cli.main import app
+from titans_finance.dashboard import APP_PATH
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_dashboard_is_registered_with_a_port_option() -> None:
+    result = CliRunner().invoke(app, ["dashboard", "--help"])
+    assert result.exit_code == 0
+    assert "--port" in result.output
+
+
+def test_streamlit_command_runs_the_app_headless_on_the_port() -> None:
+    command = streamlit_command(8123)
+    assert command[:4] == [sys.executable, "-m", "streamlit", "run"]
+    assert command[4] == str(APP_PATH) and APP_PATH.is_file()
+    assert "--server.headless=true" in command
+    assert "--server.port=8123" in command
+    assert "--browser.gatherUsageStats=false" in command
+
+
+def test_invalid_port_is_refused() -> None:
+    result = CliRunner().invoke(app, ["dashboard", "--port", "70000"])
+    assert result.exit_code != 0
+
+
+def test_dashboard_serves_http(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TITANS_") or "TEST" in k}
+    env["TITANS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'dash.db'}"
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "titans_finance", "dashboard", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        healthy = False
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                healthy = httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).is_success
+            except httpx.HTTPError:
+                healthy = False
+            if healthy:
+                break
+            time.sleep(0.3)
+        assert healthy, "the dashboard did not answer /_stcore/health within 60 s"
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert page.status_code == 200
+        assert "<noscript>" in page.text  # Streamlit's single-page app shell
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
