@@ -1,8 +1,10 @@
 """Generic delimited-text (CSV) reader: any bank's export with a header row.
 
 Detects the encoding, the delimiter and the header row (skipping preamble lines), recognises
-column names in several languages, parses every value as a string with pandas' C parser and
-converts the columns with the vectorised parsers of ``titans_finance.ingest.normalize``.
+column names in several languages, and parses every value as text: with pyarrow's parser when
+each data line is one record (the common case), else record by record so that blank lines,
+quoted line breaks and malformed rows keep their physical line numbers. Columns are then
+converted on their distinct values with ``titans_finance.ingest.normalize``.
 """
 
 from __future__ import annotations
@@ -350,12 +352,8 @@ class _Coded:
         return expand(self.codes, table)
 
     def text(self, row: int) -> str:
+        """The stripped text of one row (for messages)."""
         return str(self.uniques.iloc[self.codes[row]])
-
-    def table(self, parsed: list[object]) -> np.ndarray:
-        out = np.empty(len(parsed), dtype=object)
-        out[:] = parsed
-        return out
 
 
 class _Table:
