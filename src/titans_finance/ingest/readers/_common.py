@@ -27,7 +27,7 @@ def read_bytes(path: Path, what: str) -> bytes:
         raise InputFileError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
-    if not data.strip():
+    if not data or data.isspace():  # no copy of a large file
         raise InputFileError(f"{path}: the file is empty; expected {what}")
     return data
 
