@@ -126,10 +126,17 @@ def test_feedback_changes_the_next_model() -> None:
     assert after == "Music"
 
 
+def test_unseen_merchants_get_a_softer_temperature(fitted_synthetic: CategoryModel) -> None:
+    assert fitted_synthetic.temperature_unseen_ >= fitted_synthetic.temperature_ > 0
+    rows = pd.DataFrame({d.DESCRIPTION: ["STARBUCKS STORE", "STARBUCKS ROASTERY"], d.AMOUNT: -5.0})
+    proba = fitted_synthetic.predict_proba(rows)  # known merchant key vs a new one
+    assert proba[0].max() >= proba[1].max()
+
+
 def test_calibration_temperature_and_logreg_option() -> None:
     frame = synthetic_frame(150)
     model = CategoryModel(classifier="logreg", calibration_folds=0).fit(frame)
-    assert model.temperature_ == 1.0
+    assert model.temperature_ == model.temperature_unseen_ == 1.0
     proba = model.predict_proba(frame.head(4))
     assert proba.shape == (4, len(model.classes_))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import MaxAbsScaler
 from sklearn.svm import LinearSVC
@@ -242,7 +242,9 @@ class CategoryModel(TitansModel):
         self.n_text_features_ = text.shape[1]
         matrix = sp.hstack([text, self.other_features_.transform(train)], format="csr")
         matrix = matrix.astype(np.float32)
-        self.temperature_ = self._calibrate(matrix, target)
+        merchants = train[MERCHANT_KEY_COLUMN].to_numpy()
+        self.known_merchants_ = pd.Index(pd.unique(merchants))
+        self.temperature_, self.temperature_unseen_ = self._calibrate(matrix, target, merchants)
         self.estimator_ = self._classifier().fit(matrix, target)
         coef = np.atleast_2d(np.asarray(self.estimator_.coef_, dtype=np.float32))
         self.text_coef_ = np.ascontiguousarray(coef[:, : self.n_text_features_].T)
@@ -250,15 +252,14 @@ class CategoryModel(TitansModel):
         self.intercept_ = np.atleast_1d(np.asarray(self.estimator_.intercept_, dtype=np.float32))
         self.n_labelled_ = len(labels)
 
-    def _calibrate(self, matrix: sp.csr_matrix, target: np.ndarray) -> float:
-        """Temperature fitted on out-of-fold scores (folds may miss rare classes)."""
+    def _out_of_fold(
+        self, matrix: sp.csr_matrix, target: np.ndarray, splits: Any
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Out-of-fold scores (NaN rows where a fold could not be fitted) and train indices."""
         n_classes = len(self.classes_)
-        folds = min(self.calibration_folds, len(target))
-        if folds < 2:
-            return 1.0
         oof = np.full((len(target), n_classes), np.nan, dtype=np.float32)
-        splitter = KFold(n_splits=folds, shuffle=True, random_state=self.random_state)
-        for train_idx, test_idx in splitter.split(matrix):
+        train_parts = []
+        for train_idx, test_idx in splits:
             present = np.unique(target[train_idx])
             if len(present) < 2:
                 continue
@@ -268,10 +269,39 @@ class CategoryModel(TitansModel):
             block = np.repeat(scores.min(axis=1, keepdims=True) - 1.0, n_classes, axis=1)
             block[:, present] = scores
             oof[test_idx] = block
+            train_parts.append(train_idx)
+        return oof, train_parts
+
+    def _calibrate(
+        self, matrix: sp.csr_matrix, target: np.ndarray, merchants: np.ndarray
+    ) -> tuple[float, float]:
+        """Temperatures for known and for unseen merchants, fitted on out-of-fold scores.
+
+        Random folds give scores for merchants the fold's model has seen; folds grouped by
+        merchant give scores for merchants it has never seen, which deserve lower confidence.
+        """
+        folds = min(self.calibration_folds, len(target))
+        if folds < 2:
+            return 1.0, 1.0
+        splitter = KFold(n_splits=folds, shuffle=True, random_state=self.random_state)
+        oof, _ = self._out_of_fold(matrix, target, splitter.split(matrix))
+        scored = ~np.isnan(oof).any(axis=1)
+        seen_t = (
+            _fit_temperature(oof[scored].astype(np.float64), target[scored])
+            if scored.sum() >= 2
+            else 1.0
+        )
+        groups = pd.factorize(merchants)[0]
+        n_groups = int(groups.max()) + 1 if len(groups) else 0
+        if n_groups < 2:
+            return seen_t, seen_t
+        grouped = GroupKFold(n_splits=min(folds, n_groups))
+        oof, _ = self._out_of_fold(matrix, target, grouped.split(matrix, groups=groups))
         scored = ~np.isnan(oof).any(axis=1)
         if scored.sum() < 2:
-            return 1.0
-        return _fit_temperature(oof[scored].astype(np.float64), target[scored])
+            return seen_t, seen_t
+        unseen_t = _fit_temperature(oof[scored].astype(np.float64), target[scored])
+        return seen_t, max(unseen_t, seen_t)
 
     def feature_names(self) -> list[str]:
         """Feature families with their widths."""
@@ -290,7 +320,9 @@ class CategoryModel(TitansModel):
         materialises its n-gram matrix row by row.
         """
         check_is_fitted(self, "estimator_")
-        prepared = prepare_text(frame)
+        return self._decision(prepare_text(frame))
+
+    def _decision(self, prepared: pd.DataFrame) -> np.ndarray:
         text_codes, _ = pd.factorize(prepared[NORMALISED_COLUMN], sort=False)
         key_codes, key_uniques = pd.factorize(prepared[MERCHANT_KEY_COLUMN], sort=False)
         pair = text_codes.astype(np.int64) * (len(key_uniques) + 1) + key_codes
@@ -309,9 +341,16 @@ class CategoryModel(TitansModel):
         return scores
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        """Calibrated probabilities, one column per ``classes_`` entry (float32)."""
-        scores = self.decision_scores(frame)
-        scores /= np.float32(self.temperature_)
+        """Calibrated probabilities, one column per ``classes_`` entry (float32).
+
+        Rows of merchants absent from training use the (higher) unseen-merchant temperature.
+        """
+        check_is_fitted(self, "estimator_")
+        prepared = prepare_text(frame)
+        scores = self._decision(prepared)
+        seen = self.known_merchants_.get_indexer(pd.Index(prepared[MERCHANT_KEY_COLUMN])) >= 0
+        temperature = np.where(seen, self.temperature_, self.temperature_unseen_)
+        scores /= temperature.astype(np.float32)[:, None]
         return _softmax(scores)
 
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
