@@ -8,7 +8,9 @@ from pydantic import ValidationError
 from titans_finance.config import Environment, Settings, generate_development_key
 
 
-def test_defaults_are_local_and_development(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_defaults_are_local_and_development(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
     settings = Settings()
     assert settings.environment is Environment.DEVELOPMENT

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from titans_finance.errors import InputFileError, TitansError
@@ -44,6 +44,10 @@ def ingest(
     ) as progress:
         for path in paths:
             task = progress.add_task(f"{path.name}: starting", total=None)
+
+            def show(stage: str, task: TaskID = task, name: str = path.name) -> None:
+                progress.update(task, description=f"{name}: {stage}")
+
             try:
                 summaries.append(
                     ingest_file(
@@ -52,17 +56,15 @@ def ingest(
                         file_format=file_format,
                         account=account,
                         mapping=mapping,
-                        on_stage=lambda stage, t=task, p=path: progress.update(
-                            t, description=f"{p.name}: {stage}"
-                        ),
+                        on_stage=show,
                     )
                 )
-            except TitansError as exc:
-                failures.append((path, exc))
+            except TitansError as error:
+                failures.append((path, error))
             progress.remove_task(task)
     _print_summary(summaries)
-    for path, exc in failures:
-        console.print(f"[bold red]refused[/] {path}: {exc.message} (nothing written)")
+    for path, failure in failures:
+        console.print(f"[bold red]refused[/] {path}: {failure.message} (nothing written)")
     if failures:
         raise typer.Exit(InputFileError.exit_code)
 

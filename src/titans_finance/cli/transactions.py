@@ -60,6 +60,7 @@ def list_transactions(
     limit: int = typer.Option(50, "--limit", min=1, help="How many rows to show."),
 ) -> None:
     """Show the newest matching transactions."""
+    from titans_finance import domain as d
     from titans_finance.config import get_settings
     from titans_finance.storage.db import get_engine
     from titans_finance.storage.repository import count_transactions, load_transactions
@@ -71,10 +72,11 @@ def list_transactions(
     table = Table(title=f"{len(frame)} of {total} transactions")
     for column in ("id", "Date", "Account", "Description", "Category", "Amount"):
         table.add_column(column, justify="right" if column in ("id", "Amount") else "left")
-    for row in frame.itertuples(index=False):
+    dates = frame[d.DATE].dt.strftime("%Y-%m-%d").tolist()
+    for row, day in zip(frame.itertuples(index=False), dates, strict=True):
         table.add_row(
             str(row.id),
-            row.Date.date().isoformat(),
+            day,
             str(row.Account),
             str(row.Description)[:60],
             str(row.Category or ""),
