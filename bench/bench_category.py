@@ -7,8 +7,9 @@ bank-style noise added to descriptors (store numbers, city suffixes, processor p
 truncation), and additionally with whole merchants held out of training; us-merchants
 (Description -> Category and -> Sub_Category, no dates or amounts) with a per-class random
 split; Berka (categories derived from the bank's k_symbol codes, descriptions from the
-operation code + partner bank, time split).  Writes bench/results/category.json and prints a
-markdown table.
+operation code + partner bank, time split).  Frames get the ``merchant`` column from
+ingest's normaliser, as in real use (anchors ignore it).  Writes bench/results/category.json
+and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from anchors import SeedAnchor, SmartImporterAnchor
 from titans_finance import domain as d
+from titans_finance.ingest.merchants import normalize_merchants
 from titans_finance.models.category import CategoryModel
 from titans_finance.models.metrics import classification_report
 
@@ -158,7 +160,13 @@ def unseen_merchant_split(
 
 
 # -- scoring ----------------------------------------------------------------------------------
+def with_merchant(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the ``merchant`` column ingest adds to every stored or loaded frame."""
+    return frame.assign(**{d.MERCHANT: normalize_merchants(frame[d.DESCRIPTION])})
+
+
 def score_all(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, dict[str, float]]:
+    train, test = with_merchant(train), with_merchant(test)
     truth = test[d.CATEGORY].astype(str).to_numpy()
     out: dict[str, dict[str, float]] = {}
     started = time.perf_counter()
