@@ -321,16 +321,14 @@ class CashflowModel(TitansModel):
     def _widths(self, state: _State, rng: np.random.Generator) -> np.ndarray:
         """Raw simulated spread of each account's 30-day net: (below, above) the mean."""
         _, occurrences = self._recurring_matrix(state, 30)
-        by_occ = dict(tuple(occurrences.groupby("_acc"))) if len(occurrences) else {}
         alpha = (1.0 - self.coverage) / 2.0
-        out = np.zeros((len(state.accounts), 2))
         n_sims = min(self.n_simulations, 200)
-        for i in range(len(state.accounts)):
-            sims = _deviations(
-                state, i, 30, by_occ.get(i, occurrences.iloc[:0]), rng, n_sims, self.block_days
-            )
-            low, high = np.quantile(sims.sum(axis=1), [alpha, 1.0 - alpha])
-            out[i] = (max(-low, 0.0), max(high, 0.0))
+        out = np.zeros((len(state.accounts), 2))
+        for batch in _batches(len(state.accounts), n_sims * 30):
+            sims = _deviations(state, batch, 30, occurrences, rng, n_sims, self.block_days)
+            low, high = np.quantile(sims.sum(axis=2), [alpha, 1.0 - alpha], axis=1)
+            out[batch, 0] = np.maximum(-low, 0.0)
+            out[batch, 1] = np.maximum(high, 0.0)
         return out
 
     # -- forecasting ------------------------------------------------------------------------------
@@ -384,57 +382,64 @@ class CashflowModel(TitansModel):
         """
         check_is_fitted(self, "state_")
         days = check_horizon(self.horizon if days is None else days)
-        selected = self._account_indices(account)
+        selected = np.asarray(self._account_indices(account), dtype=np.int64)
         state = self.state_
         recurring, occurrences = self._recurring_matrix(state, days)
-        corrections = self._corrections() / 30.0
+        variable = state.daily_inflow + state.daily_outflow + self._corrections() / 30.0
+        points = recurring + variable[:, None]
         alpha = (1.0 - self.coverage) / 2.0
         quantiles = [alpha, 1.0 - alpha]
         rng = np.random.default_rng(self.random_state)
         dates = pd.date_range(state.end + pd.Timedelta(days=1), periods=days, freq="D")
-        by_occ = dict(tuple(occurrences.groupby("_acc"))) if len(occurrences) else {}
         widths = state.widths if state.widths is not None else np.zeros((len(state.accounts), 2))
         factor = self.interval_factor_ * self.interval_scale
         z = float(np.sqrt(2.0) * special.erfinv(self.coverage))
+        # too calm a history: add the spread seen across accounts (see ``_calibrate``)
+        sigma = np.maximum(self.width_floor_ - widths.max(axis=1), 0.0) / (z * np.sqrt(30.0))
         total_sims = np.zeros((self.n_simulations, days))
-        total_point = np.zeros(days)
-        inflow = start_total = 0.0
         frames: list[pd.DataFrame] = []
-        for i in selected:
-            variable = state.daily_inflow[i] + state.daily_outflow[i] + corrections[i]
-            point = recurring[i] + variable
+        for part in _batches(len(selected), self.n_simulations * days):
+            batch = selected[part]
             sims = _deviations(
-                state,
-                i,
-                days,
-                by_occ.get(i, occurrences.iloc[:0]),
-                rng,
-                self.n_simulations,
-                self.block_days,
+                state, batch, days, occurrences, rng, self.n_simulations, self.block_days
             )
-            missing = self.width_floor_ - widths[i].max()
-            if missing > 0:  # too calm a history: add the spread seen across accounts
-                sigma = missing / (z * np.sqrt(30.0))
-                sims += rng.normal(scale=sigma, size=sims.shape)
+            if sigma[batch].any():
+                noise = rng.normal(size=sims.shape)
+                sims += noise * sigma[batch][:, None, None]
             sims *= factor
-            total_sims += sims
-            total_point += point
-            start_total += state.start_balance[i]
-            amounts = recurring[i]
-            inflow += float(
-                amounts[amounts > 0].sum()
-                + (state.daily_inflow[i] + max(corrections[i], 0.0)) * days
-            )
+            total_sims += sims.sum(axis=0)
             if by_account:
                 frames.append(
                     _daily_frame(
-                        dates, state.accounts[i], point, sims, state.start_balance[i], quantiles
+                        dates,
+                        [state.accounts[i] for i in batch],
+                        points[batch],
+                        sims,
+                        state.start_balance[batch],
+                        quantiles,
                     )
                 )
+        total_point = points[selected].sum(axis=0)
+        start_total = float(state.start_balance[selected].sum())
+        chosen = recurring[selected]
+        inflow = float(
+            chosen[chosen > 0].sum()
+            + (
+                (state.daily_inflow[selected] + np.maximum(self._corrections()[selected], 0.0))
+                * days
+            ).sum()
+        )
         if not by_account:
             label = state.accounts[selected[0]] if account is not None else ALL_ACCOUNTS
             frames.append(
-                _daily_frame(dates, label, total_point, total_sims, start_total, quantiles)
+                _daily_frame(
+                    dates,
+                    [label],
+                    total_point[None, :],
+                    total_sims[None, :, :],
+                    np.array([start_total]),
+                    quantiles,
+                )
             )
         daily = pd.concat(frames, ignore_index=True)
         balance = start_total + np.cumsum(total_point)
@@ -555,74 +560,119 @@ class _State:
 
 
 def _start_balances(work: pd.DataFrame, acc_idx: np.ndarray, n_accounts: int) -> np.ndarray:
-    """Last known balance per account: the last Balance value plus any later amounts, or the
-    running sum of Amount where no balance is given.  ``work`` is sorted by date."""
+    """Last known balance per account: the closing balance of its last day with balances plus
+    any later amounts, or the running sum of Amount where no balance is given.
+
+    Exports do not always list same-day rows in booking order, so the day's closing row is the
+    one whose balance no other row of that day starts from (its balance minus its amount).
+    ``work`` is sorted by date, then input order.
+    """
     amount = work["_amount"].to_numpy(dtype=float)
     total = np.bincount(acc_idx, weights=amount, minlength=n_accounts)
     balance = work["_balance"].to_numpy(dtype=float)
     has = ~np.isnan(balance)
     if not has.any():
         return total
+    dates = work["_date"].to_numpy()
     rows = np.arange(len(work))
     last_row = np.full(n_accounts, -1)
     np.maximum.at(last_row, acc_idx[has], rows[has])
-    after = rows > last_row[acc_idx]
-    tail = np.bincount(acc_idx[after], weights=amount[after], minlength=n_accounts)
     known = last_row >= 0
+    last_day = np.full(n_accounts, np.datetime64("NaT"), dtype=dates.dtype)
+    last_day[known] = dates[last_row[known]]
+    day_rows = has & (dates == last_day[acc_idx])
+    group = pd.DataFrame(
+        {
+            "acc": acc_idx[day_rows],
+            "row": rows[day_rows],
+            "closing": np.round(balance[day_rows] * 100).astype(np.int64),
+            "opening": np.round((balance[day_rows] - amount[day_rows]) * 100).astype(np.int64),
+        }
+    )
+    opened = group[["acc", "opening"]].rename(columns={"opening": "closing"}).drop_duplicates()
+    flagged = group.merge(opened.assign(_used=True), on=["acc", "closing"], how="left")
+    closing = flagged[flagged["_used"].isna()].groupby("acc")["row"].max()
+    last_row[closing.index.to_numpy()] = closing.to_numpy()
+    after = (dates > last_day[acc_idx]) | ((dates == last_day[acc_idx]) & ~has)
+    tail = np.bincount(acc_idx[after], weights=amount[after], minlength=n_accounts)
     start = total.copy()
     start[known] = balance[last_row[known]] + tail[known]
     return start
 
 
+def _batches(n: int, cells_per_item: int, budget: int = 4_000_000) -> list[np.ndarray]:
+    """Index batches of ``n`` items so one batch of simulations stays within ``budget`` cells."""
+    size = max(1, budget // max(cells_per_item, 1))
+    return [np.arange(i, min(i + size, n)) for i in range(0, n, size)]
+
+
 def _deviations(
     state: _State,
-    i: int,
+    accounts: np.ndarray,
     days: int,
     occurrences: pd.DataFrame,
     rng: np.random.Generator,
     n_sims: int,
     block_days: int,
 ) -> np.ndarray:
-    """Simulated deviations of account ``i``'s daily net flows from its mean (sims x days): a
-    moving-block bootstrap of its variable daily flows (blocks keep weekly rhythm) plus the
-    amount noise of its recurring streams."""
-    flows = state.variable[i, state.valid_from[i] :].astype(float)
-    block = max(1, min(block_days, len(flows)))
+    """Simulated deviations of the accounts' daily net flows from their means (accounts x sims x
+    days): a moving-block bootstrap of each account's own variable daily flows (blocks keep the
+    weekly rhythm; a history shorter than a block is wrapped) plus the amount noise of its
+    recurring streams."""
+    flows = state.variable[accounts].astype(float)
+    first = state.valid_from[accounts]
+    n_valid = flows.shape[1] - first
+    block = max(1, block_days)
     n_blocks = -(-days // block)
-    starts = rng.integers(0, len(flows) - block + 1, size=(n_sims, n_blocks))
-    index = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(n_sims, -1)
-    sims = flows[index[:, :days]] - state.raw_daily_mean[i]
+    high = np.where(n_valid >= block, n_valid - block + 1, n_valid)
+    starts = rng.integers(0, high[:, None, None], size=(len(accounts), n_sims, n_blocks))
+    offsets = (starts[..., None] + np.arange(block)) % n_valid[:, None, None, None]
+    offsets = offsets.reshape(len(accounts), n_sims, -1)[:, :, :days]
+    columns = first[:, None, None] + offsets
+    sims = flows[np.arange(len(accounts))[:, None, None], columns]
+    sims -= state.raw_daily_mean[accounts][:, None, None]
     if len(occurrences):
-        spread = occurrences["amount_spread"].to_numpy(dtype=float)
-        noise = rng.normal(size=(n_sims, len(occurrences))) * spread[None, :]
-        np.add.at(sims.T, occurrences["_day"].to_numpy(), noise.T)
+        position = pd.Series(np.arange(len(accounts)), index=accounts)
+        mine = occurrences[occurrences["_acc"].isin(accounts)]
+        if len(mine):
+            where = position.reindex(mine["_acc"].to_numpy()).to_numpy()
+            spread = mine["amount_spread"].to_numpy(dtype=float)
+            noise = rng.normal(size=(len(mine), n_sims)) * spread[:, None]
+            np.add.at(
+                sims,
+                (where[:, None], np.arange(n_sims)[None, :], mine["_day"].to_numpy()[:, None]),
+                noise,
+            )
     return sims
 
 
 def _daily_frame(
     dates: pd.DatetimeIndex,
-    account: str,
-    point: np.ndarray,
+    accounts: list[str],
+    points: np.ndarray,
     sims: np.ndarray,
-    start_balance: float,
+    start_balances: np.ndarray,
     quantiles: list[float],
 ) -> pd.DataFrame:
-    """Daily rows of one series; intervals from the simulated deviations, forced to bracket the
-    point forecast (a skewed bootstrap can put both quantiles on one side of the mean)."""
-    low, high = np.quantile(sims, quantiles, axis=0)
-    cumulative = np.cumsum(sims, axis=1)
-    bal_low, bal_high = np.quantile(cumulative, quantiles, axis=0)
-    balance = start_balance + np.cumsum(point)
+    """Daily rows of a batch of series (points: series x days, sims: series x sims x days).
+
+    Intervals are the simulated deviations' quantiles around the point forecast, forced to
+    bracket it (a skewed bootstrap can put both quantiles on one side of the mean).
+    """
+    low, high = np.quantile(sims, quantiles, axis=1)
+    bal_low, bal_high = np.quantile(np.cumsum(sims, axis=2), quantiles, axis=1)
+    balance = start_balances[:, None] + np.cumsum(points, axis=1)
+    n_series, n_days = points.shape
     return pd.DataFrame(
         {
-            "date": dates,
-            d.ACCOUNT: account,
-            "predicted_net": np.round(point, 2),
-            "lower": np.round(point + np.minimum(low, 0.0), 2),
-            "upper": np.round(point + np.maximum(high, 0.0), 2),
-            "predicted_balance": np.round(balance, 2),
-            "balance_lower": np.round(balance + np.minimum(bal_low, 0.0), 2),
-            "balance_upper": np.round(balance + np.maximum(bal_high, 0.0), 2),
+            "date": np.tile(dates.to_numpy(), n_series),
+            d.ACCOUNT: np.repeat(np.asarray(accounts, dtype=object), n_days),
+            "predicted_net": np.round(points, 2).ravel(),
+            "lower": np.round(points + np.minimum(low, 0.0), 2).ravel(),
+            "upper": np.round(points + np.maximum(high, 0.0), 2).ravel(),
+            "predicted_balance": np.round(balance, 2).ravel(),
+            "balance_lower": np.round(balance + np.minimum(bal_low, 0.0), 2).ravel(),
+            "balance_upper": np.round(balance + np.maximum(bal_high, 0.0), 2).ravel(),
         }
     )
 

@@ -1,0 +1,187 @@
+"""Cash-flow forecast quality and speed on the real Berka accounts (rolling origins).
+
+For each cut-off date the model is fitted on everything up to it, forecasts 30 days per account
+and is compared with what happened: the actual 30-day net and the actual closing balance read
+from the Balance column.  Baselines in the same run: zero change (net 0, balance unchanged) and
+seasonal naive (the last 30 days' net repeats).  The uncalibrated structural forecast
+(``calibration_origins=0``) is reported too, to show what the learned correction adds.
+
+    uv run python bench/bench_cashflow.py [--data ../shared/data/berka/trans.asc]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from titans_finance.models._history import working_frame
+from titans_finance.models.cashflow import CashflowModel, _start_balances
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "berka" / "trans.asc"
+DEFAULT_ORIGINS = [
+    "1993-07-31",
+    "1993-09-30",
+    "1993-11-15",
+    "1993-12-31",
+    "1994-01-31",
+    "1994-02-28",
+]
+
+
+def load_berka(path: Path) -> pd.DataFrame:
+    """Berka through the project's own ingest pipeline (reader, validation, merchants)."""
+    from titans_finance.ingest.pipeline import load_frame
+
+    return load_frame(path, file_format="berka")
+
+
+def closing_balances(frame: pd.DataFrame, cut: pd.Timestamp, accounts: list[str]) -> np.ndarray:
+    """Each account's closing balance on ``cut`` from the Balance column."""
+    rows = frame[frame["Date"] <= cut]
+    work = working_frame(rows, need_amount=True, what="bench", training=True)
+    work["_balance"] = rows["Balance"].to_numpy(dtype=float)
+    order = np.lexsort((work["_pos"].to_numpy(), work["_date"].to_numpy()))
+    work = work.iloc[order].reset_index(drop=True)
+    names = np.sort(work["_account"].astype(str).unique())
+    index = np.searchsorted(names, work["_account"].astype(str).to_numpy())
+    balances = pd.Series(_start_balances(work, index, len(names)), index=names)
+    return balances.reindex(accounts).to_numpy()
+
+
+def run_origin(
+    frame: pd.DataFrame, origin: pd.Timestamp, horizon: int, n_simulations: int
+) -> dict[str, object]:
+    history = frame[frame["Date"] <= origin]
+    end = origin + pd.Timedelta(days=horizon)
+    window = frame[(frame["Date"] > origin) & (frame["Date"] <= end)]
+    out: dict[str, object] = {"origin": origin.date().isoformat()}
+    for name, params in (
+        ("model", {}),
+        ("structural", {"calibration_origins": 0}),
+    ):
+        started = time.perf_counter()
+        model = CashflowModel(n_simulations=n_simulations, **params).fit(history)
+        fit_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        daily = model.forecast(horizon, by_account=True).daily
+        forecast_seconds = time.perf_counter() - started
+        accounts = model.accounts_
+        last = daily[daily["date"] == daily["date"].max()].set_index("Account").reindex(accounts)
+        start = model.start_balance_
+        actual_net = (
+            window.groupby(window["Account"].astype(str))["Amount"]
+            .sum()
+            .reindex(accounts, fill_value=0.0)
+            .to_numpy()
+        )
+        actual_end = closing_balances(frame, end, accounts)
+        predicted_net = last["predicted_balance"].to_numpy() - start
+        covered = (last["balance_lower"].to_numpy() <= actual_end + 0.005) & (
+            actual_end - 0.005 <= last["balance_upper"].to_numpy()
+        )
+        out[f"{name}_mae"] = float(np.abs(predicted_net - actual_net).mean())
+        out[f"{name}_coverage"] = float(covered.mean())
+        out[f"{name}_median_width"] = float(
+            np.median(last["balance_upper"].to_numpy() - last["balance_lower"].to_numpy())
+        )
+        out[f"{name}_fit_seconds"] = fit_seconds
+        out[f"{name}_forecast_seconds"] = forecast_seconds
+        if name == "model":
+            out["accounts"] = len(accounts)
+            out["zero_change_mae"] = float(np.abs(actual_net).mean())
+            recent = history[history["Date"] > origin - pd.Timedelta(days=horizon)]
+            previous = (
+                recent.groupby(recent["Account"].astype(str))["Amount"]
+                .sum()
+                .reindex(accounts, fill_value=0.0)
+                .to_numpy()
+            )
+            out["seasonal_naive_mae"] = float(np.abs(previous - actual_net).mean())
+            out["start_balance_matches_balance_column"] = float(
+                np.isclose(start, closing_balances(frame, origin, accounts)).mean()
+            )
+            out["calibration_samples"] = model.calibration_samples_
+            out["interval_factor"] = model.interval_factor_
+    return out
+
+
+def markdown(rows: list[dict[str, object]]) -> str:
+    header = (
+        "| origin | accounts | model MAE | structural MAE | zero-change MAE | seasonal-naive MAE "
+        "| model / zero | 90% end-balance coverage (model / structural) | fit s (model) |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for row in rows:
+        lines.append(
+            f"| {row['origin']} | {row['accounts']} | {row['model_mae']:,.0f} "
+            f"| {row['structural_mae']:,.0f} | {row['zero_change_mae']:,.0f} "
+            f"| {row['seasonal_naive_mae']:,.0f} "
+            f"| {row['model_mae'] / row['zero_change_mae']:.3f} "  # type: ignore[operator]
+            f"| {row['model_coverage']:.3f} / {row['structural_coverage']:.3f} "
+            f"| {row['model_fit_seconds']:.1f} |"
+        )
+    return header + "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--origins", nargs="*", default=DEFAULT_ORIGINS)
+    parser.add_argument("--horizon", type=int, default=30)
+    parser.add_argument("--n-simulations", type=int, default=500)
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "cashflow.json")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    started = time.perf_counter()
+    frame = load_berka(args.data)
+    load_seconds = time.perf_counter() - started
+    rows = []
+    for origin in args.origins:
+        row = run_origin(frame, pd.Timestamp(origin), args.horizon, args.n_simulations)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    total = {
+        key: float(np.mean([row[key] for row in rows]))  # type: ignore[misc]
+        for key in rows[0]
+        if key.endswith(("_mae", "_coverage", "_seconds"))
+    }
+    total["model_over_zero_change"] = total["model_mae"] / total["zero_change_mae"]
+    total["structural_over_zero_change"] = total["structural_mae"] / total["zero_change_mae"]
+    total["model_over_seasonal_naive"] = total["model_mae"] / total["seasonal_naive_mae"]
+    result = {
+        "benchmark": "cashflow",
+        "data": str(args.data),
+        "rows": len(frame),
+        "accounts": int(frame["Account"].nunique()),
+        "horizon_days": args.horizon,
+        "n_simulations": args.n_simulations,
+        "load_seconds": load_seconds,
+        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        "origins": rows,
+        "mean": total,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2))
+    print()
+    print(markdown(rows))
+    print()
+    print(
+        f"mean over origins: model/zero-change {total['model_over_zero_change']:.3f}, "
+        f"structural/zero-change {total['structural_over_zero_change']:.3f}, "
+        f"model/seasonal-naive {total['model_over_seasonal_naive']:.3f}, "
+        f"coverage {total['model_coverage']:.3f}, fit {total['model_fit_seconds']:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
