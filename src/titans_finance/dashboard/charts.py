@@ -146,11 +146,44 @@ def category_bars(by_category: list[dict[str, Any]], *, top: int = 15) -> go.Fig
     return p.style_figure(fig)
 
 
+def summary_of(frame: pd.DataFrame, excluded: list[str]) -> dict[str, Any]:
+    """insights.summarize with the user's excluded categories (for `state.derived`)."""
+    from titans_finance.insights import summarize
+
+    return summarize(frame, exclude_categories=excluded)
+
+
+def sunburst_of(frame: pd.DataFrame, excluded: list[str]) -> go.Figure:
+    """The spending sunburst without the excluded categories (for `state.derived`)."""
+    kept = frame.loc[~frame[d.CATEGORY].isin(excluded)] if excluded else frame
+    return spending_sunburst(kept)
+
+
+def balance_of(frame: pd.DataFrame, _excluded: list[str]) -> go.Figure:
+    """The balance trend (for `state.derived`)."""
+    return balance_trend(frame)
+
+
+def distribution_of(frame: pd.DataFrame, _excluded: list[str]) -> go.Figure:
+    """The amount distribution (for `state.derived`)."""
+    return amount_distribution(frame)
+
+
+def methods_of(frame: pd.DataFrame, _excluded: list[str]) -> go.Figure:
+    """The payment-method chart (for `state.derived`)."""
+    return payment_methods(frame)
+
+
 __all__ = [
     "amount_distribution",
+    "balance_of",
     "balance_trend",
     "category_bars",
+    "distribution_of",
+    "methods_of",
     "monthly_income_expenses",
     "payment_methods",
     "spending_sunburst",
+    "summary_of",
+    "sunburst_of",
 ]

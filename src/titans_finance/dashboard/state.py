@@ -8,8 +8,10 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, NoReturn, TypeVar
 
+import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 
 from titans_finance import domain as d
 from titans_finance.dashboard.client import DashboardClient, make_client
@@ -64,6 +66,15 @@ def errors_shown(what: str = "") -> Iterator[None]:
         )
     except TitansError as exc:
         st.error(f"{what + ': ' if what else ''}{exc.message}", icon=":material/error:")
+    except (RerunException, StopException):
+        raise
+    except Exception as exc:  # a model artefact from an older version must not crash the page
+        logger.exception("dashboard: %s failed", what or "a call")
+        st.error(
+            f"{what + ': ' if what else ''}unexpected {type(exc).__name__}: {exc}. If a model is "
+            "involved, retrain it (`titans train all` or **Retrain** on the Import & models page).",
+            icon=":material/error:",
+        )
 
 
 _FLASH = "_flash_messages"
@@ -111,21 +122,67 @@ def _filter_key(flt: TransactionFilter) -> tuple[tuple[str, Any], ...]:
     )
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _transactions(
     source: str, version: str, key: tuple[tuple[str, Any], ...], _client: DashboardClient
 ) -> pd.DataFrame:
+    # cache_resource hands out the same frame without copying 100k rows per rerun: pages treat
+    # it as read-only (every transformation builds a new frame).
     return _client.transactions(TransactionFilter(**dict(key)))
 
 
 def transactions(client: DashboardClient, flt: TransactionFilter | None = None) -> pd.DataFrame:
-    """Transactions matching ``flt``, cached per (source, store version, filter)."""
+    """Transactions matching ``flt``, cached per (source, store version, filter). Read-only."""
     flt = flt or TransactionFilter()
     version = store_version(client)
     try:
         return _transactions(client.source, version, _filter_key(flt), client)
     except TitansError as exc:
         fail(exc.message)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _derived(
+    name: str,
+    source: str,
+    version: str,
+    key: tuple[tuple[str, Any], ...],
+    excluded: tuple[str, ...],
+    _fn: Callable[[pd.DataFrame, list[str]], Any],
+    _client: DashboardClient,
+) -> Any:
+    return _fn(_transactions(source, version, key, _client), list(excluded))
+
+
+def derived(
+    client: DashboardClient,
+    name: str,
+    fn: Callable[[pd.DataFrame, list[str]], T],
+    flt: TransactionFilter | None = None,
+    excluded: list[str] | tuple[str, ...] = (),
+) -> T:
+    """``fn(transactions(flt), excluded)`` cached per store version, filter and exclusions.
+
+    ``name`` identifies ``fn`` in the cache key; use it for summaries and figures that are
+    too slow to rebuild on every widget change.
+    """
+    flt = flt or TransactionFilter()
+    version = store_version(client)
+    try:
+        result: T = _derived(
+            name, client.source, version, _filter_key(flt), tuple(excluded), fn, client
+        )
+    except TitansError as exc:
+        fail(exc.message)
+    return result
+
+
+def month_keys(dates: pd.Series) -> pd.Series:
+    """'YYYY-MM' of each date, formatting only the distinct months (fast on 100k rows)."""
+    months = pd.to_datetime(dates).to_numpy().astype("datetime64[M]")
+    uniques, inverse = np.unique(months, return_inverse=True)
+    labels = np.array([str(u)[:7] for u in uniques], dtype=object)
+    return pd.Series(labels[inverse], index=dates.index, dtype=object)
 
 
 def all_transactions_or_stop(client: DashboardClient) -> pd.DataFrame:
@@ -151,7 +208,7 @@ def model_status(client: DashboardClient) -> list[dict[str, Any]]:
     return client.model_status()
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _stored_predictions(
     kind: str,
     source: str,
@@ -159,7 +216,8 @@ def _stored_predictions(
     models: tuple[tuple[str, str], ...],
     _client: DashboardClient,
 ) -> pd.DataFrame:
-    frame = _client.transactions()
+    # a resource, not data: 100k rows with list columns are too slow to copy on every rerun
+    frame = _transactions(source, version, _filter_key(TransactionFilter()), _client)
     if frame.empty:
         return frame
     predictions = _client.predict(kind, frame)
@@ -256,6 +314,7 @@ __all__ = [
     "cached",
     "categories_of",
     "currency_of",
+    "derived",
     "errors_shown",
     "excluded_categories",
     "fail",
@@ -263,6 +322,7 @@ __all__ = [
     "get_client",
     "invalidate",
     "model_status",
+    "month_keys",
     "show_flash",
     "store_version",
     "stored_predictions",

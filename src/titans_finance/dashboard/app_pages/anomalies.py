@@ -14,6 +14,7 @@ from titans_finance.dashboard import palette as p
 from titans_finance.dashboard.state import (
     all_transactions_or_stop,
     currency_of,
+    derived,
     errors_shown,
     flash_and_rerun,
     get_client,
@@ -21,7 +22,6 @@ from titans_finance.dashboard.state import (
     show_flash,
     stored_predictions,
 )
-from titans_finance.errors import TitansError
 
 RISK_ORDER = ["critical", "high", "medium", "low"]
 
@@ -126,14 +126,10 @@ def main() -> None:
     client = get_client()
     frame = all_transactions_or_stop(client)
     currency = currency_of(frame)
-    try:
-        with st.spinner("Scoring every transaction…"):
-            scored = stored_predictions(client, "anomaly")
-    except TitansError as exc:
-        with errors_shown("anomaly model"):
-            raise exc
-        scored = None
-    days = unusual_days(frame)
+    scored = None
+    with errors_shown("anomaly model"), st.spinner("Scoring every transaction…"):
+        scored = stored_predictions(client, "anomaly")
+    days = derived(client, "unusual_days", lambda f, _ex: unusual_days(f))
     if scored is not None:
         threshold = score_threshold(scored, model_status(client))
         flagged = scored.loc[scored["is_anomaly"].astype(bool)].copy()

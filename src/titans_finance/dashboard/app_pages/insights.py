@@ -17,10 +17,12 @@ from titans_finance.dashboard.state import (
     cached,
     categories_of,
     currency_of,
+    derived,
     errors_shown,
     excluded_categories,
     flash_and_rerun,
     get_client,
+    month_keys,
     show_flash,
 )
 from titans_finance.insights import UNCATEGORISED, budget_status
@@ -181,14 +183,15 @@ def _budgets(frame: pd.DataFrame, excluded: list[str], currency: str) -> None:
     client = get_client()
     st.subheader("Budget vs actual")
     spend = frame.loc[(frame[d.AMOUNT] < 0) & ~frame[d.CATEGORY].isin(excluded)]
-    months = sorted(spend[d.DATE].dt.strftime("%Y-%m").unique(), reverse=True)
+    spend_months = month_keys(spend[d.DATE])
+    months = sorted(spend_months.unique(), reverse=True)
     if not months:
         st.info("No spending to compare with budgets yet.")
         return
     month = st.columns([1, 3])[0].selectbox("Month", months, key="budget_month")
     by_month = (
         spend.assign(
-            month=spend[d.DATE].dt.strftime("%Y-%m"),
+            month=spend_months,
             category=spend[d.CATEGORY].fillna(UNCATEGORISED),
         )
         .groupby(["category", "month"])[d.AMOUNT]
@@ -221,7 +224,12 @@ def _budgets(frame: pd.DataFrame, excluded: list[str], currency: str) -> None:
         show_flash()
         if st.button("Save budgets", key="budget_save", type="primary"):
             _save_budgets(edited, every_month)
-    status = budget_status(frame, budgets, month, exclude_categories=excluded)
+    status = derived(
+        client,
+        f"budget-status:{month}:{budgets.to_json()}",
+        lambda f, ex: budget_status(f, budgets, month, exclude_categories=ex),
+        excluded=excluded,
+    )
     with right:
         if status.empty:
             st.info("No budgets yet: enter amounts in the table and press **Save budgets**.")

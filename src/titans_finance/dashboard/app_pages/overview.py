@@ -11,10 +11,10 @@ from titans_finance.dashboard.state import (
     all_transactions_or_stop,
     categories_of,
     currency_of,
+    derived,
     excluded_categories,
     get_client,
 )
-from titans_finance.insights import summarize
 
 
 def main() -> None:
@@ -24,7 +24,7 @@ def main() -> None:
     with st.spinner("Loading transactions…"):
         frame = all_transactions_or_stop(client)
     excluded = excluded_categories(categories_of(frame))
-    summary = summarize(frame, exclude_categories=excluded)
+    summary = derived(client, "summary", charts.summary_of, excluded=excluded)
     currency = currency_of(frame)
     st.caption(
         f"{len(frame):,} transactions from {summary['date_from']} to {summary['date_to']}"
@@ -38,12 +38,13 @@ def main() -> None:
     cols[3].metric("Net", p.money(summary["net"], currency, signed=True))
     cols[4].metric("Savings rate", p.percent(summary["savings_rate"]))
 
-    shown = frame.loc[~frame[d.CATEGORY].isin(excluded)] if excluded else frame
     left, right = st.columns([1, 1])
     with left:
         st.subheader("Where the money goes")
         if summary["by_category"]:
-            st.plotly_chart(charts.spending_sunburst(shown), key="sunburst")
+            st.plotly_chart(
+                derived(client, "sunburst", charts.sunburst_of, excluded=excluded), key="sunburst"
+            )
             st.caption(
                 "Click a category to drill down to its merchants; click the centre to go back."
             )
@@ -51,7 +52,7 @@ def main() -> None:
             st.info("No spending in the stored transactions.")
     with right:
         st.subheader("Balance trend")
-        st.plotly_chart(charts.balance_trend(frame), key="balance")
+        st.plotly_chart(derived(client, "balance", charts.balance_of), key="balance")
 
     st.subheader("Monthly income and expenses")
     st.plotly_chart(charts.monthly_income_expenses(summary["by_month"]), key="monthly")

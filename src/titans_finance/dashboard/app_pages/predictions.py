@@ -22,7 +22,6 @@ from titans_finance.dashboard.state import (
     show_flash,
     stored_predictions,
 )
-from titans_finance.errors import TitansError
 from titans_finance.serving import records_to_frame
 
 REVIEW_SIZE = 15
@@ -159,12 +158,10 @@ def _review(currency: str, categories: list[str]) -> None:
         "correct a category (stored as feedback for the next training); tick **rule** to "
         "also categorise every transaction from that merchant this way from now on."
     )
-    try:
-        with st.spinner("Scoring stored transactions…"):
-            scored = stored_predictions(client, "category")
-    except TitansError as exc:
-        with errors_shown("review queue"):
-            raise exc
+    scored = None
+    with errors_shown("review queue"), st.spinner("Scoring stored transactions…"):
+        scored = stored_predictions(client, "category")
+    if scored is None:
         return
     _confidence_chart(scored)
     reviewed: set[int] = st.session_state.setdefault(_REVIEWED, set())

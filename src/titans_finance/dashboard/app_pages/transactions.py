@@ -17,11 +17,11 @@ from titans_finance.dashboard.state import (
     all_transactions_or_stop,
     categories_of,
     currency_of,
+    derived,
     excluded_categories,
     get_client,
     transactions,
 )
-from titans_finance.insights import summarize
 from titans_finance.storage.repository import TransactionFilter, export_csv
 
 PRESETS: dict[str, int | None] = {
@@ -127,7 +127,7 @@ def main() -> None:
     if frame.empty:
         st.warning("No transactions match these filters — widen the period or clear a filter.")
         return
-    summary = summarize(frame, exclude_categories=excluded)
+    summary = derived(client, "summary", charts.summary_of, flt, excluded)
     cols = st.columns(4)
     cols[0].metric("Matching transactions", f"{len(frame):,}")
     cols[1].metric("Income", p.money(summary["income"], currency))
@@ -136,8 +136,8 @@ def main() -> None:
 
     figures = {
         "Monthly income vs expenses": charts.monthly_income_expenses(summary["by_month"]),
-        "Amount distribution": charts.amount_distribution(frame),
-        "Payment methods": charts.payment_methods(frame),
+        "Amount distribution": derived(client, "distribution", charts.distribution_of, flt),
+        "Payment methods": derived(client, "methods", charts.methods_of, flt),
         "Spending by category": charts.category_bars(summary["by_category"]),
     }
     st.plotly_chart(figures["Monthly income vs expenses"], key="tx_monthly")
