@@ -1,0 +1,233 @@
+"""Private helpers shared by the amount and anomaly models: a numeric working frame and
+compact per-group history statistics (in log-magnitude space), vectorised throughout."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+from titans_finance import domain as d
+from titans_finance.errors import TrainingDataError, ValidationError
+
+logger = logging.getLogger(__name__)
+
+#: 1.4826 * MAD estimates the standard deviation of a normal sample.
+MAD_TO_SIGMA = 1.4826
+
+_DIGITS = re.compile(r"[\d#*/\\.,:;_\-]+")
+_SPACES = re.compile(r"\s+")
+_CASH = re.compile(r"\b(?:atm|cash|withdrawal|withdraw|vyber)\b", re.IGNORECASE)
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run OpenMP code (gradient boosting) on one thread.
+
+    On a busy machine (API workers, Dask, other jobs) OpenMP threads spin against each other:
+    fitting a few thousand rows took 80 s instead of 2 s on two shared cores.  Batch scoring
+    scales out through processes (``scale/``), not threads.
+    """
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
+def _simple_merchants(descriptions: pd.Series) -> pd.Series:
+    """Lower-case, digits and punctuation removed: a fallback merchant key."""
+    text = descriptions.fillna("").astype(str).str.lower().str.replace(_DIGITS, " ", regex=True)
+    return text.str.replace(_SPACES, " ", regex=True).str.strip()
+
+
+def merchant_keys(frame: pd.DataFrame) -> pd.Series:
+    """The normalised merchant of each row: the ``merchant`` column where present, otherwise a
+    normalisation of ``Description`` (``ingest.merchants.normalize_merchants`` when available)."""
+    description = (
+        frame[d.DESCRIPTION]
+        if d.DESCRIPTION in frame
+        else pd.Series("", index=frame.index, dtype=object)
+    )
+    existing = frame.get(d.MERCHANT)
+    missing = (
+        existing.isna() | (existing.astype(str).str.strip() == "")
+        if existing is not None
+        else pd.Series(True, index=frame.index)
+    )
+    if not missing.any() and existing is not None:
+        return existing.astype(str).str.strip().str.lower()
+    try:
+        from titans_finance.ingest.merchants import normalize_merchants
+
+        derived = pd.Series(
+            normalize_merchants(description[missing]), index=description[missing].index
+        )
+    except ImportError:  # ingest.merchants not available: keep the models usable on their own
+        derived = _simple_merchants(description[missing])
+    derived = derived.fillna("").astype(str)
+    empty = derived.str.strip() == ""
+    derived[empty] = _simple_merchants(description[missing][empty])
+    out = pd.Series("", index=frame.index, dtype=object)
+    if existing is not None:
+        out[~missing] = existing[~missing].astype(str)
+    out[missing] = derived
+    return out.astype(str).str.strip().str.lower()
+
+
+def to_float(values: pd.Series) -> np.ndarray:
+    """Amounts as float64 (accepts Decimal, strings of numbers, floats)."""
+    if values.dtype == object:
+        values = values.astype("string")
+    numbers = pd.to_numeric(values, errors="coerce")
+    return np.asarray(pd.Series(numbers).astype("float64").to_numpy(), dtype=np.float64)
+
+
+def _text(frame: pd.DataFrame, column: str, default: str = "") -> pd.Series:
+    if column not in frame:
+        return pd.Series(default, index=frame.index, dtype=object)
+    return frame[column].astype(object).where(frame[column].notna(), default).astype(str)
+
+
+def require_columns(
+    frame: object, columns: Sequence[str], *, what: str, training: bool
+) -> pd.DataFrame:
+    """Check a frame is a non-empty DataFrame holding ``columns``; raise a user-facing error."""
+    error = TrainingDataError if training else ValidationError
+    if not isinstance(frame, pd.DataFrame):
+        raise error(f"{what} needs a pandas DataFrame of transactions, got {type(frame).__name__}")
+    if frame.empty:
+        raise error(
+            f"{what} received no transactions; "
+            + (
+                "import transactions first (titans ingest PATH)"
+                if training
+                else "pass at least one row"
+            )
+        )
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise error(
+            f"{what}: missing column(s) {', '.join(missing)}; the transaction frame must use the "
+            f"canonical columns ({', '.join(d.REQUIRED_COLUMNS)}, ...)"
+        )
+    return frame
+
+
+def working_frame(
+    frame: pd.DataFrame, *, need_amount: bool, what: str, training: bool
+) -> pd.DataFrame:
+    """A numeric working copy: _pos, _date, _account, _merchant, _category, _type_sign, _is_cash,
+    and, when Amount is present, _amount, _mag (|amount|), _log (log1p |amount|)."""
+    error = TrainingDataError if training else ValidationError
+    columns = [d.DATE, d.AMOUNT] if need_amount else [d.DATE]
+    require_columns(frame, columns, what=what, training=training)
+    if d.DESCRIPTION not in frame and d.MERCHANT not in frame:
+        raise error(f"{what}: needs a {d.DESCRIPTION} or {d.MERCHANT} column")
+    work = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    work["_pos"] = np.arange(len(frame))
+    dates = pd.to_datetime(pd.Series(frame[d.DATE].to_numpy()), errors="coerce")
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_convert(None)
+    if dates.isna().any():
+        bad = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        raise error(f"{what}: row {bad} has an unreadable {d.DATE} ({frame[d.DATE].iloc[bad]!r})")
+    work["_date"] = dates.dt.normalize().to_numpy()
+    work["_account"] = _text(frame, d.ACCOUNT, d.DEFAULT_ACCOUNT).to_numpy()
+    work["_merchant"] = merchant_keys(frame).to_numpy()
+    work["_category"] = _text(frame, d.CATEGORY).str.strip().str.lower().to_numpy()
+    type_text = _text(frame, d.TYPE).str.strip().str.lower()
+    work["_type_sign"] = np.select(
+        [type_text.eq("expense").to_numpy(), type_text.eq("income").to_numpy()], [-1.0, 1.0], 0.0
+    )
+    method = _text(frame, d.PAYMENT_METHOD).str.lower()
+    description = _text(frame, d.DESCRIPTION)
+    work["_is_cash"] = (
+        method.str.contains("cash", regex=False) | description.str.contains(_CASH, regex=True)
+    ).to_numpy()
+    if d.AMOUNT in frame:
+        amount = to_float(frame[d.AMOUNT])
+        if need_amount and np.isnan(amount).any():
+            bad = int(np.flatnonzero(np.isnan(amount))[0])
+            raise error(
+                f"{what}: row {bad} has a non-numeric {d.AMOUNT} ({frame[d.AMOUNT].iloc[bad]!r})"
+            )
+        work["_amount"] = amount
+        work["_mag"] = np.abs(amount)
+        work["_log"] = np.log1p(np.abs(amount))
+        work["_sign"] = np.sign(amount)
+    return work
+
+
+def group_table(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFrame:
+    """Per-group history statistics of ``_log`` (and sign) in one grouped pass.
+
+    Columns: ``{prefix}_n``, ``_median``, ``_mad`` (raw MAD of log-magnitude), ``_max``,
+    ``_last``, ``_last3`` (mean of the last three), ``_std``, ``_neg`` (share of money-out rows),
+    ``_last_date``.  ``work`` must be sorted by date.
+    """
+    grouped = work.groupby(keys, sort=False, observed=True)
+    table = grouped["_log"].agg(["size", "median", "max", "last", "std"])
+    table.columns = [
+        f"{prefix}_n",
+        f"{prefix}_median",
+        f"{prefix}_max",
+        f"{prefix}_last",
+        f"{prefix}_std",
+    ]
+    deviation = (work["_log"] - grouped["_log"].transform("median")).abs()
+    table[f"{prefix}_mad"] = deviation.groupby([work[k] for k in keys], sort=False).median()
+    recent = work.loc[grouped.cumcount(ascending=False).to_numpy() < 3]
+    table[f"{prefix}_last3"] = recent.groupby(keys, sort=False, observed=True)["_log"].mean()
+    table[f"{prefix}_neg"] = (work["_sign"] < 0).groupby([work[k] for k in keys], sort=False).mean()
+    table[f"{prefix}_last_date"] = grouped["_date"].max()
+    table[f"{prefix}_std"] = table[f"{prefix}_std"].fillna(0.0)
+    return table.reset_index()
+
+
+def attach(work: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Left-join a statistics table onto the working frame, keeping row order."""
+    merged = work.merge(table, on=keys, how="left", sort=False)
+    merged.index = work.index
+    return merged
+
+
+def prior_stats(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFrame:
+    """For each (date-sorted) row, the statistics of strictly earlier rows of its group; the
+    same definitions as ``group_table`` so training and scoring features agree."""
+    grouped = work.groupby(keys, sort=False, observed=True)["_log"]
+    out = pd.DataFrame(index=work.index)
+    count = grouped.cumcount()
+    out[f"{prefix}_n"] = count.astype(float)
+    expanding = grouped.expanding()
+    out[f"{prefix}_median"] = expanding.median().reset_index(
+        level=list(range(len(keys))), drop=True
+    )
+    out[f"{prefix}_max"] = expanding.max().reset_index(level=list(range(len(keys))), drop=True)
+    out[f"{prefix}_std"] = expanding.std().reset_index(level=list(range(len(keys))), drop=True)
+    out[f"{prefix}_last3"] = (
+        grouped.rolling(3, min_periods=1)
+        .mean()
+        .reset_index(level=list(range(len(keys))), drop=True)
+    )
+    out[f"{prefix}_last"] = work["_log"]
+    out[f"{prefix}_last_date"] = work["_date"]
+    shifted = out.groupby([work[k] for k in keys], sort=False, observed=True).shift(1)
+    shifted[f"{prefix}_n"] = count.astype(float)
+    shifted[f"{prefix}_std"] = shifted[f"{prefix}_std"].fillna(0.0)
+    return shifted
+
+
+__all__ = [
+    "MAD_TO_SIGMA",
+    "attach",
+    "group_table",
+    "merchant_keys",
+    "prior_stats",
+    "require_columns",
+    "single_threaded",
+    "to_float",
+    "working_frame",
+]

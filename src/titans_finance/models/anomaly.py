@@ -1,0 +1,762 @@
+"""Personal, explainable anomaly detection: every row is judged against its own account's past."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+from sklearn.metrics import average_precision_score
+from sklearn.utils.validation import check_is_fitted
+
+from titans_finance import domain as d
+from titans_finance.errors import TrainingDataError, ValidationError
+from titans_finance.models._history import (
+    MAD_TO_SIGMA,
+    attach,
+    group_table,
+    prior_stats,
+    single_threaded,
+    working_frame,
+)
+from titans_finance.models.base import TitansModel
+
+logger = logging.getLogger(__name__)
+
+#: reason codes, in the order their detectors are combined
+AMOUNT = "amount_unusual"
+NEW_MERCHANT = "new_merchant_large"
+DUPLICATE = "possible_duplicate"
+PRICE_RISE = "price_rise"
+CASH = "cash_outsized"
+PATTERN = "unusual_pattern"
+REASON_CODES: tuple[str, ...] = (AMOUNT, NEW_MERCHANT, DUPLICATE, PRICE_RISE, CASH, PATTERN)
+
+_IF_FEATURES: tuple[str, ...] = (
+    "log",
+    "z",
+    "excess",
+    "log_n",
+    "level",
+    "is_cash",
+    "sign",
+    "day",
+    "weekday",
+    "log_gap",
+)
+_AM = ["_account", "_merchant"]
+_AC = ["_account", "_category"]
+_A = ["_account"]
+_NBINS = np.array([3, 6, 12])  # history-size bins: 1-2, 3-5, 6-11, 12+ earlier rows
+_MIN_ROWS = 20
+_SYNTHETIC_RATE = 0.05
+_REASON_FLOOR = 0.3  # a detector at or above this level contributes its reason
+_SCALE_FLOOR = 0.2  # log-space: deviations under ~20% are never "unusual" on their own
+_PRIOR_WEIGHT = 3.0  # pseudo-observations pulling a short history's spread to the account's
+
+
+def _ramp(x: np.ndarray, low: float, high: float) -> np.ndarray:
+    """0 below ``low``, 1 above ``high``, linear between (NaN -> 0)."""
+    out = np.clip((np.asarray(x, dtype=float) - low) / (high - low), 0.0, 1.0)
+    return np.nan_to_num(out, nan=0.0)
+
+
+_MONOTONE = {
+    "log": 1,
+    "z_pred": 1,
+    "z_std": 1,
+    "z": 1,
+    "excess": 1,
+    "over_account_max": 1,
+    "over_account_median": 1,
+    "over_cash_max": 1,
+    "over_global": 1,
+    "over_category_q99": 1,
+    "over_category_max": 1,
+}
+
+
+def _amount_signals(ctx: pd.DataFrame, global_median: float) -> pd.DataFrame:
+    """The "larger than usual" signals the combiner weighs, all in log-magnitude units."""
+    log = ctx["_log"].to_numpy(dtype=float)
+    out = pd.DataFrame(index=ctx.index)
+    out["log"] = log
+    out["z_pred"] = np.clip(ctx["z_pred"].to_numpy(dtype=float), -30, 30)
+    out["z"] = np.clip(ctx["z"].to_numpy(dtype=float), -30, 30)
+    out["z_std"] = np.clip(ctx["z_std"].to_numpy(dtype=float), -30, 30)
+    out["excess"] = np.clip(ctx["excess"].to_numpy(dtype=float), -15, 15)
+    out["over_account_max"] = log - ctx["a_max"].to_numpy(dtype=float)
+    out["over_account_median"] = log - ctx["a_median"].to_numpy(dtype=float)
+    out["over_cash_max"] = np.where(
+        ctx["_is_cash"].to_numpy(dtype=bool), log - ctx["cash_max"].to_numpy(dtype=float), np.nan
+    )
+    out["over_global"] = log - global_median
+    out["over_category_q99"] = log - ctx["k_q99"].to_numpy(dtype=float)
+    out["over_category_max"] = log - ctx["k_max"].to_numpy(dtype=float)
+    out["log_n"] = np.log1p(ctx["n"].to_numpy(dtype=float))
+    out["level"] = ctx["level"].to_numpy(dtype=float)
+    out["is_cash"] = ctx["_is_cash"].to_numpy(dtype=float)
+    out["sign"] = ctx["_sign"].to_numpy(dtype=float)
+    out["pred_scale"] = ctx["pred_scale"].to_numpy(dtype=float)
+    return out.replace([np.inf, -np.inf], np.nan)
+
+
+def _money(values: np.ndarray) -> list[str]:
+    return [f"{v:,.2f}" for v in values]
+
+
+class AnomalyModel(TitansModel):
+    """Score transactions for how unusual they are for their own account.
+
+    Six detectors each give a score in [0, 1]; they are combined as a noisy-OR
+    (``1 - prod(1 - s_i)``), so one strong signal suffices and agreeing weak signals add up:
+
+    - ``amount_unusual``: robust z-score of log |amount| against the same account and merchant
+      (falling back to account and category, then the account), ``(x - median) / (1.4826 MAD)``,
+      whose spread is shrunk towards the account's for short histories, plus how far the amount
+      exceeds the largest one seen there.  Only larger-than-usual amounts count.
+    - ``new_merchant_large``: money out to a merchant never seen on the account, larger than
+      90% of the account's transactions.
+    - ``possible_duplicate``: same account, merchant and amount within ``duplicate_days``, within
+      the batch or against the tail of the training history.
+    - ``price_rise``: a merchant with steady recurring amounts charging more than
+      ``price_rise_threshold`` above its usual price.
+    - ``cash_outsized``: a cash withdrawal beyond this account's previous withdrawals.
+    - ``unusual_pattern``: an ``IsolationForest`` over the engineered features (amount, its
+      deviations, history size, calendar); its score is the rank among training rows, so it can
+      only flag the rarest few rows alone.
+
+    Fitted state is compact statistics per (account, merchant), (account, category) and account
+    plus the last few rows per (account, merchant): never the whole history.  A batch is scored
+    in one vectorised pass.  ``set_feedback`` suppresses reasons the user marked as normal.
+
+    Parameters
+    ----------
+    threshold : float
+        ``anomaly_score`` at or above which a row is flagged.
+    duplicate_days : int
+        Window for possible duplicate charges.
+    price_rise_threshold : float
+        Relative rise over a steady recurring amount that counts as a price rise (0.10 = 10%).
+    n_estimators, contamination_rank, random_state :
+        IsolationForest size; training-score quantile from which its detector starts to
+        count; seed.
+    """
+
+    model_type: ClassVar[str] = "anomaly"
+
+    def __init__(
+        self,
+        threshold: float = 0.5,
+        duplicate_days: int = 3,
+        price_rise_threshold: float = 0.10,
+        n_estimators: int = 100,
+        combiner_iter: int = 150,
+        contamination_rank: float = 0.995,
+        isolation_weight: float = 0.3,
+        expected_rate: float = 0.01,
+        validation_fraction: float = 0.35,
+        random_state: int = 0,
+    ) -> None:
+        self.threshold = threshold
+        self.duplicate_days = duplicate_days
+        self.price_rise_threshold = price_rise_threshold
+        self.n_estimators = n_estimators
+        self.combiner_iter = combiner_iter
+        self.contamination_rank = contamination_rank
+        self.isolation_weight = isolation_weight
+        self.expected_rate = expected_rate
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    def feature_names(self) -> list[str]:
+        """Features of the isolation forest."""
+        return list(_IF_FEATURES)
+
+    # -- fit --------------------------------------------------------------------------------------
+    def _fit(self, frame: pd.DataFrame) -> None:
+        with single_threaded():
+            self._fit_impl(frame)
+
+    def _fit_impl(self, frame: pd.DataFrame) -> None:
+        work = working_frame(frame, need_amount=True, what="anomaly model training", training=True)
+        if len(work) < _MIN_ROWS:
+            raise TrainingDataError(
+                f"anomaly model training needs at least {_MIN_ROWS} transactions, got {len(work)}"
+            )
+        work = work.sort_values(["_date", "_pos"], kind="stable").reset_index(drop=True)
+        if "id" in frame:
+            work["_id"] = frame["id"].astype(str).to_numpy()[work["_pos"].to_numpy()]
+        # The learnt parts (combiner, forest) see the most recent rows judged against the
+        # statistics of the earlier rows only: the same view a new batch gets of the history.
+        cut = work["_date"].quantile(1.0 - self.validation_fraction)
+        early, late = work[work["_date"] < cut], work[work["_date"] >= cut]
+        if len(early) >= _MIN_ROWS and len(late) >= _MIN_ROWS:
+            self._build(early)
+            context = self._context(late[[c for c in late.columns if c.startswith("_")]])
+        else:
+            logger.warning("anomaly model: short history; learning from in-sample statistics")
+            self._build(work)
+            context = self._context(work)
+        features = self._features(context).to_numpy()
+        self.forest_ = IsolationForest(
+            n_estimators=self.n_estimators, random_state=self.random_state, n_jobs=1
+        ).fit(features)
+        self.forest_scores_ = np.sort(-self.forest_.score_samples(features))[
+            :: max(1, len(features) // 2000)
+        ]
+        self._fit_combiner(context)
+        self._build(work)
+        self.feedback_: list[dict[str, str]] = []
+
+    def _build(self, work: pd.DataFrame) -> None:
+        """Compact history statistics of ``work`` (date-sorted): the scoring context."""
+        median = float(work["_log"].median())
+        self.global_ = {
+            "median": median,
+            "scale": max(MAD_TO_SIGMA * float((work["_log"] - median).abs().median()), 0.5),
+            "mag_mean": float(work["_mag"].mean()),
+            "mag_std": float(work["_mag"].std(ddof=0)) or 1.0,
+        }
+        self.am_ = self._recurring(work, group_table(work, _AM, "am"))
+        self.ac_ = group_table(work, _AC, "ac")
+        account = group_table(work, _A, "a")
+        p90 = work.groupby("_account", sort=False)["_log"].quantile(0.9).rename("a_p90")
+        self.account_ = account.merge(p90.reset_index(), on="_account", how="left")
+        cash = work[work["_is_cash"] & (work["_sign"] < 0)]
+        columns = ["_account", "cash_n", "cash_median", "cash_mad", "cash_max"]
+        self.cash_ = (
+            group_table(cash, _A, "cash")[columns] if len(cash) else pd.DataFrame(columns=columns)
+        )
+        ckey = work["_category"].where(work["_category"] != "", work["_merchant"])
+        by_key = work.groupby(ckey.to_numpy())["_log"]
+        self.category_ = (
+            pd.DataFrame(
+                {"k_q99": by_key.quantile(0.99), "k_max": by_key.max(), "k_n": by_key.size()}
+            )
+            .rename_axis("_ckey")
+            .reset_index()
+        )
+        rank = work.groupby(_AM, sort=False).cumcount(ascending=False)
+        tail_columns = ["_account", "_merchant", "_amount", "_date"] + (
+            ["_id"] if "_id" in work else []
+        )
+        self.tail_ = work.loc[rank.to_numpy() < 3, tail_columns].reset_index(drop=True)
+        self.trained_until_ = work["_date"].max()
+
+        # Typical one-step forecast error per category and history size: each row judged
+        # against its earlier rows only.
+        prior = work
+        for keys, prefix in ((_AM, "am"), (_AC, "ac"), (_A, "a")):
+            prior = pd.concat([prior, prior_stats(work, keys, prefix)], axis=1)
+        prior = self._levels(prior)
+        seen = prior["n"].to_numpy() > 0
+        spread = prior.loc[seen, ["_ckey", "nbin"]].assign(
+            _dev=np.abs(prior.loc[seen, "_log"] - prior.loc[seen, "ref_median"])
+        )
+        # q90 of |deviation| / 1.645 is sigma for normal errors and follows heavy tails better
+        cells = spread.groupby(["_ckey", "nbin"])["_dev"]
+        by_cell = pd.DataFrame({"size": cells.size(), "q90": cells.quantile(0.9)})
+        by_cell = by_cell[by_cell["size"] >= 20]
+        self.spread_ = (
+            (by_cell["q90"] / 1.645).clip(lower=_SCALE_FLOOR).rename("pred_scale").reset_index()
+        )
+        by_bin = spread.groupby("nbin")["_dev"].quantile(0.9) / 1.645
+        self.spread_bin_ = {int(str(k)): max(float(v), _SCALE_FLOOR) for k, v in by_bin.items()}
+
+    def _fit_combiner(self, prior: pd.DataFrame) -> None:
+        """Learn how the amount signals combine, from synthetic anomalies in the training
+        history: a random share of rows gets its amount multiplied by 3 to 20 (log-uniform)
+        and is judged against the same earlier history.  Monotone constraints keep the learnt
+        score non-decreasing in every "larger than usual" signal."""
+        rng = np.random.default_rng(self.random_state)
+        n_fake = max(200, int(len(prior) * _SYNTHETIC_RATE))
+        picks = rng.choice(len(prior), size=n_fake, replace=n_fake > len(prior))
+        fake = prior.iloc[picks].copy()
+        factor = np.exp(rng.uniform(np.log(3.0), np.log(20.0), size=n_fake))
+        fake["_log"] = np.log1p(np.expm1(fake["_log"].to_numpy()) * factor)
+        fake = self._scaled(fake.drop(columns=["pred_scale"]), own_spread=True)
+        clean = _amount_signals(prior, self.global_["median"])
+        shifted = _amount_signals(fake, self.global_["median"])
+        x = pd.concat([clean, shifted], ignore_index=True)
+        y = np.r_[np.zeros(len(clean)), np.ones(len(shifted))]
+        constraints = [_MONOTONE.get(column, 0) for column in x.columns]
+        # prior odds of the synthetic set, to re-weight towards ``expected_rate``
+        self.odds_ratio_ = (self.expected_rate / (1.0 - self.expected_rate)) / (n_fake / len(prior))
+        self.combiner_ = HistGradientBoostingClassifier(
+            max_iter=self.combiner_iter,
+            learning_rate=0.1,
+            max_leaf_nodes=15,
+            min_samples_leaf=40,
+            monotonic_cst=constraints,
+            random_state=self.random_state,
+        ).fit(x, y)
+
+    def _recurring(self, work: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+        """Add steady-recurring information to the (account, merchant) table."""
+        grouped = work.groupby(_AM, sort=False)
+        gaps = grouped["_date"].diff().dt.days
+        recent = work.assign(_gap=gaps).loc[grouped.cumcount(ascending=False).to_numpy() < 3]
+        stats = recent.groupby(_AM, sort=False).agg(
+            rec_low=("_mag", "min"),
+            rec_high=("_mag", "max"),
+            rec_typical=("_mag", "median"),
+        )
+        median_gap = work.assign(_gap=gaps).groupby(_AM, sort=False)["_gap"].median()
+        stats = stats.join(median_gap.rename("rec_gap")).reset_index()
+        table = table.merge(stats, on=_AM, how="left")
+        steady = (
+            (table["am_n"] >= 3)
+            & (table["rec_high"] <= table["rec_low"] * 1.02 + 0.01)
+            & table["rec_gap"].between(6, 400)
+            & (table["am_neg"] > 0.5)
+        )
+        table["rec_steady"] = steady.to_numpy()
+        return table.drop(columns=["rec_low", "rec_high"])
+
+    # -- feature and detector pass ----------------------------------------------------------------
+    def _levels(self, work: pd.DataFrame) -> pd.DataFrame:
+        """Pick each row's reference history: same account and merchant, else account and
+        category, else the account, else everything; its size, median and maximum."""
+        use_am = work["am_n"].fillna(0).to_numpy() > 0
+        use_ac = ~use_am & (work["ac_n"].fillna(0).to_numpy() > 0)
+        use_a = ~use_am & ~use_ac & (work["a_n"].fillna(0).to_numpy() > 0)
+        conditions = [use_am, use_ac, use_a]
+        work["n"] = np.select(conditions, [work["am_n"], work["ac_n"], work["a_n"]], 0.0)
+        work["ref_median"] = np.select(
+            conditions,
+            [work["am_median"], work["ac_median"], work["a_median"]],
+            self.global_["median"],
+        )
+        work["ref_max"] = np.select(
+            conditions, [work["am_max"], work["ac_max"], work["a_max"]], np.inf
+        )
+        work["level"] = np.select(conditions, [0, 1, 2], 3)
+        work["nbin"] = np.where(
+            use_am, np.searchsorted(_NBINS, work["n"].to_numpy(), side="right"), 0
+        )
+        category = work["_category"].where(work["_category"] != "", work["_merchant"])
+        work["_ckey"] = category.to_numpy()
+        return work
+
+    def _scaled(self, work: pd.DataFrame, *, own_spread: bool) -> pd.DataFrame:
+        """Deviation measures: ``z_pred`` against the typical forecast error of the category at
+        this history size (learnt out-of-sample), ``z`` also using the pair's own spread (MAD)
+        when ``own_spread``, and ``excess`` over the largest amount seen."""
+        work = attach(work, self.spread_, ["_ckey", "nbin"])
+        fallback = work["nbin"].map(self.spread_bin_).fillna(self.global_["scale"])
+        pred = work["pred_scale"].fillna(fallback).to_numpy(dtype=float)
+        pred = np.where(work["level"].to_numpy() == 3, self.global_["scale"], pred)
+        deviation = work["_log"].to_numpy() - work["ref_median"].to_numpy(dtype=float)
+        work["pred_scale"] = pred
+        work["z_pred"] = deviation / pred
+        level = work["level"].to_numpy()
+        n = work["n"].to_numpy(dtype=float)
+        std = np.select(
+            [level == 0, level == 1, level == 2],
+            [work["am_std"], work["ac_std"], work["a_std"]],
+            0.0,
+        ).astype(float)
+        blended = np.sqrt(
+            (n * np.nan_to_num(std) ** 2 + _PRIOR_WEIGHT * pred**2) / (n + _PRIOR_WEIGHT)
+        )
+        work["z_std"] = deviation / np.maximum(blended, _SCALE_FLOOR)
+        if own_spread:
+            mad = np.select(
+                [work["level"] == 0, work["level"] == 1, work["level"] == 2],
+                [work["am_mad"], work["ac_mad"], work["a_mad"]],
+                0.0,
+            )
+            own = MAD_TO_SIGMA * np.nan_to_num(mad.astype(float))
+            scale = np.sqrt((n * own**2 + _PRIOR_WEIGHT * pred**2) / (n + _PRIOR_WEIGHT))
+            work["z"] = deviation / np.maximum(scale, _SCALE_FLOOR)
+        else:
+            work["z"] = work["z_pred"]
+        work["excess"] = work["_log"].to_numpy() - work["ref_max"].to_numpy(dtype=float)
+        return work
+
+    def _context(self, work: pd.DataFrame) -> pd.DataFrame:
+        """Attach the fitted statistics and compute deviation measures (vectorised)."""
+        work = attach(work, self.am_, _AM)
+        work = attach(work, self.ac_, _AC)
+        work = attach(work, self.account_, _A)
+        work = attach(work, self.cash_, _A)
+        work = self._levels(work)
+        work = attach(work, self.category_, ["_ckey"])
+        return self._scaled(work, own_spread=True)
+
+    def _features(self, ctx: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame(index=ctx.index)
+        out["log"] = ctx["_log"]
+        out["z"] = np.clip(ctx["z_pred"], -20, 20)
+        out["excess"] = np.clip(np.nan_to_num(ctx["excess"], posinf=0.0, neginf=0.0), -10, 10)
+        out["log_n"] = np.log1p(ctx["n"])
+        out["level"] = ctx["level"].astype(float)
+        out["is_cash"] = ctx["_is_cash"].astype(float)
+        out["sign"] = ctx["_sign"]
+        out["day"] = ctx["_date"].dt.day.astype(float)
+        out["weekday"] = ctx["_date"].dt.weekday.astype(float)
+        gap = (ctx["_date"] - ctx["am_last_date"]).dt.days.abs()
+        out["log_gap"] = np.log1p(gap.fillna(-1.0).clip(lower=-1.0) + 1.0)
+        return out.fillna(0.0)
+
+    def _detectors(self, work: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Per-row detector scores (one column per reason code) and the context frame."""
+        ctx = self._context(work)
+        out_money = ctx["_sign"].to_numpy() < 0
+        scores = pd.DataFrame(index=ctx.index)
+
+        # one learnt "larger than expected" score, attributed to the reason that explains it
+        raw = self.combiner_.predict_proba(_amount_signals(ctx, self.global_["median"]))[:, 1]
+        odds = raw / np.maximum(1.0 - raw, 1e-12) * self.odds_ratio_
+        magnitude = odds / (1.0 + odds)
+        cash = ctx["_is_cash"].to_numpy(dtype=bool) & out_money
+        new = (ctx["level"].to_numpy() > 0) & ~cash & out_money
+        rules = self._rules(ctx)  # interpretable floors where the learnt score has no examples
+        scores[AMOUNT] = np.where(~cash & ~new, np.maximum(magnitude, rules[AMOUNT]), 0.0)
+        scores[NEW_MERCHANT] = np.where(new, np.maximum(magnitude, rules[NEW_MERCHANT]), 0.0)
+        # repeated round cash amounts and repeated credits are normal; charges are not
+        charge = out_money & ~ctx["_is_cash"].to_numpy(dtype=bool)
+        scores[DUPLICATE] = np.where(self._duplicates(ctx) & charge, 0.6, 0.0)
+        typical = ctx["rec_typical"].to_numpy()
+        rise = ctx["_mag"].to_numpy() / np.where(typical > 0, typical, np.nan) - 1.0
+        steady = ctx["rec_steady"].to_numpy(dtype=object) == True  # noqa: E712 (NaN for new pairs)
+        rising = steady & out_money & (rise > self.price_rise_threshold)
+        scores[PRICE_RISE] = np.where(
+            rising,
+            0.5 + 0.5 * _ramp(rise, self.price_rise_threshold, self.price_rise_threshold + 0.5),
+            0.0,
+        )
+        scores[CASH] = np.where(cash, np.maximum(magnitude, rules[CASH]), 0.0)
+
+        rank = self._isolation(ctx)
+        scores[PATTERN] = self.isolation_weight * _ramp(rank, self.contamination_rank, 1.0)
+        return scores, ctx
+
+    @staticmethod
+    def _rules(ctx: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Plain thresholds on the robust z-score and on new highs, per reason."""
+        log = ctx["_log"].to_numpy(dtype=float)
+        n = ctx["n"].to_numpy(dtype=float)
+        amount = np.maximum(
+            _ramp(ctx["z"].to_numpy(dtype=float), 4.0, 10.0),
+            _ramp(ctx["excess"].to_numpy(dtype=float), 0.7, 2.3) * _ramp(n, 3.0, 10.0),
+        )
+        enough = ctx["a_n"].fillna(0).to_numpy(dtype=float) >= 5
+        new = _ramp(log - ctx["a_p90"].to_numpy(dtype=float), 0.3, 1.5) * enough
+        cash_n = ctx["cash_n"].fillna(0).to_numpy(dtype=float)
+        cash_scale = np.maximum(
+            MAD_TO_SIGMA * np.nan_to_num(ctx["cash_mad"].to_numpy(dtype=float)), 0.5
+        )
+        cash_z = (log - ctx["cash_median"].to_numpy(dtype=float)) / cash_scale
+        with_history = np.maximum(
+            _ramp(log - ctx["cash_max"].to_numpy(dtype=float), 0.7, 2.0) * _ramp(cash_n, 2.0, 6.0),
+            _ramp(cash_z, 4.0, 10.0),
+        )
+        without = _ramp(log - ctx["a_max"].to_numpy(dtype=float), 0.5, 2.0) * enough
+        cash = np.where(cash_n > 0, with_history, without)
+        return {AMOUNT: amount, NEW_MERCHANT: new, CASH: cash}
+
+    def _isolation(self, ctx: pd.DataFrame) -> np.ndarray:
+        """Isolation-forest outlyingness as the rank among the validation rows (0..1)."""
+        raw = -self.forest_.score_samples(self._features(ctx).to_numpy())
+        return np.searchsorted(self.forest_scores_, raw, side="right") / len(self.forest_scores_)
+
+    def _duplicates(self, ctx: pd.DataFrame) -> np.ndarray:
+        """Rows repeating an earlier row's account, merchant and amount within the window."""
+        window = pd.Timedelta(days=self.duplicate_days)
+        cents = np.round(ctx["_amount"].to_numpy() * 100).astype(np.int64)
+        keys = pd.DataFrame(
+            {
+                "_account": ctx["_account"].to_numpy(),
+                "_merchant": ctx["_merchant"].to_numpy(),
+                "_cents": cents,
+                "_date": ctx["_date"].to_numpy(),
+                "_row": np.arange(len(ctx)),
+            }
+        )
+        ordered = keys.sort_values(["_account", "_merchant", "_cents", "_date", "_row"])
+        same = (
+            (
+                ordered[["_account", "_merchant", "_cents"]]
+                == ordered[["_account", "_merchant", "_cents"]].shift(1)
+            )
+            .all(axis=1)
+            .to_numpy()
+        )
+        close = (ordered["_date"] - ordered["_date"].shift(1)).to_numpy() <= np.timedelta64(window)
+        flagged = np.zeros(len(ctx), dtype=bool)
+        flagged[ordered["_row"].to_numpy()[same & close]] = True
+
+        tail = self.tail_.assign(
+            _cents=np.round(self.tail_["_amount"].to_numpy() * 100).astype(np.int64)
+        )
+        hits = keys.merge(
+            tail.rename(columns={"_date": "_tail_date"}),
+            on=["_account", "_merchant", "_cents"],
+            how="inner",
+        )
+        if len(hits):
+            gap = hits["_date"] - hits["_tail_date"]
+            later = (gap > pd.Timedelta(0)) & (gap <= window)
+            if "_id" in hits and "id" in ctx:
+                same_day_other = (gap == pd.Timedelta(0)) & (
+                    ctx["id"].astype(str).to_numpy()[hits["_row"].to_numpy()]
+                    != hits["_id"].to_numpy()
+                )
+                later |= same_day_other
+            flagged[hits.loc[later, "_row"].to_numpy()] = True
+        return flagged
+
+    # -- predict ----------------------------------------------------------------------------------
+    def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        with single_threaded():
+            return self._predict_impl(frame)
+
+    def _predict_impl(self, frame: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "forest_")
+        work = working_frame(frame, need_amount=True, what="anomaly scoring", training=False)
+        if "id" in frame:
+            work["id"] = frame["id"].to_numpy()
+        scores, ctx = self._detectors(work)
+        self._apply_feedback(scores, ctx)
+        values = scores.to_numpy()
+        combined = 1.0 - np.prod(1.0 - values, axis=1)
+        flagged = combined >= self.threshold
+        risk = np.select(
+            [~flagged, combined < 0.75, combined < 0.9],
+            [d.RiskLevel.LOW.value, d.RiskLevel.MEDIUM.value, d.RiskLevel.HIGH.value],
+            d.RiskLevel.CRITICAL.value,
+        )
+        codes, reasons = self._reasons(values, flagged, ctx)
+        return pd.DataFrame(
+            {
+                "anomaly_score": np.round(combined, 4),
+                "is_anomaly": flagged,
+                "risk_level": risk,
+                "reasons": reasons,
+                "reason_codes": codes,
+            },
+            index=frame.index,
+        )
+
+    def _reasons(
+        self, values: np.ndarray, flagged: np.ndarray, ctx: pd.DataFrame
+    ) -> tuple[list[list[str]], list[list[str]]]:
+        """Plain-words reasons; only rows with a notable detector are visited."""
+        active = values >= _REASON_FLOOR
+        top = values.argmax(axis=1)
+        active[np.flatnonzero(flagged), top[flagged]] = True
+        texts = {
+            code: self._texts(code, np.flatnonzero(active[:, i]), ctx)
+            for i, code in enumerate(REASON_CODES)
+        }
+        codes: list[list[str]] = [[] for _ in range(len(ctx))]
+        reasons: list[list[str]] = [[] for _ in range(len(ctx))]
+        for code, (rows, strings) in texts.items():
+            for row, text in zip(rows, strings, strict=True):
+                codes[row].append(code)
+                reasons[row].append(text)
+        return codes, reasons
+
+    def _texts(
+        self, code: str, rows: np.ndarray, ctx: pd.DataFrame
+    ) -> tuple[np.ndarray, list[str]]:
+        if not len(rows):
+            return rows, []
+        sub = ctx.iloc[rows]
+        mag = sub["_mag"].to_numpy()
+        merchant = sub["_merchant"].to_numpy()
+        if code == AMOUNT:
+            usual = np.expm1(sub["ref_median"].to_numpy(dtype=float))
+            ratio = mag / np.maximum(usual, 0.01)
+            return rows, [
+                f"{a} is {r:.1f}x the usual {u} for {m or 'this kind of payment'} on this account"
+                for a, r, u, m in zip(_money(mag), ratio, _money(usual), merchant, strict=True)
+            ]
+        if code == NEW_MERCHANT:
+            return rows, [
+                f"first transaction with {m or 'this merchant'} on this account, and larger than "
+                f"90% of the account's transactions ({a})"
+                for m, a in zip(merchant, _money(mag), strict=True)
+            ]
+        if code == DUPLICATE:
+            return rows, [
+                f"possible duplicate charge: the same amount ({a}) at {m or 'this merchant'} "
+                f"within {self.duplicate_days} days"
+                for m, a in zip(merchant, _money(mag), strict=True)
+            ]
+        if code == PRICE_RISE:
+            typical = sub["rec_typical"].to_numpy(dtype=float)
+            return rows, [
+                f"{m} usually charges {t}; this charge of {a} is {r:+.0%}"
+                for m, t, a, r in zip(
+                    merchant, _money(typical), _money(mag), mag / typical - 1.0, strict=True
+                )
+            ]
+        if code == CASH:
+            largest = np.expm1(sub["cash_max"].to_numpy(dtype=float))
+            return rows, [
+                f"cash withdrawal of {a} is larger than any earlier withdrawal on this account"
+                + (f" (largest so far {b})" if np.isfinite(x) else " (none before)")
+                for a, b, x in zip(
+                    _money(mag), _money(np.nan_to_num(largest)), largest, strict=True
+                )
+            ]
+        return rows, [
+            "unusual combination of amount, day and merchant history for this account"
+        ] * len(rows)
+
+    # -- feedback ---------------------------------------------------------------------------------
+    def set_feedback(self, normal_patterns: Iterable[Mapping[str, Any]]) -> AnomalyModel:
+        """Suppress flags the user marked as normal.
+
+        Each pattern may hold ``account``, ``merchant``, ``category`` and ``reason_code`` (one of
+        ``REASON_CODES``); a missing key matches anything.  A row matching a pattern no longer
+        scores on that reason (on every reason when ``reason_code`` is absent).  Replaces any
+        earlier feedback; returns self.
+        """
+        check_is_fitted(self, "forest_")
+        patterns: list[dict[str, str]] = []
+        for pattern in normal_patterns:
+            unknown = set(pattern) - {"account", "merchant", "category", "reason_code"}
+            if unknown:
+                raise ValidationError(f"feedback pattern has unknown keys {sorted(unknown)}")
+            code = pattern.get("reason_code")
+            if code is not None and code not in REASON_CODES:
+                raise ValidationError(
+                    f"feedback reason_code {code!r} is not one of {', '.join(REASON_CODES)}"
+                )
+            patterns.append(
+                {
+                    k: str(v).strip().lower() if k != "account" else str(v)
+                    for k, v in pattern.items()
+                    if v is not None
+                }
+            )
+        self.feedback_ = patterns
+        return self
+
+    def _apply_feedback(self, scores: pd.DataFrame, ctx: pd.DataFrame) -> None:
+        for pattern in getattr(self, "feedback_", []):
+            mask = np.ones(len(ctx), dtype=bool)
+            if "account" in pattern:
+                mask &= ctx["_account"].to_numpy() == pattern["account"]
+            if "merchant" in pattern:
+                mask &= ctx["_merchant"].to_numpy() == pattern["merchant"]
+            if "category" in pattern:
+                mask &= ctx["_category"].to_numpy() == pattern["category"]
+            columns = [pattern["reason_code"]] if "reason_code" in pattern else list(REASON_CODES)
+            scores.loc[mask, columns] = 0.0
+
+    # -- reports and evaluation -------------------------------------------------------------------
+    def missing_recurring(
+        self, as_of: str | date | datetime | None = None, tolerance: float = 1.5
+    ) -> pd.DataFrame:
+        """Steady recurring payments not seen for ``tolerance`` times their usual interval.
+
+        ``as_of`` defaults to the last training date.  Columns: account, merchant,
+        typical_amount, period_days, last_seen, days_overdue.
+        """
+        check_is_fitted(self, "am_")
+        today = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(self.trained_until_)
+        steady = self.am_[self.am_["rec_steady"]]
+        due = steady["am_last_date"] + pd.to_timedelta(steady["rec_gap"] * tolerance, unit="D")
+        late = steady[due < today]
+        return pd.DataFrame(
+            {
+                "account": late["_account"],
+                "merchant": late["_merchant"],
+                "typical_amount": late["rec_typical"],
+                "period_days": late["rec_gap"],
+                "last_seen": late["am_last_date"],
+                "days_overdue": (today - late["am_last_date"]).dt.days - late["rec_gap"],
+            }
+        ).reset_index(drop=True)
+
+    def global_zscore(self, frame: pd.DataFrame) -> np.ndarray:
+        """The baseline: |amount| z-score against the whole training set."""
+        check_is_fitted(self, "global_")
+        work = working_frame(frame, need_amount=True, what="anomaly baseline", training=False)
+        return ((work["_mag"] - self.global_["mag_mean"]) / self.global_["mag_std"]).to_numpy()
+
+    def evaluate(self, frame: pd.DataFrame) -> dict[str, float]:
+        """Inject anomalies (fixed seed) into a copy of a clean hold-out and measure.
+
+        Returns average_precision, baseline_ap (global |amount| z-score), flagged_rate_clean,
+        reasons_coverage (share of flagged rows with at least one reason), injected.
+        """
+        check_is_fitted(self, "forest_")
+        clean = self.predict(frame)
+        injected, labels = inject_anomalies(frame, seed=0)
+        scored = self.predict(injected)
+        flagged = scored["is_anomaly"].to_numpy()
+        with_reason = scored["reasons"].map(len).to_numpy() > 0
+        return {
+            "average_precision": float(average_precision_score(labels, scored["anomaly_score"])),
+            "baseline_ap": float(average_precision_score(labels, self.global_zscore(injected))),
+            "flagged_rate_clean": float(clean["is_anomaly"].mean()),
+            "reasons_coverage": float(with_reason[flagged].mean()) if flagged.any() else 1.0,
+            "recall_at_threshold": float(flagged[labels == 1].mean()),
+            "injected": float(labels.sum()),
+        }
+
+
+def inject_anomalies(
+    frame: pd.DataFrame, rate: float = 0.02, seed: int = 0
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """A copy of ``frame`` with anomalies and a 0/1 label per row.
+
+    Half of ``rate`` of the rows get their amount multiplied by 10; as many outsized cash
+    withdrawals (10x the account's median withdrawal, or its median money out when it has none)
+    are appended on random dates of random accounts.
+    """
+    rng = np.random.default_rng(seed)
+    out = frame.copy()
+    if d.AMOUNT not in out or out.empty:
+        raise ValidationError("cannot inject anomalies: the frame has no Amount rows")
+    amount = pd.Series(
+        pd.to_numeric(out[d.AMOUNT].astype("string"), errors="coerce"), index=out.index
+    ).astype(float)
+    n_each = max(1, int(len(out) * rate / 2))
+    scaled = rng.choice(len(out), size=min(n_each, len(out)), replace=False)
+    amount.iloc[scaled] = amount.iloc[scaled] * 10.0
+    out[d.AMOUNT] = amount
+    labels = np.zeros(len(out), dtype=int)
+    labels[scaled] = 1
+
+    accounts = out[d.ACCOUNT] if d.ACCOUNT in out else pd.Series(d.DEFAULT_ACCOUNT, index=out.index)
+    description = (
+        out[d.DESCRIPTION].astype(str) if d.DESCRIPTION in out else pd.Series("", index=out.index)
+    )
+    is_cash = description.str.contains("withdraw|atm|cash", case=False, regex=True) & (amount < 0)
+    cash_median = amount[is_cash].abs().groupby(accounts[is_cash]).median()
+    out_median = amount[amount < 0].abs().groupby(accounts[amount < 0]).median()
+    base_rows = out.iloc[rng.choice(len(out), size=n_each, replace=True)].copy()
+    acc = (
+        base_rows[d.ACCOUNT]
+        if d.ACCOUNT in base_rows
+        else pd.Series(d.DEFAULT_ACCOUNT, index=base_rows.index)
+    )
+    typical = acc.map(cash_median).fillna(acc.map(out_median)).fillna(amount.abs().median())
+    base_rows[d.AMOUNT] = -10.0 * typical.to_numpy()
+    base_rows[d.TYPE] = d.TransactionType.EXPENSE.value
+    base_rows[d.DESCRIPTION] = "Cash withdrawal"
+    if d.PAYMENT_METHOD in base_rows:
+        base_rows[d.PAYMENT_METHOD] = "Cash"
+    if d.CATEGORY in base_rows:
+        base_rows[d.CATEGORY] = "Cash"
+    if d.MERCHANT in base_rows:
+        base_rows[d.MERCHANT] = "cash withdrawal"
+    if "id" in base_rows:
+        base_rows["id"] = [f"injected-{i}" for i in range(len(base_rows))]
+    combined = pd.concat([out, base_rows], ignore_index=True)
+    labels = np.concatenate([labels, np.ones(len(base_rows), dtype=int)])
+    return combined, labels
+
+
+__all__ = ["REASON_CODES", "AnomalyModel", "inject_anomalies"]

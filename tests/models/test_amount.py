@@ -1,0 +1,126 @@
+"""AmountModel: contract, calibrated intervals, persistence and input errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from titans_finance import domain as d
+from titans_finance.errors import TrainingDataError, ValidationError
+from titans_finance.models.amount import AmountModel
+
+BERKA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "berka" / "trans.asc"
+CUT = pd.Timestamp("1993-12-01")
+OPERATIONS = {
+    "VKLAD": ("Cash deposit", "Cash"),
+    "VYBER": ("Cash withdrawal", "Cash"),
+    "VYBER KARTOU": ("Card withdrawal", "Card"),
+    "PREVOD Z UCTU": ("Transfer in", "Transfer"),
+    "PREVOD NA UCET": ("Transfer out", "Transfer"),
+}
+
+
+def berka_slice(accounts: int = 60) -> pd.DataFrame:
+    """A canonical frame of the first ``accounts`` Berka accounts (read with pandas)."""
+    if not BERKA.is_file():
+        pytest.skip(f"{BERKA} is not available")
+    raw = pd.read_csv(BERKA, sep=";", encoding="latin-1", dtype=str, keep_default_na=False)
+    keep = raw["account_id"].isin(raw["account_id"].drop_duplicates().head(accounts))
+    raw = raw[keep]
+    operation = raw["operation"].map(lambda v: OPERATIONS.get(v, ("Interest", "")))
+    symbol = raw["k_symbol"].str.strip()
+    description = operation.str[0].where(symbol == "", symbol.str.title()) + np.where(
+        raw["bank"] != "", " bank " + raw["bank"], ""
+    )
+    sign = np.where(raw["type"] == "PRIJEM", 1.0, -1.0)
+    return pd.DataFrame(
+        {
+            d.DATE: pd.to_datetime(raw["date"], format="%y%m%d"),
+            d.TYPE: np.where(sign > 0, "Income", "Expense"),
+            d.DESCRIPTION: description,
+            d.AMOUNT: sign * raw["amount"].astype(float),
+            d.CATEGORY: symbol.where(symbol != "", operation.str[0]),
+            d.PAYMENT_METHOD: operation.str[1],
+            d.ACCOUNT: "berka-" + raw["account_id"],
+        }
+    ).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def berka() -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = berka_slice()
+    return frame[frame[d.DATE] < CUT], frame[frame[d.DATE] >= CUT]
+
+
+@pytest.fixture(scope="module")
+def fitted(berka: tuple[pd.DataFrame, pd.DataFrame]) -> AmountModel:
+    return AmountModel(max_iter=60).fit(berka[0])
+
+
+def test_one_row_per_input_row_in_order_with_index(
+    fitted: AmountModel, berka: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    test = berka[1].iloc[::-1].copy()
+    test.index = [f"row-{i}" for i in range(len(test))]
+    out = fitted.predict(test)
+    assert list(out.index) == list(test.index)
+    assert {"predicted_amount", "lower", "upper", "model_version"} <= set(out.columns)
+    assert out["model_version"].eq(fitted.metadata_.version).all()
+    # a monthly fee is predicted as a small negative amount, a pension as a large credit
+    fees = test[d.CATEGORY].eq("SLUZBY").to_numpy()
+    assert (out.loc[fees, "predicted_amount"] < 0).all()
+    assert out.loc[fees, "predicted_amount"].abs().median() < 100
+
+
+def test_interval_contains_prediction_and_is_calibrated(
+    fitted: AmountModel, berka: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    out = fitted.predict(berka[1])
+    assert (out["lower"] <= out["predicted_amount"]).all()
+    assert (out["predicted_amount"] <= out["upper"]).all()
+    metrics = fitted.evaluate(berka[1])
+    assert set(metrics) >= {"mae", "baseline_mae", "mae_ratio", "coverage", "mean_interval_width"}
+    assert 0.75 <= metrics["coverage"] <= 0.99
+    assert metrics["mae_ratio"] < 1.1
+
+
+def test_intervals_widen_with_coverage(berka: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, test = berka
+    narrow = AmountModel(coverage=0.5, max_iter=60).fit(train).predict(test)
+    wide = AmountModel(coverage=0.95, max_iter=60).fit(train).predict(test)
+    assert (wide["upper"] - wide["lower"]).mean() > 1.5 * (narrow["upper"] - narrow["lower"]).mean()
+
+
+def test_decimal_amounts_and_missing_optional_columns(
+    berka: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    train = berka[0].drop(columns=[d.CATEGORY, d.PAYMENT_METHOD]).copy()
+    train[d.AMOUNT] = [Decimal(str(v)) for v in train[d.AMOUNT]]
+    model = AmountModel(max_iter=30).fit(train)
+    out = model.predict(berka[1].drop(columns=[d.AMOUNT]).head(20))
+    assert len(out) == 20
+    assert out["predicted_amount"].notna().all()
+
+
+def test_save_load_round_trip(
+    fitted: AmountModel, berka: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    fitted.save(tmp_path)
+    loaded = AmountModel.load(tmp_path)
+    pd.testing.assert_frame_equal(loaded.predict(berka[1]), fitted.predict(berka[1]))
+
+
+def test_bad_input_is_reported_clearly(berka: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    with pytest.raises(TrainingDataError, match="no transactions"):
+        AmountModel().fit(berka[0].iloc[:0])
+    with pytest.raises(TrainingDataError, match="Amount"):
+        AmountModel().fit(berka[0].drop(columns=[d.AMOUNT]))
+    with pytest.raises(TrainingDataError, match="at least"):
+        AmountModel().fit(berka[0].head(5))
+    model = AmountModel(max_iter=20).fit(berka[0])
+    with pytest.raises(ValidationError, match="Date"):
+        model.predict(berka[1].drop(columns=[d.DATE]))

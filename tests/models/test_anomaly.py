@@ -1,0 +1,179 @@
+"""AnomalyModel: contract, ranking of injected anomalies, reasons, feedback and persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score
+from tests.models.test_amount import CUT, berka_slice
+
+from titans_finance import domain as d
+from titans_finance.errors import TrainingDataError, ValidationError
+from titans_finance.models.anomaly import REASON_CODES, AnomalyModel, inject_anomalies
+
+SMALL = {"n_estimators": 30, "combiner_iter": 40}
+
+
+def household(months: int = 8, account: str = "checking") -> pd.DataFrame:
+    """A plain household account: salary, rent, a subscription, groceries and cash."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for month in range(months):
+        start = pd.Timestamp("2024-01-01") + pd.DateOffset(months=month)
+        rows += [
+            (start + pd.Timedelta(days=0), "ACME PAYROLL", 3200.0, "Salary", "Transfer"),
+            (start + pd.Timedelta(days=2), "CITY RENT", -1450.0, "Rent", "Transfer"),
+            (start + pd.Timedelta(days=9), "NETFLIX.COM", -15.99, "Subscriptions", "Card"),
+            (
+                start + pd.Timedelta(days=15),
+                "ATM WITHDRAWAL",
+                -100.0 * rng.integers(1, 4),
+                "Cash",
+                "Cash",
+            ),
+        ]
+        for day in range(1, 28, 4):
+            rows.append(
+                (
+                    start + pd.Timedelta(days=day),
+                    "GROCER",
+                    -round(rng.uniform(20, 90), 2),
+                    "Groceries",
+                    "Card",
+                )
+            )
+    frame = pd.DataFrame(
+        rows, columns=[d.DATE, d.DESCRIPTION, d.AMOUNT, d.CATEGORY, d.PAYMENT_METHOD]
+    )
+    frame[d.TYPE] = np.where(frame[d.AMOUNT] > 0, "Income", "Expense")
+    frame[d.ACCOUNT] = account
+    return frame.sort_values(d.DATE).reset_index(drop=True)
+
+
+def crafted_batch() -> pd.DataFrame:
+    """Next month's rows: two identical grocery charges, a new jeweller, a pricier Netflix."""
+    rows = [
+        ("2024-09-03", "GROCER", -57.30, "Groceries", "Card"),
+        ("2024-09-04", "GROCER", -57.30, "Groceries", "Card"),
+        ("2024-09-05", "LUXURY JEWELS", -4800.0, "Shopping", "Card"),
+        ("2024-09-10", "NETFLIX.COM", -22.99, "Subscriptions", "Card"),
+        ("2024-09-12", "GROCER", -41.10, "Groceries", "Card"),
+        ("2024-09-16", "ATM WITHDRAWAL", -200.0, "Cash", "Cash"),
+    ]
+    frame = pd.DataFrame(
+        rows, columns=[d.DATE, d.DESCRIPTION, d.AMOUNT, d.CATEGORY, d.PAYMENT_METHOD]
+    )
+    frame[d.DATE] = pd.to_datetime(frame[d.DATE])
+    frame[d.TYPE] = "Expense"
+    frame[d.ACCOUNT] = "checking"
+    frame.index = [f"t{i}" for i in range(len(frame))]
+    return frame
+
+
+@pytest.fixture(scope="module")
+def berka() -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = berka_slice(80)
+    return frame[frame[d.DATE] < CUT], frame[frame[d.DATE] >= CUT]
+
+
+@pytest.fixture(scope="module")
+def berka_model(berka: tuple[pd.DataFrame, pd.DataFrame]) -> AnomalyModel:
+    return AnomalyModel(**SMALL).fit(berka[0])
+
+
+@pytest.fixture(scope="module")
+def home_model() -> AnomalyModel:
+    return AnomalyModel(**SMALL).fit(household())
+
+
+def test_contract_one_row_per_input_row(
+    berka_model: AnomalyModel, berka: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    test = berka[1].iloc[::-1].copy()
+    test.index = np.arange(len(test)) * 10 + 7
+    out = berka_model.predict(test)
+    assert list(out.index) == list(test.index)
+    assert out["anomaly_score"].between(0, 1).all()
+    assert set(out["risk_level"]) <= {level.value for level in d.RiskLevel}
+    assert out["is_anomaly"].dtype == bool
+    flagged = out[out["is_anomaly"]]
+    assert (flagged["reasons"].map(len) > 0).all(), "every flagged row needs a reason"
+    assert all(set(codes) <= set(REASON_CODES) for codes in out["reason_codes"])
+    assert (out.loc[~out["is_anomaly"], "risk_level"] == "low").all()
+
+
+def test_injected_anomalies_rank_above_normal_rows(
+    berka_model: AnomalyModel, berka: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    injected, labels = inject_anomalies(berka[1], rate=0.04, seed=3)
+    scores = berka_model.predict(injected)["anomaly_score"].to_numpy()
+    ap = average_precision_score(labels, scores)
+    assert ap > 0.4, ap
+    assert np.median(scores[labels == 1]) > np.quantile(scores[labels == 0], 0.9)
+    metrics = berka_model.evaluate(berka[1])
+    assert metrics["reasons_coverage"] == 1.0
+    assert metrics["flagged_rate_clean"] < 0.1
+    assert metrics["average_precision"] > metrics["baseline_ap"] - 0.1
+
+
+def test_crafted_reasons_fire(home_model: AnomalyModel) -> None:
+    out = home_model.predict(crafted_batch())
+    codes = out["reason_codes"]
+    assert "possible_duplicate" in codes["t1"]
+    assert "possible_duplicate" not in codes["t0"]
+    assert "new_merchant_large" in codes["t2"] and out.loc["t2", "is_anomaly"]
+    assert out.loc["t2", "risk_level"] != "low"
+    assert "price_rise" in codes["t3"] and out.loc["t3", "is_anomaly"]
+    assert not out.loc["t4", "is_anomaly"]
+    assert any("Netflix" in text or "netflix" in text for text in out.loc["t3", "reasons"])
+
+
+def test_outsized_cash_withdrawal(home_model: AnomalyModel) -> None:
+    batch = crafted_batch().iloc[[5]].copy()
+    batch[d.AMOUNT] = -3000.0
+    out = home_model.predict(batch)
+    assert out["is_anomaly"].iloc[0]
+    assert "cash_outsized" in out["reason_codes"].iloc[0]
+
+
+def test_feedback_suppresses_a_pattern(home_model: AnomalyModel) -> None:
+    model = AnomalyModel(**SMALL).fit(household())
+    before = model.predict(crafted_batch())
+    assert before.loc["t3", "is_anomaly"]
+    model.set_feedback(
+        [{"account": "checking", "merchant": "netflix", "reason_code": "price_rise"}]
+    )
+    after = model.predict(crafted_batch())
+    assert "price_rise" not in after.loc["t3", "reason_codes"]
+    assert after.loc["t3", "anomaly_score"] < before.loc["t3", "anomaly_score"]
+    assert after.loc["t2", "is_anomaly"], "other patterns stay flagged"
+    with pytest.raises(ValidationError, match="reason_code"):
+        model.set_feedback([{"reason_code": "nonsense"}])
+
+
+def test_missing_recurring_report(home_model: AnomalyModel) -> None:
+    late = home_model.missing_recurring(as_of="2024-11-15")
+    assert {"netflix", "city rent"} <= set(late["merchant"].str.lower()) or len(late) >= 2
+    assert home_model.missing_recurring(as_of="2024-08-20").empty
+
+
+def test_save_load_round_trip(home_model: AnomalyModel, tmp_path: Path) -> None:
+    home_model.save(tmp_path)
+    loaded = AnomalyModel.load(tmp_path)
+    pd.testing.assert_frame_equal(
+        loaded.predict(crafted_batch()), home_model.predict(crafted_batch())
+    )
+
+
+def test_bad_input_is_reported_clearly(home_model: AnomalyModel) -> None:
+    with pytest.raises(TrainingDataError, match="no transactions"):
+        AnomalyModel().fit(household().iloc[:0])
+    with pytest.raises(TrainingDataError, match="Amount"):
+        AnomalyModel().fit(household().drop(columns=[d.AMOUNT]))
+    with pytest.raises(ValidationError, match="Amount"):
+        home_model.predict(crafted_batch().drop(columns=[d.AMOUNT]))
+    with pytest.raises(ValidationError, match="no transactions"):
+        home_model.predict(crafted_batch().iloc[:0])
