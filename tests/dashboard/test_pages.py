@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from tests.dashboard.conftest import PAGES, no_exceptions, open_page
+from tests.dashboard.conftest import PAGES, SeededStore, no_exceptions, open_page
 
 from titans_finance.config import Settings
 from titans_finance.storage.db import get_engine
@@ -58,7 +58,11 @@ def _engine(settings: Settings):
 
 
 @pytest.mark.parametrize("page", list(PAGES))
-def test_page_renders_on_real_data(dashboard_env: Settings, page: str) -> None:
+def test_page_renders_on_real_data(
+    dashboard_env: Settings, seeded_store: SeededStore, page: str
+) -> None:
+    if page == "anomalies":
+        seeded_store.require("anomaly")
     app = open_page(page)
     no_exceptions(app)
     assert TITLES[page] in app.title[0].value
@@ -80,7 +84,9 @@ def test_page_renders_on_empty_store(empty_env: Settings, page: str) -> None:
         assert "titans ingest" in shown, shown
 
 
-def test_overview_figures_match_the_store(dashboard_env: Settings, seeded_store) -> None:
+def test_overview_figures_match_the_store(
+    dashboard_env: Settings, seeded_store: SeededStore
+) -> None:
     app = open_page("overview")
     assert _metric(app, "Transactions") == f"{seeded_store.rows:,}"
     income = float(_metric(app, "Income").replace("$", "").replace(",", ""))
@@ -122,7 +128,10 @@ def test_transaction_filter_with_no_match_says_so(dashboard_env: Settings) -> No
     assert any("No transactions match" in w.value for w in app.warning)
 
 
-def test_single_prediction_shows_category_amount_and_anomaly(dashboard_env: Settings) -> None:
+def test_single_prediction_shows_category_amount_and_anomaly(
+    dashboard_env: Settings, seeded_store: SeededStore
+) -> None:
+    seeded_store.require("anomaly")
     app = open_page("predictions")
     app.text_input(key="pf_description").input("Amazon")
     app.button[0].click().run()  # the form's submit button
@@ -164,7 +173,10 @@ def test_review_queue_stores_feedback_and_rule(dashboard_env: Settings) -> None:
     assert first not in set(app.data_editor(key="review_editor").value["id"])
 
 
-def test_anomaly_page_marks_a_transaction_normal(dashboard_env: Settings) -> None:
+def test_anomaly_page_marks_a_transaction_normal(
+    dashboard_env: Settings, seeded_store: SeededStore
+) -> None:
+    seeded_store.require("anomaly")
     engine = _engine(dashboard_env)
     app = open_page("anomalies")
     flagged = int(_metric(app, "Flagged").replace(",", ""))
@@ -229,6 +241,16 @@ def test_retrain_button_trains_a_new_model_version(dashboard_env: Settings) -> N
     after = _table_with(app, "model", "trained").set_index("model")
     assert after.loc["recurring", "version"] != before.loc["recurring", "version"]
     assert after.loc["cashflow", "version"] == before.loc["cashflow", "version"]
+
+
+def test_missing_model_says_how_to_train_it(dashboard_env: Settings) -> None:
+    (dashboard_env.models_dir / "amount" / "metadata.json").unlink()
+    app = open_page("predictions")
+    app.button[0].click().run()
+    no_exceptions(app)
+    warnings = " ".join(w.value for w in app.warning)
+    assert "titans train amount" in warnings
+    assert "Predicted category" in [m.label for m in app.metric]
 
 
 def test_unreachable_api_says_how_to_fix_it(
