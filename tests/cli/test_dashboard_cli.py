@@ -36,6 +36,8 @@ def test_streamlit_command_runs_the_app_headless_on_the_port() -> None:
     assert "--server.headless=true" in command
     assert "--server.port=8123" in command
     assert "--browser.gatherUsageStats=false" in command
+    assert "--server.maxUploadSize=50" in command  # the default TITANS_MAX_UPLOAD_BYTES
+    assert "--server.maxUploadSize=2" in streamlit_command(1, max_upload_bytes=1024 * 1024 + 1)
 
 
 def test_invalid_port_is_refused() -> None:

@@ -8,9 +8,13 @@ import sys
 import typer
 
 
-def streamlit_command(port: int, *, address: str = "127.0.0.1") -> list[str]:
+def streamlit_command(
+    port: int, *, address: str = "127.0.0.1", max_upload_bytes: int = 50 * 1024 * 1024
+) -> list[str]:
     """The `streamlit run` command line for the dashboard app, headless on ``port``."""
     from titans_finance.dashboard import APP_PATH
+
+    upload_mb = max(1, -(-max_upload_bytes // (1024 * 1024)))
 
     return [
         sys.executable,
@@ -24,6 +28,7 @@ def streamlit_command(port: int, *, address: str = "127.0.0.1") -> list[str]:
         "--browser.gatherUsageStats=false",
         "--theme.base=light",
         "--client.toolbarMode=minimal",
+        f"--server.maxUploadSize={upload_mb}",
     ]
 
 
@@ -34,7 +39,11 @@ def dashboard(
     ),
 ) -> None:
     """Run the dashboard (reads the API when TITANS_DASHBOARD_API_URL is set, else the store)."""
-    command = streamlit_command(port, address=address)
+    from titans_finance.config import get_settings
+
+    command = streamlit_command(
+        port, address=address, max_upload_bytes=get_settings().max_upload_bytes
+    )
     typer.echo(f"Titans Finance dashboard on http://{address}:{port} (Ctrl+C to stop)")
     try:
         code = subprocess.call(command)  # noqa: S603 - fixed argv, no shell

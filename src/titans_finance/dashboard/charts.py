@@ -90,28 +90,36 @@ def monthly_income_expenses(by_month: list[dict[str, Any]]) -> go.Figure:
 
 
 def amount_distribution(frame: pd.DataFrame) -> go.Figure:
-    """Histogram of absolute amounts by type (log-scaled count axis)."""
-    work = frame.assign(size=frame[d.AMOUNT].abs(), kind=frame[d.TYPE].fillna("Unknown"))
+    """Histogram of absolute amounts by type, up to the 99th percentile (the tail is noted)."""
+    size = frame[d.AMOUNT].abs()
+    cap = float(size.quantile(0.99)) if len(size) else 0.0
+    kept = frame.assign(size=size, kind=frame[d.TYPE].fillna("Unknown")).loc[size <= cap]
     fig = px.histogram(
-        work,
+        kept,
         x="size",
         color="kind",
-        nbins=60,
+        nbins=50,
         color_discrete_map=p.TYPE_COLOURS,
         labels={"size": "amount (absolute)", "kind": "type"},
         barmode="overlay",
         opacity=0.75,
     )
-    fig.update_yaxes(type="log", title="transactions")
-    fig.update_layout(title="Amount distribution")
+    above = int((size > cap).sum())
+    fig.update_yaxes(title="transactions")
+    fig.update_layout(
+        title="Amount distribution" + (f" ({above:,} above {cap:,.0f} not shown)" if above else "")
+    )
     return p.style_figure(fig)
 
 
 def payment_methods(frame: pd.DataFrame) -> go.Figure:
-    """Spending and count per payment method."""
-    work = frame.assign(method=frame[d.PAYMENT_METHOD].fillna("not given").astype(str))
+    """Volume and count per payment method; per account when the export has no methods."""
+    has_methods = d.PAYMENT_METHOD in frame and frame[d.PAYMENT_METHOD].notna().any()
+    column = d.PAYMENT_METHOD if has_methods else d.ACCOUNT
+    label = "payment method" if has_methods else "account"
+    work = frame.assign(group=frame[column].fillna("not given").astype(str))
     table = (
-        work.groupby("method")
+        work.groupby("group")
         .agg(transactions=(d.AMOUNT, "size"), volume=(d.AMOUNT, lambda s: s.abs().sum()))
         .reset_index()
         .sort_values("volume", ascending=True)
@@ -119,13 +127,15 @@ def payment_methods(frame: pd.DataFrame) -> go.Figure:
     fig = px.bar(
         table,
         x="volume",
-        y="method",
+        y="group",
         orientation="h",
         hover_data=["transactions"],
         color_discrete_sequence=[p.NET],
-        labels={"volume": "volume (absolute)", "method": "payment method"},
+        labels={"volume": "volume (absolute)", "group": label},
     )
-    fig.update_layout(title="Payment methods")
+    fig.update_layout(
+        title="Payment methods" if has_methods else "Volume by account (no payment methods)"
+    )
     return p.style_figure(fig)
 
 
