@@ -54,6 +54,7 @@ _A = ["_account"]
 _NBINS = np.array([3, 6, 12])  # history-size bins: 1-2, 3-5, 6-11, 12+ earlier rows
 _MIN_ROWS = 20
 _SYNTHETIC_RATE = 0.05
+_FACTORS = (5.0, 20.0)  # synthetic anomalies: amount multiplied by a log-uniform factor
 _REASON_FLOOR = 0.3  # a detector at or above this level contributes its reason
 _SCALE_FLOOR = 0.2  # log-space: deviations under ~20% are never "unusual" on their own
 _PRIOR_WEIGHT = 3.0  # pseudo-observations pulling a short history's spread to the account's
@@ -191,25 +192,37 @@ class AnomalyModel(TitansModel):
         work = work.sort_values(["_date", "_pos"], kind="stable").reset_index(drop=True)
         if "id" in frame:
             work["_id"] = frame["id"].astype(str).to_numpy()[work["_pos"].to_numpy()]
-        # The learnt parts (combiner, forest) see the most recent rows judged against the
-        # statistics of the earlier rows only: the same view a new batch gets of the history.
-        cut = work["_date"].quantile(1.0 - self.validation_fraction)
-        early, late = work[work["_date"] < cut], work[work["_date"] >= cut]
-        if len(early) >= _MIN_ROWS and len(late) >= _MIN_ROWS:
-            self._build(early)
-            context = self._context(late[[c for c in late.columns if c.startswith("_")]])
-        else:
+        # The learnt parts (combiner, forest) see recent rows judged against the statistics of
+        # the earlier rows only (the view a new batch gets of the history), from two
+        # rolling-origin windows so they see histories of different lengths.
+        windows: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+        start = 1.0 - self.validation_fraction
+        for low, high in ((start - self.validation_fraction / 2, start), (start, 1.01)):
+            cut, end = work["_date"].quantile(low), work["_date"].quantile(min(high, 1.0))
+            early = work[work["_date"] < cut]
+            late = work[
+                (work["_date"] >= cut)
+                & ((work["_date"] <= end) if high > 1 else (work["_date"] < end))
+            ]
+            if len(early) >= _MIN_ROWS and len(late) >= _MIN_ROWS:
+                self._build(early)
+                context = self._context(late[[c for c in late.columns if c.startswith("_")]])
+                windows.append((context, self._synthetic(context)))
+        if not windows:
             logger.warning("anomaly model: short history; learning from in-sample statistics")
             self._build(work)
             context = self._context(work)
-        features = self._features(context).to_numpy()
+            windows.append((context, self._synthetic(context)))
+        clean = pd.concat([w[0] for w in windows], ignore_index=True)
+        fake = pd.concat([w[1] for w in windows], ignore_index=True)
+        features = self._features(clean).to_numpy()
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators, random_state=self.random_state, n_jobs=1
         ).fit(features)
         self.forest_scores_ = np.sort(-self.forest_.score_samples(features))[
             :: max(1, len(features) // 2000)
         ]
-        self._fit_combiner(context)
+        self._fit_combiner(clean, fake)
         self._build(work)
         self.feedback_: list[dict[str, str]] = []
 
@@ -268,22 +281,27 @@ class AnomalyModel(TitansModel):
         by_bin = spread.groupby("nbin")["_dev"].quantile(0.9) / 1.645
         self.spread_bin_ = {int(str(k)): max(float(v), _SCALE_FLOOR) for k, v in by_bin.items()}
 
-    def _fit_combiner(self, prior: pd.DataFrame) -> None:
-        """Learn how the amount signals combine, from synthetic anomalies in the training
-        history: a random share of rows gets its amount multiplied by 3 to 20 (log-uniform)
-        and is judged against the same earlier history.  Monotone constraints keep the learnt
-        score non-decreasing in every "larger than usual" signal."""
-        rng = np.random.default_rng(self.random_state)
-        n_fake = max(200, int(len(prior) * _SYNTHETIC_RATE))
-        picks = rng.choice(len(prior), size=n_fake, replace=n_fake > len(prior))
-        fake = prior.iloc[picks].copy()
-        factor = np.exp(rng.uniform(np.log(3.0), np.log(20.0), size=n_fake))
+    def _synthetic(self, context: pd.DataFrame) -> pd.DataFrame:
+        """Synthetic anomalies: a random share of ``context`` rows with the amount multiplied by
+        a log-uniform factor in ``_FACTORS``, judged against the same history."""
+        rng = np.random.default_rng(self.random_state + len(context))
+        n_fake = max(100, int(len(context) * _SYNTHETIC_RATE))
+        picks = rng.choice(len(context), size=n_fake, replace=n_fake > len(context))
+        fake = context.iloc[picks].copy()
+        factor = np.exp(rng.uniform(np.log(_FACTORS[0]), np.log(_FACTORS[1]), size=n_fake))
         fake["_log"] = np.log1p(np.expm1(fake["_log"].to_numpy()) * factor)
-        fake = self._scaled(fake.drop(columns=["pred_scale"]), own_spread=True)
-        clean = _amount_signals(prior, self.global_["median"])
-        shifted = _amount_signals(fake, self.global_["median"])
+        return self._scaled(fake.drop(columns=["pred_scale"]), own_spread=True)
+
+    def _fit_combiner(self, clean_rows: pd.DataFrame, fake_rows: pd.DataFrame) -> None:
+        """Learn how the amount signals combine, separating real rows from synthetic anomalies.
+        Monotone constraints keep the score non-decreasing in every "larger than usual"
+        signal, so it stays explainable by the per-reason rules."""
+        clean = _amount_signals(clean_rows, self.global_["median"])
+        shifted = _amount_signals(fake_rows, self.global_["median"])
         x = pd.concat([clean, shifted], ignore_index=True)
         y = np.r_[np.zeros(len(clean)), np.ones(len(shifted))]
+        n_fake = len(shifted)
+        prior = clean
         constraints = [_MONOTONE.get(column, 0) for column in x.columns]
         # prior odds of the synthetic set, to re-weight towards ``expected_rate``
         self.odds_ratio_ = (self.expected_rate / (1.0 - self.expected_rate)) / (n_fake / len(prior))
