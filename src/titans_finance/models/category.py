@@ -366,7 +366,7 @@ class CategoryModel(TitansModel):
         names = self.classes_.astype(object)
         top_names = names[top]
         confidence = top_p[:, 0]
-        alternatives = _alternatives(top_names, top_p)
+        alternatives = _alternatives(top, top_p, self.classes_)
         return pd.DataFrame(
             {
                 "predicted_category": top_names[:, 0],
@@ -414,23 +414,28 @@ class CategoryModel(TitansModel):
         return report
 
 
-def _alternatives(names: np.ndarray, probabilities: np.ndarray) -> list[list[dict[str, Any]]]:
-    """Per-row top-k lists of {"category", "probability"}; unrolled for k=3 (hot path)."""
-    columns = [names[:, j].tolist() for j in range(names.shape[1])]
-    values = [probabilities[:, j].tolist() for j in range(names.shape[1])]
-    if len(columns) == 3:
-        return [
-            [
-                {"category": a, "probability": x},
-                {"category": b, "probability": y},
-                {"category": c, "probability": z},
-            ]
-            for a, b, c, x, y, z in zip(*columns, *values, strict=True)
+def _alternatives(
+    top: np.ndarray, probabilities: np.ndarray, classes: np.ndarray
+) -> list[list[dict[str, Any]]]:
+    """Per-row top-k lists of {"category", "probability"} (probabilities rounded to 4 places).
+
+    Identical (category, probability) entries share one dict object, so a large batch builds
+    only as many dicts as there are distinct entries; treat the dicts as read-only.
+    """
+    names = [str(c) for c in classes]
+    columns = []
+    for j in range(top.shape[1]):
+        key = top[:, j].astype(np.int64) * 10_001 + np.rint(probabilities[:, j] * 10_000).astype(
+            np.int64
+        )
+        codes, uniques = pd.factorize(key, sort=False)
+        entries = np.empty(len(uniques), dtype=object)
+        entries[:] = [
+            {"category": names[k // 10_001], "probability": (k % 10_001) / 10_000}
+            for k in uniques.tolist()
         ]
-    return [
-        [{"category": c, "probability": p} for c, p in zip(cs, ps, strict=True)]
-        for cs, ps in zip(zip(*columns, strict=True), zip(*values, strict=True), strict=True)
-    ]
+        columns.append(entries[codes].tolist())
+    return [list(entry) for entry in zip(*columns, strict=True)]
 
 
 def _width(transformer: Any) -> int:
