@@ -110,10 +110,23 @@ def store_version(client: DashboardClient) -> str:
         fail(exc.message)
 
 
+@st.cache_resource(show_spinner=False)
+def _write_generation() -> dict[str, int]:
+    return {"writes": 0}
+
+
 def invalidate() -> None:
-    """Forget the cached store version after a write so every page reloads fresh data."""
+    """After a write: forget the cached store version, and count the write so predictions that
+    depend on feedback or rules (which the store version does not cover) are recomputed."""
+    _write_generation()["writes"] += 1
     _version.clear()
     _models_key.clear()
+
+
+def _models_token(client: DashboardClient) -> tuple[tuple[str, str], ...]:
+    """Trained model versions plus this dashboard's write count (rules, feedback)."""
+    writes = ("writes", str(_write_generation()["writes"]))
+    return (*_models_key(client.source, client), writes)
 
 
 def _filter_key(flt: TransactionFilter) -> tuple[tuple[str, Any], ...]:
@@ -230,9 +243,7 @@ def stored_predictions(client: DashboardClient, kind: str) -> pd.DataFrame:
     Raises TitansError (e.g. ModelNotTrainedError) for the caller to show.
     """
     version = store_version(client)
-    return _stored_predictions(
-        kind, client.source, version, _models_key(client.source, client), client
-    )
+    return _stored_predictions(kind, client.source, version, _models_token(client), client)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -250,9 +261,7 @@ def _cached_call(
 def cached(client: DashboardClient, name: str, fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` cached per store and model versions (for recurring streams, forecasts)."""
     version = store_version(client)
-    result: T = _cached_call(
-        name, client.source, version, _models_key(client.source, client), args, fn
-    )
+    result: T = _cached_call(name, client.source, version, _models_token(client), args, fn)
     return result
 
 
