@@ -68,33 +68,60 @@ def model_classes() -> dict[str, type[Any]]:
 
 
 # -- request records -> one canonical frame -----------------------------------------------------
-def _signed_amounts(amounts: np.ndarray, types: list[str | None]) -> tuple[np.ndarray, list[str]]:
+def _signed_amounts(amounts: np.ndarray, types: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Signed amounts (negative = money out) and the type of every row.
 
     A positive amount declared as an Expense is money out; a negative Income is money in.  Rows
-    without a type take it from the sign.
+    without a type take it from the sign.  Types are mapped per distinct value, not per row.
     """
-    declared = pd.Series(types, dtype=object).fillna("").astype(str).str.strip().str.lower()
+    codes, uniques = pd.factorize(pd.Series(types, dtype=object), use_na_sentinel=True)
+    names = np.array([str(u).strip().lower() for u in uniques] + [""], dtype=object)
+    declared = names[codes]  # sentinel -1 picks the trailing ""
     magnitude = np.abs(amounts)
     signed = np.where(
-        declared.eq("expense").to_numpy(),
-        -magnitude,
-        np.where(declared.eq("income").to_numpy(), magnitude, amounts),
+        declared == "expense", -magnitude, np.where(declared == "income", magnitude, amounts)
     )
     canonical = np.where(
-        declared.eq("transfer").to_numpy(),
+        declared == "transfer",
         d.TransactionType.TRANSFER.value,
         np.where(signed > 0, d.TransactionType.INCOME.value, d.TransactionType.EXPENSE.value),
-    )
-    return signed, canonical.tolist()
+    ).astype(object)
+    return signed, canonical
 
 
-def _merchants(descriptions: pd.Series) -> pd.Series:
-    try:
-        from titans_finance.ingest.merchants import normalize_merchants
-    except ImportError:  # pragma: no cover - ingest is part of the package
-        return descriptions.str.strip().str.title()
-    return normalize_merchants(descriptions)
+# Normalised merchant per raw description, shared by every request of this process: merchant
+# cleaning is a chain of regexes with a fixed cost per call, and descriptions repeat endlessly.
+_MERCHANT_MEMO: dict[str, Any] = {}
+_MERCHANT_MEMO_MAX = 200_000
+
+
+def _merchants(descriptions: pd.Series) -> np.ndarray:
+    from titans_finance.ingest.merchants import normalize_merchants
+
+    codes, uniques = pd.factorize(descriptions, use_na_sentinel=False)
+    memo = _MERCHANT_MEMO
+    found = [memo.get(u, memo) for u in uniques]  # `memo` itself marks "not cached"
+    missing = [u for u, f in zip(uniques, found, strict=True) if f is memo]
+    if missing:
+        cleaned = normalize_merchants(pd.Series(missing, dtype=object)).tolist()
+        if len(memo) + len(missing) > _MERCHANT_MEMO_MAX:
+            memo.clear()
+        fresh = dict(zip(missing, cleaned, strict=True))
+        memo.update(fresh)
+        found = [fresh[u] if f is memo else f for u, f in zip(uniques, found, strict=True)]
+    table = np.empty(len(found), dtype=object)
+    table[:] = found
+    return table[codes]
+
+
+def _dates(values: Sequence[Any], today: date) -> np.ndarray:
+    """Dates (date objects or ISO strings; None = today) as datetime64[D], converted per
+    distinct value: a batch holds few distinct dates."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype="datetime64[D]")
+    table[: len(uniques)] = np.array(list(uniques), dtype="datetime64[D]")
+    table[len(uniques)] = np.datetime64(today, "D")  # code -1: missing
+    return table[codes]
 
 
 def records_to_frame(
@@ -116,33 +143,30 @@ def columns_to_frame(
     n = len(next(iter(columns.values()))) if columns else 0
     today = today or datetime.now(UTC).date()
 
-    def column(name: str) -> list[Any]:
+    def column(name: str) -> Sequence[Any]:
         values = columns.get(name)
-        return list(values) if values is not None else [None] * n
+        return values if values is not None else [None] * n
 
-    amounts = pd.to_numeric(pd.Series(column("amount"), dtype=object), errors="coerce")
-    amount_values = amounts.fillna(0.0).to_numpy(dtype=np.float64)
-    signed, types = _signed_amounts(amount_values, column("type"))
-    dates = pd.to_datetime(
-        pd.Series([v if v is not None else today for v in column("date")], dtype=object)
-    )
+    amounts = pd.Series(column("amount"), dtype="float64").to_numpy()
+    signed, types = _signed_amounts(np.nan_to_num(amounts, nan=0.0), column("type"))
+    dates = _dates(column("date"), today)
     descriptions = pd.Series(column("description"), dtype=object).fillna("").astype(str)
     accounts = pd.Series(column("account"), dtype=object).fillna(d.DEFAULT_ACCOUNT)
+    all_missing = n > 0 and bool(np.isnan(amounts).all())
     frame = pd.DataFrame(
         {
-            d.DATE: dates.to_numpy(),
+            d.DATE: dates.astype("datetime64[ns]"),
             d.TYPE: types,
             d.DESCRIPTION: descriptions.to_numpy(),
-            d.AMOUNT: signed,
-            d.CATEGORY: column("category"),
-            d.PAYMENT_METHOD: column("payment_method"),
+            # amount prediction requests carry no amount: keep it missing, not 0
+            d.AMOUNT: amounts if all_missing else signed,
+            d.CATEGORY: pd.Series(column("category"), dtype=object).to_numpy(),
+            d.PAYMENT_METHOD: pd.Series(column("payment_method"), dtype=object).to_numpy(),
             d.ACCOUNT: accounts.to_numpy(),
-            d.CURRENCY: column("currency"),
+            d.CURRENCY: pd.Series(column("currency"), dtype=object).to_numpy(),
+            d.MERCHANT: _merchants(descriptions),
         }
     )
-    if amounts.isna().all() and n:
-        frame[d.AMOUNT] = np.nan  # amount prediction requests carry no amount
-    frame[d.MERCHANT] = _merchants(frame[d.DESCRIPTION]).to_numpy()
     return frame
 
 
@@ -595,6 +619,28 @@ class ModelService:
         result = frame_records(self.predict(kind, frame))[0]
         self.cache.put(key, result)
         return dict(result)
+
+    def predict_records(
+        self,
+        kind: str,
+        records: Sequence[Mapping[str, Any]],
+        keys: Sequence[Hashable] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Single predictions for many concurrent requests in ONE model call (micro-batching).
+
+        Identical requests are scored once; every result goes into the LRU cache under its key.
+        """
+        keys = list(keys) if keys is not None else [self.single_key(kind, r) for r in records]
+        position: dict[Hashable, int] = {}
+        unique: list[Mapping[str, Any]] = []
+        for key, record in zip(keys, records, strict=True):
+            if key not in position:
+                position[key] = len(unique)
+                unique.append(record)
+        scored = frame_records(self.predict(kind, records_to_frame(unique)))
+        for key, index in position.items():
+            self.cache.put(key, scored[index])
+        return [dict(scored[position[key]]) for key in keys]
 
     # -- reporting ------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -188,7 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         path_limits={"/transactions/import": upload_limit},
     )
     app.add_middleware(AuthMiddleware, state=state)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=4)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

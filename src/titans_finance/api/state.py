@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from titans_finance.api.batcher import MicroBatcher
 from titans_finance.api.limits import PredictionCache, RateLimiter, RedisConnection
 from titans_finance.api.metrics import Metrics
 from titans_finance.config import Settings
@@ -34,6 +35,14 @@ class AppState:
     cache: PredictionCache | None = None
     started_at: float = field(default_factory=time.monotonic)
     store_synced_at: float = 0.0
+    batchers: dict[str, MicroBatcher] = field(default_factory=dict)
+
+    def batcher(self, kind: str) -> MicroBatcher:
+        """The micro-batcher of single ``kind`` predictions."""
+        found = self.batchers.get(kind)
+        if found is None:
+            found = self.batchers[kind] = MicroBatcher(self.models, kind)
+        return found
 
     def engine(self) -> Engine:
         """The migrated engine of the configured database (StorageError when unreachable)."""

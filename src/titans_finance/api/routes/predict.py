@@ -61,7 +61,7 @@ async def predict_single(state: AppState, kind: str, record: dict[str, Any]) -> 
                 )
                 result = shared
         if result is None:
-            result = await run_in_threadpool(service.predict_one, kind, record, key=key)
+            result = await state.batcher(kind).submit(key, record)
             if shared_key is not None and cache is not None:
                 await cache.set(shared_key, result)
     state.metrics.predictions.labels(kind).inc()
@@ -221,7 +221,7 @@ def _batch_frame(transactions: list[s.TransactionBase]) -> pd.DataFrame:
     return columns_to_frame(columns)
 
 
-def _score_batch(state: AppState, body: s.BatchRequest) -> dict[str, Any]:
+def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
     start = time.perf_counter()
     service = state.models
     frame = _batch_frame(body.transactions)
@@ -259,13 +259,17 @@ def _score_batch(state: AppState, body: s.BatchRequest) -> dict[str, Any]:
         state.metrics.predictions.labels("anomaly").inc(n)
     float_columns = out.select_dtypes(include="float").columns
     out[float_columns] = out[float_columns].round(6)
-    return {
-        "success": True,
-        "count": n,
-        "results": out.to_dict(orient="records"),
-        "model_versions": versions,
-        "processing_time_ms": round((time.perf_counter() - start) * 1000, 2),
-    }
+    envelope = pydantic_core.to_json(
+        {
+            "success": True,
+            "count": n,
+            "model_versions": versions,
+            "processing_time_ms": round((time.perf_counter() - start) * 1000, 2),
+        }
+    )
+    # pandas writes the rows in C (NaN -> null); splice them into the envelope.
+    rows = out.to_json(orient="records", double_precision=6).encode()
+    return envelope[:-1] + b',"results":' + rows + b"}"
 
 
 @router.post(
@@ -292,7 +296,7 @@ async def predict_batch(
             media_type="application/json",
         )
     payload = await run_in_threadpool(_score_batch, state, body)
-    return Response(content=pydantic_core.to_json(payload), media_type="application/json")
+    return Response(content=payload, media_type="application/json")
 
 
 __all__ = ["explain_anomaly", "predict_single", "router"]

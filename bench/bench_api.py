@@ -1,0 +1,375 @@
+"""API speed: throughput and latency of /predict/category vs /livez, and batch scoring rows/s.
+
+Trains real models on the personal-transactions export, starts `titans serve` (uvicorn) on
+127.0.0.1 and loads it with ONE client for every scenario: `wrk` when installed (C, negligible
+client overhead), else an asyncio httpx client.  Scenarios:
+
+* /livez at 16 and 64 connections (the floor: auth-free, trivial handler);
+* /predict/category at 16 and 64 connections, cycling the 808 real transactions (after the
+  first pass the LRU cache answers — the steady state of a categoriser seeing known merchants);
+* /predict/category with a random amount in every request (every request misses the cache
+  and runs the model: the worst case);
+* /predict/batch with N rows (category + anomaly in one call each), rows per second.
+
+Writes bench/results/api.json and prints a markdown table.
+
+    uv run python bench/bench_api.py [--duration 8] [--workers 1] [--batch-rows 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "personal-transactions" / "personal_transactions.csv"
+RESULTS = Path(__file__).resolve().parent / "results" / "api.json"
+KEY = "bench-key-0123456789abcdef"
+GOALS = {"ratio_vs_livez": 0.5, "p99_ms_at_16": 50.0, "batch_rows_per_s": 50_000}
+
+WRK_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\nBENCH {"requests": %d, "duration_us": %d, "socket_errors": %d, "non_2xx": %d, '
+    .. '"p50_us": %d, "p99_us": %d, "mean_us": %.1f}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(99), latency.mean))
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def train(models_dir: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Fit the serving models on the real export; returns (trained names, request records)."""
+    from threadpoolctl import threadpool_limits
+
+    from titans_finance.ingest.pipeline import load_frame
+    from titans_finance.models.catalog import model_class
+
+    frame = load_frame(DATA)
+    trained = []
+    with threadpool_limits(limits=1):
+        for name in ("category", "anomaly"):
+            try:
+                model_class(name)().fit(frame).save(models_dir)
+                trained.append(name)
+            except Exception as exc:  # report and bench what trains
+                print(f"warning: {name} model failed to train: {exc}", file=sys.stderr)
+    records = [
+        {
+            "description": str(row.Description),
+            "amount": round(float(row.Amount), 2),
+            "date": row.Date.date().isoformat(),
+            "account": str(row.Account),
+        }
+        for row in frame.itertuples()
+    ]
+    return trained, records
+
+
+def start_server(port: int, workers: int, tmp: Path, models_dir: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TITANS_")}
+    env.update(
+        {
+            "TITANS_ENVIRONMENT": "development",
+            "TITANS_API_KEYS": KEY,
+            "TITANS_MODELS_DIR": str(models_dir),
+            "TITANS_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+            "TITANS_RATE_LIMIT": str(10**9),
+            "TITANS_RATE_LIMIT_BURST": str(10**9),
+            "TITANS_MAX_BODY_BYTES": str(200 * 1024 * 1024),
+            "TITANS_LOG_LEVEL": "WARNING",
+        }
+    )
+    log = (tmp / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "titans_finance",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        cwd=tmp,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {(tmp / 'server.log').read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError("server did not start within 180 s")
+
+
+# -- wrk -------------------------------------------------------------------------------------
+def _lua_bodies(bodies: list[str]) -> str:
+    items = ",\n".join(f"[==[{b}]==]" for b in bodies)
+    return f"local bodies = {{\n{items}\n}}\nlocal i = 0\n"
+
+
+def wrk_script(tmp: Path, name: str, kind: str, records: list[dict[str, Any]]) -> Path:
+    auth = f'wrk.headers["Authorization"] = "Bearer {KEY}"\n'
+    if kind == "get":
+        lua = auth
+    elif kind == "cycle":
+        bodies = [json.dumps(r) for r in records]
+        lua = (
+            auth
+            + 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            + _lua_bodies(bodies)
+            + "request = function()\n  i = i % #bodies + 1\n"
+            + "  return wrk.format(nil, nil, nil, bodies[i])\nend\n"
+        )
+    else:  # unique: random amount, so every request misses the cache
+        descs = ",\n".join(f"[==[{json.dumps(r['description'])}]==]" for r in records)
+        lua = (
+            auth
+            + 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            + f"local descs = {{\n{descs}\n}}\nlocal i = 0\n"
+            + "request = function()\n  i = i % #descs + 1\n"
+            + '  local body = string.format(\'{"description": %s, "amount": %.4f}\', '
+            + "descs[i], -math.random() * 1000)\n"
+            + "  return wrk.format(nil, nil, nil, body)\nend\n"
+        )
+    path = tmp / f"{name}.lua"
+    path.write_text(lua + WRK_DONE)
+    return path
+
+
+def run_wrk(url: str, script: Path, connections: int, duration: float) -> dict[str, float]:
+    threads = 1 if connections <= 16 else 2
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{int(duration)}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("BENCH "))
+    raw = json.loads(line[len("BENCH ") :])
+    seconds = raw["duration_us"] / 1e6
+    return {
+        "requests": raw["requests"],
+        "rps": raw["requests"] / seconds,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "mean_ms": raw["mean_us"] / 1000,
+        "errors": raw["socket_errors"] + raw["non_2xx"],
+    }
+
+
+# -- httpx fallback ----------------------------------------------------------------------------
+async def _httpx_load(
+    url: str, method: str, bodies: list[dict[str, Any]] | None, connections: int, duration: float
+) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + duration
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    headers = {"Authorization": f"Bearer {KEY}"}
+    rng = np.random.default_rng(0)
+    async with httpx.AsyncClient(limits=limits, headers=headers, timeout=10) as client:
+
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            i = offset
+            while time.perf_counter() < stop:
+                body = None
+                if bodies is not None:
+                    body = dict(bodies[i % len(bodies)])
+                    if "unique" in url:
+                        body["amount"] = -float(rng.random() * 1000)
+                i += connections
+                t0 = time.perf_counter()
+                r = await client.request(method, url.replace("?unique", ""), json=body)
+                latencies.append(time.perf_counter() - t0)
+                errors += r.status_code >= 300
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(k) for k in range(connections)))
+        elapsed = time.perf_counter() - start
+    lat = np.array(latencies) * 1000
+    return {
+        "requests": len(lat),
+        "rps": len(lat) / elapsed,
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p99_ms": float(np.percentile(lat, 99)),
+        "mean_ms": float(lat.mean()),
+        "errors": errors,
+    }
+
+
+def measure_batch(
+    base: str, records: list[dict[str, Any]], rows: int, repeats: int, trained: list[str]
+) -> dict:
+    reps = -(-rows // len(records))
+    payload = {
+        "transactions": (records * reps)[:rows],
+        "predict_categories": "category" in trained,
+        "detect_anomalies": "anomaly" in trained,
+    }
+    body = json.dumps(payload).encode()
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    times, server_ms = [], []
+    with httpx.Client(timeout=300) as client:
+        for _ in range(repeats + 1):
+            t0 = time.perf_counter()
+            r = client.post(f"{base}/predict/batch", content=body, headers=headers)
+            elapsed = time.perf_counter() - t0
+            r.raise_for_status()
+            result = r.json()
+            assert result["count"] == rows
+            times.append(elapsed)
+            server_ms.append(result["processing_time_ms"])
+    times, server_ms = times[1:], server_ms[1:]  # first call warms caches and pages
+    best = statistics.median(times)
+    return {
+        "rows": rows,
+        "models": sorted(result["model_versions"]),
+        "request_bytes": len(body),
+        "median_seconds": round(best, 3),
+        "rows_per_s": round(rows / best),
+        "scoring_only_rows_per_s": round(rows / (statistics.median(server_ms) / 1000)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per scenario")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--batch-rows", type=int, default=20_000)
+    parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
+    args = parser.parse_args()
+    client = args.client
+    if client == "auto":
+        client = "wrk" if shutil.which("wrk") else "httpx"
+
+    tmp = Path(tempfile.mkdtemp(prefix="titans-bench-api-"))
+    models_dir = tmp / "models"
+    t0 = time.perf_counter()
+    trained, records = train(models_dir)
+    print(f"trained {trained} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = start_server(port, args.workers, tmp, models_dir)
+    results: list[dict[str, Any]] = []
+    try:
+        scenarios = [
+            ("livez", "/livez", "get", 16),
+            ("livez", "/livez", "get", 64),
+            ("category (cached, real requests)", "/predict/category", "cycle", 16),
+            ("category (cached, real requests)", "/predict/category", "cycle", 64),
+            ("category (uncached: unique amounts)", "/predict/category", "unique", 16),
+        ]
+        # Warm the category cache with one pass over the real requests.
+        with httpx.Client(headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as warm:
+            for record in records:
+                warm.post(f"{base}/predict/category", json=record).raise_for_status()
+        for label, path, kind, connections in scenarios:
+            if client == "wrk":
+                script = wrk_script(tmp, f"{kind}-{connections}", kind, records)
+                figures = run_wrk(base + path, script, connections, args.duration)
+            else:
+                bodies = None if kind == "get" else records
+                url = base + path + ("?unique" if kind == "unique" else "")
+                method = "GET" if kind == "get" else "POST"
+                figures = asyncio.run(_httpx_load(url, method, bodies, connections, args.duration))
+            results.append({"scenario": label, "connections": connections, **figures})
+            print(f"{label} c={connections}: {figures['rps']:.0f} req/s", file=sys.stderr)
+        batch = measure_batch(base, records, args.batch_rows, repeats=3, trained=trained)
+        perf = httpx.get(
+            f"{base}/models/performance", headers={"Authorization": f"Bearer {KEY}"}
+        ).json()["models"]["category"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    livez = {r["connections"]: r["rps"] for r in results if r["scenario"] == "livez"}
+    cached = [r for r in results if r["scenario"].startswith("category (cached")]
+    ratios = {r["connections"]: r["rps"] / livez[r["connections"]] for r in cached}
+    p99_16 = next(r["p99_ms"] for r in cached if r["connections"] == 16)
+    summary = {
+        "client": client,
+        "workers": args.workers,
+        "duration_s": args.duration,
+        "cpu_count": os.cpu_count(),
+        "load_average_at_end": os.getloadavg(),
+        "results": results,
+        "batch": batch,
+        "category_ratio_vs_livez": {str(k): round(v, 3) for k, v in ratios.items()},
+        "category_server_stats": {
+            k: perf[k] for k in ("predictions_served", "model_calls", "cache_hits", "latency_ms")
+        },
+        "goals": GOALS,
+        "goals_met": {
+            "ratio_vs_livez": all(v >= GOALS["ratio_vs_livez"] for v in ratios.values()),
+            "p99_ms_at_16": p99_16 < GOALS["p99_ms_at_16"],
+            "batch_rows_per_s": batch["rows_per_s"] >= GOALS["batch_rows_per_s"],
+        },
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(summary, indent=2))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"\n### API speed ({client}, {args.workers} worker(s), {args.duration:.0f} s each)\n")
+    print("| scenario | connections | req/s | p50 ms | p99 ms | errors |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r['scenario']} | {r['connections']} | {r['rps']:.0f} | {r['p50_ms']:.2f} "
+            f"| {r['p99_ms']:.2f} | {r['errors']} |"
+        )
+    print(
+        f"\nbatch: {batch['rows']} rows ({', '.join(batch['models'])}) in "
+        f"{batch['median_seconds']} s = **{batch['rows_per_s']:,} rows/s** end to end "
+        f"({batch['scoring_only_rows_per_s']:,} rows/s inside the server)"
+    )
+    print(
+        "category/livez throughput: "
+        + ", ".join(f"c={k}: {v:.2f}x" for k, v in ratios.items())
+        + f"; goals met: {summary['goals_met']}"
+    )
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
