@@ -34,4 +34,5 @@ def main() -> None:
     navigation.run()
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs pages as __main__; imports stay inert
+    main()

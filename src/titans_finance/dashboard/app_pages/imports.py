@@ -173,4 +173,5 @@ def main() -> None:
     _models()
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs pages as __main__; imports stay inert
+    main()

@@ -326,4 +326,5 @@ def main() -> None:
     _patterns(frame, excluded)
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs pages as __main__; imports stay inert
+    main()

@@ -262,4 +262,5 @@ def main() -> None:
     _review(currency, categories_of(frame))
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs pages as __main__; imports stay inert
+    main()

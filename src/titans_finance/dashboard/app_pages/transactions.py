@@ -209,4 +209,5 @@ def main() -> None:
         )
 
 
-main()
+if __name__ == "__main__":  # Streamlit runs pages as __main__; imports stay inert
+    main()

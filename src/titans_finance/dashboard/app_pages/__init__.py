@@ -1,0 +1,1 @@
+"""The dashboard pages, one script per page (run by st.navigation)."""
