@@ -58,8 +58,14 @@ def _normalize_unique(values: list[str]) -> np.ndarray:
         import pyarrow.compute as pc  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - pyarrow ships with the locked environment
         return np.array([normalize_text(v) for v in values], dtype=object)
-    escaped = [html.unescape(v) if "&" in v else v for v in values]
-    array = pc.utf8_lower(pa.array(escaped, type=pa.string()))
+    array = pa.array(values, type=pa.string())
+    has_entity = pc.match_substring(array, "&")
+    if pc.any(has_entity).as_py():  # HTML entities ("&amp;") are rare: unescape just those
+        rows = np.flatnonzero(has_entity.to_numpy(zero_copy_only=False))
+        fixed = np.asarray(values, dtype=object)
+        fixed[rows] = [html.unescape(values[i]) for i in rows.tolist()]
+        array = pa.array(fixed, type=pa.string())
+    array = pc.utf8_lower(array)
     for pattern, repl in _PATTERNS:
         array = pc.replace_substring_regex(array, pattern=pattern, replacement=repl)
     return np.asarray(pc.utf8_trim_whitespace(array).to_numpy(zero_copy_only=False), dtype=object)
@@ -68,7 +74,10 @@ def _normalize_unique(values: list[str]) -> np.ndarray:
 def map_distinct(values: pd.Series, func: Callable[[list[str]], np.ndarray]) -> pd.Series:
     """Apply ``func`` to the distinct values only and broadcast back (missing -> '')."""
     codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
-    mapped = func([str(u) for u in uniques])
+    if pd.api.types.infer_dtype(uniques, skipna=False) == "string":
+        mapped = func(list(uniques))
+    else:
+        mapped = func([str(u) for u in uniques])
     table = np.append(mapped, "").astype(object)  # code -1 (missing) -> ''
     return pd.Series(table[codes], index=values.index, dtype=object)
 
