@@ -243,6 +243,23 @@ def test_retrain_button_trains_a_new_model_version(dashboard_env: Settings) -> N
     assert after.loc["cashflow", "version"] == before.loc["cashflow", "version"]
 
 
+@pytest.mark.parametrize("page", ["predictions", "anomalies", "insights", "imports"])
+def test_pages_without_any_trained_model_say_how_to_train(
+    dashboard_env: Settings, page: str
+) -> None:
+    import shutil
+
+    shutil.rmtree(dashboard_env.models_dir)
+    app = open_page(page)
+    no_exceptions(app)
+    if page == "imports":
+        assert not _table_with(app, "model", "trained")["trained"].any()
+        return
+    warnings = " ".join(w.value for w in app.warning)
+    assert "titans train" in warnings, warnings
+    assert not app.error, [e.value for e in app.error]
+
+
 def test_missing_model_says_how_to_train_it(dashboard_env: Settings) -> None:
     (dashboard_env.models_dir / "amount" / "metadata.json").unlink()
     app = open_page("predictions")
@@ -251,6 +268,20 @@ def test_missing_model_says_how_to_train_it(dashboard_env: Settings) -> None:
     warnings = " ".join(w.value for w in app.warning)
     assert "titans train amount" in warnings
     assert "Predicted category" in [m.label for m in app.metric]
+
+
+def test_unreachable_database_says_how_to_fix_it(
+    empty_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from titans_finance.config import get_settings
+
+    monkeypatch.setenv("TITANS_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    app = open_page("overview")
+    no_exceptions(app)
+    errors = " ".join(e.value for e in app.error)
+    assert "cannot reach the database" in errors
+    assert "TITANS_DATABASE_URL" in errors
 
 
 def test_unreachable_api_says_how_to_fix_it(

@@ -28,7 +28,9 @@ EMPTY_STORE_FIX = (
 
 
 @st.cache_resource(show_spinner=False)
-def _client_for(database_url: str, api_url: str | None, models_dir: str) -> DashboardClient:
+def _client_for(
+    database_url: str, api_url: str | None, key_digest: str, models_dir: str
+) -> DashboardClient:
     from titans_finance.config import get_settings
 
     return make_client(get_settings())
@@ -36,12 +38,17 @@ def _client_for(database_url: str, api_url: str | None, models_dir: str) -> Dash
 
 def get_client() -> DashboardClient:
     """The client for the current settings (API when TITANS_DASHBOARD_API_URL is set)."""
+    import hashlib
+
     from titans_finance.config import get_settings
 
     settings = get_settings()
+    key = getattr(settings, "dashboard_api_key", None)
+    secret = key.get_secret_value() if key is not None else ""
     return _client_for(
         settings.database_url,
         getattr(settings, "dashboard_api_url", None),
+        hashlib.sha256(secret.encode()).hexdigest(),  # a new key gets a new client
         str(settings.models_dir),
     )
 
