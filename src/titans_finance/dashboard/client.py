@@ -154,7 +154,8 @@ class LocalClient:
             except StorageError as exc:
                 raise StorageError(
                     f"{exc.message}. Check TITANS_DATABASE_URL (now "
-                    f"{self._settings.database_url!r}) and that the database is running."
+                    f"{self.source.removeprefix('local store ')}) and that the database "
+                    "is running."
                 ) from exc
         return self._engine
 
