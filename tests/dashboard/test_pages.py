@@ -184,6 +184,9 @@ def test_anomaly_page_marks_a_transaction_normal(
     chosen = app.selectbox(key="normal_pick").value
     app.button(key="normal_button").click().run()
     no_exceptions(app)
+    assert any(f"Marked #{chosen} as normal" in s.value for s in app.success)
+    assert int(_metric(app, "Flagged").replace(",", "")) < flagged  # feedback applied at once
+    assert int(chosen) not in set(_table_with(app, "risk_level", "reasons")["id"])
     marks = list_anomaly_feedback(engine)
     assert len(marks) == 1
     row = load_transactions(engine, TransactionFilter()).set_index("id").loc[int(chosen)]
