@@ -247,6 +247,7 @@ class CashflowModel(TitansModel):
                 start_balance - mean_balance,
                 recent,
                 30.0 / (age + 30.0),
+                start_balance,
             ]
         )
         return state
@@ -257,10 +258,11 @@ class CashflowModel(TitansModel):
 
         The history is cut at ``calibration_origins`` earlier dates, 30 days apart; at each cut
         the structural forecast is refitted and compared with what followed.  A median (LAD)
-        regression of the actual 30-day net on the structural parts, the balance's deviation
-        from its 90-day mean, the last 30 days' net and the account's youth gives the point
-        correction; the quantile of the residuals relative to the simulated spread gives the
-        interval scale.  With too few accounts x cut-offs, neither is learned.
+        regression of the actual 30-day net on the expected recurring net, the variable mean,
+        the balance's deviation from its 90-day mean, the last 30 days' net, the account's
+        youth (30 / (age in days + 30)) and the balance gives the point correction; a quantile
+        of the residuals relative to the simulated spread gives the interval scale.  With too
+        few accounts x cut-offs, neither is learned (the structural forecast is used as is).
         """
         self.correction_coef_: np.ndarray | None = None
         self.interval_factor_ = 1.0
@@ -309,9 +311,11 @@ class CashflowModel(TitansModel):
         ratio = np.where(residual > 0, residual / upper, -residual / lower)
         finite = np.isfinite(ratio)
         recent = finite & (recency <= 3)
-        # the latest cut-offs say most about the coming month's spread
-        use = ratio[recent] if recent.sum() >= 30 else ratio[finite]
-        self.interval_factor_ = float(max(np.quantile(use, self.coverage), 0.5))
+        # the latest cut-offs say most about the coming month's spread, all of them more about
+        # its range: take the mean of both quantiles
+        overall = float(np.quantile(ratio[finite], self.coverage))
+        latest = float(np.quantile(ratio[recent], self.coverage)) if recent.sum() >= 30 else overall
+        self.interval_factor_ = max(0.5 * (overall + latest), 0.5)
         logger.info(
             "cash-flow model: correction learned on %d samples, interval factor %.2f",
             samples,
@@ -555,7 +559,7 @@ class _State:
     daily_outflow: np.ndarray
     raw_daily_mean: np.ndarray
     recurring: RecurringModel
-    features: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
+    features: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
     widths: np.ndarray | None = None
 
 
