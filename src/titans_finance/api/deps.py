@@ -13,25 +13,31 @@ from titans_finance.config import Settings
 from titans_finance.serving import ModelService
 
 
-def get_state(request: Request) -> AppState:
-    """The app's state."""
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in the thread
+# pool, which costs a thread hop per dependency per request.
+def _state(request: Request) -> AppState:
     state: AppState = request.app.state.titans
     return state
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_state(request: Request) -> AppState:
+    """The app's state."""
+    return _state(request)
+
+
+async def get_settings_dep(request: Request) -> Settings:
     """The settings this app was built with."""
-    return get_state(request).settings
+    return _state(request).settings
 
 
 async def get_engine_dep(request: Request) -> Engine:
     """The store's engine (503 when the database is unreachable)."""
-    return await run_in_threadpool(get_state(request).engine)
+    return await run_in_threadpool(_state(request).engine)
 
 
 async def get_models(request: Request) -> ModelService:
     """The model service, with rules and anomaly feedback fresh from the store."""
-    state = get_state(request)
+    state = _state(request)
     if state.store_stale():
         await run_in_threadpool(state.sync_store)
     return state.models
@@ -43,7 +49,7 @@ EngineDep = Annotated[Engine, Depends(get_engine_dep)]
 ModelsDep = Annotated[ModelService, Depends(get_models)]
 
 
-def get_key_identity(request: Request) -> str:
+async def get_key_identity(request: Request) -> str:
     """The caller's key identity (a digest), set by `AuthMiddleware`."""
     return str(request.scope.get("state", {}).get("key_identity", ""))
 

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -33,7 +34,7 @@ from titans_finance.api.routes import (
     rules,
     transactions,
 )
-from titans_finance.api.security import AuthMiddleware, documented_auth, resolve_api_keys
+from titans_finance.api.security import AuthMiddleware, resolve_api_keys
 from titans_finance.api.state import AppState
 from titans_finance.config import Settings, get_settings
 from titans_finance.errors import TitansError
@@ -129,6 +130,32 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _openapi_with_security(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    """The OpenAPI schema, declaring the bearer key that `AuthMiddleware` enforces.
+
+    Declared here rather than as a route dependency: a dependency would cost every request
+    two more dependency resolutions for documentation only.
+    """
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "APIKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "`Authorization: Bearer <key>` with a key from TITANS_API_KEYS",
+            }
+        }
+        schema["security"] = [{"APIKey": []}]
+        open_paths = {"/livez"} | ({"/metrics"} if settings.metrics_public else set())
+        for path in open_paths:
+            for operation in schema["paths"].get(path, {}).values():
+                operation["security"] = []
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for ``settings`` (default: the environment's).
 
@@ -160,17 +187,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
-    authenticated = [Depends(documented_auth)]
     app.include_router(health.live_router)
-    app.include_router(health.router, dependencies=authenticated)
-    app.include_router(
-        health.metrics_router, dependencies=[] if settings.metrics_public else authenticated
-    )
+    app.include_router(health.router)
+    app.include_router(health.metrics_router)
     for module in (predict, models, recurring, insights, rules, budgets):
-        app.include_router(module.router, dependencies=authenticated)
+        app.include_router(module.router)
     upload_limit = settings.max_upload_bytes + _MULTIPART_OVERHEAD
-    app.include_router(transactions.import_router, dependencies=authenticated)
-    app.include_router(transactions.router, dependencies=authenticated)
+    app.include_router(transactions.import_router)
+    app.include_router(transactions.router)
+    app.openapi = lambda: _openapi_with_security(app, settings)  # type: ignore[method-assign]
 
     # Docs are open in development; in production AuthMiddleware puts them behind the key.
     @app.get("/openapi.json", include_in_schema=False)

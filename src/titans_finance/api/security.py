@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Annotated
 
-from fastapi import Depends, status
+from fastapi import status
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from titans_finance.api.limits import RateLimiter, key_identity
@@ -17,12 +15,6 @@ from titans_finance.config import Settings, generate_development_key
 from titans_finance.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
-
-bearer_scheme = HTTPBearer(
-    auto_error=False,
-    scheme_name="APIKey",
-    description="`Authorization: Bearer <key>` with a key from TITANS_API_KEYS",
-)
 
 
 def resolve_api_keys(settings: Settings) -> tuple[bytes, ...]:
@@ -133,16 +125,8 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
 
-async def documented_auth(
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> None:
-    """Declares the bearer scheme in OpenAPI; `AuthMiddleware` does the checking."""
-
-
 __all__ = [
     "AuthMiddleware",
-    "bearer_scheme",
-    "documented_auth",
     "key_matches",
     "resolve_api_keys",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pydantic_core
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -46,6 +46,8 @@ _SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
 
 async def predict_single(state: AppState, kind: str, record: dict[str, Any]) -> dict[str, Any]:
     """One prediction: local LRU, then the shared Redis cache, then the model."""
+    if state.store_stale():  # rules and "normal" marks may have changed in another worker
+        await run_in_threadpool(state.sync_store)
     service = state.models
     key = service.single_key(kind, record)
     result = service.lookup(kind, key)
@@ -92,7 +94,7 @@ def explain_anomaly(is_anomaly: bool, risk_level: str, reasons: list[str]) -> st
     response_model=s.CategoryResponse,
     summary="Predict a transaction's category",
 )
-async def predict_category(body: s.CategoryRequest, state: StateDep, _m: ModelsDep) -> Any:
+async def predict_category(body: s.CategoryRequest, state: StateDep) -> Any:
     """Category with calibrated confidence and alternatives; user rules take precedence."""
     r = await predict_single(state, "category", body.record())
     return {
@@ -108,7 +110,7 @@ async def predict_category(body: s.CategoryRequest, state: StateDep, _m: ModelsD
 
 
 @router.post("/amount", response_model=s.AmountResponse, summary="Predict a transaction's amount")
-async def predict_amount(body: s.AmountRequest, state: StateDep, _m: ModelsDep) -> Any:
+async def predict_amount(body: s.AmountRequest, state: StateDep) -> Any:
     """Expected amount with its 90% interval."""
     record = body.record()
     record["amount"] = None  # the amount is what is predicted
@@ -123,7 +125,7 @@ async def predict_amount(body: s.AmountRequest, state: StateDep, _m: ModelsDep) 
 
 
 @router.post("/anomaly", response_model=s.AnomalyResponse, summary="Check a transaction")
-async def predict_anomaly(body: s.AnomalyRequest, state: StateDep, _m: ModelsDep) -> Any:
+async def predict_anomaly(body: s.AnomalyRequest, state: StateDep) -> Any:
     """Anomaly score (0..1), flag, risk level and plain-word reasons."""
     r = await predict_single(state, "anomaly", body.record())
     reasons = [str(x) for x in (r.get("reasons") or [])]
@@ -278,9 +280,7 @@ def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
     summary="Score many transactions at once",
     responses={413: {"model": s.ErrorResponse, "description": "Batch larger than allowed"}},
 )
-async def predict_batch(
-    body: s.BatchRequest, request: Request, state: StateDep, _m: ModelsDep
-) -> Any:
+async def predict_batch(body: s.BatchRequest, state: StateDep, _m: ModelsDep) -> Any:
     """One vectorised call per requested model over the whole batch, results in input order."""
     limit = state.settings.max_batch_size
     if len(body.transactions) > limit:
