@@ -79,6 +79,10 @@ class AmountModel(TitansModel):
         Target probability that the true amount lies in ``[lower, upper]`` (default 0.9).
     calibration_fraction : float
         Share of the most recent training rows used to calibrate the interval.
+    drift_margin : float
+        Share of the miscoverage budget ``1 - coverage`` held back because the future drifts
+        from the calibration period (0.25 calibrates a 90% interval at 92.5%; measured on
+        Berka, time-ordered hold-outs otherwise fall 1-3 points short).
     max_iter, learning_rate, min_samples_leaf :
         ``HistGradientBoostingRegressor`` settings.
     random_state : int
@@ -91,13 +95,15 @@ class AmountModel(TitansModel):
         self,
         coverage: float = 0.9,
         calibration_fraction: float = 0.25,
-        max_iter: int = 200,
-        learning_rate: float = 0.05,
-        min_samples_leaf: int = 40,
+        drift_margin: float = 0.25,
+        max_iter: int = 100,
+        learning_rate: float = 0.1,
+        min_samples_leaf: int = 20,
         random_state: int = 0,
     ) -> None:
         self.coverage = coverage
         self.calibration_fraction = calibration_fraction
+        self.drift_margin = drift_margin
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.min_samples_leaf = min_samples_leaf
@@ -112,7 +118,7 @@ class AmountModel(TitansModel):
     def _assemble(work: pd.DataFrame, global_median: float) -> pd.DataFrame:
         """Model matrix from a working frame that already carries the history statistics."""
         ref = work["am_median"].copy()
-        for column in ("ac_median", "m_median", "at_median", "c_median"):
+        for column in ("m_median", "ac_median", "at_median", "c_median"):
             ref = ref.fillna(work[column])
         ref = ref.fillna(global_median)
         features = pd.DataFrame(index=work.index)
@@ -179,11 +185,13 @@ class AmountModel(TitansModel):
             cal_y = work["_log"].iloc[split:].to_numpy() - cal_x["ref"].to_numpy()
             scores = np.maximum(low.predict(cal_x) - cal_y, cal_y - high.predict(cal_x))
             bins = np.searchsorted(_BINS, cal_x["am_n"].to_numpy(), side="right")
-            self.calibration_ = {"global": _conformal_quantile(scores, self.coverage)}
+            # hold back part of the miscoverage budget for drift between calibration and use
+            level = self.coverage + self.drift_margin * (1.0 - self.coverage)
+            self.calibration_ = {"global": _conformal_quantile(scores, level)}
             for b in range(len(_BINS) + 1):
                 in_bin = scores[bins == b]
                 if len(in_bin) >= 30:
-                    self.calibration_[str(b)] = _conformal_quantile(in_bin, self.coverage)
+                    self.calibration_[str(b)] = _conformal_quantile(in_bin, level)
         else:
             logger.warning("amount model: too few rows to calibrate intervals; using raw quantiles")
 

@@ -103,7 +103,8 @@ def _amount_signals(ctx: pd.DataFrame, global_median: float) -> pd.DataFrame:
     out["is_cash"] = ctx["_is_cash"].to_numpy(dtype=float)
     out["sign"] = ctx["_sign"].to_numpy(dtype=float)
     out["pred_scale"] = ctx["pred_scale"].to_numpy(dtype=float)
-    return out.replace([np.inf, -np.inf], np.nan)
+    # a missing reference (no cash history, no balance) means "nothing to be larger than"
+    return out.replace([np.inf, -np.inf], np.nan).fillna(-20.0)
 
 
 def _money(values: np.ndarray) -> list[str]:
