@@ -176,6 +176,24 @@ def test_real_berka_slice_and_save_load(tmp_path) -> None:
     assert model.start_balance_[model.accounts_.index("104")] == pytest.approx(14306.9)
     metrics = model.evaluate(frame[frame["Date"] > cut])
     assert np.isfinite(metrics["mae_30d_net"])
+    assert model.correction_coef_ is None  # 28 accounts x 6 cut-offs < 300 samples
     model.save(tmp_path)
     loaded = CashflowModel.load(tmp_path)
     pd.testing.assert_frame_equal(loaded.forecast(10).daily, model.forecast(10).daily)
+
+
+def test_learned_correction_and_interval_scale_on_berka() -> None:
+    frame = berka_slice(30)
+    cut = pd.Timestamp("1994-01-31")
+    model = CashflowModel(n_simulations=100, min_calibration_samples=100)
+    model.fit(frame[frame["Date"] <= cut])
+    assert model.calibration_samples_ >= 100
+    assert model.correction_coef_ is not None and len(model.correction_coef_) == 7
+    assert model.interval_factor_ >= 0.5
+    assert model.width_floor_ > 0
+    daily = model.forecast(30, by_account=True).daily
+    assert (daily["balance_lower"] <= daily["predicted_balance"]).all()
+    assert (daily["predicted_balance"] <= daily["balance_upper"]).all()
+    metrics = model.evaluate(frame[frame["Date"] > cut])
+    assert 0.0 <= metrics["end_balance_coverage"] <= 1.0
+    assert metrics["mae_30d_net"] > 0

@@ -105,7 +105,7 @@ class CashflowModel(TitansModel):
         winsor_quantile: float = 0.98,
         interval_scale: float = 1.0,
         calibration_origins: int = 6,
-        min_calibration_samples: int = 100,
+        min_calibration_samples: int = 300,
         min_history_days: int = 30,
         min_transactions: int = 10,
         random_state: int = 0,
@@ -268,10 +268,12 @@ class CashflowModel(TitansModel):
         self.interval_factor_ = 1.0
         self.width_floor_ = 0.0
         self.calibration_samples_ = 0
-        if self.calibration_origins <= 0:
-            return
-        end = self.state_.end
         rng = np.random.default_rng(self.random_state)
+        self.state_.widths = self._widths(self.state_, rng)
+        most = len(self.state_.accounts) * self.calibration_origins
+        if self.calibration_origins <= 0 or most < self.min_calibration_samples:
+            return  # cannot reach enough samples: skip the refits
+        end = self.state_.end
         batches: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         for k in range(1, self.calibration_origins + 1):
             cut = end - pd.Timedelta(days=30 * k)
@@ -292,7 +294,6 @@ class CashflowModel(TitansModel):
             batches.append((k, state.features, actual, widths))
         samples = sum(len(batch[2]) for batch in batches)
         self.calibration_samples_ = samples
-        self.state_.widths = self._widths(self.state_, rng)
         if samples < self.min_calibration_samples:
             logger.info("cash-flow model: %d calibration samples, no correction learned", samples)
             return
