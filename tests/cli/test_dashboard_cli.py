@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from titans_finance.cli.dashboard import streamlit_command
@@ -55,6 +57,7 @@ def test_dashboard_serves_http(tmp_path: Path) -> None:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so teardown stops everything it runs
     )
     try:
         deadline = time.monotonic() + 60
@@ -71,6 +74,11 @@ def test_dashboard_serves_http(tmp_path: Path) -> None:
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
         assert page.status_code == 200
         assert "<noscript>" in page.text  # Streamlit's single-page app shell
+        process.terminate()  # what a supervisor does: it must stop the server itself
+        assert process.wait(timeout=20) is not None
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)

@@ -35,6 +35,20 @@ PAGES = {
 }
 
 
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group of ``process``, SIGKILL it after 15 s."""
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -77,6 +91,7 @@ def dashboard_url(
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so teardown stops everything it runs
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -94,11 +109,7 @@ def dashboard_url(
             pytest.fail("dashboard did not answer /_stcore/health within 60 s")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_group(process)
         log.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -45,6 +46,11 @@ def dashboard(
         port, address=address, max_upload_bytes=get_settings().max_upload_bytes
     )
     typer.echo(f"Titans Finance dashboard on http://{address}:{port} (Ctrl+C to stop)")
+    if os.name == "posix":
+        # Become the Streamlit server, so signals (Ctrl+C, SIGTERM from a supervisor) reach it
+        # directly and no orphaned server outlives this command.
+        sys.stdout.flush()
+        os.execv(sys.executable, command)  # noqa: S606 - fixed argv, no shell
     try:
         code = subprocess.call(command)  # noqa: S603 - fixed argv, no shell
     except KeyboardInterrupt:
