@@ -58,6 +58,7 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("PATCH", "/transactions/1", {"category": "Food", "extra": 1}, 422, "extra"),
     ("PATCH", "/transactions/99999", {"category": "Food"}, 404, "99999"),
     ("POST", "/transactions/99999/normal", None, 404, "99999"),
+    ("POST", "/transactions/1/normal", {"reason_code": "vibes"}, 422, "reason_code"),
     ("POST", "/rules", {"kind": "telepathy", "category": "x"}, 422, "kind"),
     ("POST", "/rules", {"kind": "regex", "pattern": "([", "category": "x"}, 422, "regex"),
     ("POST", "/rules", {"kind": "contains", "pattern": "", "category": "x"}, 422, "pattern"),

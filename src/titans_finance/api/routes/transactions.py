@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from titans_finance import domain as d
 from titans_finance.api import schemas as s
 from titans_finance.api.deps import EngineDep, StateDep
+from titans_finance.errors import ValidationError
 from titans_finance.serving import frame_records
 from titans_finance.storage import repository
 
@@ -227,10 +228,18 @@ def mark_normal(
     body: s.NormalMark | None = None,
 ) -> Any:
     """Store "this is normal" feedback: the anomaly model stops flagging this pattern."""
+    reason_code = body.reason_code if body is not None else None
+    if reason_code is not None:
+        from titans_finance.models.anomaly import REASON_CODES
+
+        if reason_code not in REASON_CODES:
+            raise ValidationError(
+                f"reason_code: {reason_code!r} is not one of {', '.join(REASON_CODES)}"
+            )
     feedback_id = repository.add_anomaly_feedback(
         engine,
         transaction_id=transaction_id,
-        reason_code=body.reason_code if body is not None else None,
+        reason_code=reason_code,
     )
     state.sync_store(force=True)
     return {"success": True, "id": feedback_id, "transaction_id": transaction_id}
