@@ -95,7 +95,7 @@ def _days_chart(days: pd.DataFrame) -> go.Figure:
             "<extra></extra>",
         )
     )
-    fig.update_layout(title="Daily spending (red: large-amount day, amber: high-activity day)")
+    fig.update_layout(title="Daily spending")
     return p.style_figure(fig)
 
 
@@ -168,6 +168,7 @@ def main() -> None:
                         "score", min_value=0.0, max_value=1.0, format="%.2f"
                     ),
                     "reasons": st.column_config.TextColumn("reasons", width="large"),
+                    "risk_level": st.column_config.TextColumn("risk"),
                 },
                 key="flagged_table",
             )
@@ -175,6 +176,7 @@ def main() -> None:
         left.plotly_chart(_score_chart(scored, threshold), key="score_hist")
         with right:
             st.plotly_chart(_days_chart(days), key="days_chart")
+            st.caption("Red: large-amount days; amber: high-activity days (above 95% of all days).")
         if not flagged.empty:
             _mark_normal(flagged, currency)
     else:
