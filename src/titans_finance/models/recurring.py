@@ -116,6 +116,8 @@ class RecurringModel(TitansModel):
     """
 
     model_type: ClassVar[str] = "recurring"
+    primary_metric: ClassVar[str] = "occurrence_f1"
+    higher_is_better: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -408,7 +410,12 @@ class RecurringModel(TitansModel):
         over matched pairs.  Only dates whose tolerance window ends inside the hold-out count.
         """
         check_is_fitted(self, "streams_")
-        empty = {"occurrence_precision": 0.0, "occurrence_recall": 0.0, "amount_mape": 0.0}
+        empty = {
+            "occurrence_f1": 0.0,
+            "occurrence_precision": 0.0,
+            "occurrence_recall": 0.0,
+            "amount_mape": 0.0,
+        }
         if frame is None or len(frame) == 0 or self.history_end_ is None:
             return {**empty, "expected_occurrences": 0.0, "actual_occurrences": 0.0}
         actual = self._assign(frame)
@@ -463,9 +470,14 @@ class RecurringModel(TitansModel):
         errors = (
             matched_exp["actual_amount"] - matched_exp["expected_amount"]
         ).abs() / matched_exp["actual_amount"].abs().clip(lower=1e-9)
+        precision = float(len(matched_exp) / n_expected) if n_expected else 0.0
+        recall = float(hit.sum() / n_actual) if n_actual else 0.0
         return {
-            "occurrence_precision": float(len(matched_exp) / n_expected) if n_expected else 0.0,
-            "occurrence_recall": float(hit.sum() / n_actual) if n_actual else 0.0,
+            "occurrence_f1": (
+                2 * precision * recall / (precision + recall) if precision + recall else 0.0
+            ),
+            "occurrence_precision": precision,
+            "occurrence_recall": recall,
             "amount_mape": float(errors.mean()) if len(errors) else 0.0,
             "expected_occurrences": float(n_expected),
             "actual_occurrences": float(n_actual),
