@@ -177,3 +177,11 @@ def test_bad_input_is_reported_clearly(home_model: AnomalyModel) -> None:
         home_model.predict(crafted_batch().drop(columns=[d.AMOUNT]))
     with pytest.raises(ValidationError, match="no transactions"):
         home_model.predict(crafted_batch().iloc[:0])
+
+
+def test_rescoring_the_history_does_not_flag_rows_as_their_own_duplicates() -> None:
+    history = household()
+    history["id"] = np.arange(len(history)) + 100
+    model = AnomalyModel(**SMALL).fit(history)
+    out = model.predict(history.tail(30))
+    assert not any("possible_duplicate" in codes for codes in out["reason_codes"])

@@ -244,7 +244,11 @@ class AnomalyModel(TitansModel):
         cash = work[work["_is_cash"] & (work["_sign"] < 0)]
         columns = ["_account", "cash_n", "cash_median", "cash_mad", "cash_max"]
         self.cash_ = (
-            group_table(cash, _A, "cash")[columns] if len(cash) else pd.DataFrame(columns=columns)
+            group_table(cash, _A, "cash")[columns]
+            if len(cash)
+            else pd.DataFrame(
+                {c: pd.Series(dtype=object if c == "_account" else float) for c in columns}
+            )
         )
         ckey = work["_category"].where(work["_category"] != "", work["_merchant"])
         by_key = work.groupby(ckey.to_numpy())["_log"]
@@ -440,7 +444,9 @@ class AnomalyModel(TitansModel):
         scores[NEW_MERCHANT] = np.where(new, np.maximum(magnitude, rules[NEW_MERCHANT]), 0.0)
         # repeated round cash amounts and repeated credits are normal; charges are not
         charge = out_money & ~ctx["_is_cash"].to_numpy(dtype=bool)
-        scores[DUPLICATE] = np.where(self._duplicates(ctx) & charge, 0.6, 0.0)
+        # ... unless this merchant is usually paid that often (coffee, transit)
+        frequent = ctx["rec_gap"].to_numpy(dtype=float) <= self.duplicate_days
+        scores[DUPLICATE] = np.where(self._duplicates(ctx) & charge & ~frequent, 0.6, 0.0)
         typical = ctx["rec_typical"].to_numpy()
         rise = ctx["_mag"].to_numpy() / np.where(typical > 0, typical, np.nan) - 1.0
         steady = ctx["rec_steady"].to_numpy(dtype=object) == True  # noqa: E712 (NaN for new pairs)
