@@ -143,6 +143,8 @@ def test_evaluate_on_later_hold_out() -> None:
     assert 0.8 <= metrics["occurrence_precision"] < 1.0
     assert metrics["occurrence_recall"] >= 0.95
     assert metrics["amount_mape"] < 0.15
+    precision, recall = metrics["occurrence_precision"], metrics["occurrence_recall"]
+    assert metrics["occurrence_f1"] == pytest.approx(2 * precision * recall / (precision + recall))
     assert metrics["expected_occurrences"] > 20
 
 
