@@ -60,18 +60,22 @@ class AmountModel(TitansModel):
     """Predict a transaction's signed amount with a calibrated interval.
 
     Method: the magnitude is modelled in log space as a residual from a reference level (the
-    median of the most specific history available: same account and merchant, then account and
-    category, merchant across accounts, account and direction, category, everything).  Three
+    median of the most specific history available: same account and merchant, then the merchant
+    across accounts, account and category, account and direction, category, everything).  Three
     ``HistGradientBoostingRegressor`` models (quantile loss at 0.5, (1-coverage)/2 and
     (1+coverage)/2) learn from history features (median, last, mean of the last three, spread,
     count of that pair; category and merchant medians; calendar), which training computes from
     strictly earlier rows only so training and scoring see the same kind of history.  The interval
-    is conformalised quantile regression (CQR, Romano et al. 2019) calibrated on the most recent
-    25% of the training rows (time-ordered, so it measures forecasting error, not fitting
-    error), with a separate correction per history-size bin (Mondrian CQR) so that coverage holds
+    is conformalised quantile regression (CQR, Romano et al. 2019): the bound models are fitted
+    on the older 75% of the training rows and calibrated on the most recent 25%, whose features
+    come from the older part's history only (time-ordered, so the correction measures
+    forecasting error at a horizon like the one of future rows, not fitting error), with a
+    separate correction per history-size bin (Mondrian CQR) so that coverage holds
     for new merchants as well as for long-standing pairs.  Working in log space makes the width
     proportional to the amount's scale.  The sign comes from ``Type`` (Expense negative, Income
-    positive) or, for transfers and unknown types, from the pair's history.
+    positive) or, for transfers and unknown types, from the pair's history.  CQR rather than a
+    residual quantile: its width adapts to each row (a fixed fee gets a narrow interval, a cash
+    withdrawal a wide one); MAPIE would add a dependency for the same few lines.
 
     Parameters
     ----------
