@@ -68,7 +68,7 @@ def _score_chart(scored: pd.DataFrame, threshold: float | None) -> go.Figure:
         category_orders={"risk": RISK_ORDER[::-1]},
         labels={"anomaly_score": "anomaly score (higher = more unusual)"},
     )
-    fig.update_yaxes(type="log", title="transactions")
+    fig.update_yaxes(type="log", dtick=1, title="transactions")  # labels at powers of ten
     if threshold is not None:
         fig.add_vline(
             x=threshold,
@@ -95,7 +95,7 @@ def _days_chart(days: pd.DataFrame) -> go.Figure:
             "<extra></extra>",
         )
     )
-    fig.update_layout(title="Daily spending")
+    fig.update_layout(title="Daily spending", bargap=0)
     return p.style_figure(fig)
 
 
