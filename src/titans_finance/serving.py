@@ -75,7 +75,9 @@ def _signed_amounts(amounts: np.ndarray, types: Sequence[Any]) -> tuple[np.ndarr
     without a type take it from the sign.  Types are mapped per distinct value, not per row.
     """
     codes, uniques = pd.factorize(pd.Series(types, dtype=object), use_na_sentinel=True)
-    names = np.array([str(u).strip().lower() for u in uniques] + [""], dtype=object)
+    aliases = {"credit": "income", "debit": "expense"}
+    lowered = [str(u).strip().lower() for u in uniques]
+    names = np.array([aliases.get(v, v) for v in lowered] + [""], dtype=object)
     declared = names[codes]  # sentinel -1 picks the trailing ""
     magnitude = np.abs(amounts)
     signed = np.where(

@@ -101,7 +101,7 @@ def test_cashflow_unknown_account_is_a_client_error(client: TestClient) -> None:
 def test_batch_scores_every_row_in_order(client: TestClient) -> None:
     transactions = [
         {"description": "Biweekly Paycheck", "amount": 2000, "type": "Income"},
-        {"description": "Amazon", "amount": -23.5, "date": "2019-06-01"},
+        {"description": "Amazon", "amount": 23.5, "date": "2019-06-01T10:30:00", "type": "debit"},
         {"description": "Mortgage Payment", "amount": -1247.44, "account": "Checking"},
     ]
     response = client.post(

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     field_validator,
 )
+from typing_extensions import TypedDict
 
 from titans_finance import domain as d
 
@@ -289,6 +290,43 @@ class CashflowResponse(Response):
     model_version: str | None = None
 
 
+TypeSpelling = Literal[
+    "Income",
+    "Expense",
+    "Transfer",
+    "income",
+    "expense",
+    "transfer",
+    "INCOME",
+    "EXPENSE",
+    "TRANSFER",
+    "credit",
+    "debit",
+    "Credit",
+    "Debit",
+    "CREDIT",
+    "DEBIT",
+]
+
+
+class BatchTransaction(TypedDict, total=False):
+    """One batch row: the fields of a single request, validated without Python callbacks.
+
+    A plain dict per row (not a model instance) keeps validating 100k rows fast; dates may
+    also be datetimes; their range is checked vectorised once the batch is a frame.
+    """
+
+    description: Annotated[str, Field(max_length=500)]
+    amount: Annotated[float | None, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
+    date: dt.date | dt.datetime | None
+    type: TypeSpelling | None
+    transaction_type: TypeSpelling | None
+    payment_method: Annotated[str | None, Field(max_length=50)]
+    account: Annotated[str | None, Field(max_length=100)]
+    currency: Annotated[str | None, Field(min_length=3, max_length=3)]
+    category: Annotated[str | None, Field(max_length=100)]
+
+
 class BatchRequest(BaseModel):
     """Many transactions scored in one call per model."""
 
@@ -309,7 +347,7 @@ class BatchRequest(BaseModel):
         },
     )
 
-    transactions: list[TransactionBase] = Field(..., min_length=1)
+    transactions: list[BatchTransaction] = Field(..., min_length=1)
     predict_categories: bool = True
     detect_anomalies: bool = True
     predict_amounts: bool = False

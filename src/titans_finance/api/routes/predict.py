@@ -18,7 +18,7 @@ from titans_finance.api import schemas as s
 from titans_finance.api.deps import ModelsDep, StateDep
 from titans_finance.api.limits import PredictionCache
 from titans_finance.api.state import AppState
-from titans_finance.errors import StorageError, TitansError
+from titans_finance.errors import StorageError, TitansError, ValidationError
 from titans_finance.serving import RECORD_FIELDS, columns_to_frame, frame_records, to_jsonable
 
 router = APIRouter(prefix="/predict", tags=["predictions"])
@@ -210,17 +210,22 @@ def predict_cashflow(body: s.CashflowRequest, state: StateDep) -> Any:
     }
 
 
-def _batch_frame(transactions: list[s.TransactionBase]) -> pd.DataFrame:
-    columns: dict[str, list[Any]] = {name: [] for name in RECORD_FIELDS}
-    columns["description"] = [t.description for t in transactions]
-    columns["amount"] = [t.amount for t in transactions]
-    columns["date"] = [t.date for t in transactions]
-    columns["type"] = [t.type.value if t.type is not None else None for t in transactions]
-    columns["payment_method"] = [t.payment_method for t in transactions]
-    columns["account"] = [t.account for t in transactions]
-    columns["currency"] = [t.currency for t in transactions]
-    columns["category"] = [t.category for t in transactions]
-    return columns_to_frame(columns)
+def _batch_frame(transactions: list[s.BatchTransaction]) -> pd.DataFrame:
+    """The batch as ONE canonical frame, built column by column."""
+    rows: list[dict[str, Any]] = transactions  # type: ignore[assignment]
+    columns: dict[str, list[Any]] = {
+        name: [row.get(name) for row in rows] for name in RECORD_FIELDS if name != "type"
+    }
+    columns["type"] = [row.get("type") or row.get("transaction_type") for row in rows]
+    frame = columns_to_frame(columns)
+    dates = frame[d.DATE]
+    bad = (dates < pd.Timestamp(s.MIN_DATE)) | (dates > pd.Timestamp(s.MAX_DATE))
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValidationError(
+            f"transactions.{first}.date: must be between {s.MIN_DATE} and {s.MAX_DATE}"
+        )
+    return frame
 
 
 def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
