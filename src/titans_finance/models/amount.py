@@ -188,14 +188,16 @@ class AmountModel(TitansModel):
             cal_x = self._history_features(cal_work.reset_index(drop=True))[1]
             cal_y = work["_log"].iloc[split:].to_numpy() - cal_x["ref"].to_numpy()
             scores = np.maximum(low.predict(cal_x) - cal_y, cal_y - high.predict(cal_x))
-            bins = np.searchsorted(_BINS, cal_x["am_n"].to_numpy(), side="right")
+            bin_keys, cell_keys = _mondrian_keys(cal_work, cal_x)
             # hold back part of the miscoverage budget for drift between calibration and use
             level = self.coverage + self.drift_margin * (1.0 - self.coverage)
             self.calibration_ = {"global": _conformal_quantile(scores, level)}
-            for b in range(len(_BINS) + 1):
-                in_bin = scores[bins == b]
-                if len(in_bin) >= 30:
-                    self.calibration_[str(b)] = _conformal_quantile(in_bin, level)
+            for keys, minimum in ((bin_keys, 30), (cell_keys, 50)):
+                for key, rows in pd.Series(np.arange(len(keys))).groupby(keys):
+                    if len(rows) >= minimum:
+                        self.calibration_[str(key)] = _conformal_quantile(
+                            scores[rows.to_numpy()], level
+                        )
         else:
             logger.warning("amount model: too few rows to calibrate intervals; using raw quantiles")
 
@@ -263,11 +265,14 @@ class AmountModel(TitansModel):
         mid = self.median_model_.predict(features)
         low = self.low_model_.predict(features)
         high = self.high_model_.predict(features)
-        bins = np.searchsorted(_BINS, features["am_n"].to_numpy(), side="right")
-        correction = np.full(len(work), self.calibration_["global"])
-        for key, value in self.calibration_.items():
-            if key != "global":
-                correction[bins == int(key)] = value
+        bin_keys, cell_keys = _mondrian_keys(work, features)
+        correction = (
+            pd.Series(cell_keys)
+            .map(self.calibration_)
+            .fillna(pd.Series(bin_keys).map(self.calibration_))
+            .fillna(self.calibration_["global"])
+            .to_numpy(dtype=float)
+        )
         low = np.minimum(low - correction, mid)
         high = np.maximum(high + correction, mid)
         magnitude = np.expm1(np.maximum(ref + mid, 0.0))
@@ -326,6 +331,16 @@ def _descriptions(frame: pd.DataFrame, positions: pd.Series) -> np.ndarray:
     source = frame[d.DESCRIPTION] if d.DESCRIPTION in frame else frame[d.MERCHANT]
     text = source.astype(object).where(source.notna(), "").astype(str).str.strip().str.lower()
     return text.to_numpy()[positions.to_numpy()]
+
+
+def _mondrian_keys(work: pd.DataFrame, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Calibration cells: history-size bin, and category within it (a fee and a cash
+    withdrawal need different corrections for coverage to hold for each)."""
+    bins = np.searchsorted(_BINS, features["am_n"].to_numpy(), side="right").astype(str)
+    kind = work["_category"].where(work["_category"] != "", work["_merchant"]).to_numpy(dtype=str)
+    bin_keys = np.char.add("bin:", bins)
+    cell_keys = np.char.add(np.char.add(np.char.add("cell:", kind), "|"), bins)
+    return bin_keys, cell_keys
 
 
 def _conformal_quantile(scores: np.ndarray, coverage: float) -> float:
