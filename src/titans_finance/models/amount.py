@@ -70,8 +70,10 @@ class AmountModel(TitansModel):
     on the older 75% of the training rows and calibrated on the most recent 25%, whose features
     come from the older part's history only (time-ordered, so the correction measures
     forecasting error at a horizon like the one of future rows, not fitting error), with a
-    separate correction per history-size bin (Mondrian CQR) so that coverage holds
-    for new merchants as well as for long-standing pairs.  Working in log space makes the width
+    separate correction per category within each history-size bin (Mondrian CQR; cells with
+    few calibration rows fall back to the bin, then to all rows) so that coverage holds for
+    volatile cash withdrawals as well as fixed fees, for new merchants as for long-standing
+    pairs.  Working in log space makes the width
     proportional to the amount's scale.  The sign comes from ``Type`` (Expense negative, Income
     positive) or, for transfers and unknown types, from the pair's history.  CQR rather than a
     residual quantile: its width adapts to each row (a fixed fee gets a narrow interval, a cash
