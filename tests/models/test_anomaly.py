@@ -152,6 +152,9 @@ def test_feedback_suppresses_a_pattern(home_model: AnomalyModel) -> None:
     assert after.loc["t2", "is_anomaly"], "other patterns stay flagged"
     with pytest.raises(ValidationError, match="reason_code"):
         model.set_feedback([{"reason_code": "nonsense"}])
+    # a pattern naming nothing known must not silence everything
+    model.set_feedback([{"id": 7, "note": "fine"}])
+    assert model.predict(crafted_batch()).loc["t2", "is_anomaly"]
 
 
 def test_missing_recurring_report(home_model: AnomalyModel) -> None:

@@ -53,6 +53,7 @@ _AC = ["_account", "_category"]
 _A = ["_account"]
 _NBINS = np.array([3, 6, 12])  # history-size bins: 1-2, 3-5, 6-11, 12+ earlier rows
 _MIN_ROWS = 20
+_FEEDBACK_KEYS = frozenset({"account", "merchant", "category", "reason_code"})
 _SYNTHETIC_RATE = 0.05
 _FACTORS = (5.0, 20.0)  # synthetic anomalies: amount multiplied by a log-uniform factor
 _REASON_FLOOR = 0.3  # a detector at or above this level contributes its reason
@@ -659,28 +660,29 @@ class AnomalyModel(TitansModel):
         """Suppress flags the user marked as normal.
 
         Each pattern may hold ``account``, ``merchant``, ``category`` and ``reason_code`` (one of
-        ``REASON_CODES``); a missing key matches anything.  A row matching a pattern no longer
-        scores on that reason (on every reason when ``reason_code`` is absent).  Replaces any
-        earlier feedback; returns self.
+        ``REASON_CODES``); a missing or None key matches anything, other keys (an id, a date)
+        are ignored.  A row matching a pattern no longer scores on that reason (on every reason
+        when ``reason_code`` is absent).  A pattern naming nothing is skipped rather than
+        silencing everything.  Replaces any earlier feedback; returns self.  Raises
+        ``ValidationError`` for an unknown reason code.
         """
         check_is_fitted(self, "forest_")
         patterns: list[dict[str, str]] = []
         for pattern in normal_patterns:
-            unknown = set(pattern) - {"account", "merchant", "category", "reason_code"}
-            if unknown:
-                raise ValidationError(f"feedback pattern has unknown keys {sorted(unknown)}")
             code = pattern.get("reason_code")
             if code is not None and code not in REASON_CODES:
                 raise ValidationError(
                     f"feedback reason_code {code!r} is not one of {', '.join(REASON_CODES)}"
                 )
-            patterns.append(
-                {
-                    k: str(v).strip().lower() if k != "account" else str(v)
-                    for k, v in pattern.items()
-                    if v is not None
-                }
-            )
+            kept = {
+                key: str(value).strip() if key == "account" else str(value).strip().lower()
+                for key, value in pattern.items()
+                if key in _FEEDBACK_KEYS and value is not None and str(value).strip() != ""
+            }
+            if not kept:
+                logger.warning("ignoring a feedback pattern that names nothing: %r", pattern)
+                continue
+            patterns.append(kept)
         self.feedback_ = patterns
         return self
 
