@@ -160,6 +160,11 @@ def test_evaluate_on_hold_out() -> None:
     assert set(metrics) >= {"mae_30d_net", "zero_change_mae", "mae_ratio", "end_balance_coverage"}
     assert metrics["mae_ratio"] < 0.3  # salary and rent are known: far better than no change
     assert 0.0 <= metrics["end_balance_coverage"] <= 1.0
+    assert metrics["horizon_days"] == 30
+    short = model.evaluate(frame[(frame["Date"] >= cut) & (frame["Date"] < "2025-01-11")])
+    assert short["horizon_days"] == 10
+    with pytest.raises(ValidationError, match="not after the history"):
+        model.evaluate(frame[frame["Date"] < cut])
 
 
 def test_real_berka_slice_and_save_load(tmp_path) -> None:

@@ -517,12 +517,19 @@ class CashflowModel(TitansModel):
         ``mae_30d_net``: mean absolute error of each account's net over the days after the
         history's end; ``zero_change_mae``: the same for a forecast of no change;
         ``mae_ratio`` = their ratio; ``end_balance_coverage``: share of accounts whose actual
-        end balance lies in the interval.  Accounts unseen in training are ignored.
+        end balance lies in the interval.  Accounts unseen in training are ignored.  A hold-out
+        ending sooner than ``days`` after the history shortens the window (``horizon_days``).
         """
         check_is_fitted(self, "accounts_")
         days = check_horizon(30 if days is None else days)
         work = working_frame(frame, need_amount=True, what="cash-flow evaluation", training=False)
         offset = (work["_date"] - self.history_end_).dt.days.to_numpy()
+        if offset.max() < 1:
+            raise ValidationError(
+                f"the hold-out ends {work['_date'].max().date()}, not after the history's end "
+                f"{self.history_end_.date()}: evaluate on later transactions"
+            )
+        days = min(days, int(offset.max()))
         in_window = (offset >= 1) & (offset <= days)
         actual = (
             pd.Series(work["_amount"].to_numpy()[in_window])
@@ -548,6 +555,7 @@ class CashflowModel(TitansModel):
             "mae_ratio": mae / zero_mae if zero_mae > 0 else float("nan"),
             "end_balance_coverage": float(covered.mean()),
             "accounts": float(len(self.accounts_)),
+            "horizon_days": float(days),
         }
 
     def feature_names(self) -> list[str]:
