@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
 from titans_finance import domain as d
+from titans_finance.dashboard import charts
 from titans_finance.dashboard import palette as p
 from titans_finance.dashboard.state import (
     all_transactions_or_stop,
@@ -24,6 +25,7 @@ from titans_finance.dashboard.state import (
 )
 
 RISK_ORDER = ["critical", "high", "medium", "low"]
+MAX_SHOWN = 500
 
 
 def reasons_text(value: Any) -> str:
@@ -59,15 +61,14 @@ def unusual_days(frame: pd.DataFrame, quantile: float = 0.95) -> pd.DataFrame:
 
 
 def _score_chart(scored: pd.DataFrame, threshold: float | None) -> go.Figure:
-    fig = px.histogram(
-        scored.assign(risk=scored["risk_level"].astype(str)),
-        x="anomaly_score",
-        color="risk",
-        nbins=50,
-        color_discrete_map=p.RISK_COLOURS,
-        category_orders={"risk": RISK_ORDER[::-1]},
-        labels={"anomaly_score": "anomaly score (higher = more unusual)"},
+    fig = charts.binned_bars(
+        scored["anomaly_score"].astype(float),
+        scored["risk_level"].astype(str),
+        np.linspace(0.0, 1.0, 51),
+        p.RISK_COLOURS,
+        order=RISK_ORDER[::-1],
     )
+    fig.update_xaxes(title="anomaly score (higher = more unusual)")
     fig.update_yaxes(type="log", dtick=1, title="transactions")  # labels at powers of ten
     if threshold is not None:
         fig.add_vline(
@@ -143,6 +144,9 @@ def main() -> None:
         for col, level in zip(cols[1:], RISK_ORDER, strict=True):
             col.metric(level.title(), f"{int(counts.get(level, 0)):,}")
         st.subheader("Flagged transactions")
+        if len(flagged) > MAX_SHOWN:
+            st.caption(f"The {MAX_SHOWN:,} riskiest of {len(flagged):,} flagged transactions.")
+        flagged = flagged.head(MAX_SHOWN)
         if flagged.empty:
             st.success("No transaction is flagged.", icon=":material/check_circle:")
         else:

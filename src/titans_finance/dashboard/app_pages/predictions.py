@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from titans_finance import domain as d
+from titans_finance.dashboard import charts
 from titans_finance.dashboard import palette as p
 from titans_finance.dashboard.state import (
     accounts_of,
@@ -136,15 +137,18 @@ def review_queue(scored: pd.DataFrame, reviewed: set[int], size: int = REVIEW_SI
 
 def _confidence_chart(scored: pd.DataFrame) -> None:
     levels = [level.value for level in d.ConfidenceLevel][::-1]
-    fig = px.histogram(
-        scored.assign(level=scored["confidence_level"].astype(str)),
-        x="confidence",
-        color="level",
-        nbins=40,
-        category_orders={"level": levels},
-        color_discrete_sequence=[p.EXPENSE, p.THRESHOLD, p.NET, p.INCOME],
-        labels={"confidence": "confidence of the stored transactions' categorisation"},
+    colours = dict(zip(levels, [p.EXPENSE, p.THRESHOLD, p.NET, p.INCOME], strict=True))
+    confidence = scored["confidence"].astype(float)
+    low = float(np.floor(confidence.min() * 20) / 20) if len(confidence) else 0.0
+    fig = charts.binned_bars(
+        confidence,
+        scored["confidence_level"].astype(str),
+        np.linspace(min(low, 0.95), 1.0, 41),
+        colours,
+        order=levels,
     )
+    fig.update_xaxes(title="confidence of the stored transactions' categorisation")
+    fig.update_yaxes(title="transactions")
     fig.update_layout(title="How sure the category model is")
     st.plotly_chart(p.style_figure(fig, height=300), key="confidence_chart")
 
