@@ -455,7 +455,9 @@ class AnomalyModel(TitansModel):
         # one learnt "larger than expected" score, attributed to the reason that explains it
         raw = self.combiner_.predict_proba(_amount_signals(ctx, self.global_["median"]))[:, 1]
         odds = raw / np.maximum(1.0 - raw, 1e-12) * self.odds_ratio_
-        magnitude = odds / (1.0 + odds)
+        # an account with (almost) no past cannot look unusual against it
+        history = ctx["a_n"].fillna(0).to_numpy(dtype=float)
+        magnitude = odds / (1.0 + odds) * np.minimum(1.0, (history + 1.0) / 3.0)
         cash = ctx["_is_cash"].to_numpy(dtype=bool) & out_money
         new = (ctx["level"].to_numpy() > 0) & ~cash & out_money
         rules = self._rules(ctx)  # interpretable floors where the learnt score has no examples
