@@ -118,6 +118,11 @@ def test_predict_rows(model: CashflowModel) -> None:
     assert {"predicted_net", "lower", "upper", "predicted_balance"} <= set(result.columns)
     assert result["predicted_net"].notna().all()
     assert (result["lower"] <= result["upper"]).all()
+    one = model.predict(rows.iloc[:2])  # one account: forecast only that account
+    pd.testing.assert_frame_equal(
+        one[["predicted_net", "predicted_balance"]],
+        result.iloc[:2][["predicted_net", "predicted_balance"]],
+    )
     total = model.predict(pd.DataFrame({"Date": ["2025-01-03"]}))
     assert total["predicted_balance"].iloc[0] > 0
 

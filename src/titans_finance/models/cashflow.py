@@ -498,9 +498,14 @@ class CashflowModel(TitansModel):
         by_account = d.ACCOUNT in frame
         if by_account:
             accounts = frame[d.ACCOUNT].astype(str).to_numpy()
-            for name in pd.unique(accounts):
-                self._account_indices(str(name))
-            daily = self.forecast(days, by_account=True).daily
+            names = [str(name) for name in pd.unique(accounts)]
+            for name in names:
+                self._account_indices(name)
+            daily = (
+                self.forecast(days, by_account=True, account=names[0]).daily
+                if len(names) == 1
+                else self.forecast(days, by_account=True).daily
+            )
             keys = pd.DataFrame({"date": dates.to_numpy(), d.ACCOUNT: accounts})
         else:
             daily = self.forecast(days).daily
