@@ -159,3 +159,12 @@ def test_feedback_with_unknown_codes_never_breaks_scoring(service: ModelService)
     if "anomaly" in service.models.models:
         result = service.predict_anomaly(records_to_frame([{"description": "x", "amount": -5.0}]))
         assert len(result) == 1
+
+
+def test_a_model_failing_while_scoring_says_so(service: ModelService) -> None:
+    from titans_finance.errors import ModelIntegrityError
+
+    # Simulates an artefact from an incompatible code version: it loads, then cannot score.
+    del service.models.models["category"].estimator_
+    with pytest.raises(ModelIntegrityError, match="titans train category"):
+        service.predict_one("category", {"description": "Amazon", "amount": -3.0})

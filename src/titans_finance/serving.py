@@ -529,7 +529,16 @@ class ModelService:
     ) -> pd.DataFrame:
         model = self._set.get(name)
         start = time.perf_counter()
-        result = call(model)
+        try:
+            result = call(model)
+        except TitansError:
+            raise
+        except Exception as exc:  # e.g. an artefact pickled by an incompatible code version
+            logger.exception("the %s model failed while scoring", name)
+            raise ModelIntegrityError(
+                f"the {name} model failed while scoring ({type(exc).__name__}: {exc}); "
+                f"retrain it with `titans train {name}`"
+            ) from exc
         elapsed = time.perf_counter() - start
         confidences = (
             pd.to_numeric(result[confidence_column], errors="coerce").to_numpy(dtype=float)
