@@ -157,6 +157,15 @@ def test_page_in_chromium(driver: object, dashboard_url: str, path: str) -> None
     wait.until(
         ec.visibility_of_element_located((By.CSS_SELECTOR, ".js-plotly-plot, .plot-container"))
     )
+    if name == "predictions":  # show a real prediction in the screenshot
+        button = next(
+            b
+            for b in browser.find_elements(By.CSS_SELECTOR, "button")  # type: ignore[attr-defined]
+            if b.text.strip() == "Predict"
+        )
+        button.click()
+        wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), "Predicted category"))
+        wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "body"), "Expected amount"))
     # let the script run finish (no "running" status widget) so the screenshot is complete
     wait.until(lambda b: not b.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'))
     time.sleep(1.0)

@@ -160,3 +160,13 @@ def test_exports_escape_formulas_and_bundle_charts() -> None:
     html = _charts_html({"Amounts": figure})
     assert html.startswith("<!doctype html>") and "<h2>Amounts</h2>" in html
     assert "plotly" in html.lower()
+
+
+def test_binned_bars_count_every_value_once_per_group() -> None:
+    values = pd.Series([0.05, 0.15, 0.15, 0.95, 0.55])
+    groups = pd.Series(["low", "low", "low", "high", "medium"])
+    fig = charts.binned_bars(values, groups, np.linspace(0, 1, 11), palette.RISK_COLOURS)
+    totals = {trace.name: int(sum(trace.y)) for trace in fig.data}
+    assert totals == {"high": 1, "low": 3, "medium": 1}
+    low = next(t for t in fig.data if t.name == "low")
+    assert list(low.y[:2]) == [1, 2]

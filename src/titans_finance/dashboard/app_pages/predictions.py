@@ -108,7 +108,10 @@ def _show_anomaly(result: pd.Series) -> None:
         st.success(
             f"Looks normal — {risk} risk (score {score:.2f})", icon=":material/check_circle:"
         )
-    for reason in _reasons(result.get("reasons")):
+    reasons = _reasons(result.get("reasons"))
+    if reasons:
+        st.caption("What the model noticed:")
+    for reason in reasons:
         st.markdown(f"- {reason}")
 
 
@@ -148,7 +151,7 @@ def _confidence_chart(scored: pd.DataFrame) -> None:
         order=levels,
     )
     fig.update_xaxes(title="confidence of the stored transactions' categorisation")
-    fig.update_yaxes(title="transactions")
+    fig.update_yaxes(type="log", dtick=1, title="transactions")  # the unsure few stay visible
     fig.update_layout(title="How sure the category model is")
     st.plotly_chart(p.style_figure(fig, height=300), key="confidence_chart")
 
