@@ -151,7 +151,7 @@ def store_import(
 def _ensure_accounts(conn: Connection, frame: pd.DataFrame) -> dict[str, int]:
     names = frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT).astype(str) if len(frame) else pd.Series([])
     wanted = set(names.unique().tolist())
-    existing = dict(conn.execute(select(Account.name, Account.id)).tuples().all())
+    existing = dict(conn.execute(select(Account.name, Account.id)).all())
     missing = sorted(wanted - existing.keys())
     if missing:
         currencies = (
@@ -163,7 +163,7 @@ def _ensure_accounts(conn: Connection, frame: pd.DataFrame) -> dict[str, int]:
             insert(Account),
             [{"name": name, "currency": currencies.get(name)} for name in missing],
         )
-        existing = dict(conn.execute(select(Account.name, Account.id)).tuples().all())
+        existing = dict(conn.execute(select(Account.name, Account.id)).all())
     return existing
 
 
