@@ -145,3 +145,19 @@ def test_csv_export_escapes_formulas(cell: str, escaped: str) -> None:
     assert repo.escape_formulas(frame)["Description"].iloc[0] == escaped
     exported = next(csv.DictReader(io.StringIO(repo.export_csv(frame))))
     assert exported["Description"] == escaped
+
+
+def test_large_loads_rebuild_secondary_indexes(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import inspect
+
+    monkeypatch.setattr(repo, "BULK_REBUILD_ROWS", 10)
+    assert _store(engine, canonical_frame(40)).inserted == 40
+    assert _store(engine, canonical_frame(40)).inserted == 0
+    names = {index["name"] for index in inspect(engine).get_indexes("transactions")}
+    assert set(repo._SECONDARY_INDEXES) <= names
+    filtered = repo.TransactionFilter(categories=["Coffee"], date_from=date(2024, 1, 3))
+    assert repo.count_transactions(engine, filtered) == len(
+        repo.load_transactions(engine, filtered)
+    )

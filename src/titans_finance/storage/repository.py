@@ -47,6 +47,13 @@ _COLUMN_MAP: dict[str, str] = {
     "fingerprint": "fingerprint",
 }
 _INSERT_COLUMNS: tuple[str, ...] = ("account_id", "import_id", *_COLUMN_MAP.values())
+# Secondary indexes rebuilt once after a large load instead of being updated row by row.
+_SECONDARY_INDEXES: dict[str, str] = {
+    "ix_transactions_date": "transactions (date)",
+    "ix_transactions_account_date": "transactions (account_id, date)",
+    "ix_transactions_category": "transactions (category)",
+}
+BULK_REBUILD_ROWS = 100_000
 _SORTABLE = {"date", "amount", "description", "category", "id", "merchant", "account"}
 
 
@@ -192,7 +199,18 @@ def _rows_for_insert(
 def _bulk_insert_transactions(
     conn: Connection, frame: pd.DataFrame, account_ids: dict[str, int], import_id: int
 ) -> int:
-    rows = _rows_for_insert(frame, account_ids, import_id)
+    rebuild = len(frame) >= BULK_REBUILD_ROWS and conn.dialect.name in ("sqlite", "postgresql")
+    if rebuild:  # inside the import's transaction: a failure restores the indexes too
+        for name in _SECONDARY_INDEXES:
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+    inserted = _insert_rows(conn, _rows_for_insert(frame, account_ids, import_id))
+    if rebuild:
+        for name, target in _SECONDARY_INDEXES.items():
+            conn.exec_driver_sql(f"CREATE INDEX {name} ON {target}")
+    return inserted
+
+
+def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
     names = ", ".join(_INSERT_COLUMNS)
     if conn.dialect.name == "sqlite":
         placeholders = ", ".join("?" for _ in _INSERT_COLUMNS)
@@ -205,7 +223,7 @@ def _bulk_insert_transactions(
         return int(cursor.rowcount)
     if conn.dialect.name == "postgresql":
         return _copy_insert_postgres(conn, rows, names)
-    stmt = insert(Transaction).prefix_with("")  # generic dialects: insert new fingerprints only
+    stmt = insert(Transaction)  # other dialects: insert only fingerprints not stored yet
     known = set(conn.execute(select(Transaction.fingerprint)).scalars())
     fresh = [dict(zip(_INSERT_COLUMNS, r, strict=True)) for r in rows if r[-1] not in known]
     if fresh:
