@@ -17,30 +17,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from bench_ingest import generate  # the same 1M-row resample as the ingest benchmark
 from titans_finance.ingest.readers.delimited import read_delimited
 from titans_finance.ingest.validate import validate_frame
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT.parent / "shared" / "data" / "personal-transactions" / "personal_transactions.csv"
 RESULTS = ROOT / "bench" / "results" / "csv_parse.json"
 TARGET_ROWS_PER_S = 300_000
-
-
-def generate(rows: int, target: Path, seed: int = 0) -> None:
-    """Resample the real export to ``rows`` rows with spread dates and jittered amounts."""
-    rng = np.random.default_rng(seed)
-    real = pd.read_csv(SOURCE, dtype=str)
-    sample = real.iloc[rng.integers(0, len(real), rows)].reset_index(drop=True)
-    days = rng.integers(0, 3650, rows)
-    sample["Date"] = (pd.Timestamp("2015-01-01") + pd.to_timedelta(days, unit="D")).strftime(
-        "%m/%d/%Y"
-    )
-    amounts = sample["Amount"].astype(float) * rng.uniform(0.5, 1.5, rows)
-    sample["Amount"] = np.char.mod("%.2f", np.round(amounts, 2))
-    sample.to_csv(target, index=False)
 
 
 def best_of(repeat: int, func) -> tuple[float, float, object]:  # type: ignore[no-untyped-def]

@@ -39,7 +39,7 @@ def generate(rows: int, target: Path, seed: int = 0) -> None:
         "%m/%d/%Y"
     )
     amounts = sample["Amount"].astype(float) * rng.uniform(0.5, 1.5, rows)
-    sample["Amount"] = np.round(amounts, 2).astype(str)
+    sample["Amount"] = np.char.mod("%.2f", np.round(amounts, 2))
     sample.to_csv(target, index=False)
 
 
