@@ -26,6 +26,7 @@ from titans_finance.storage.tables import (
     RejectedRow,
     Rule,
     Transaction,
+    utcnow,
 )
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ _COLUMN_MAP: dict[str, str] = {
     "fingerprint": "fingerprint",
 }
 _INSERT_COLUMNS: tuple[str, ...] = ("account_id", "import_id", *_COLUMN_MAP.values())
+_FINGERPRINT = _INSERT_COLUMNS.index("fingerprint")
 # Secondary indexes rebuilt once after a large load instead of being updated row by row.
 _SECONDARY_INDEXES: dict[str, str] = {
     "ix_transactions_date": "transactions (date)",
@@ -225,30 +227,34 @@ def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
         return _copy_insert_postgres(conn, rows, names)
     stmt = insert(Transaction)  # other dialects: insert only fingerprints not stored yet
     known = set(conn.execute(select(Transaction.fingerprint)).scalars())
-    fresh = [dict(zip(_INSERT_COLUMNS, r, strict=True)) for r in rows if r[-1] not in known]
+    fresh = [
+        dict(zip(_INSERT_COLUMNS, r, strict=True)) for r in rows if r[_FINGERPRINT] not in known
+    ]
     if fresh:
         conn.execute(stmt, fresh)
     return len(fresh)
 
 
 def _copy_insert_postgres(conn: Connection, rows: list[tuple[Any, ...]], names: str) -> int:
-    """COPY into a temporary table, then insert only new fingerprints (one round trip each)."""
+    """Skip fingerprints already stored, then COPY the new rows straight into the table.
+
+    The table lock (which still lets readers read) keeps two imports from racing between the
+    check and the COPY.
+    """
     raw = conn.connection.driver_connection
+    now = utcnow()
     with raw.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute("LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE")
         cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS _titans_incoming ON COMMIT DROP AS "
-            f"SELECT {names} FROM transactions WITH NO DATA"
+            "SELECT fingerprint FROM transactions WHERE fingerprint = ANY(%s)",
+            ([row[_FINGERPRINT] for row in rows],),
         )
-        cursor.execute("TRUNCATE _titans_incoming")
-        with cursor.copy(f"COPY _titans_incoming ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            f"INSERT INTO transactions ({names}, created_at, updated_at) "
-            f"SELECT {names}, now(), now() FROM _titans_incoming "
-            "ON CONFLICT (fingerprint) DO NOTHING"
-        )
-        return int(cursor.rowcount)
+        known = {fingerprint for (fingerprint,) in cursor.fetchall()}
+        fresh = [row for row in rows if row[_FINGERPRINT] not in known] if known else rows
+        with cursor.copy(f"COPY transactions ({names}, created_at, updated_at) FROM STDIN") as copy:
+            for row in fresh:
+                copy.write_row((*row, now, now))
+    return len(fresh)
 
 
 def set_category(engine: Engine, transaction_id: int, category: str) -> dict[str, Any]:
