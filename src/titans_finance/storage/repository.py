@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, Select, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -176,6 +177,13 @@ def _ensure_accounts(conn: Connection, frame: pd.DataFrame) -> dict[str, int]:
     return existing
 
 
+def _per_distinct(values: pd.Series, convert: Any) -> list[Any]:
+    """``convert`` applied once per distinct non-missing value; None where missing."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.array([*(convert(u) for u in uniques), None], dtype=object)
+    return table[codes].tolist()
+
+
 def _rows_for_insert(
     frame: pd.DataFrame, account_ids: dict[str, int], import_id: int
 ) -> list[tuple[Any, ...]]:
@@ -190,9 +198,9 @@ def _rows_for_insert(
             continue
         values = frame[source]
         if source == d.DATE:
-            columns.append([v.isoformat() for v in pd.to_datetime(values).dt.date])
+            columns.append(_per_distinct(values, lambda v: pd.Timestamp(v).date().isoformat()))
         elif source in (d.AMOUNT, d.BALANCE):
-            columns.append([None if v is None or v != v else str(v) for v in values.tolist()])
+            columns.append(_per_distinct(values, str))
         else:
             columns.append(values.astype(object).where(values.notna(), None).tolist())
     return list(zip(*columns, strict=True))
