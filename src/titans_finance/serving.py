@@ -432,19 +432,20 @@ class ModelService:
         limit_native_threads(self.native_threads)
         with self._reload_lock:
             new = load_model_set(self.models_dir)
-            self._apply_feedback(new)
-            self._set = new
-            self.cache.clear()
-            result = ReloadResult(
-                success=True,
-                loaded=sorted(new.models),
-                errors=dict(new.errors),
-                message=f"loaded {len(new.models)} of {len(MODEL_NAMES)} models",
-            )
-            self.last_reload = result
+            result = self._install(new, f"loaded {len(new.models)} of {len(MODEL_NAMES)} models")
             for name, why in new.errors.items():
                 logger.warning("%s model not loaded: %s", name, why)
             return result
+
+    def _install(self, new: ModelSet, message: str) -> ReloadResult:
+        """Swap ``new`` in as the serving set (caller holds the reload lock)."""
+        self._apply_feedback(new)
+        self._set = new
+        self.cache.clear()
+        self.last_reload = ReloadResult(
+            success=True, loaded=sorted(new.models), errors=dict(new.errors), message=message
+        )
+        return self.last_reload
 
     def reload(self) -> ReloadResult:
         """Load every model into a new set, then swap it in atomically.
@@ -470,18 +471,9 @@ class ModelService:
                     + " — still serving the previous models",
                 )
                 logger.error(result.message)
-            else:
-                self._apply_feedback(new)
-                self._set = new
-                self.cache.clear()
-                result = ReloadResult(
-                    success=True,
-                    loaded=sorted(new.models),
-                    errors=dict(new.errors),
-                    message=f"reloaded {len(new.models)} models",
-                )
-            self.last_reload = result
-            return result
+                self.last_reload = result
+                return result
+            return self._install(new, f"reloaded {len(new.models)} models")
 
     def clear_cache(self) -> int:
         """Empty the single-prediction cache; returns the number of dropped entries."""
