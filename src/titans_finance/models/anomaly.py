@@ -21,6 +21,7 @@ from titans_finance.models._history import (
     group_table,
     prior_stats,
     single_threaded,
+    to_float,
     working_frame,
 )
 from titans_finance.models.base import TitansModel
@@ -54,8 +55,8 @@ _A = ["_account"]
 _NBINS = np.array([3, 6, 12])  # history-size bins: 1-2, 3-5, 6-11, 12+ earlier rows
 _MIN_ROWS = 20
 _FEEDBACK_KEYS = frozenset({"account", "merchant", "category", "reason_code"})
-_SYNTHETIC_RATE = 0.05
-_FACTORS = (5.0, 20.0)  # synthetic anomalies: amount multiplied by a log-uniform factor
+_SYNTHETIC_RATE = 0.15
+_FACTORS = (3.0, 30.0)  # synthetic anomalies: amount multiplied by a log-uniform factor
 _REASON_FLOOR = 0.3  # a detector at or above this level contributes its reason
 _SCALE_FLOOR = 0.2  # log-space: deviations under ~20% are never "unusual" on their own
 _PRIOR_WEIGHT = 3.0  # pseudo-observations pulling a short history's spread to the account's
@@ -79,6 +80,8 @@ _MONOTONE = {
     "over_global": 1,
     "over_category_q99": 1,
     "over_category_max": 1,
+    "over_inflow": 1,
+    "over_balance": 1,
 }
 
 
@@ -99,6 +102,8 @@ def _amount_signals(ctx: pd.DataFrame, global_median: float) -> pd.DataFrame:
     out["over_global"] = log - global_median
     out["over_category_q99"] = log - ctx["k_q99"].to_numpy(dtype=float)
     out["over_category_max"] = log - ctx["k_max"].to_numpy(dtype=float)
+    out["over_inflow"] = log - ctx["a_inflow"].to_numpy(dtype=float)
+    out["over_balance"] = log - ctx["a_balance"].to_numpy(dtype=float)
     out["log_n"] = np.log1p(ctx["n"].to_numpy(dtype=float))
     out["level"] = ctx["level"].to_numpy(dtype=float)
     out["is_cash"] = ctx["_is_cash"].to_numpy(dtype=float)
@@ -126,16 +131,20 @@ class AnomalyModel(TitansModel):
       ``(x - median) / (1.4826 MAD)`` with the spread shrunk towards the typical forecast error
       of that category at that history size for short histories; the excess over the largest
       amount seen there, over the account's largest and over the category's 99th percentile
-      across accounts.  A monotone gradient-boosted combiner, learnt from synthetic anomalies
-      (recent training rows with the amount multiplied 5-20x, judged against the earlier rows
-      only), weighs them into a probability, rescaled to an ``expected_rate`` of anomalies; plain
-      thresholds on the same signals (z >= 4, a new merchant above the account's 90th percentile,
-      a withdrawal beyond the previous largest) are floors, so a rule alone can flag a row.
+      across accounts, over the account's median monthly money in and over its median balance
+      (when the history has a Balance column).  A monotone gradient-boosted combiner, learnt
+      from synthetic anomalies (recent training rows with the amount multiplied 3-30x, and
+      withdrawals of 3-30x the account's median withdrawal added on random dates, judged against
+      the earlier rows only), weighs them into a probability, rescaled to an ``expected_rate``
+      of anomalies.  Plain thresholds on the same signals (z >= 4, a new merchant above the
+      account's 90th percentile, a withdrawal beyond the previous largest) are floors capped at
+      ``threshold``: a rule alone flags a row but ranks below strong learnt scores.
     - ``possible_duplicate``: a charge (not cash, not a credit) with the same account, merchant
       and amount within ``duplicate_days``, in the batch or against the tail of the history,
-      unless that merchant is usually paid that often.
+      unless that merchant is usually paid that often; it scores ``threshold`` (flagged).
     - ``price_rise``: a merchant with steady recurring amounts charging more than
-      ``price_rise_threshold`` above its usual price.
+      ``price_rise_threshold`` above its usual price; from ``threshold`` up, by the size of the
+      rise.
     - ``unusual_pattern``: an ``IsolationForest`` over the engineered features (amount,
       deviations, history size, calendar); its score is the rank among the training rows and
       it weighs at most ``isolation_weight``, so alone it never flags a row: on Berka with
@@ -176,9 +185,9 @@ class AnomalyModel(TitansModel):
         duplicate_days: int = 3,
         price_rise_threshold: float = 0.10,
         n_estimators: int = 100,
-        combiner_iter: int = 150,
+        combiner_iter: int = 100,
         contamination_rank: float = 0.995,
-        isolation_weight: float = 0.3,
+        isolation_weight: float = 0.15,
         expected_rate: float = 0.01,
         validation_fraction: float = 0.35,
         random_state: int = 0,
@@ -209,6 +218,8 @@ class AnomalyModel(TitansModel):
             raise TrainingDataError(
                 f"anomaly model training needs at least {_MIN_ROWS} transactions, got {len(work)}"
             )
+        if d.BALANCE in frame:
+            work["_balance"] = to_float(frame[d.BALANCE])
         work = work.sort_values(["_date", "_pos"], kind="stable").reset_index(drop=True)
         if "id" in frame:
             work["_id"] = frame["id"].astype(str).to_numpy()[work["_pos"].to_numpy()]
@@ -226,13 +237,14 @@ class AnomalyModel(TitansModel):
             ]
             if len(early) >= _MIN_ROWS and len(late) >= _MIN_ROWS:
                 self._build(early)
-                context = self._context(late[[c for c in late.columns if c.startswith("_")]])
-                windows.append((context, self._synthetic(context)))
+                raw = late[[c for c in late.columns if c.startswith("_")]]
+                context = self._context(raw)
+                windows.append((context, self._synthetic(context, raw)))
         if not windows:
             logger.warning("anomaly model: short history; learning from in-sample statistics")
             self._build(work)
             context = self._context(work)
-            windows.append((context, self._synthetic(context)))
+            windows.append((context, self._synthetic(context, work)))
         clean = pd.concat([w[0] for w in windows], ignore_index=True)
         fake = pd.concat([w[1] for w in windows], ignore_index=True)
         features = self._features(clean).to_numpy()
@@ -258,9 +270,17 @@ class AnomalyModel(TitansModel):
         self.am_ = self._recurring(work, group_table(work, _AM, "am"))
         self.ac_ = group_table(work, _AC, "ac")
         account = group_table(work, _A, "a")
-        p90 = work.groupby("_account", sort=False)["_log"].quantile(0.9).rename("a_p90")
-        self.account_ = account.merge(p90.reset_index(), on="_account", how="left")
+        self.account_ = account.merge(self._account_levels(work), on="_account", how="left")
         cash = work[work["_is_cash"] & (work["_sign"] < 0)]
+        money_out = work.loc[work["_sign"] < 0]
+        self.typical_out_ = (
+            cash.groupby("_account")["_mag"]
+            .median()
+            .combine_first(money_out.groupby("_account")["_mag"].median())
+        )
+        self.cash_merchant_ = cash.groupby("_account")["_merchant"].agg(
+            lambda m: m.value_counts().index[0]
+        )
         columns = ["_account", "cash_n", "cash_median", "cash_mad", "cash_max"]
         self.cash_ = (
             group_table(cash, _A, "cash")[columns]
@@ -305,16 +325,54 @@ class AnomalyModel(TitansModel):
         by_bin = spread.groupby("nbin")["_dev"].quantile(0.9) / 1.645
         self.spread_bin_ = {int(str(k)): max(float(v), _SCALE_FLOOR) for k, v in by_bin.items()}
 
-    def _synthetic(self, context: pd.DataFrame) -> pd.DataFrame:
-        """Synthetic anomalies: a random share of ``context`` rows with the amount multiplied by
-        a log-uniform factor in ``_FACTORS``, judged against the same history."""
+    @staticmethod
+    def _account_levels(work: pd.DataFrame) -> pd.DataFrame:
+        """Per account, in log-magnitude: the 90th percentile of amounts, the median monthly
+        money in and the median balance (NaN without a Balance column)."""
+        by_account = work.groupby("_account", sort=False)
+        month = work["_date"].dt.to_period("M")
+        income = work["_mag"].where(work["_sign"] > 0, 0.0)
+        monthly_in = income.groupby([work["_account"], month]).sum().groupby(level=0).median()
+        balance = (
+            by_account["_balance"].median().clip(lower=0.0)
+            if "_balance" in work
+            else pd.Series(np.nan, index=by_account.size().index)
+        )
+        return (
+            pd.DataFrame(
+                {
+                    "a_p90": by_account["_log"].quantile(0.9),
+                    "a_inflow": np.log1p(monthly_in),
+                    "a_balance": np.log1p(balance),
+                }
+            )
+            .rename_axis("_account")
+            .reset_index()
+        )
+
+    def _synthetic(self, context: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+        """Synthetic anomalies judged against the same history: a random share of ``context``
+        rows with the amount multiplied by a log-uniform factor in ``_FACTORS``, and as many
+        outsized cash withdrawals (that factor times the account's median money out) added on
+        the dates of random rows."""
         rng = np.random.default_rng(self.random_state + len(context))
         n_fake = max(100, int(len(context) * _SYNTHETIC_RATE))
         picks = rng.choice(len(context), size=n_fake, replace=n_fake > len(context))
         fake = context.iloc[picks].copy()
         factor = np.exp(rng.uniform(np.log(_FACTORS[0]), np.log(_FACTORS[1]), size=n_fake))
         fake["_log"] = np.log1p(np.expm1(fake["_log"].to_numpy()) * factor)
-        return self._scaled(fake.drop(columns=["pred_scale"]), own_spread=True)
+        scaled = self._scaled(fake.drop(columns=["pred_scale"]), own_spread=True)
+
+        cash = raw.iloc[rng.choice(len(raw), size=n_fake, replace=True)].copy()
+        typical = cash["_account"].map(self.typical_out_).fillna(np.expm1(self.global_["median"]))
+        cash["_amount"] = -typical.to_numpy() * factor[rng.permutation(n_fake)]
+        cash["_mag"] = -cash["_amount"]
+        cash["_log"] = np.log1p(cash["_mag"])
+        cash["_sign"] = -1.0
+        cash["_is_cash"] = True
+        cash["_merchant"] = cash["_account"].map(self.cash_merchant_).fillna("cash withdrawal")
+        cash["_category"] = "cash"
+        return pd.concat([scaled, self._context(cash)], ignore_index=True)
 
     def _fit_combiner(self, clean_rows: pd.DataFrame, fake_rows: pd.DataFrame) -> None:
         """Learn how the amount signals combine, separating real rows from synthetic anomalies.
@@ -461,23 +519,32 @@ class AnomalyModel(TitansModel):
         cash = ctx["_is_cash"].to_numpy(dtype=bool) & out_money
         new = (ctx["level"].to_numpy() > 0) & ~cash & out_money
         rules = self._rules(ctx)  # interpretable floors where the learnt score has no examples
-        scores[AMOUNT] = np.where(~cash & ~new, np.maximum(magnitude, rules[AMOUNT]), 0.0)
-        scores[NEW_MERCHANT] = np.where(new, np.maximum(magnitude, rules[NEW_MERCHANT]), 0.0)
+        # a rule alone flags a row (reaches the threshold) but ranks below strong learnt scores
+        floor = self.threshold
+        scores[AMOUNT] = np.where(
+            ~cash & ~new, np.maximum(magnitude, np.minimum(rules[AMOUNT], floor)), 0.0
+        )
+        scores[NEW_MERCHANT] = np.where(
+            new, np.maximum(magnitude, np.minimum(rules[NEW_MERCHANT], floor)), 0.0
+        )
         # repeated round cash amounts and repeated credits are normal; charges are not
         charge = out_money & ~ctx["_is_cash"].to_numpy(dtype=bool)
         # ... unless this merchant is usually paid that often (coffee, transit)
         frequent = ctx["rec_gap"].to_numpy(dtype=float) <= self.duplicate_days
-        scores[DUPLICATE] = np.where(self._duplicates(ctx) & charge & ~frequent, 0.6, 0.0)
+        scores[DUPLICATE] = np.where(self._duplicates(ctx) & charge & ~frequent, floor, 0.0)
         typical = ctx["rec_typical"].to_numpy()
         rise = ctx["_mag"].to_numpy() / np.where(typical > 0, typical, np.nan) - 1.0
         steady = ctx["rec_steady"].to_numpy(dtype=object) == True  # noqa: E712 (NaN for new pairs)
         rising = steady & out_money & (rise > self.price_rise_threshold)
         scores[PRICE_RISE] = np.where(
             rising,
-            0.5 + 0.5 * _ramp(rise, self.price_rise_threshold, self.price_rise_threshold + 0.5),
+            floor
+            + (1.0 - floor)
+            * 0.2
+            * _ramp(rise, self.price_rise_threshold, self.price_rise_threshold + 0.5),
             0.0,
         )
-        scores[CASH] = np.where(cash, np.maximum(magnitude, rules[CASH]), 0.0)
+        scores[CASH] = np.where(cash, np.maximum(magnitude, np.minimum(rules[CASH], floor)), 0.0)
 
         rank = self._isolation(ctx)
         scores[PATTERN] = self.isolation_weight * _ramp(rank, self.contamination_rank, 1.0)
