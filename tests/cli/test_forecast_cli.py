@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from titans_finance.cli.forecast import register
 from titans_finance.config import get_settings
-from titans_finance.errors import NotFoundError, ValidationError
+from titans_finance.errors import NotFoundError, TitansError, TrainingDataError, ValidationError
 from titans_finance.models.cashflow import DAILY_COLUMNS, CashflowModel
 
 runner = CliRunner()
@@ -97,6 +98,78 @@ def test_forecast_bad_inputs(
     unknown = runner.invoke(app, ["forecast", "--account", "savings", "--output", str(output)])
     assert isinstance(unknown.exception, NotFoundError)
     assert "acct-0" in unknown.exception.message
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("days", ["-5", "367", "100000"])
+def test_forecast_refuses_bad_horizons_before_fitting(
+    app: typer.Typer, models_dir: Path, data_csv: Path, tmp_path: Path, days: str
+) -> None:
+    output = tmp_path / "f.csv"
+    result = runner.invoke(
+        app, ["forecast", "--data", str(data_csv), "--days", days, "--output", str(output)]
+    )
+    assert isinstance(result.exception, ValidationError)
+    assert "between 1 and 366" in result.exception.message
+    assert not output.exists()
+
+
+def _write(frame: pd.DataFrame, path: Path) -> Path:
+    out = frame.copy()
+    out["Date"] = pd.to_datetime(out["Date"]).dt.strftime("%Y-%m-%d")
+    out.to_csv(path, index=False)
+    return path
+
+
+def test_forecast_refuses_future_dated_rows(
+    app: typer.Typer, models_dir: Path, history: pd.DataFrame, tmp_path: Path
+) -> None:
+    today = datetime.now(UTC).date()
+    shifted = history.assign(Date=history["Date"] + (pd.Timestamp(today) - history["Date"].max()))
+    ahead = shifted.iloc[:3].assign(Date=pd.Timestamp(today + timedelta(days=5)))
+    data = _write(pd.concat([shifted, ahead]), tmp_path / "future.csv")
+    output = tmp_path / "f.csv"
+    result = runner.invoke(app, ["forecast", "--data", str(data), "--output", str(output)])
+    assert isinstance(result.exception, TrainingDataError)
+    message = result.exception.message
+    assert "3 row(s) are dated after today" in message
+    assert (today + timedelta(days=5)).isoformat() in message
+    assert not output.exists()
+
+
+def test_forecast_refuses_a_too_short_history(
+    app: typer.Typer, models_dir: Path, history: pd.DataFrame, tmp_path: Path
+) -> None:
+    short = history[history["Date"] < history["Date"].min() + pd.Timedelta(days=10)]
+    data = _write(short, tmp_path / "short.csv")
+    output = tmp_path / "f.csv"
+    result = runner.invoke(app, ["forecast", "--data", str(data), "--output", str(output)])
+    assert isinstance(result.exception, TrainingDataError)
+    assert "days of history" in result.exception.message
+    assert not output.exists()
+
+
+def test_forecast_refuses_an_empty_export(
+    app: typer.Typer, models_dir: Path, history: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = _write(history.iloc[:0], tmp_path / "empty.csv")
+    output = tmp_path / "f.csv"
+    result = runner.invoke(app, ["forecast", "--data", str(data), "--output", str(output)])
+    assert isinstance(result.exception, TitansError)
+    assert result.exception.message
+    assert not output.exists()
+
+
+def test_forecast_account_without_rows(
+    app: typer.Typer, models_dir: Path, data_csv: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "f.csv"
+    result = runner.invoke(
+        app,
+        ["forecast", "--data", str(data_csv), "--account", "acct-9", "--output", str(output)],
+    )
+    assert isinstance(result.exception, NotFoundError)
+    assert "'acct-9' has no transactions" in result.exception.message
     assert not output.exists()
 
 

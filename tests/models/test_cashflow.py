@@ -146,15 +146,40 @@ def test_short_history_is_refused() -> None:
         CashflowModel().fit(frame.iloc[[0, 50, 100, 200]])
 
 
-def test_future_rows_are_dropped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+def _with_future_rows() -> pd.DataFrame:
     today = datetime.now(UTC).date()
     frame = household_frame(months=3, start=today - timedelta(days=120))
     future = frame.iloc[:2].assign(Date=pd.Timestamp(today + timedelta(days=10)), Balance=np.nan)
+    return pd.concat([frame, future])
+
+
+def test_future_rows_are_refused() -> None:
+    first = (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
+    with pytest.raises(TrainingDataError, match=f"2 row.*after today.*first on {first}"):
+        CashflowModel(n_simulations=100).fit(_with_future_rows())
+
+
+def test_future_rows_can_be_dropped(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("WARNING"):
-        model = CashflowModel(n_simulations=100).fit(pd.concat([frame, future]))
+        model = CashflowModel(n_simulations=100, drop_future_rows=True).fit(_with_future_rows())
     assert model.dropped_future_rows_ == 2
     assert "dated after today" in caplog.text
-    assert model.history_end_ <= pd.Timestamp(today)
+    assert model.history_end_ <= pd.Timestamp(datetime.now(UTC).date())
+
+
+def test_empty_history_and_blank_account_are_refused() -> None:
+    frame = household_frame(months=6)
+    with pytest.raises((TrainingDataError, ValidationError)):
+        CashflowModel().fit(frame.iloc[:0])
+    model = CashflowModel(n_simulations=100).fit(frame)
+    with pytest.raises(NotFoundError, match="no transactions"):
+        model.forecast(10, account="")
+
+
+@pytest.mark.parametrize("value", [{"drift_margin": 1.0}, {"drift_margin": -0.1}])
+def test_bad_parameters(value: dict[str, float]) -> None:
+    with pytest.raises(ValidationError):
+        CashflowModel(**value).fit(household_frame(months=3))  # type: ignore[arg-type]
 
 
 def test_evaluate_on_hold_out() -> None:
@@ -199,7 +224,8 @@ def test_learned_correction_and_interval_scale_on_berka() -> None:
     model.fit(frame[frame["Date"] <= cut])
     assert model.calibration_samples_ >= 100
     assert model.correction_coef_ is not None and len(model.correction_coef_) == 7
-    assert model.interval_factor_ >= 0.5
+    assert model.interval_factor_ > 0
+    assert model.scale_coef_ is not None and np.isfinite(model.scale_coef_).all()
     assert model.width_floor_ > 0
     daily = model.forecast(30, by_account=True).daily
     assert (daily["balance_lower"] <= daily["predicted_balance"]).all()

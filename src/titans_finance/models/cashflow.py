@@ -2,13 +2,16 @@
 model of the variable rest, with intervals from a block bootstrap of historical daily flows.
 
 With enough accounts, the model also learns from its own history (refits at earlier cut-offs) a
-median-regression correction of the 30-day net and the scale that makes its 90 % intervals cover
-90 % of accounts; see ``CashflowModel._calibrate``.  On the Berka accounts statsforecast's AutoETS
-and HistoricAverage on daily nets did worse than a zero-change forecast (bench/bench_cashflow.py
-``--statsforecast``), so the variable part is a winsorised daily mean, not a time-series model.
+median-regression correction of the 30-day net and, conformal style, a per-account interval
+scale (from the account's own volatility, pooled across accounts) that makes its 90 % intervals
+cover 90 % of accounts; see ``CashflowModel._calibrate``.  On the Berka accounts statsforecast's
+AutoETS and HistoricAverage on daily nets did worse than a zero-change forecast
+(bench/bench_cashflow.py ``--statsforecast``), so the variable part is a winsorised daily mean,
+not a time-series model.
 
-Rows dated after today (UTC) in the history — scheduled or pending payments — are dropped with a
-warning: they have not happened, and counting them would start the forecast from a wrong balance.
+Rows dated after today (UTC) in the history — scheduled or pending payments, mistyped dates — are
+refused with a ``TrainingDataError`` (``drop_future_rows=True`` drops them with a warning): they
+have not happened, and counting them would start the forecast from a wrong balance.
 """
 
 from __future__ import annotations
@@ -88,6 +91,10 @@ class CashflowModel(TitansModel):
         so a one-off large item does not become a daily trend.
     interval_scale
         Extra multiplier of the (calibrated) simulated deviations from the point forecast.
+    drift_margin
+        Share of the miscoverage budget ``1 - coverage`` held back when calibrating, because
+        a month can differ from every month of the history (0.4: the 90 % interval is
+        calibrated to 94 % of the past cut-offs).
     calibration_origins
         Earlier cut-offs (30 days apart) at which the model is refitted on its own history to
         learn a 30-day correction and the interval scale; 0 turns calibration off.
@@ -95,6 +102,9 @@ class CashflowModel(TitansModel):
         Fewest accounts x cut-offs needed to learn them (fewer: the raw structural forecast).
     min_history_days, min_transactions
         Least history accepted for training.
+    drop_future_rows
+        Rows dated after today (UTC) are an error (a ``TrainingDataError`` naming how many and
+        the first date); True drops them with a warning instead.
     random_state
         Seed of the simulations (forecasts are reproducible).
     """
@@ -112,10 +122,12 @@ class CashflowModel(TitansModel):
         block_days: int = 7,
         winsor_quantile: float = 0.98,
         interval_scale: float = 1.0,
+        drift_margin: float = 0.4,
         calibration_origins: int = 6,
         min_calibration_samples: int = 300,
         min_history_days: int = 30,
         min_transactions: int = 10,
+        drop_future_rows: bool = False,
         random_state: int = 0,
     ) -> None:
         self.horizon = horizon
@@ -125,10 +137,12 @@ class CashflowModel(TitansModel):
         self.block_days = block_days
         self.winsor_quantile = winsor_quantile
         self.interval_scale = interval_scale
+        self.drift_margin = drift_margin
         self.calibration_origins = calibration_origins
         self.min_calibration_samples = min_calibration_samples
         self.min_history_days = min_history_days
         self.min_transactions = min_transactions
+        self.drop_future_rows = drop_future_rows
         self.random_state = random_state
 
     # -- fitting ----------------------------------------------------------------------------------
@@ -136,6 +150,8 @@ class CashflowModel(TitansModel):
         check_horizon(self.horizon)
         if not 0.0 < self.coverage < 1.0:
             raise ValidationError(f"coverage must be between 0 and 1, got {self.coverage}")
+        if not 0.0 <= self.drift_margin < 1.0:
+            raise ValidationError(f"drift_margin must be in [0, 1), got {self.drift_margin}")
         if self.n_simulations < 50:
             raise ValidationError(f"n_simulations must be at least 50, got {self.n_simulations}")
         if self.block_days < 1 or self.lookback_days < self.min_history_days:
@@ -144,16 +160,7 @@ class CashflowModel(TitansModel):
     def _fit(self, frame: pd.DataFrame) -> None:
         self._validate_params()
         work = working_frame(frame, need_amount=True, what="cash-flow model", training=True)
-        today = pd.Timestamp(datetime.now(UTC).date())
-        future = (work["_date"] > today).to_numpy()
-        self.dropped_future_rows_ = int(future.sum())
-        if future.any():
-            logger.warning(
-                "cash-flow model: dropped %d row(s) dated after today (%s): a forecast starts "
-                "from what has happened",
-                self.dropped_future_rows_,
-                today.date(),
-            )
+        future = self._future_rows(work)
         descriptions = (
             frame[d.DESCRIPTION].astype(str).to_numpy()
             if d.DESCRIPTION in frame
@@ -174,6 +181,30 @@ class CashflowModel(TitansModel):
         self.start_balance_ = self.state_.start_balance
         self.recurring_ = self.state_.recurring
         self._calibrate(work, descriptions)
+
+    def _future_rows(self, work: pd.DataFrame) -> np.ndarray:
+        """Rows dated after today (UTC): an error, or dropped with a warning when
+        ``drop_future_rows``."""
+        today = pd.Timestamp(datetime.now(UTC).date())
+        future = (work["_date"] > today).to_numpy()
+        self.dropped_future_rows_ = 0
+        if not future.any():
+            return future
+        count, first = int(future.sum()), work["_date"][future].min().date()
+        if not self.drop_future_rows:
+            raise TrainingDataError(
+                f"cash-flow forecasting: {count} row(s) are dated after today ({today.date()}), "
+                f"the first on {first}; a forecast starts from what has happened, so remove "
+                "scheduled or pending payments (or mistyped dates) from the history"
+            )
+        self.dropped_future_rows_ = count
+        logger.warning(
+            "cash-flow model: dropped %d row(s) dated after today (%s), the first on %s",
+            count,
+            today.date(),
+            first,
+        )
+        return future
 
     def _check_history(self, work: pd.DataFrame) -> None:
         if len(work) < self.min_transactions:
@@ -212,11 +243,13 @@ class CashflowModel(TitansModel):
         variable_in = np.zeros((n_acc, n_days))
         variable_out = np.zeros((n_acc, n_days))
         every = np.zeros((n_acc, n_days))
+        gross = np.zeros((n_acc, n_days))
         pos = inside & ~recurring & (amount > 0)
         neg = inside & ~recurring & (amount < 0)
         np.add.at(variable_in, (acc_idx[pos], day[pos]), amount[pos])
         np.add.at(variable_out, (acc_idx[neg], day[neg]), amount[neg])
         np.add.at(every, (acc_idx[inside], day[inside]), amount[inside])
+        np.add.at(gross, (acc_idx[inside], day[inside]), np.abs(amount[inside]))
         first_day = (pd.DatetimeIndex(first) - window_start).days.to_numpy()
         valid_from = np.clip(first_day, 0, n_days - 1).astype(np.int64)
         valid = np.arange(n_days)[None, :] >= valid_from[:, None]
@@ -236,6 +269,15 @@ class CashflowModel(TitansModel):
         eod[~valid[:, -90:]] = np.nan
         mean_balance = np.nanmean(eod, axis=1)
         age = (end - pd.DatetimeIndex(first)).days.to_numpy().astype(float)
+        gross[~valid] = np.nan
+        scale = np.column_stack(
+            [
+                np.log1p(np.nanmean(gross, axis=1) * 30.0),
+                np.log1p(_rolling_net_spread(every, valid_from)),
+                np.log1p(np.abs(start_balance)),
+                30.0 / (age + 30.0),
+            ]
+        )
         state = _State(
             end=end,
             accounts=list(accounts),
@@ -246,6 +288,7 @@ class CashflowModel(TitansModel):
             daily_outflow=daily_out,
             raw_daily_mean=np.nanmean(variable_in + variable_out, axis=1),
             recurring=recurring_model,
+            scale=scale,
         )
         recurring_30, _ = self._recurring_matrix(state, 30)
         state.features = np.column_stack(
@@ -268,11 +311,21 @@ class CashflowModel(TitansModel):
         the structural forecast is refitted and compared with what followed.  A median (LAD)
         regression of the actual 30-day net on the expected recurring net, the variable mean,
         the balance's deviation from its 90-day mean, the last 30 days' net, the account's
-        youth (30 / (age in days + 30)) and the balance gives the point correction; a quantile
-        of the residuals relative to the simulated spread gives the interval scale.  With too
-        few accounts x cut-offs, neither is learned (the structural forecast is used as is).
+        youth (30 / (age in days + 30)) and the balance gives the point correction.
+
+        The intervals are split conformal, scaled per account: a least-squares regression of
+        the log absolute residual on the account's own volatility (log 30-day turnover, log
+        spread of its rolling 30-day nets, log balance, youth, log bootstrap width) gives each
+        account a scale, pooled across accounts so that short histories borrow from the rest;
+        the ``coverage`` (plus ``drift_margin``) quantile of the residuals over that scale,
+        taken per cut-off and then the median over cut-offs (one unusual month, e.g. a
+        January of large cash withdrawals, does not widen every later forecast), multiplies
+        it.  With too few accounts x cut-offs, neither is
+        learned (the structural forecast and its raw bootstrap spread are used as they are).
         """
         self.correction_coef_: np.ndarray | None = None
+        self.scale_coef_: np.ndarray | None = None
+        self.scale_fill_ = np.zeros(self.state_.scale.shape[1])
         self.interval_factor_ = 1.0
         self.width_floor_ = 0.0
         self.calibration_samples_ = 0
@@ -281,8 +334,46 @@ class CashflowModel(TitansModel):
         most = len(self.state_.accounts) * self.calibration_origins
         if self.calibration_origins <= 0 or most < self.min_calibration_samples:
             return  # cannot reach enough samples: skip the refits
+        batches = self._calibration_batches(work, descriptions, rng)
+        samples = sum(len(batch[1]) for batch in batches)
+        self.calibration_samples_ = samples
+        if samples < self.min_calibration_samples:
+            logger.info("cash-flow model: %d calibration samples, no correction learned", samples)
+            return
+        features = np.vstack([batch[0] for batch in batches])
+        actual = np.concatenate([batch[1] for batch in batches])
+        widths = np.vstack([batch[2] for batch in batches])
+        scale = np.vstack([batch[3] for batch in batches])
+        cut = np.concatenate([np.full(len(batch[1]), k) for k, batch in enumerate(batches)])
+        regression = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs")
+        regression.fit(features, actual)
+        self.correction_coef_ = np.r_[regression.intercept_, regression.coef_]
+        residual = actual - regression.predict(features)
+        positive = widths[widths > 0]
+        self.width_floor_ = float(0.1 * np.median(positive)) if len(positive) else 0.0
+        self.scale_fill_ = np.nan_to_num(np.nanmedian(scale, axis=0))
+        design = self._scale_design(scale, widths)
+        target = np.log(np.abs(residual) + max(self.width_floor_, 1.0))
+        fitted, *_ = np.linalg.lstsq(design, target, rcond=None)
+        self.scale_coef_ = fitted
+        lower, upper = self._scaled_sides(design, widths)
+        ratio = np.where(residual > 0, residual / upper, -residual / lower)
+        level = self.coverage + self.drift_margin * (1.0 - self.coverage)
+        finite = np.isfinite(ratio)
+        per_cut = [np.quantile(ratio[finite & (cut == k)], level) for k in np.unique(cut[finite])]
+        self.interval_factor_ = float(np.median(per_cut))
+        logger.info(
+            "cash-flow model: correction learned on %d samples, interval factor %.2f",
+            samples,
+            self.interval_factor_,
+        )
+
+    def _calibration_batches(
+        self, work: pd.DataFrame, descriptions: np.ndarray, rng: np.random.Generator
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """(features, actual 30-day net, raw widths, scale features) at each earlier cut-off."""
         end = self.state_.end
-        batches: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        batches: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for k in range(1, self.calibration_origins + 1):
             cut = end - pd.Timedelta(days=30 * k)
             past = work[work["_date"] <= cut]
@@ -298,38 +389,38 @@ class CashflowModel(TitansModel):
                 .reindex(state.accounts, fill_value=0.0)
                 .to_numpy()
             )
-            widths = self._widths(state, rng)
-            batches.append((k, state.features, actual, widths))
-        samples = sum(len(batch[2]) for batch in batches)
-        self.calibration_samples_ = samples
-        if samples < self.min_calibration_samples:
-            logger.info("cash-flow model: %d calibration samples, no correction learned", samples)
-            return
-        features = np.vstack([batch[1] for batch in batches])
-        actual = np.concatenate([batch[2] for batch in batches])
-        widths = np.vstack([batch[3] for batch in batches])
-        recency = np.concatenate([np.full(len(batch[2]), batch[0]) for batch in batches])
-        regression = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs")
-        regression.fit(features, actual)
-        self.correction_coef_ = np.r_[regression.intercept_, regression.coef_]
-        residual = actual - regression.predict(features)
-        positive = widths[widths > 0]
-        self.width_floor_ = float(0.1 * np.median(positive)) if len(positive) else 0.0
-        lower = np.maximum(widths[:, 0], self.width_floor_)
-        upper = np.maximum(widths[:, 1], self.width_floor_)
-        ratio = np.where(residual > 0, residual / upper, -residual / lower)
-        finite = np.isfinite(ratio)
-        recent = finite & (recency <= 3)
-        # the latest cut-offs say most about the coming month's spread, all of them more about
-        # its range: take the mean of both quantiles
-        overall = float(np.quantile(ratio[finite], self.coverage))
-        latest = float(np.quantile(ratio[recent], self.coverage)) if recent.sum() >= 30 else overall
-        self.interval_factor_ = max(0.5 * (overall + latest), 0.5)
-        logger.info(
-            "cash-flow model: correction learned on %d samples, interval factor %.2f",
-            samples,
-            self.interval_factor_,
-        )
+            batches.append((state.features, actual, self._widths(state, rng), state.scale))
+        return batches
+
+    def _scale_design(self, scale: np.ndarray, widths: np.ndarray) -> np.ndarray:
+        """Inputs of the per-account interval scale: an intercept, the scale features (missing
+        ones filled with the calibration median, plus a missing flag) and the log raw width."""
+        missing = np.isnan(scale)
+        filled = np.where(missing, self.scale_fill_[None, :], scale)
+        half = np.maximum(widths, self.width_floor_).mean(axis=1)
+        return np.column_stack([np.ones(len(scale)), filled, missing.any(axis=1), np.log1p(half)])
+
+    def _scaled_sides(
+        self, design: np.ndarray, widths: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-account scale split below / above the point as the raw bootstrap spread is."""
+        assert self.scale_coef_ is not None
+        scale = np.exp(np.clip(design @ self.scale_coef_, -50.0, 50.0))
+        sides = np.maximum(widths, max(self.width_floor_, 1e-9))
+        half = sides.mean(axis=1)
+        return scale * sides[:, 0] / half, scale * sides[:, 1] / half
+
+    def _account_factors(self) -> np.ndarray:
+        """Multiplier of each account's simulated deviations: its calibrated 30-day half-width
+        over its raw one (the pooled factor where no scale was learned)."""
+        state = self.state_
+        n = len(state.accounts)
+        widths = state.widths if state.widths is not None else np.zeros((n, 2))
+        if getattr(self, "scale_coef_", None) is None:
+            return np.full(n, self.interval_factor_)
+        lower, upper = self._scaled_sides(self._scale_design(state.scale, widths), widths)
+        half = np.maximum(widths, max(self.width_floor_, 1e-9)).mean(axis=1)
+        return self.interval_factor_ * 0.5 * (lower + upper) / half
 
     def _widths(self, state: _State, rng: np.random.Generator) -> np.ndarray:
         """Raw simulated spread of each account's 30-day net: (below, above) the mean."""
@@ -405,7 +496,7 @@ class CashflowModel(TitansModel):
         rng = np.random.default_rng(self.random_state)
         dates = pd.date_range(state.end + pd.Timedelta(days=1), periods=days, freq="D")
         widths = state.widths if state.widths is not None else np.zeros((len(state.accounts), 2))
-        factor = self.interval_factor_ * self.interval_scale
+        factor = self._account_factors() * self.interval_scale
         z = float(np.sqrt(2.0) * special.erfinv(self.coverage))
         # too calm a history: add the spread seen across accounts (see ``_calibrate``)
         sigma = np.maximum(self.width_floor_ - widths.max(axis=1), 0.0) / (z * np.sqrt(30.0))
@@ -419,7 +510,7 @@ class CashflowModel(TitansModel):
             if sigma[batch].any():
                 noise = rng.normal(size=sims.shape)
                 sims += noise * sigma[batch][:, None, None]
-            sims *= factor
+            sims *= factor[batch][:, None, None]
             total_sims += sims.sum(axis=0)
             if by_account:
                 frames.append(
@@ -582,6 +673,7 @@ class _State:
     raw_daily_mean: np.ndarray
     recurring: RecurringModel
     features: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
+    scale: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     widths: np.ndarray | None = None
 
 
@@ -624,6 +716,25 @@ def _start_balances(work: pd.DataFrame, acc_idx: np.ndarray, n_accounts: int) ->
     start = total.copy()
     start[known] = balance[last_row[known]] + tail[known]
     return start
+
+
+def _rolling_net_spread(every: np.ndarray, valid_from: np.ndarray, window: int = 30) -> np.ndarray:
+    """Each account's median absolute deviation of its rolling ``window``-day net flows (from
+    its first day on), or NaN with fewer than ``window`` days of its own history."""
+    n_acc, n_days = every.shape
+    if n_days <= window:
+        return np.full(n_acc, np.nan)
+    total = np.cumsum(np.c_[np.zeros(n_acc), every], axis=1)
+    sums = total[:, window:] - total[:, :-window]  # window ending on day window-1 .. n_days-1
+    starts = np.arange(n_days - window + 1)
+    sums[starts[None, :] < valid_from[:, None]] = np.nan
+    out = np.full(n_acc, np.nan)
+    rows = np.isfinite(sums).any(axis=1)
+    if rows.any():
+        mine = sums[rows]
+        centre = np.nanmedian(mine, axis=1, keepdims=True)
+        out[rows] = np.nanmedian(np.abs(mine - centre), axis=1)
+    return out
 
 
 def _batches(n: int, cells_per_item: int, budget: int = 4_000_000) -> list[np.ndarray]:
