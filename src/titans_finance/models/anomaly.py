@@ -54,6 +54,7 @@ _AC = ["_account", "_category"]
 _A = ["_account"]
 _NBINS = np.array([3, 6, 12])  # history-size bins: 1-2, 3-5, 6-11, 12+ earlier rows
 _MIN_ROWS = 20
+_USUAL_REPEATS = 3  # same-day repeats in an account's history from which repeats are usual
 _FEEDBACK_KEYS = frozenset({"account", "merchant", "category", "reason_code"})
 _SYNTHETIC_RATE = 0.15
 _FACTORS = (3.0, 30.0)  # synthetic anomalies: amount multiplied by a log-uniform factor
@@ -111,6 +112,34 @@ def _amount_signals(ctx: pd.DataFrame, global_median: float) -> pd.DataFrame:
     out["pred_scale"] = ctx["pred_scale"].to_numpy(dtype=float)
     # a missing reference (no cash history, no balance) means "nothing to be larger than"
     return out.replace([np.inf, -np.inf], np.nan).fillna(-20.0)
+
+
+def _repeats(work: pd.DataFrame, days: int, *, same_amount: bool = True) -> np.ndarray:
+    """Rows repeating an earlier row of ``work`` (same account, merchant and, when
+    ``same_amount``, amount) within ``days`` days."""
+    cents = np.round(work["_amount"].to_numpy() * 100).astype(np.int64)
+    keys = pd.DataFrame(
+        {
+            "_account": work["_account"].to_numpy(),
+            "_merchant": work["_merchant"].to_numpy(),
+            "_cents": cents if same_amount else np.zeros(len(work), dtype=np.int64),
+            "_date": work["_date"].to_numpy(),
+            "_row": np.arange(len(work)),
+        }
+    )
+    ordered = keys.sort_values(["_account", "_merchant", "_cents", "_date", "_row"])
+    same = (
+        (
+            ordered[["_account", "_merchant", "_cents"]]
+            == ordered[["_account", "_merchant", "_cents"]].shift(1)
+        )
+        .all(axis=1)
+        .to_numpy()
+    )
+    gap = (ordered["_date"] - ordered["_date"].shift(1)).to_numpy()
+    flagged = np.zeros(len(work), dtype=bool)
+    flagged[ordered["_row"].to_numpy()[same & (gap <= np.timedelta64(days, "D"))]] = True
+    return flagged
 
 
 def _money(values: np.ndarray) -> list[str]:
@@ -325,10 +354,10 @@ class AnomalyModel(TitansModel):
         by_bin = spread.groupby("nbin")["_dev"].quantile(0.9) / 1.645
         self.spread_bin_ = {int(str(k)): max(float(v), _SCALE_FLOOR) for k, v in by_bin.items()}
 
-    @staticmethod
-    def _account_levels(work: pd.DataFrame) -> pd.DataFrame:
-        """Per account, in log-magnitude: the 90th percentile of amounts, the median monthly
-        money in and the median balance (NaN without a Balance column)."""
+    def _account_levels(self, work: pd.DataFrame) -> pd.DataFrame:
+        """Per account: in log-magnitude, the 90th percentile of amounts, the median monthly
+        money in and the median balance (NaN without a Balance column); and how many rows
+        share their day and merchant with another (a bank posting twice, two coffees)."""
         by_account = work.groupby("_account", sort=False)
         month = work["_date"].dt.to_period("M")
         income = work["_mag"].where(work["_sign"] > 0, 0.0)
@@ -344,6 +373,9 @@ class AnomalyModel(TitansModel):
                     "a_p90": by_account["_log"].quantile(0.9),
                     "a_inflow": np.log1p(monthly_in),
                     "a_balance": np.log1p(balance),
+                    "a_repeats": pd.Series(_repeats(work, 0, same_amount=False))
+                    .groupby(work["_account"].to_numpy())
+                    .sum(),
                 }
             )
             .rename_axis("_account")
@@ -531,6 +563,8 @@ class AnomalyModel(TitansModel):
         charge = out_money & ~ctx["_is_cash"].to_numpy(dtype=bool)
         # ... unless this merchant is usually paid that often (coffee, transit)
         frequent = ctx["rec_gap"].to_numpy(dtype=float) <= self.duplicate_days
+        # ... or the account's history often holds one merchant twice on a day
+        frequent |= ctx["a_repeats"].fillna(0).to_numpy(dtype=float) >= _USUAL_REPEATS
         scores[DUPLICATE] = np.where(self._duplicates(ctx) & charge & ~frequent, floor, 0.0)
         typical = ctx["rec_typical"].to_numpy()
         rise = ctx["_mag"].to_numpy() / np.where(typical > 0, typical, np.nan) - 1.0
@@ -582,29 +616,16 @@ class AnomalyModel(TitansModel):
     def _duplicates(self, ctx: pd.DataFrame) -> np.ndarray:
         """Rows repeating an earlier row's account, merchant and amount within the window."""
         window = pd.Timedelta(days=self.duplicate_days)
-        cents = np.round(ctx["_amount"].to_numpy() * 100).astype(np.int64)
+        flagged = _repeats(ctx, self.duplicate_days)
         keys = pd.DataFrame(
             {
                 "_account": ctx["_account"].to_numpy(),
                 "_merchant": ctx["_merchant"].to_numpy(),
-                "_cents": cents,
+                "_cents": np.round(ctx["_amount"].to_numpy() * 100).astype(np.int64),
                 "_date": ctx["_date"].to_numpy(),
                 "_row": np.arange(len(ctx)),
             }
         )
-        ordered = keys.sort_values(["_account", "_merchant", "_cents", "_date", "_row"])
-        same = (
-            (
-                ordered[["_account", "_merchant", "_cents"]]
-                == ordered[["_account", "_merchant", "_cents"]].shift(1)
-            )
-            .all(axis=1)
-            .to_numpy()
-        )
-        close = (ordered["_date"] - ordered["_date"].shift(1)).to_numpy() <= np.timedelta64(window)
-        flagged = np.zeros(len(ctx), dtype=bool)
-        flagged[ordered["_row"].to_numpy()[same & close]] = True
-
         tail = self.tail_.assign(
             _cents=np.round(self.tail_["_amount"].to_numpy() * 100).astype(np.int64)
         )
