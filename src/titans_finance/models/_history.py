@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -77,6 +77,13 @@ def merchant_keys(frame: pd.DataFrame) -> pd.Series:
     return out.astype(str).str.strip().str.lower()
 
 
+def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """``transform`` applied once per distinct value of ``values`` (missing counts as ""),
+    spread back to every row: string work on a batch costs its distinct values, not its rows."""
+    codes, uniques = pd.factorize(values.fillna(""), sort=False)
+    return transform(pd.Series(uniques, dtype=object).astype(str)).to_numpy()[codes]
+
+
 def to_float(values: pd.Series) -> np.ndarray:
     """Amounts as float64 (accepts Decimal, strings of numbers, floats)."""
     if values.dtype == object:
@@ -137,16 +144,18 @@ def working_frame(
     work["_date"] = dates.dt.normalize().to_numpy()
     work["_account"] = _text(frame, d.ACCOUNT, d.DEFAULT_ACCOUNT).to_numpy()
     work["_merchant"] = merchant_keys(frame).to_numpy()
-    work["_category"] = _text(frame, d.CATEGORY).str.strip().str.lower().to_numpy()
-    type_text = _text(frame, d.TYPE).str.strip().str.lower()
-    work["_type_sign"] = np.select(
-        [type_text.eq("expense").to_numpy(), type_text.eq("income").to_numpy()], [-1.0, 1.0], 0.0
+    work["_category"] = per_distinct(_text(frame, d.CATEGORY), lambda v: v.str.strip().str.lower())
+    type_sign = {"expense": -1.0, "income": 1.0}
+    work["_type_sign"] = per_distinct(
+        _text(frame, d.TYPE), lambda v: v.str.strip().str.lower().map(type_sign).fillna(0.0)
+    ).astype(float)
+    method_cash = per_distinct(
+        _text(frame, d.PAYMENT_METHOD), lambda v: v.str.lower().str.contains("cash", regex=False)
     )
-    method = _text(frame, d.PAYMENT_METHOD).str.lower()
-    description = _text(frame, d.DESCRIPTION)
-    work["_is_cash"] = (
-        method.str.contains("cash", regex=False) | description.str.contains(_CASH, regex=True)
-    ).to_numpy()
+    description_cash = per_distinct(
+        _text(frame, d.DESCRIPTION), lambda v: v.str.contains(_CASH, regex=True)
+    )
+    work["_is_cash"] = (method_cash | description_cash).astype(bool)
     if d.AMOUNT in frame:
         amount = to_float(frame[d.AMOUNT])
         if need_amount and np.isnan(amount).any():
@@ -225,6 +234,7 @@ __all__ = [
     "attach",
     "group_table",
     "merchant_keys",
+    "per_distinct",
     "prior_stats",
     "require_columns",
     "single_threaded",
