@@ -197,10 +197,19 @@ def group_table(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFram
 
 
 def attach(work: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Left-join a statistics table onto the working frame, keeping row order."""
-    merged = work.merge(table, on=keys, how="left", sort=False)
-    merged.index = work.index
-    return merged
+    """Left-join a statistics table (unique on ``keys``) onto a copy of the working frame,
+    keeping row order: one hash lookup per row, then one take per column."""
+    if len(keys) == 1:
+        positions = pd.Index(table[keys[0]]).get_indexer(work[keys[0]])
+    else:
+        positions = pd.MultiIndex.from_frame(table[keys]).get_indexer(
+            pd.MultiIndex.from_frame(work[keys])
+        )
+    extra = table.drop(columns=keys).reset_index(drop=True).reindex(positions)
+    out = work.copy(deep=False)  # new columns only: the caller's frame is left as it was
+    for column in extra.columns:
+        out[column] = extra[column].to_numpy()
+    return out
 
 
 def prior_stats(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFrame:

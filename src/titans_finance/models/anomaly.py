@@ -213,7 +213,7 @@ class AnomalyModel(TitansModel):
         threshold: float = 0.5,
         duplicate_days: int = 3,
         price_rise_threshold: float = 0.10,
-        n_estimators: int = 100,
+        n_estimators: int = 50,
         combiner_iter: int = 100,
         contamination_rank: float = 0.995,
         isolation_weight: float = 0.15,
