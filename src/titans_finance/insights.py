@@ -114,7 +114,7 @@ def monthly_totals(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=["income", "expenses", "net"], dtype=float)
     amounts = pd.to_numeric(frame[d.AMOUNT], errors="coerce").astype(float)
-    month = pd.to_datetime(frame[d.DATE]).dt.strftime("%Y-%m")
+    month = pd.to_datetime(frame[d.DATE]).dt.to_period("M")
     table = pd.DataFrame(
         {
             "month": month,
@@ -123,6 +123,8 @@ def monthly_totals(frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     out = table.groupby("month")[["income", "expenses"]].sum().sort_index()
+    out.index = out.index.strftime("%Y-%m")  # formatted once per month, not per row
+    out.index.name = "month"
     out["net"] = out["income"] - out["expenses"]
     return out
 
@@ -147,7 +149,7 @@ def budget_status(
     applicable["_specific"] = applicable["month"].notna()
     applicable = applicable.sort_values("_specific").drop_duplicates("category", keep="last")
     work = _spending_frame(frame, exclude_categories)
-    in_month = work.loc[work[d.DATE].dt.strftime("%Y-%m") == month]
+    in_month = work.loc[work[d.DATE].dt.to_period("M") == pd.Period(month, freq="M")]
     spent = (-in_month.loc[in_month[d.AMOUNT] < 0].groupby(d.CATEGORY)[d.AMOUNT].sum()).rename(
         "spent"
     )
