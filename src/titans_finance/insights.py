@@ -123,8 +123,7 @@ def monthly_totals(frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     out = table.groupby("month")[["income", "expenses"]].sum().sort_index()
-    out.index = out.index.strftime("%Y-%m")  # formatted once per month, not per row
-    out.index.name = "month"
+    out.index = pd.Index(out.index.astype(str), name="month")  # 'YYYY-MM', once per month
     out["net"] = out["income"] - out["expenses"]
     return out
 
