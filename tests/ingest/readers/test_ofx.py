@@ -148,3 +148,29 @@ def test_investment_only_file_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(InputFileError, match="investment statements are not supported"):
         read_ofx(path)
+
+
+def test_balance_counted_back_from_ledger_balance(golden: Path) -> None:
+    frame = read_ofx(golden / "ofx" / "bank_v1.ofx").frame
+    # LEDGERBAL 2173.50 as of 2024-01-31 is the balance after the last transaction
+    assert frame[d.BALANCE].tolist() == [
+        Decimal("995.50"),
+        Decimal("4195.50"),
+        Decimal("4135.50"),
+        Decimal("2685.50"),
+        Decimal("2185.50"),
+        Decimal("2173.50"),
+    ]
+
+
+def test_no_balance_when_a_transaction_was_rejected(golden: Path) -> None:
+    result = read_ofx(golden / "ofx" / "bad_transactions.ofx")
+    assert result.rejects
+    assert d.BALANCE not in result.frame
+
+
+def test_no_balance_when_ledger_is_older_than_transactions(tmp_path: Path, golden: Path) -> None:
+    text = (golden / "ofx" / "bank_v1.ofx").read_text(encoding="latin-1")
+    stale = tmp_path / "stale.ofx"
+    stale.write_text(text.replace("<DTASOF>20240131", "<DTASOF>20240115"), encoding="latin-1")
+    assert d.BALANCE not in read_ofx(stale).frame

@@ -197,6 +197,30 @@ def _description(model: Any) -> str | None:
     return (name or memo or "").strip() or None
 
 
+def _ledger_balance(statement: ET.Element) -> tuple[Decimal, date] | None:
+    """The statement's closing (ledger) balance and its date, when both are readable."""
+    amount = parse_money(_text(statement, "LEDGERBAL/BALAMT"))
+    as_of = _text(statement, "LEDGERBAL/DTASOF") or ""
+    if amount is None or not as_of[:8].isdigit():
+        return None
+    try:
+        return Decimal(str(amount)), date(int(as_of[0:4]), int(as_of[4:6]), int(as_of[6:8]))
+    except ValueError:
+        return None
+
+
+def _running_balances(rows: list[dict[str, Any]], closing: Decimal) -> list[Decimal]:
+    """The balance after each row, counted back from the closing balance: the last row (by
+    posting date, file order within a day) ends at ``closing``."""
+    order = sorted(range(len(rows)), key=lambda k: (rows[k][d.DATE], k))
+    balances: list[Decimal] = [Decimal(0)] * len(rows)
+    balance = closing
+    for k in reversed(order):
+        balances[k] = balance
+        balance -= rows[k][d.AMOUNT]
+    return balances
+
+
 def read_ofx(
     path: Path,
     *,
@@ -208,6 +232,8 @@ def read_ofx(
     Description is NAME + MEMO, Reference the FITID, Payment Method from TRNTYPE, Account the
     ACCTID (or ``account`` when given), Currency the statement's CURDEF (or the transaction's
     CURRENCY).  ``line`` is the source line of the ``<STMTTRN>`` tag.  ``mapping`` is not used.
+    Balance is counted back from the statement's ``LEDGERBAL`` when every transaction of the
+    statement was read and none is posted after the balance's date (otherwise it stays empty).
     Raises ``InputFileError`` when the file is empty, has no ``<OFX>`` element, or its markup is
     malformed or truncated.
     """
@@ -239,6 +265,7 @@ def read_ofx(
     for statement in statements:
         acctid = _text(statement, _ACCOUNT_PATHS[statement.tag])
         currency = _text(statement, "CURDEF")
+        first_row, rejects_before = len(rows), len(rejects)
         for transaction in statement.iterfind("BANKTRANLIST/STMTTRN"):
             k = ordinal[id(transaction)]
             line = tag_lines[k] if k < len(tag_lines) else k + 1
@@ -267,8 +294,23 @@ def read_ofx(
                 }
             )
             lines.append(line)
-    columns = {name: [row.get(name) for row in rows] for name in d.CANONICAL_COLUMNS}
-    return ReadResult(frame=build_frame(columns, lines), rejects=rejects, format=FORMAT)
+        ledger = _ledger_balance(statement)
+        statement_rows = rows[first_row:]
+        if (
+            ledger is not None
+            and statement_rows
+            and len(rejects) == rejects_before
+            and max(row[d.DATE] for row in statement_rows) <= ledger[1]
+        ):
+            for row, balance in zip(
+                statement_rows, _running_balances(statement_rows, ledger[0]), strict=True
+            ):
+                row[d.BALANCE] = balance
+    with_balance = any(d.BALANCE in row for row in rows)
+    names = [*d.CANONICAL_COLUMNS, *([d.BALANCE] if with_balance else [])]
+    columns = {name: [row.get(name) for row in rows] for name in names}
+    frame = build_frame(columns, lines, with_balance=with_balance)
+    return ReadResult(frame=frame, rejects=rejects, format=FORMAT)
 
 
 __all__ = ["read_ofx"]
