@@ -1,4 +1,4 @@
-"""Amount prediction with calibrated intervals (conformalised quantile regression)."""
+"""Amount prediction with calibrated intervals (horizon-aware conformalised quantile regression)."""
 
 from __future__ import annotations
 
@@ -12,83 +12,99 @@ from sklearn.utils.validation import check_is_fitted
 
 from titans_finance import domain as d
 from titans_finance.errors import TrainingDataError
-from titans_finance.models._history import (
-    attach,
-    group_table,
-    prior_stats,
-    single_threaded,
-    working_frame,
-)
+from titans_finance.models._history import single_threaded, working_frame
 from titans_finance.models.base import TitansModel
 
 logger = logging.getLogger(__name__)
 
-#: history levels, most specific first: (key columns, prefix)
-_LEVELS: tuple[tuple[list[str], str], ...] = (
-    (["_account", "_merchant"], "am"),
-    (["_account", "_category"], "ac"),
-    (["_merchant"], "m"),
-    (["_account", "_type_sign"], "at"),
-    (["_category"], "c"),
+#: history levels, most specific first: (key columns, prefix); the first gets full statistics
+_LEVELS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("_account", "_merchant"), "am"),
+    (("_account", "_category"), "ac"),
+    (("_merchant",), "m"),
+    (("_account", "_type_sign"), "at"),
+    (("_category",), "c"),
+)
+#: statistics of the (account, merchant) pair, in log-magnitude relative to the reference level
+_RELATIVE: tuple[str, ...] = (
+    "am_median",
+    "am_last",
+    "am_last3",
+    "am_q25",
+    "am_q75",
+    "am_recent",
+    "ac_median",
+    "m_median",
+    "at_median",
+    "c_median",
 )
 _FEATURES: tuple[str, ...] = (
     "ref",
     "type_sign",
-    "am_n",
-    "am_median",
-    "am_last",
-    "am_last3",
-    "am_std",
-    "am_max",
-    "ac_n",
-    "ac_median",
-    "m_n",
-    "m_median",
-    "at_median",
-    "c_median",
     "is_cash",
+    "horizon",
     "day",
     "weekday",
-    "days_since",
+    *_RELATIVE,
+    "am_n",
+    "am_n30",
+    "am_n90",
+    "am_rate",
+    "am_since",
+    "am_age",
+    "am_slope",
+    "ac_n",
+    "m_n",
 )
 #: history size bins for Mondrian (per-bin) conformal correction: no history, 1-2, 3-9, 10+
 _BINS = np.array([1, 3, 10])
 _MIN_ROWS = 30
+#: shrinkage weights tried for the model's correction to the reference level
+_SHRINKS = np.linspace(0.0, 1.0, 5)
+_RECENT_DAYS = 91
+_MIN_SUPPORT = 3
+#: rows weigh (reference magnitude) ** this in the point model: between counting every row
+#: alike and absolute error in money, where a few large cash withdrawals would dominate
+_WEIGHT_POWER = 0.5
 
 
 class AmountModel(TitansModel):
     """Predict a transaction's signed amount with a calibrated interval.
 
     Method: the magnitude is modelled in log space as a residual from a reference level (the
-    median of the most specific history available: same account and merchant, then the merchant
-    across accounts, account and category, account and direction, category, everything).  Three
-    ``HistGradientBoostingRegressor`` models (quantile loss at 0.5, (1-coverage)/2 and
-    (1+coverage)/2) learn from history features (median, last, mean of the last three, spread,
-    count of that pair; category and merchant medians; calendar), which training computes from
-    strictly earlier rows only so training and scoring see the same kind of history.  The interval
-    is conformalised quantile regression (CQR, Romano et al. 2019): the bound models are fitted
-    on the older 75% of the training rows and calibrated on the most recent 25%, whose features
-    come from the older part's history only (time-ordered, so the correction measures
-    forecasting error at a horizon like the one of future rows, not fitting error), with a
-    separate correction per category within each history-size bin (Mondrian CQR; cells with
-    few calibration rows fall back to the bin, then to all rows) so that coverage holds for
-    volatile cash withdrawals as well as fixed fees, for new merchants as for long-standing
-    pairs.  Working in log space makes the width
-    proportional to the amount's scale.  The sign comes from ``Type`` (Expense negative, Income
-    positive) or, for transfers and unknown types, from the pair's history.  CQR rather than a
-    residual quantile: its width adapts to each row (a fixed fee gets a narrow interval, a cash
-    withdrawal a wide one); MAPIE would add a dependency for the same few lines.
+    median of the most specific history available: same account and merchant, then account and
+    category, the merchant across accounts, account and direction, category, everything).
+    Training is horizon-aware: from forecast origins every ``origin_step_days`` the rows of the
+    next ``horizon_days`` get features computed from the history before the origin only (pair
+    median, last, mean of the last three, quartiles, recent median, recent counts, trend, age,
+    days since last; account-category, merchant and category medians; days ahead; calendar), so
+    the models learn how amounts drift from a history that is weeks or months old, as it is
+    when scoring future rows.  ``HistGradientBoostingRegressor`` models with quantile loss at
+    0.5, (1-coverage)/2 and (1+coverage)/2 learn the log residual; the point model's rows are
+    resampled in proportion to the square root of their reference magnitude (a compromise
+    between counting every row alike and absolute error in money).  The point model's
+    correction is shrunk toward the reference level by a factor chosen on the time-ordered
+    calibration rows (0 = the pair median when the model does not beat it).
+
+    The interval is conformalised quantile regression (CQR, Romano et al. 2019): the bound
+    models are fitted on the older rows and calibrated on the most recent
+    ``calibration_fraction``, whose features come from the older part's history only, with a
+    separate correction per category within each history-size bin (Mondrian CQR; cells with few
+    calibration rows fall back to the bin, then to all rows).  Working in log space makes the
+    width proportional to the amount's scale.  The sign comes from ``Type`` (Expense negative,
+    Income positive) or, for transfers and unknown types, from the pair's history.
 
     Parameters
     ----------
     coverage : float
         Target probability that the true amount lies in ``[lower, upper]`` (default 0.9).
     calibration_fraction : float
-        Share of the most recent training rows used to calibrate the interval.
+        Share of the most recent training rows used to calibrate the interval and the shrinkage.
     drift_margin : float
         Share of the miscoverage budget ``1 - coverage`` held back because the future drifts
-        from the calibration period (0.1 calibrates a 90% interval at 91%; on the development
-        Berka accounts, time-ordered hold-outs otherwise fall 1-4 points short).
+        from the calibration period (0.1 calibrates a 90% interval at 91%).
+    horizon_days, origin_step_days : int
+        Length of the window after each training forecast origin, and spacing of the origins.
     max_iter, learning_rate, min_samples_leaf :
         ``HistGradientBoostingRegressor`` settings.
     random_state : int
@@ -102,6 +118,8 @@ class AmountModel(TitansModel):
         coverage: float = 0.9,
         calibration_fraction: float = 0.25,
         drift_margin: float = 0.1,
+        horizon_days: int = 120,
+        origin_step_days: int = 30,
         max_iter: int = 100,
         learning_rate: float = 0.1,
         min_samples_leaf: int = 20,
@@ -110,6 +128,8 @@ class AmountModel(TitansModel):
         self.coverage = coverage
         self.calibration_fraction = calibration_fraction
         self.drift_margin = drift_margin
+        self.horizon_days = horizon_days
+        self.origin_step_days = origin_step_days
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.min_samples_leaf = min_samples_leaf
@@ -117,43 +137,62 @@ class AmountModel(TitansModel):
 
     # -- features ---------------------------------------------------------------------------------
     def feature_names(self) -> list[str]:
-        """Model features (log-magnitude history statistics and calendar)."""
+        """Model features (log-magnitude history statistics, horizon and calendar)."""
         return list(_FEATURES)
 
     @staticmethod
-    def _assemble(work: pd.DataFrame, global_median: float) -> pd.DataFrame:
-        """Model matrix from a working frame that already carries the history statistics."""
-        ref = work["am_median"].copy()
-        for column in ("m_median", "ac_median", "at_median", "c_median"):
-            ref = ref.fillna(work[column])
-        ref = ref.fillna(global_median)
+    def _features(
+        rows: pd.DataFrame, history: HistoryTables, cutoff: pd.Timestamp
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Attach the history statistics to ``rows``; return (joined rows, model matrix)."""
+        work = rows
+        for keys, prefix in _LEVELS:
+            work = _attach(work, history.tables[prefix], list(keys))
+        ref = _reference(work)
+        ref = ref.fillna(history.global_median)
         features = pd.DataFrame(index=work.index)
         features["ref"] = ref
         features["type_sign"] = work["_type_sign"]
-        for column in _FEATURES:
-            if column in features:
-                continue
-            if column in work:
-                features[column] = work[column].astype(float)
-        for column in ("am_median", "am_last", "am_last3", "am_max", "ac_median", "m_median"):
-            features[column] = features[column] - ref  # relative to the reference level
-        for column in ("am_n", "ac_n", "m_n"):
-            features[column] = features[column].fillna(0.0)
         features["is_cash"] = work["_is_cash"].astype(float)
+        horizon = (work["_date"] - cutoff).dt.days.clip(lower=0).astype(float)
+        features["horizon"] = horizon
         features["day"] = work["_date"].dt.day.astype(float)
         features["weekday"] = work["_date"].dt.weekday.astype(float)
-        since = (work["_date"] - work["am_last_date"]).dt.days
-        features["days_since"] = since.astype(float)
-        return features[list(_FEATURES)]
+        for column in _RELATIVE:
+            features[column] = work[column] - ref
+        for column in ("am_n", "am_n30", "am_n90", "ac_n", "m_n"):
+            features[column] = work[column].fillna(0.0)
+        features["am_rate"] = work["am_n"] / np.maximum(work["am_age"], 30.0) * 30.0
+        features["am_since"] = work["am_since"] + horizon
+        features["am_age"] = work["am_age"]
+        features["am_slope"] = work["am_slope"]
+        return work, features[list(_FEATURES)].astype(float)
 
-    def _training_matrix(self, work: pd.DataFrame) -> pd.DataFrame:
-        for keys, prefix in _LEVELS:
-            work = pd.concat([work, prior_stats(work, keys, prefix)], axis=1)
-        global_median = work["_log"].expanding().median().shift(1).fillna(work["_log"].iloc[0])
-        features = self._assemble(work, 0.0)
-        missing_ref = work[[f"{p}_median" for _, p in _LEVELS]].isna().all(axis=1)
-        features.loc[missing_ref, "ref"] = global_median[missing_ref]
-        return features
+    def _examples(self, work: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Horizon-aware training rows of a date-sorted working frame: for each origin, every
+        ``origin_step_days`` after the first date, the rows of the next ``horizon_days`` with
+        features from the history before the origin.  Too short a span for one step: one
+        origin at the middle row's date; all on one date: the rows against their own history."""
+        first, end = work["_date"].iloc[0], work["_date"].iloc[-1] + pd.Timedelta(days=1)
+        step = pd.Timedelta(days=self.origin_step_days)
+        origins = list(pd.date_range(first + step, end, freq=step, inclusive="left"))
+        middle = work["_date"].iloc[len(work) // 2]
+        if not origins and middle > first:
+            origins = [middle]
+        parts: list[pd.DataFrame] = []
+        matrices: list[pd.DataFrame] = []
+        for origin in origins:
+            stop = min(origin + pd.Timedelta(days=self.horizon_days), end)
+            window = work[(work["_date"] >= origin) & (work["_date"] < stop)]
+            if window.empty:
+                continue
+            history = HistoryTables.build(work[work["_date"] < origin], origin)
+            joined, features = self._features(window, history, origin)
+            parts.append(joined)
+            matrices.append(features)
+        if not parts:
+            return self._features(work, HistoryTables.build(work, end), end)
+        return pd.concat(parts, ignore_index=True), pd.concat(matrices, ignore_index=True)
 
     # -- fit --------------------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame) -> None:
@@ -163,57 +202,85 @@ class AmountModel(TitansModel):
     def _fit_impl(self, frame: pd.DataFrame) -> None:
         if not 0.0 < self.coverage < 1.0:
             raise TrainingDataError(f"coverage must be between 0 and 1, got {self.coverage}")
+        if min(self.horizon_days, self.origin_step_days) < 1:
+            raise TrainingDataError("horizon_days and origin_step_days must be at least 1")
         work = working_frame(frame, need_amount=True, what="amount model training", training=True)
         if len(work) < _MIN_ROWS:
             raise TrainingDataError(
                 f"amount model training needs at least {_MIN_ROWS} transactions, got {len(work)}"
             )
         work = work.sort_values(["_date", "_pos"], kind="stable").reset_index(drop=True)
-        features = self._training_matrix(work)
-        target = work["_log"] - features["ref"]
-
         alpha = (1.0 - self.coverage) / 2.0
-        n_cal = int(len(work) * self.calibration_fraction)
-        split = len(work) - n_cal
-        proper = slice(0, split)
-        self.calibration_ = {"global": 0.0}
-        if n_cal >= 20:
-            low, high = self._quantile_models(alpha)
-            low.fit(features.iloc[proper], target.iloc[proper])
-            high.fit(features.iloc[proper], target.iloc[proper])
-            # calibration rows see only the proper part's history, as future rows will see
-            # only the training history: the correction then covers the forecast horizon
-            history = work.iloc[proper]
-            self.tables_ = {p: group_table(history, keys, p) for keys, p in _LEVELS}
-            self.global_median_ = float(history["_log"].median())
-            cal_work = work.iloc[split:][[c for c in work.columns if c.startswith("_")]]
-            cal_x = self._history_features(cal_work.reset_index(drop=True))[1]
-            cal_y = work["_log"].iloc[split:].to_numpy() - cal_x["ref"].to_numpy()
-            scores = np.maximum(low.predict(cal_x) - cal_y, cal_y - high.predict(cal_x))
-            bin_keys, cell_keys = _mondrian_keys(cal_work, cal_x)
-            # hold back part of the miscoverage budget for drift between calibration and use
-            level = self.coverage + self.drift_margin * (1.0 - self.coverage)
-            self.calibration_ = {"global": _conformal_quantile(scores, level)}
-            for keys, minimum in ((bin_keys, 30), (cell_keys, 50)):
-                for key, rows in pd.Series(np.arange(len(keys))).groupby(keys):
-                    if len(rows) >= minimum:
-                        self.calibration_[str(key)] = _conformal_quantile(
-                            scores[rows.to_numpy()], level
-                        )
-        else:
+        self.calibration_: dict[str, float] = {"global": 0.0}
+        self.shrink_ = 1.0
+        split = _split_date(work, self.calibration_fraction)
+        bounds = self._fit_calibrated(work, split, alpha) if split is not None else None
+
+        rows, features = self._examples(work)
+        target = rows["_log"] - features["ref"]
+        self.median_model_ = self._median_model(features, target)
+        if bounds is None:
             logger.warning("amount model: too few rows to calibrate intervals; using raw quantiles")
+            bounds = (
+                self._model(alpha).fit(features, target),
+                self._model(1.0 - alpha).fit(features, target),
+            )
+        self.low_model_, self.high_model_ = bounds
+        self.cutoff_ = work["_date"].iloc[-1] + pd.Timedelta(days=1)
+        self.history_ = HistoryTables.build(work, self.cutoff_)
+        self._fit_baseline(frame, work)
 
-        self.median_model_ = self._model("quantile", 0.5).fit(features, target)
-        if n_cal >= 20:
-            # split conformal: keep the bound models the correction was measured on
-            self.low_model_, self.high_model_ = low, high
-        else:
-            self.low_model_, self.high_model_ = self._quantile_models(alpha)
-            self.low_model_.fit(features, target)
-            self.high_model_.fit(features, target)
+    def _fit_calibrated(
+        self, work: pd.DataFrame, split: pd.Timestamp, alpha: float
+    ) -> tuple[HistGradientBoostingRegressor, HistGradientBoostingRegressor] | None:
+        """Split conformal: fit the bound and point models on the rows before ``split``; on the
+        rows from ``split`` on (features from the older history only, as future rows see only
+        the training history) set the CQR corrections and the shrinkage; return the bound
+        models (None when either part is too small)."""
+        older = work[work["_date"] < split]
+        recent = work[work["_date"] >= split].reset_index(drop=True)
+        rows, features = self._examples(older)
+        if len(features) < _MIN_ROWS or len(recent) < 20:
+            return None
+        low, high, mid = self._fitted_trio(rows, features, alpha)
+        cal_work, cal_x = self._features(recent, HistoryTables.build(older, split), split)
+        cal_y = cal_work["_log"].to_numpy() - cal_x["ref"].to_numpy()
+        self.shrink_ = _best_shrink(cal_x, cal_y, mid.predict(cal_x))
+        self.calibration_ = self._calibrate(cal_work, cal_x, cal_y, low, high)
+        return low, high
 
-        self.tables_ = {prefix: group_table(work, keys, prefix) for keys, prefix in _LEVELS}
-        self.global_median_ = float(work["_log"].median())
+    def _fitted_trio(
+        self, rows: pd.DataFrame, features: pd.DataFrame, alpha: float
+    ) -> tuple[
+        HistGradientBoostingRegressor, HistGradientBoostingRegressor, HistGradientBoostingRegressor
+    ]:
+        """Lower, upper and median models fitted on the proper (older) training rows."""
+        target = rows["_log"] - features["ref"]
+        low = self._model(alpha).fit(features, target)
+        high = self._model(1.0 - alpha).fit(features, target)
+        return low, high, self._median_model(features, target)
+
+    def _calibrate(
+        self,
+        cal_work: pd.DataFrame,
+        cal_x: pd.DataFrame,
+        cal_y: np.ndarray,
+        low: HistGradientBoostingRegressor,
+        high: HistGradientBoostingRegressor,
+    ) -> dict[str, float]:
+        """Mondrian CQR corrections: global, per history-size bin, per category within a bin."""
+        scores = np.maximum(low.predict(cal_x) - cal_y, cal_y - high.predict(cal_x))
+        bin_keys, cell_keys = _mondrian_keys(cal_work, cal_x)
+        # hold back part of the miscoverage budget for drift between calibration and use
+        level = self.coverage + self.drift_margin * (1.0 - self.coverage)
+        calibration = {"global": _conformal_quantile(scores, level)}
+        for keys, minimum in ((bin_keys, 30), (cell_keys, 50)):
+            for key, rows in pd.Series(np.arange(len(keys))).groupby(keys):
+                if len(rows) >= minimum:
+                    calibration[str(key)] = _conformal_quantile(scores[rows.to_numpy()], level)
+        return calibration
+
+    def _fit_baseline(self, frame: pd.DataFrame, work: pd.DataFrame) -> None:
         self.baseline_ = (
             pd.DataFrame(
                 {
@@ -229,42 +296,36 @@ class AmountModel(TitansModel):
         )
         self.baseline_global_ = float(work["_amount"].median())
 
-    def _model(self, loss: str, quantile: float | None = None) -> HistGradientBoostingRegressor:
+    def _median_model(
+        self, features: pd.DataFrame, target: pd.Series
+    ) -> HistGradientBoostingRegressor:
+        """The point model, fitted on rows resampled in proportion to their weight (the same
+        objective as a weighted fit; sample weights make sklearn's quantile boosting slow)."""
+        rows = _weighted_sample(_weights(features), self.random_state)
+        return self._model(0.5).fit(features.iloc[rows], target.iloc[rows])
+
+    def _model(self, quantile: float) -> HistGradientBoostingRegressor:
         params: dict[str, Any] = {
-            "loss": loss,
+            "loss": "quantile",
+            "quantile": quantile,
             "max_iter": self.max_iter,
             "learning_rate": self.learning_rate,
             "min_samples_leaf": self.min_samples_leaf,
             "random_state": self.random_state,
         }
-        if quantile is not None:
-            params["quantile"] = quantile
         return HistGradientBoostingRegressor(**params)
 
-    def _quantile_models(
-        self, alpha: float
-    ) -> tuple[HistGradientBoostingRegressor, HistGradientBoostingRegressor]:
-        return self._model("quantile", alpha), self._model("quantile", 1.0 - alpha)
-
     # -- predict ----------------------------------------------------------------------------------
-    def _scoring_matrix(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        work = working_frame(frame, need_amount=False, what="amount prediction", training=False)
-        return self._history_features(work)
-
-    def _history_features(self, work: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        for keys, prefix in _LEVELS:
-            work = attach(work, self.tables_[prefix], keys)
-        return work, self._assemble(work, self.global_median_)
-
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         with single_threaded():
             return self._predict_impl(frame)
 
     def _predict_impl(self, frame: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "median_model_")
-        work, features = self._scoring_matrix(frame)
+        work = working_frame(frame, need_amount=False, what="amount prediction", training=False)
+        work, features = self._features(work, self.history_, self.cutoff_)
         ref = features["ref"].to_numpy()
-        mid = self.median_model_.predict(features)
+        mid = self.shrink_ * self.median_model_.predict(features)
         low = self.low_model_.predict(features)
         high = self.high_model_.predict(features)
         bin_keys, cell_keys = _mondrian_keys(work, features)
@@ -327,6 +388,129 @@ class AmountModel(TitansModel):
             "mean_interval_width": float(np.mean(upper - lower)),
             "rows": float(len(actual)),
         }
+
+
+class HistoryTables:
+    """Per-level statistics of the log-magnitudes of the rows before ``cutoff``."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame], global_median: float) -> None:
+        self.tables = tables
+        self.global_median = global_median
+
+    @classmethod
+    def build(cls, history: pd.DataFrame, cutoff: pd.Timestamp) -> HistoryTables:
+        """Tables of a date-sorted working frame; the first level gets the full statistics."""
+        tables = {
+            prefix: _level_table(history, list(keys), prefix, cutoff, full=i == 0)
+            for i, (keys, prefix) in enumerate(_LEVELS)
+        }
+        median = float(history["_log"].median()) if len(history) else 0.0
+        return cls(tables, median)
+
+
+def _level_table(
+    history: pd.DataFrame, keys: list[str], prefix: str, cutoff: pd.Timestamp, *, full: bool
+) -> pd.DataFrame:
+    """One grouped pass: count, median and share of money-out rows; with ``full`` also last,
+    mean of the last three, quartiles, median of the last 91 days, counts in the last 30 and
+    91 days, age and days since the last row (at ``cutoff``) and trend per 30 days."""
+    grouped = history.groupby(keys, sort=False, observed=True)
+    log = grouped["_log"]
+    table = pd.DataFrame({f"{prefix}_n": log.size(), f"{prefix}_median": log.median()})
+    table[f"{prefix}_neg"] = (
+        (history["_sign"] < 0).groupby([history[k] for k in keys], sort=False).mean()
+    )
+    if full:
+        table = table.join(_recency_stats(history, keys, prefix, cutoff))
+    return table.reset_index()
+
+
+def _recency_stats(
+    history: pd.DataFrame, keys: list[str], prefix: str, cutoff: pd.Timestamp
+) -> pd.DataFrame:
+    grouped = history.groupby(keys, sort=False, observed=True)
+    log = grouped["_log"]
+    out = pd.DataFrame(
+        {
+            f"{prefix}_last": log.last(),
+            f"{prefix}_q25": log.quantile(0.25),
+            f"{prefix}_q75": log.quantile(0.75),
+            f"{prefix}_since": (cutoff - grouped["_date"].max()).dt.days.astype(float),
+            f"{prefix}_age": (cutoff - grouped["_date"].min()).dt.days.astype(float),
+        }
+    )
+    tail = history.loc[grouped.cumcount(ascending=False).to_numpy() < 3]
+    out[f"{prefix}_last3"] = tail.groupby(keys, sort=False, observed=True)["_log"].mean()
+    days = (history["_date"] - cutoff).dt.days.astype(float)
+    recent = history[days >= -_RECENT_DAYS].groupby(keys, sort=False, observed=True)["_log"]
+    out[f"{prefix}_recent"] = recent.median()
+    out[f"{prefix}_n90"] = recent.size()
+    out[f"{prefix}_n30"] = history[days >= -30].groupby(keys, sort=False, observed=True).size()
+    out[[f"{prefix}_n90", f"{prefix}_n30"]] = out[[f"{prefix}_n90", f"{prefix}_n30"]].fillna(0.0)
+    out[f"{prefix}_slope"] = _slope(history, keys, days / 30.0)
+    return out
+
+
+def _slope(history: pd.DataFrame, keys: list[str], t: pd.Series) -> pd.Series:
+    """Least-squares slope of log-magnitude on time within each group (0 for fewer than 3)."""
+    y = history["_log"]
+    sums = (
+        pd.DataFrame({"t": t, "y": y, "ty": t * y, "tt": t * t, "n": 1.0})
+        .groupby([history[k] for k in keys], sort=False)
+        .sum()
+    )
+    var = sums["tt"] - sums["t"] ** 2 / sums["n"]
+    cov = sums["ty"] - sums["t"] * sums["y"] / sums["n"]
+    slope = cov / var.where((var > 1e-9) & (sums["n"] >= 3))
+    return slope.fillna(0.0)
+
+
+def _reference(work: pd.DataFrame) -> pd.Series:
+    """The median of the most specific history level; a broader level is trusted over a more
+    specific one of fewer than ``_MIN_SUPPORT`` rows (a merchant's 24 rows over a single
+    account-category row)."""
+    ref = work["am_median"].copy()
+    for prefix in ("ac", "m"):
+        ref = ref.fillna(work[f"{prefix}_median"].where(work[f"{prefix}_n"] >= _MIN_SUPPORT))
+    for prefix in ("ac", "m", "at", "c"):
+        ref = ref.fillna(work[f"{prefix}_median"])
+    return ref
+
+
+def _attach(work: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Left-join a statistics table onto the working frame, keeping row order and index."""
+    merged = work.merge(table, on=keys, how="left", sort=False)
+    merged.index = work.index
+    return merged
+
+
+def _split_date(work: pd.DataFrame, fraction: float) -> pd.Timestamp | None:
+    """First date of the most recent ``fraction`` of the rows (None when too few rows)."""
+    n_cal = int(len(work) * fraction)
+    if n_cal < 20:
+        return None
+    split = work["_date"].iloc[len(work) - n_cal]
+    return split if split > work["_date"].iloc[0] else None
+
+
+def _weights(features: pd.DataFrame) -> np.ndarray:
+    """Row weights proportional to the reference magnitude (absolute error in money)."""
+    return (np.expm1(features["ref"].to_numpy().clip(0.0, 30.0)) + 1.0) ** _WEIGHT_POWER
+
+
+def _weighted_sample(weight: np.ndarray, seed: int) -> np.ndarray:
+    """As many row positions as rows, drawn with replacement in proportion to ``weight``."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(len(weight), size=len(weight), p=weight / weight.sum()))
+
+
+def _best_shrink(features: pd.DataFrame, target: np.ndarray, correction: np.ndarray) -> float:
+    """The share of the model's correction that minimises absolute error on calibration rows."""
+    ref = features["ref"].to_numpy()
+    actual = np.expm1(ref + target)
+    predicted = np.expm1(np.maximum(ref[:, None] + np.outer(correction, _SHRINKS), 0.0))
+    errors = np.abs(predicted - actual[:, None]).mean(axis=0)
+    return float(_SHRINKS[int(np.argmin(errors))])
 
 
 def _descriptions(frame: pd.DataFrame, positions: pd.Series) -> np.ndarray:
