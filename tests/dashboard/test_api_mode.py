@@ -125,9 +125,12 @@ def test_review_queue_feedback_through_the_api(api_env: Settings) -> None:
     assert rows == [(first, "Shopping")]
 
 
-def test_import_page_explains_what_the_api_does_not_offer(api_env: Settings) -> None:
+def test_import_page_lists_past_imports_through_the_api(
+    api_env: Settings, seeded_store: SeededStore
+) -> None:
     app = open_page("imports")
     no_exceptions(app)
-    errors = " ".join(e.value for e in app.error)
-    assert "does not list past imports" in errors
-    assert not any("unexpected" in e.value for e in app.error)
+    assert not app.error, [e.value for e in app.error]
+    table = next(t.value for t in app.dataframe if "rows_inserted" in t.value.columns)
+    assert table["file_name"].tolist() == ["personal_transactions.csv"]  # the API's store
+    assert table["rows_inserted"].tolist() == [seeded_store.rows]

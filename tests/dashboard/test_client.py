@@ -90,6 +90,20 @@ def test_api_writes_reach_the_store_and_change_the_version(
     assert [r.id for r in local.rules()] == [rule.id]
 
 
+def test_both_clients_list_the_same_imports(clients: tuple[ApiClient, LocalClient]) -> None:
+    api, local = clients
+    content = (
+        b"Date,Description,Amount,Transaction Type,Category,Account Name\n"
+        b"10/01/2019,Corner Bakery,12.50,debit,Restaurants,Checking\n"
+        b"not-a-date,Broken Row,5.00,debit,Restaurants,Checking\n"
+    )
+    api.import_file("new.csv", content)
+    remote, mine = api.imports(), local.imports()
+    assert [i["file_name"] for i in remote] == ["new.csv", "personal_transactions.csv"]
+    assert remote == mine
+    assert remote[0]["rejects"][0]["line"] == 3 and "Broken Row" in remote[0]["rejects"][0]["raw"]
+
+
 def test_predictions_agree_between_api_and_local(clients: tuple[ApiClient, LocalClient]) -> None:
     api, local = clients
     sample = local.transactions(TransactionFilter(limit=40, sort="id"))

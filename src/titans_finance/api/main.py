@@ -27,6 +27,7 @@ from titans_finance.api.metrics import Metrics, MetricsMiddleware
 from titans_finance.api.routes import (
     budgets,
     health,
+    imports,
     insights,
     models,
     predict,
@@ -190,7 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.live_router)
     app.include_router(health.router)
     app.include_router(health.metrics_router)
-    for module in (predict, models, recurring, insights, rules, budgets):
+    for module in (predict, models, recurring, insights, rules, budgets, imports):
         app.include_router(module.router)
     upload_limit = settings.max_upload_bytes + _MULTIPART_OVERHEAD
     app.include_router(transactions.import_router)

@@ -491,6 +491,43 @@ class ImportResponse(Response):
     balance_breaks: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class ImportPublic(BaseModel):
+    """A past import: its counts and its first rejected rows (raw text cut short)."""
+
+    id: int
+    file_name: str
+    format: str
+    rows_read: int
+    rows_inserted: int
+    rows_duplicate: int
+    rows_rejected: int
+    balance_breaks: int
+    created_at: dt.datetime
+    rejects: list[RejectPublic] = Field(
+        default_factory=list,
+        description="The first rejected rows by line; `GET /imports/{id}/rejects` lists all",
+    )
+
+
+class ImportPage(Response):
+    """A page of past imports, newest first, and how many there are."""
+
+    items: list[ImportPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class RejectPage(Response):
+    """A page of one import's rejected rows by line, and how many it rejected."""
+
+    import_id: int
+    items: list[RejectPublic]
+    total: int
+    limit: int
+    offset: int
+
+
 # -- rules and budgets ---------------------------------------------------------------------------
 class RuleBase(BaseModel):
     """A categorisation rule (rules always win over the model)."""
@@ -596,8 +633,12 @@ __all__ = [
     "CategoryUpdate",
     "ErrorResponse",
     "HealthResponse",
+    "ImportPage",
+    "ImportPublic",
     "ImportResponse",
     "ModelsStatus",
+    "RejectPage",
+    "RejectPublic",
     "ReloadResponse",
     "RuleCreate",
     "RuleList",

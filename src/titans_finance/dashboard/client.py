@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -295,6 +295,7 @@ class LocalClient:
 # -- API -------------------------------------------------------------------------------------------
 _BATCH_ROWS = 5000
 _PAGE_ROWS = 1000  # the API's largest page
+_IMPORT_PAGE = 500  # the largest page of GET /imports
 _BATCH_FLAGS = {
     "category": {"predict_categories": True, "detect_anomalies": False, "predict_amounts": False},
     "amount": {"predict_categories": False, "detect_anomalies": False, "predict_amounts": True},
@@ -460,10 +461,20 @@ class ApiClient:
         self._wrote()
 
     def imports(self) -> list[dict[str, Any]]:
-        raise ValidationError(
-            "the API does not list past imports; run `titans transactions list` on the API host "
-            "or open the dashboard on the store directly (unset TITANS_DASHBOARD_API_URL)"
-        )
+        items: list[dict[str, Any]] = []
+        while True:
+            body = self._request(
+                "GET", "/imports", params={"limit": _IMPORT_PAGE, "offset": len(items)}
+            )
+            page = body.get("items") or []
+            items.extend(page)
+            if len(page) < _IMPORT_PAGE or len(items) >= int(body.get("total") or 0):
+                break
+        # the local client's shape: created_at as str(datetime), rejects as line/reason/raw
+        return [
+            {**item, "created_at": str(datetime.fromisoformat(item["created_at"]))}
+            for item in items
+        ]
 
     def import_file(
         self, name: str, content: bytes, *, account: str | None = None, file_format: str = "auto"

@@ -6,7 +6,7 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -524,17 +524,29 @@ def get_transaction(engine: Engine, transaction_id: int) -> dict[str, Any]:
 
 
 def store_version(engine: Engine) -> str:
-    """A token that changes whenever transactions change (for caches)."""
+    """A token that changes on every write a page can show (for caches), read in one query.
+
+    Per table: the row count and the newest id, plus the newest ``updated_at`` of transactions
+    (category corrections), the newest ``created_at`` of rules (a deleted rule's id may be
+    reused) and an id-weighted amount sum of budgets (a replaced budget may reuse its id).
+    """
+    columns = [
+        *_table_state(Transaction, func.max(Transaction.updated_at)),
+        *_table_state(CategoryFeedback),
+        *_table_state(AnomalyFeedback),
+        *_table_state(Rule, func.max(Rule.created_at)),
+        *_table_state(Budget, func.sum(Budget.amount * Budget.id)),
+        *_table_state(Import),
+    ]
     with engine.connect() as conn:
-        count, last_id, last_update, feedback = conn.execute(
-            select(
-                func.count(Transaction.id),
-                func.max(Transaction.id),
-                func.max(Transaction.updated_at),
-                select(func.count(CategoryFeedback.id)).scalar_subquery(),
-            )
-        ).one()
-    return f"{count}-{last_id}-{last_update}-{feedback}"
+        values = conn.execute(select(*columns)).one()
+    return "-".join(str(value) for value in values)
+
+
+def _table_state(table: Any, *extra: Any) -> list[Any]:
+    """Scalar subqueries of ``table``'s count, newest id and ``extra`` aggregates."""
+    aggregates = (func.count(table.id), func.max(table.id), *extra)
+    return [select(aggregate).scalar_subquery() for aggregate in aggregates]
 
 
 def list_accounts(engine: Engine) -> list[str]:
@@ -543,26 +555,110 @@ def list_accounts(engine: Engine) -> list[str]:
         return sorted(conn.execute(select(Account.name)).scalars().all())
 
 
-def list_imports(engine: Engine, *, with_rejects: int = 5) -> list[ImportRecord]:
-    """Imports, newest first, each with its first rejected rows."""
+def list_imports(
+    engine: Engine,
+    *,
+    with_rejects: int = 5,
+    limit: int | None = None,
+    offset: int = 0,
+    raw_chars: int | None = None,
+) -> list[ImportRecord]:
+    """Imports, newest first, each with its first ``with_rejects`` rejected rows (two queries).
+
+    ``limit``/``offset`` page the imports; ``raw_chars`` cuts each reject's raw text.
+    """
+    _check_page(limit, offset)
+    stmt = select(Import.__table__).order_by(Import.id.desc()).offset(offset)
     with engine.connect() as conn:
-        imports = conn.execute(select(Import.__table__).order_by(Import.id.desc())).mappings().all()
-        records = []
-        for imp in imports:
-            rejects = conn.execute(
-                select(RejectedRow.line, RejectedRow.reason, RejectedRow.raw)
-                .where(RejectedRow.import_id == imp["id"])
-                .order_by(RejectedRow.line)
-                .limit(with_rejects)
-            ).mappings()
-            records.append(
-                ImportRecord(
-                    **{k: v for k, v in imp.items() if k not in ("sha256", "created_at")},
-                    created_at=str(imp["created_at"]),
-                    rejects=[dict(r) for r in rejects],
-                )
-            )
-    return records
+        imports = conn.execute(stmt.limit(limit)).mappings().all()
+        firsts = _first_rejects(conn, [imp["id"] for imp in imports], with_rejects, raw_chars)
+    return [
+        ImportRecord(
+            **{k: v for k, v in imp.items() if k not in ("sha256", "created_at")},
+            created_at=_utc_text(imp["created_at"]),
+            rejects=firsts.get(imp["id"], []),
+        )
+        for imp in imports
+    ]
+
+
+def _check_page(limit: int | None, offset: int) -> None:
+    if (limit is not None and limit < 0) or offset < 0:
+        raise ValidationError("limit and offset must not be negative")
+
+
+def _raw_column(raw_chars: int | None) -> Any:
+    raw = RejectedRow.raw if raw_chars is None else func.substr(RejectedRow.raw, 1, raw_chars)
+    return raw.label("raw")
+
+
+def _first_rejects(
+    conn: Connection, import_ids: list[int], count: int, raw_chars: int | None
+) -> dict[int, list[dict[str, Any]]]:
+    """The first ``count`` rejects (by line) of each import, in one windowed query."""
+    if not import_ids or count <= 0:
+        return {}
+    rank = (
+        func.row_number()
+        .over(partition_by=RejectedRow.import_id, order_by=(RejectedRow.line, RejectedRow.id))
+        .label("rank")
+    )
+    ranked = (
+        select(RejectedRow.import_id, RejectedRow.line, RejectedRow.reason, _raw_column(raw_chars))
+        .add_columns(rank)
+        .where(RejectedRow.import_id.in_(import_ids))
+        .subquery()
+    )
+    rows = conn.execute(
+        select(ranked.c.import_id, ranked.c.line, ranked.c.reason, ranked.c.raw)
+        .where(ranked.c.rank <= count)
+        .order_by(ranked.c.import_id, ranked.c.rank)
+    ).all()
+    out: dict[int, list[dict[str, Any]]] = {}
+    for import_id, line, reason, raw in rows:
+        out.setdefault(import_id, []).append({"line": line, "reason": reason, "raw": raw})
+    return out
+
+
+def _utc_text(value: Any) -> str:
+    """A stored timestamp as text, naive ones (SQLite) marked as the UTC they were written in."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return str(value)
+
+
+def count_imports(engine: Engine) -> int:
+    """How many imports are stored."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count(Import.id))).scalar_one())
+
+
+def list_rejects(
+    engine: Engine,
+    import_id: int,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    raw_chars: int | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(how many rows import ``import_id`` rejected, a page of them by line); NotFoundError."""
+    _check_page(limit, offset)
+    total = select(func.count(RejectedRow.id)).where(RejectedRow.import_id == import_id)
+    page = (
+        select(RejectedRow.line, RejectedRow.reason, _raw_column(raw_chars))
+        .where(RejectedRow.import_id == import_id)
+        .order_by(RejectedRow.line, RejectedRow.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(Import.id, total.scalar_subquery()).where(Import.id == import_id)
+        ).one_or_none()
+        if found is None:
+            raise NotFoundError(f"import {import_id} does not exist")
+        rows = conn.execute(page).mappings().all()
+    return int(found[1]), [dict(row) for row in rows]
 
 
 def export_csv(frame: pd.DataFrame) -> str:
@@ -593,6 +689,7 @@ __all__ = [
     "TransactionFilter",
     "add_anomaly_feedback",
     "add_rule",
+    "count_imports",
     "count_transactions",
     "delete_rule",
     "escape_formulas",
@@ -602,6 +699,7 @@ __all__ = [
     "list_anomaly_feedback",
     "list_budgets",
     "list_imports",
+    "list_rejects",
     "list_rules",
     "load_transactions",
     "set_budget",
