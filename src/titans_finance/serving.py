@@ -121,7 +121,9 @@ def _dates(values: Sequence[Any], today: date) -> np.ndarray:
     distinct value: a batch holds few distinct dates."""
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     table = np.empty(len(uniques) + 1, dtype="datetime64[D]")
-    table[: len(uniques)] = np.array(list(uniques), dtype="datetime64[D]")
+    # a timestamp with an offset keeps its own calendar date (numpy would shift it to UTC)
+    local = [pd.Timestamp(u).date() for u in uniques]
+    table[: len(uniques)] = np.array(local, dtype="datetime64[D]")
     table[len(uniques)] = np.datetime64(today, "D")  # code -1: missing
     return table[codes]
 
