@@ -157,6 +157,11 @@ def test_large_loads_rebuild_secondary_indexes(
     assert _store(engine, canonical_frame(40)).inserted == 0
     names = {index["name"] for index in inspect(engine).get_indexes("transactions")}
     assert set(repo._SECONDARY_INDEXES) <= names
+    unique = inspect(engine).get_unique_constraints("transactions")
+    assert any(c["column_names"] == ["fingerprint"] for c in unique), unique
+    grown = canonical_frame(60)  # 20 rows beyond the stored 40: the index is kept this time
+    assert _store(engine, grown).inserted == 20
+    assert repo.count_transactions(engine, repo.TransactionFilter()) == 60
     filtered = repo.TransactionFilter(categories=["Coffee"], date_from=date(2024, 1, 3))
     assert repo.count_transactions(engine, filtered) == len(
         repo.load_transactions(engine, filtered)

@@ -184,11 +184,12 @@ def _per_distinct(values: pd.Series, convert: Any) -> list[Any]:
     return table[codes].tolist()
 
 
-def _rows_for_insert(
+def _insert_columns(
     frame: pd.DataFrame, account_ids: dict[str, int], import_id: int
-) -> list[tuple[Any, ...]]:
-    """Rows as DB-API tuples, in `_INSERT_COLUMNS` order (money as text for exactness)."""
-    columns: list[Any] = [
+) -> list[list[Any]]:
+    """Column values in `_INSERT_COLUMNS` order (dates as ISO text, money as text for
+    exactness, None for missing)."""
+    columns: list[list[Any]] = [
         frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT).astype(str).map(account_ids).tolist(),
         [import_id] * len(frame),
     ]
@@ -203,7 +204,7 @@ def _rows_for_insert(
             columns.append(_per_distinct(values, str))
         else:
             columns.append(values.astype(object).where(values.notna(), None).tolist())
-    return list(zip(*columns, strict=True))
+    return columns
 
 
 def _bulk_insert_transactions(
@@ -213,7 +214,11 @@ def _bulk_insert_transactions(
     if rebuild:  # inside the import's transaction: a failure restores the indexes too
         for name in _SECONDARY_INDEXES:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
-    inserted = _insert_rows(conn, _rows_for_insert(frame, account_ids, import_id))
+    columns = _insert_columns(frame, account_ids, import_id)
+    if conn.dialect.name == "postgresql":
+        inserted = _copy_insert_postgres(conn, columns)
+    else:
+        inserted = _insert_rows(conn, list(zip(*columns, strict=True)))
     if rebuild:
         for name, target in _SECONDARY_INDEXES.items():
             conn.exec_driver_sql(f"CREATE INDEX {name} ON {target}")
@@ -231,8 +236,6 @@ def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
             rows,
         )
         return int(cursor.rowcount)
-    if conn.dialect.name == "postgresql":
-        return _copy_insert_postgres(conn, rows, names)
     stmt = insert(Transaction)  # other dialects: insert only fingerprints not stored yet
     known = set(conn.execute(select(Transaction.fingerprint)).scalars())
     fresh = [
@@ -243,26 +246,83 @@ def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
     return len(fresh)
 
 
-def _copy_insert_postgres(conn: Connection, rows: list[tuple[Any, ...]], names: str) -> int:
+def _csv_for_copy(columns: list[list[Any]], now: datetime) -> bytes:
+    """The rows as CSV for ``COPY ... (FORMAT csv)``, written by Arrow in C++: text values
+    quoted (an empty text stays empty), missing values unquoted (NULL)."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    arrays = [pa.array(columns[0], pa.int64()), pa.array(columns[1], pa.int64())]
+    for values in columns[2:]:
+        try:
+            arrays.append(pa.array(values, pa.string()))
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # a non-text value: spell it out
+            arrays.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
+    stamp = pa.array([now.isoformat()], pa.string()).take(np.zeros(len(columns[0]), np.int64))
+    table = pa.Table.from_arrays([*arrays, stamp, stamp], names=[*_INSERT_COLUMNS, "c", "u"])
+    buffer = io.BytesIO()
+    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
+    return buffer.getvalue()
+
+
+def _copy_insert_postgres(conn: Connection, columns: list[list[Any]]) -> int:
     """Skip fingerprints already stored, then COPY the new rows straight into the table.
 
     The table lock (which still lets readers read) keeps two imports from racing between the
-    check and the COPY.
+    check and the COPY.  A large load sets the table's foreign keys aside and adds them back
+    afterwards, checked in one join instead of one trigger call per row (4-5x faster); a load
+    at least as large as the table (a first import) does the same with the fingerprint
+    constraint, built again in one sort.  Readers then wait for that import; everything stays
+    inside the import's transaction, so a failure restores the constraints too.
     """
     raw = conn.connection.driver_connection
-    now = utcnow()
     with raw.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute("LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE")
-        cursor.execute(
-            "SELECT fingerprint FROM transactions WHERE fingerprint = ANY(%s)",
-            ([row[_FINGERPRINT] for row in rows],),
-        )
+        if len(columns[0]) < BULK_REBUILD_ROWS:
+            cursor.execute(
+                "SELECT fingerprint FROM transactions WHERE fingerprint = ANY(%s)",
+                (columns[_FINGERPRINT],),
+            )
+        else:  # a fingerprint spells its account: only these accounts' rows can match
+            cursor.execute(
+                "SELECT fingerprint FROM transactions WHERE account_id = ANY(%s)",
+                (sorted(set(columns[0])),),
+            )
         known = {fingerprint for (fingerprint,) in cursor.fetchall()}
-        fresh = [row for row in rows if row[_FINGERPRINT] not in known] if known else rows
-        with cursor.copy(f"COPY transactions ({names}, created_at, updated_at) FROM STDIN") as copy:
-            for row in fresh:
-                copy.write_row((*row, now, now))
-    return len(fresh)
+        if known:
+            keep = [f not in known for f in columns[_FINGERPRINT]]
+            columns = [[v for v, k in zip(col, keep, strict=True) if k] for col in columns]
+        fresh = len(columns[0])
+        if not fresh:
+            return 0
+        set_aside = _constraints_to_set_aside(cursor, fresh)
+        for name, _definition in set_aside:
+            cursor.execute(f'ALTER TABLE transactions DROP CONSTRAINT "{name}"')
+        names = ", ".join(_INSERT_COLUMNS)
+        with cursor.copy(
+            f"COPY transactions ({names}, created_at, updated_at) FROM STDIN (FORMAT csv)"
+        ) as copy:
+            copy.write(_csv_for_copy(columns, utcnow()))
+        for name, definition in set_aside:
+            cursor.execute(f'ALTER TABLE transactions ADD CONSTRAINT "{name}" {definition}')
+    return fresh
+
+
+def _constraints_to_set_aside(cursor: Any, fresh: int) -> list[tuple[str, str]]:
+    """(name, definition) of the transactions constraints worth dropping for a load of
+    ``fresh`` rows: none below ``BULK_REBUILD_ROWS``; the foreign keys; the unique
+    constraints too when the table holds no more rows than the load."""
+    if fresh < BULK_REBUILD_ROWS:
+        return []
+    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'transactions'::regclass")
+    stored = max(float(cursor.fetchone()[0]), 0.0)
+    kinds = ["f", "u"] if stored <= fresh else ["f"]
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'transactions'::regclass AND contype::text = ANY(%s) ORDER BY conname",
+        (kinds,),
+    )
+    return [(str(name), str(definition)) for name, definition in cursor.fetchall()]
 
 
 def set_category(engine: Engine, transaction_id: int, category: str) -> dict[str, Any]:
