@@ -249,7 +249,7 @@ def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
 def _csv_for_copy(columns: list[list[Any]], now: datetime) -> bytes:
     """The rows as CSV for ``COPY ... (FORMAT csv)``, written by Arrow in C++: text values
     quoted (an empty text stays empty), missing values unquoted (NULL)."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
     from pyarrow import csv as pa_csv
 
     arrays = [pa.array(columns[0], pa.int64()), pa.array(columns[1], pa.int64())]
