@@ -210,19 +210,54 @@ def _insert_columns(
 def _bulk_insert_transactions(
     conn: Connection, frame: pd.DataFrame, account_ids: dict[str, int], import_id: int
 ) -> int:
-    rebuild = len(frame) >= BULK_REBUILD_ROWS and conn.dialect.name in ("sqlite", "postgresql")
+    """Insert the rows whose fingerprint is not stored yet; return how many were inserted."""
+    if conn.dialect.name == "postgresql":  # two imports must not race between check and COPY
+        conn.exec_driver_sql("LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE")
+    columns = _without_stored(conn, _insert_columns(frame, account_ids, import_id))
+    fresh = len(columns[0])
+    if not fresh:
+        return 0
+    rebuild = fresh >= BULK_REBUILD_ROWS and conn.dialect.name in ("sqlite", "postgresql")
     if rebuild:  # inside the import's transaction: a failure restores the indexes too
         for name in _SECONDARY_INDEXES:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
-    columns = _insert_columns(frame, account_ids, import_id)
     if conn.dialect.name == "postgresql":
-        inserted = _copy_insert_postgres(conn, columns)
+        _copy_insert_postgres(conn, columns)
+        inserted = fresh
     else:
         inserted = _insert_rows(conn, list(zip(*columns, strict=True)))
     if rebuild:
         for name, target in _SECONDARY_INDEXES.items():
             conn.exec_driver_sql(f"CREATE INDEX {name} ON {target}")
     return inserted
+
+
+def _without_stored(conn: Connection, columns: list[list[Any]]) -> list[list[Any]]:
+    """The columns without rows whose fingerprint is already stored.  Large loads read the
+    stored fingerprints of their accounts (a fingerprint spells its account, so only those rows
+    can match) in one scan; small PostgreSQL loads ask for their own fingerprints; small SQLite
+    loads leave it to ``INSERT OR IGNORE``."""
+    if len(columns[0]) >= BULK_REBUILD_ROWS:
+        known = set(
+            conn.execute(
+                select(Transaction.fingerprint).where(
+                    Transaction.account_id.in_(sorted(set(columns[0])))
+                )
+            ).scalars()
+        )
+    elif conn.dialect.name == "postgresql":
+        known = set(
+            conn.exec_driver_sql(
+                "SELECT fingerprint FROM transactions WHERE fingerprint = ANY(%s)",
+                (columns[_FINGERPRINT],),
+            ).scalars()
+        )
+    else:
+        return columns
+    if not known:
+        return columns
+    keep = [fingerprint not in known for fingerprint in columns[_FINGERPRINT]]
+    return [[v for v, k in zip(column, keep, strict=True) if k] for column in columns]
 
 
 def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
@@ -246,6 +281,13 @@ def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
     return len(fresh)
 
 
+def _text_array(pa: Any, values: list[Any]) -> Any:
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # a non-text value: spell it out
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
 def _csv_for_copy(columns: list[list[Any]], now: datetime) -> bytes:
     """The rows as CSV for ``COPY ... (FORMAT csv)``, written by Arrow in C++: text values
     quoted (an empty text stays empty), missing values unquoted (NULL)."""
@@ -253,11 +295,7 @@ def _csv_for_copy(columns: list[list[Any]], now: datetime) -> bytes:
     from pyarrow import csv as pa_csv
 
     arrays = [pa.array(columns[0], pa.int64()), pa.array(columns[1], pa.int64())]
-    for values in columns[2:]:
-        try:
-            arrays.append(pa.array(values, pa.string()))
-        except (pa.ArrowTypeError, pa.ArrowInvalid):  # a non-text value: spell it out
-            arrays.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
+    arrays += [_text_array(pa, values) for values in columns[2:]]
     stamp = pa.array([now.isoformat()], pa.string()).take(np.zeros(len(columns[0]), np.int64))
     table = pa.Table.from_arrays([*arrays, stamp, stamp], names=[*_INSERT_COLUMNS, "c", "u"])
     buffer = io.BytesIO()
@@ -265,37 +303,18 @@ def _csv_for_copy(columns: list[list[Any]], now: datetime) -> bytes:
     return buffer.getvalue()
 
 
-def _copy_insert_postgres(conn: Connection, columns: list[list[Any]]) -> int:
-    """Skip fingerprints already stored, then COPY the new rows straight into the table.
+def _copy_insert_postgres(conn: Connection, columns: list[list[Any]]) -> None:
+    """COPY new rows (fingerprints checked under the import's table lock) into the table.
 
-    The table lock (which still lets readers read) keeps two imports from racing between the
-    check and the COPY.  A large load sets the table's foreign keys aside and adds them back
-    afterwards, checked in one join instead of one trigger call per row (4-5x faster); a load
-    at least as large as the table (a first import) does the same with the fingerprint
-    constraint, built again in one sort.  Readers then wait for that import; everything stays
-    inside the import's transaction, so a failure restores the constraints too.
+    A large load sets the table's foreign keys aside and adds them back afterwards, checked in
+    one join instead of one trigger call per row (4-5x faster); a load at least as large as the
+    table (a first import) does the same with the fingerprint constraint, built again in one
+    sort.  Readers then wait for that import; everything stays inside the import's
+    transaction, so a failure restores the constraints too.
     """
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor:  # type: ignore[union-attr]
-        cursor.execute("LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE")
-        if len(columns[0]) < BULK_REBUILD_ROWS:
-            cursor.execute(
-                "SELECT fingerprint FROM transactions WHERE fingerprint = ANY(%s)",
-                (columns[_FINGERPRINT],),
-            )
-        else:  # a fingerprint spells its account: only these accounts' rows can match
-            cursor.execute(
-                "SELECT fingerprint FROM transactions WHERE account_id = ANY(%s)",
-                (sorted(set(columns[0])),),
-            )
-        known = {fingerprint for (fingerprint,) in cursor.fetchall()}
-        if known:
-            keep = [f not in known for f in columns[_FINGERPRINT]]
-            columns = [[v for v, k in zip(col, keep, strict=True) if k] for col in columns]
-        fresh = len(columns[0])
-        if not fresh:
-            return 0
-        set_aside = _constraints_to_set_aside(cursor, fresh)
+        set_aside = _constraints_to_set_aside(cursor, len(columns[0]))
         for name, _definition in set_aside:
             cursor.execute(f'ALTER TABLE transactions DROP CONSTRAINT "{name}"')
         names = ", ".join(_INSERT_COLUMNS)
@@ -305,7 +324,6 @@ def _copy_insert_postgres(conn: Connection, columns: list[list[Any]]) -> int:
             copy.write(_csv_for_copy(columns, utcnow()))
         for name, definition in set_aside:
             cursor.execute(f'ALTER TABLE transactions ADD CONSTRAINT "{name}" {definition}')
-    return fresh
 
 
 def _constraints_to_set_aside(cursor: Any, fresh: int) -> list[tuple[str, str]]:
