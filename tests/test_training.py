@@ -92,3 +92,18 @@ def test_load_training_frame_from_an_empty_store(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(TrainingDataError, match="titans ingest"):
         load_training_frame(settings, None)
+
+
+def test_cashflow_training_leaves_scheduled_payments_out(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+    from tests.models.household import household_frame
+
+    today = datetime.now(UTC).date()
+    history = household_frame(months=4, start=today - timedelta(days=150))
+    scheduled = history.iloc[:3].assign(Date=pd.Timestamp(today + timedelta(days=7)))
+    frame = pd.concat([history, scheduled.assign(Balance=np.nan)], ignore_index=True)
+    result = train_model("cashflow", frame, tmp_path, settings=Settings(), log_to_registry=False)
+    assert (tmp_path / "cashflow").is_dir()
+    assert any("3 row(s) dated after today" in w for w in result.warnings), result.warnings

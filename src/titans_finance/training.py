@@ -29,6 +29,10 @@ HOLDOUT_FRACTION = 0.25
 _LOWER_IS_BETTER_HINTS = ("error", "mae", "rmse", "mse", "mape", "loss", "ece", "pinball")
 
 StageCallback = Callable[[str], None]
+#: constructor options for training on a user's whole history: scheduled or pending payments
+#: (dated after today, which ingest accepts) are left out of a cash-flow model, with a warning,
+#: rather than failing `titans train all`
+_TRAINING_OPTIONS: dict[str, dict[str, Any]] = {"cashflow": {"drop_future_rows": True}}
 
 
 @dataclass
@@ -98,7 +102,7 @@ def _holdout_metrics(
     if len(holdout) == 0:
         return {}, 0, ["too few rows for a hold-out evaluation"]
     try:
-        model = cls().fit(train)
+        model = cls(**_TRAINING_OPTIONS.get(cls.model_type, {})).fit(train)
     except TrainingDataError as exc:
         return {}, len(holdout), [f"hold-out evaluation skipped: {exc.message}"]
     metrics = model.evaluate(holdout)
@@ -115,7 +119,7 @@ def evaluate_model(
     train, holdout = time_split(frame, holdout_fraction)
     if len(holdout) == 0:
         raise TrainingDataError(f"{len(frame)} rows are too few for a hold-out evaluation")
-    model = cls().fit(train)
+    model = cls(**_TRAINING_OPTIONS.get(model_type, {})).fit(train)
     metrics = model.evaluate(holdout)
     return {k: float(v) for k, v in metrics.items()}
 
@@ -146,7 +150,10 @@ def train_model(
     stage("evaluating on the hold-out")
     metrics, holdout_rows, warnings = _holdout_metrics(cls, frame, holdout_fraction)
     stage("fitting on all rows")
-    model = cls().fit(frame)
+    model = cls(**_TRAINING_OPTIONS.get(model_type, {})).fit(frame)
+    dropped = int(getattr(model, "dropped_future_rows_", 0))
+    if dropped:
+        warnings.append(f"{dropped} row(s) dated after today were left out (scheduled payments)")
     model.metadata_.metrics = metrics
     stage("saving")
     target = model.save(Path(models_dir))

@@ -137,6 +137,23 @@ def test_forecast_refuses_future_dated_rows(
     assert not output.exists()
 
 
+def test_forecast_from_the_store_leaves_scheduled_payments_out(
+    app: typer.Typer, models_dir: Path, history: pd.DataFrame, tmp_path: Path
+) -> None:
+    from titans_finance.ingest.pipeline import ingest_file
+    from titans_finance.storage.db import get_engine
+
+    today = datetime.now(UTC).date()
+    shifted = history.assign(Date=history["Date"] + (pd.Timestamp(today) - history["Date"].max()))
+    ahead = shifted.iloc[:3].assign(Date=pd.Timestamp(today + timedelta(days=5)))
+    data = _write(pd.concat([shifted, ahead]).drop(columns=["Balance"]), tmp_path / "store.csv")
+    assert ingest_file(get_engine(get_settings().database_url), data).inserted == len(history) + 3
+    output = tmp_path / "f.csv"
+    result = runner.invoke(app, ["forecast", "--days", "10", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(output)) == 10
+
+
 def test_forecast_refuses_a_too_short_history(
     app: typer.Typer, models_dir: Path, history: pd.DataFrame, tmp_path: Path
 ) -> None:

@@ -41,7 +41,11 @@ def _cashflow(data: Path | None, models_dir: Path | None, days: int) -> Cashflow
             return CashflowModel.load(_models_dir(settings, models_dir))
         except ModelNotTrainedError:
             pass  # no trained model: fit a fresh one on the stored transactions
-    return CashflowModel(horizon=days).fit(_load_frame(settings, data))
+    # the store may hold scheduled payments (dated after today): left out with a warning; an
+    # export given with --data must not contain any
+    return CashflowModel(horizon=days, drop_future_rows=data is None).fit(
+        _load_frame(settings, data)
+    )
 
 
 def _recurring(data: Path | None, models_dir: Path | None) -> RecurringModel:
