@@ -142,7 +142,7 @@ def test_bad_paging_is_422_naming_the_field(
     assert [e["field"] for e in body["errors"]] == [field]
 
 
-@pytest.mark.parametrize("path", ["/imports", "/imports/1/rejects"])
+@pytest.mark.parametrize("path", ["/imports", "/imports/1/rejects", "/store/version"])
 def test_imports_need_a_key(make_client: Callable[..., TestClient], path: str) -> None:
     anonymous = make_client()
     assert anonymous.get(path).status_code == 401
@@ -159,3 +159,18 @@ def test_openapi_documents_the_import_listing(client: TestClient) -> None:
     assert {p["name"] for p in listing["parameters"]} == {"limit", "offset"}
     assert "/imports/{import_id}/rejects" in schema["paths"]
     assert {"ImportPublic", "RejectPage"} <= schema["components"]["schemas"].keys()
+
+
+def test_store_version_changes_with_writes_only(store_client: TestClient) -> None:
+    def version() -> str:
+        response = store_client.get("/store/version")
+        assert response.status_code == 200, response.text
+        return str(response.json()["version"])
+
+    empty = version()
+    assert version() == empty  # reads change nothing
+    _import(store_client, SMALL_CSV, "bank.csv")
+    after_import = version()
+    assert after_import != empty
+    _import(store_client, SMALL_CSV, "bank-again.csv")  # adds no rows, but is an import
+    assert version() != after_import

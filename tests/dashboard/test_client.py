@@ -88,6 +88,11 @@ def test_api_writes_reach_the_store_and_change_the_version(
     )
     assert rule.id is not None
     assert [r.id for r in local.rules()] == [rule.id]
+    # the API's token is the store's: a write by another client changes it too
+    assert api.store_version() == local.store_version()
+    seen = api.store_version()
+    local.add_rule(d.CategoryRule(kind=d.RuleKind.CONTAINS, pattern="tesco", category="Groceries"))
+    assert api.store_version() != seen
 
 
 def test_both_clients_list_the_same_imports(clients: tuple[ApiClient, LocalClient]) -> None:

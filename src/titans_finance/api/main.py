@@ -33,6 +33,7 @@ from titans_finance.api.routes import (
     predict,
     recurring,
     rules,
+    store,
     transactions,
 )
 from titans_finance.api.security import AuthMiddleware, resolve_api_keys
@@ -191,7 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.live_router)
     app.include_router(health.router)
     app.include_router(health.metrics_router)
-    for module in (predict, models, recurring, insights, rules, budgets, imports):
+    for module in (predict, models, recurring, insights, rules, budgets, imports, store):
         app.include_router(module.router)
     upload_limit = settings.max_upload_bytes + _MULTIPART_OVERHEAD
     app.include_router(transactions.import_router)

@@ -518,6 +518,12 @@ class ImportPage(Response):
     offset: int
 
 
+class StoreVersion(Response):
+    """The store's change token: equal tokens mean nothing was written in between."""
+
+    version: str
+
+
 class RejectPage(Response):
     """A page of one import's rejected rows by line, and how many it rejected."""
 

@@ -330,7 +330,6 @@ class ApiClient:
         self._http = http or httpx.Client(base_url=self.base_url, timeout=timeout)
         if api_key:
             self._http.headers["Authorization"] = f"Bearer {api_key}"
-        self._writes = 0
 
     @property
     def source(self) -> str:
@@ -368,18 +367,8 @@ class ApiClient:
             f"API at {self.base_url} answered HTTP {response.status_code}: {message}"
         )
 
-    def _wrote(self) -> None:
-        self._writes += 1
-
     def store_version(self) -> str:
-        # The API has no version endpoint: the newest id and the count, plus this client's own
-        # writes (category corrections change neither).
-        body = self._request(
-            "GET", "/transactions", params={"limit": 1, "sort": "id", "order": "desc"}
-        )
-        items = body.get("items") or []
-        last = items[0]["id"] if items else None
-        return f"{body.get('total')}-{last}-w{self._writes}"
+        return str(self._request("GET", "/store/version")["version"])
 
     def transactions(self, flt: TransactionFilter | None = None) -> pd.DataFrame:
         flt = flt or TransactionFilter()
@@ -426,7 +415,6 @@ class ApiClient:
         body: dict[str, Any] = self._request(
             "PATCH", f"/transactions/{transaction_id}", json={"category": category}
         )
-        self._wrote()
         return body
 
     def add_rule(self, rule: d.CategoryRule) -> d.CategoryRule:
@@ -436,7 +424,6 @@ class ApiClient:
             if payload[key] is not None:
                 payload[key] = str(payload[key])
         body = self._request("POST", "/rules", json=payload)
-        self._wrote()
         return _rule_from_dict(body)
 
     def rules(self) -> list[d.CategoryRule]:
@@ -445,7 +432,6 @@ class ApiClient:
 
     def mark_normal(self, transaction_id: int) -> None:
         self._request("POST", f"/transactions/{transaction_id}/normal")
-        self._wrote()
 
     def budgets(self) -> pd.DataFrame:
         body = self._request("GET", "/budgets")
@@ -458,7 +444,6 @@ class ApiClient:
         self._request(
             "PUT", "/budgets", json={"category": category, "amount": str(amount), "month": month}
         )
-        self._wrote()
 
     def imports(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -483,7 +468,6 @@ class ApiClient:
         body: dict[str, Any] = self._request(
             "POST", "/transactions/import", files={"file": (name, content)}, data=data
         )
-        self._wrote()
         return body
 
     def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
