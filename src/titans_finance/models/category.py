@@ -42,6 +42,7 @@ from titans_finance.features.text import (
 )
 from titans_finance.features.time import CalendarOneHot
 from titans_finance.models.base import TitansModel
+from titans_finance.models.cold_start import TaxonomyHits
 from titans_finance.models.metrics import classification_report
 from titans_finance.models.rules import apply_rules
 
@@ -168,8 +169,14 @@ class CategoryModel(TitansModel):
                 ("char_ngrams", TextVectorizer(char, source="description")),
                 ("word_ngrams", TextVectorizer(word, source="both")),
                 ("merchant", CategoricalOneHot((MERCHANT_KEY,))),
+                ("taxonomy", TaxonomyHits()),
             ],
-            transformer_weights={"char_ngrams": 1.0, "word_ngrams": 1.0, "merchant": 0.7},
+            transformer_weights={
+                "char_ngrams": 1.0,
+                "word_ngrams": 1.0,
+                "merchant": 0.7,
+                "taxonomy": 0.5,
+            },
         )
 
     def _other_features(self) -> FeatureUnion:

@@ -11,6 +11,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from titans_finance import domain as d
 from titans_finance.features._columns import amount_column, text_column
@@ -302,6 +304,49 @@ def _compile(taxonomy: dict[str, tuple[str, ...]]) -> dict[str, re.Pattern[str]]
     }
 
 
+_PATTERNS = _compile(DEFAULT_TAXONOMY)
+
+
+def _taxonomy_text(frame: pd.DataFrame) -> pd.Series:
+    text = normalize_descriptors(text_column(frame, d.DESCRIPTION))
+    if d.MERCHANT in frame:
+        text = text + " " + text_column(frame, d.MERCHANT).str.lower()
+    return text
+
+
+def taxonomy_hits(frame: pd.DataFrame, patterns: dict[str, re.Pattern[str]]) -> np.ndarray:
+    """Which taxonomy categories' keywords each row's descriptor or merchant mentions
+    (n_rows x n_categories, bool); each distinct text is matched once."""
+    codes, uniques = pd.factorize(_taxonomy_text(frame), sort=False)
+    unique_text = pd.Series(uniques, dtype=object)
+    hits = np.zeros((len(unique_text), len(patterns)), dtype=bool)
+    for j, pattern in enumerate(patterns.values()):
+        hits[:, j] = unique_text.str.contains(pattern, regex=True).to_numpy(bool)
+    return hits[codes] if len(codes) else np.zeros((0, len(patterns)), dtype=bool)
+
+
+class TaxonomyHits(BaseEstimator, TransformerMixin):
+    """The default taxonomy's keyword matches as features (one column per taxonomy category).
+
+    They let a category model carry what it learnt about one merchant to an unseen merchant of
+    the same kind (Shell and Chevron both mention fuel keywords) even when the user's category
+    names differ from the taxonomy's.
+    """
+
+    def fit(self, frame: pd.DataFrame, y: object = None) -> TaxonomyHits:
+        """Nothing to learn: the taxonomy is fixed; returns self."""
+        self.categories_ = list(DEFAULT_TAXONOMY)
+        return self
+
+    def transform(self, frame: pd.DataFrame) -> sp.csr_matrix:
+        """Sparse 0/1 matrix, one row per input row."""
+        return sp.csr_matrix(taxonomy_hits(frame, _PATTERNS).astype(np.float32))
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        """``taxonomy=<category>`` per column."""
+        return np.asarray([f"taxonomy={c}" for c in self.categories_], dtype=object)
+
+
 def cold_start_predict(
     frame: pd.DataFrame, taxonomy: dict[str, tuple[str, ...]] | None = None
 ) -> pd.DataFrame:
@@ -310,17 +355,9 @@ def cold_start_predict(
     ``predicted_category``, ``confidence`` (<= 0.45, LOW), ``confidence_level``, ``alternatives``
     (up to 3 matching categories) and ``source="cold_start"``; one row per input row.
     """
-    patterns = _compile(taxonomy or DEFAULT_TAXONOMY)
+    patterns = _compile(taxonomy) if taxonomy is not None else _PATTERNS
     categories = list(patterns)
-    text = normalize_descriptors(text_column(frame, d.DESCRIPTION))
-    if d.MERCHANT in frame:
-        text = text + " " + text_column(frame, d.MERCHANT).str.lower()
-    codes, uniques = pd.factorize(text, sort=False)
-    unique_text = pd.Series(uniques, dtype=object)
-    hits = np.zeros((len(unique_text), len(categories)), dtype=bool)
-    for j, category in enumerate(categories):
-        hits[:, j] = unique_text.str.contains(patterns[category], regex=True).to_numpy(bool)
-    hits = hits[codes] if len(codes) else np.zeros((0, len(categories)), dtype=bool)
+    hits = taxonomy_hits(frame, patterns)
     matched = hits.any(axis=1)
     first = hits.argmax(axis=1)
     names = np.asarray(categories, dtype=object)
@@ -354,4 +391,10 @@ def cold_start_predict(
     )
 
 
-__all__ = ["COLD_START_SOURCE", "DEFAULT_TAXONOMY", "cold_start_predict"]
+__all__ = [
+    "COLD_START_SOURCE",
+    "DEFAULT_TAXONOMY",
+    "TaxonomyHits",
+    "cold_start_predict",
+    "taxonomy_hits",
+]
