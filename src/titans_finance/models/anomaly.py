@@ -114,11 +114,10 @@ def _amount_signals(ctx: pd.DataFrame, global_median: float) -> pd.DataFrame:
     return out.replace([np.inf, -np.inf], np.nan).fillna(-20.0)
 
 
-def _repeats(work: pd.DataFrame, days: int, *, same_amount: bool = True) -> np.ndarray:
-    """Rows repeating an earlier row of ``work`` (same account, merchant and, when
-    ``same_amount``, amount) within ``days`` days."""
+def _repeat_keys(work: pd.DataFrame, *, same_amount: bool = True) -> pd.DataFrame:
+    """Account, merchant, amount in cents (0 when not ``same_amount``), date and row number."""
     cents = np.round(work["_amount"].to_numpy() * 100).astype(np.int64)
-    keys = pd.DataFrame(
+    return pd.DataFrame(
         {
             "_account": work["_account"].to_numpy(),
             "_merchant": work["_merchant"].to_numpy(),
@@ -127,6 +126,12 @@ def _repeats(work: pd.DataFrame, days: int, *, same_amount: bool = True) -> np.n
             "_row": np.arange(len(work)),
         }
     )
+
+
+def _repeats(work: pd.DataFrame, days: int, *, same_amount: bool = True) -> np.ndarray:
+    """Rows repeating an earlier row of ``work`` (same account, merchant and, when
+    ``same_amount``, amount) within ``days`` days."""
+    keys = _repeat_keys(work, same_amount=same_amount)
     ordered = keys.sort_values(["_account", "_merchant", "_cents", "_date", "_row"])
     same = (
         (
@@ -617,15 +622,7 @@ class AnomalyModel(TitansModel):
         """Rows repeating an earlier row's account, merchant and amount within the window."""
         window = pd.Timedelta(days=self.duplicate_days)
         flagged = _repeats(ctx, self.duplicate_days)
-        keys = pd.DataFrame(
-            {
-                "_account": ctx["_account"].to_numpy(),
-                "_merchant": ctx["_merchant"].to_numpy(),
-                "_cents": np.round(ctx["_amount"].to_numpy() * 100).astype(np.int64),
-                "_date": ctx["_date"].to_numpy(),
-                "_row": np.arange(len(ctx)),
-            }
-        )
+        keys = _repeat_keys(ctx)
         tail = self.tail_.assign(
             _cents=np.round(self.tail_["_amount"].to_numpy() * 100).astype(np.int64)
         )
