@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from titans_finance import domain as d
 from titans_finance.errors import TrainingDataError, ValidationError
+from titans_finance.features.text import lower_strip, map_distinct
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +78,6 @@ def merchant_keys(frame: pd.DataFrame) -> pd.Series:
     return out.astype(str).str.strip().str.lower()
 
 
-def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> np.ndarray:
-    """``transform`` applied once per distinct value of ``values`` (missing counts as ""),
-    spread back to every row: string work on a batch costs its distinct values, not its rows."""
-    codes, uniques = pd.factorize(values.fillna(""), sort=False)
-    return transform(pd.Series(uniques, dtype=object).astype(str)).to_numpy()[codes]
-
-
 def to_float(values: pd.Series) -> np.ndarray:
     """Amounts as float64 (accepts Decimal, strings of numbers, floats)."""
     if values.dtype == object:
@@ -144,18 +138,26 @@ def working_frame(
     work["_date"] = dates.dt.normalize().to_numpy()
     work["_account"] = _text(frame, d.ACCOUNT, d.DEFAULT_ACCOUNT).to_numpy()
     work["_merchant"] = merchant_keys(frame).to_numpy()
-    work["_category"] = per_distinct(_text(frame, d.CATEGORY), lambda v: v.str.strip().str.lower())
+    # string work once per distinct value, not per row
+    work["_category"] = map_distinct(_text(frame, d.CATEGORY), lower_strip).to_numpy()
     type_sign = {"expense": -1.0, "income": 1.0}
-    work["_type_sign"] = per_distinct(
-        _text(frame, d.TYPE), lambda v: v.str.strip().str.lower().map(type_sign).fillna(0.0)
-    ).astype(float)
-    method_cash = per_distinct(
-        _text(frame, d.PAYMENT_METHOD), lambda v: v.str.lower().str.contains("cash", regex=False)
+    work["_type_sign"] = (
+        map_distinct(
+            _text(frame, d.TYPE),
+            lambda v: np.asarray([type_sign.get(t, 0.0) for t in lower_strip(v)], dtype=object),
+        )
+        .to_numpy()
+        .astype(float)
     )
-    description_cash = per_distinct(
-        _text(frame, d.DESCRIPTION), lambda v: v.str.contains(_CASH, regex=True)
+    method_cash = map_distinct(
+        _text(frame, d.PAYMENT_METHOD),
+        lambda v: np.asarray(["cash" in t for t in lower_strip(v)], dtype=object),
     )
-    work["_is_cash"] = (method_cash | description_cash).astype(bool)
+    description_cash = map_distinct(
+        _text(frame, d.DESCRIPTION),
+        lambda v: pd.Series(v, dtype=object).str.contains(_CASH, regex=True).to_numpy(object),
+    )
+    work["_is_cash"] = method_cash.to_numpy(bool) | description_cash.to_numpy(bool)
     if d.AMOUNT in frame:
         amount = to_float(frame[d.AMOUNT])
         if need_amount and np.isnan(amount).any():
@@ -243,7 +245,6 @@ __all__ = [
     "attach",
     "group_table",
     "merchant_keys",
-    "per_distinct",
     "prior_stats",
     "require_columns",
     "single_threaded",
