@@ -40,6 +40,7 @@ from titans_finance.api.security import AuthMiddleware, resolve_api_keys
 from titans_finance.api.state import AppState
 from titans_finance.config import Settings, get_settings
 from titans_finance.errors import TitansError
+from titans_finance.models.signing import SigningPolicy
 from titans_finance.serving import ModelService
 
 logger = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state = AppState(
         settings=settings,
         api_keys=api_keys,
-        models=ModelService(settings.models_dir),
+        models=ModelService(settings.models_dir, signing=SigningPolicy.from_settings(settings)),
         metrics=Metrics(),
     )
     app = FastAPI(
