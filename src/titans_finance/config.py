@@ -8,7 +8,6 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
-
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -94,12 +93,15 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_production_secrets(self) -> Settings:
         key = self.model_signing_key
-        if self.is_production and key is not None:
-            if len(key.get_secret_value()) < MIN_PRODUCTION_SECRET:
-                raise ValueError(
-                    f"TITANS_MODEL_SIGNING_KEY must be at least {MIN_PRODUCTION_SECRET} "
-                    "characters in production"
-                )
+        if (
+            self.is_production
+            and key is not None
+            and len(key.get_secret_value()) < MIN_PRODUCTION_SECRET
+        ):
+            raise ValueError(
+                f"TITANS_MODEL_SIGNING_KEY must be at least {MIN_PRODUCTION_SECRET} "
+                "characters in production"
+            )
         return self
 
     @field_validator("api_keys", mode="before")

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from titans_finance import domain as d
 from titans_finance.errors import NotFoundError, ValidationError
 from titans_finance.ingest.readers.base import RejectedRow as RejectedRowRecord
+from titans_finance.patterns import compile_rule_regex
 from titans_finance.storage.tables import (
     Account,
     AnomalyFeedback,
@@ -426,17 +427,10 @@ def add_rule(engine: Engine, rule: d.CategoryRule) -> d.CategoryRule:
 
 
 def _check_rule(rule: d.CategoryRule) -> None:
-    import re
-
     if not rule.category.strip():
         raise ValidationError("a rule needs a category")
     if rule.kind is d.RuleKind.REGEX:
-        try:
-            re.compile(rule.pattern)
-        except re.error as exc:
-            raise ValidationError(
-                f"rule pattern {rule.pattern!r} is not a valid regex: {exc}"
-            ) from exc
+        compile_rule_regex(rule.pattern)  # RE2: linear-time matching, refused if unsupported
     if (
         rule.kind
         in (
