@@ -19,6 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MONEY = Numeric(18, 2)
+# Largest id an Integer primary key holds (int4 on PostgreSQL); the API refuses larger ones.
+MAX_ID = 2**31 - 1
 
 
 def utcnow() -> datetime:
@@ -147,6 +149,7 @@ class Budget(Base):
 
 
 __all__ = [
+    "MAX_ID",
     "Account",
     "AnomalyFeedback",
     "Base",
