@@ -41,7 +41,7 @@ from titans_finance.api.routes import (
 from titans_finance.api.security import AuthMiddleware, resolve_api_keys
 from titans_finance.api.state import AppState
 from titans_finance.config import Settings, get_settings
-from titans_finance.errors import TitansError, ValidationError
+from titans_finance.errors import StorageError, TitansError, ValidationError
 from titans_finance.models.signing import SigningPolicy
 from titans_finance.serving import ModelService
 
@@ -55,6 +55,8 @@ Every endpoint except `/livez` needs `Authorization: Bearer <key>` (keys from
 `TITANS_API_KEYS`). Errors are JSON: `{"detail": "...", "success": false}`.
 """
 
+# Seconds a client should wait before retrying when the database is unreachable.
+DATABASE_RETRY_AFTER = 5
 # Uploads may exceed the JSON body limit; multipart framing adds a little on top of the file.
 _MULTIPART_OVERHEAD = 64 * 1024
 
@@ -89,7 +91,10 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _titans_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TitansError)
-    return JSONResponse({"detail": exc.message, "success": False}, status_code=exc.http_status)
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER)} if isinstance(exc, StorageError) else None
+    return JSONResponse(
+        {"detail": exc.message, "success": False}, status_code=exc.http_status, headers=headers
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -126,10 +131,6 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
         status_code=exc.status_code,
         headers=dict(exc.headers) if exc.headers else None,
     )
-
-
-# Seconds a client should wait before retrying when the database is unreachable.
-DATABASE_RETRY_AFTER = 5
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

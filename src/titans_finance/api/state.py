@@ -52,8 +52,11 @@ class AppState:
             return get_engine(self.settings.database_url)
         except TitansError:
             raise
-        except Exception as exc:
-            raise StorageError(f"the database is not available: {exc}") from exc
+        except Exception as exc:  # connection details go to the log, never to the client
+            logger.warning("database not available: %s", exc)
+            raise StorageError(
+                f"the database is not available ({type(exc).__name__}); retry shortly"
+            ) from exc
 
     def store_stale(self) -> bool:
         """True when rules and feedback should be re-read from the store."""

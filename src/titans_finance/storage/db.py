@@ -70,9 +70,16 @@ def migrate(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except OperationalError as exc:
+        # Host, port, user and database name go to the log only: this message can reach an
+        # API client.
+        logger.warning(
+            "cannot reach the database %s: %s",
+            engine.url.render_as_string(hide_password=True),
+            exc.orig,
+        )
         raise StorageError(
-            f"cannot reach the database {engine.url.render_as_string(hide_password=True)}: "
-            f"{exc.orig}"
+            f"cannot reach the {engine.dialect.name} database "
+            f"({type(exc.orig).__name__}); check TITANS_DATABASE_URL and that the server runs"
         ) from exc
 
 
