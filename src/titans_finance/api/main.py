@@ -26,6 +26,7 @@ from titans_finance.api.limits import (
     RedisConnection,
 )
 from titans_finance.api.metrics import Metrics, MetricsMiddleware
+from titans_finance.api.openapi import document_errors
 from titans_finance.api.routes import (
     budgets,
     health,
@@ -201,7 +202,7 @@ def _openapi_with_security(app: FastAPI, settings: Settings) -> dict[str, Any]:
         for path in open_paths:
             for operation in schema["paths"].get(path, {}).values():
                 operation["security"] = []
-        app.openapi_schema = schema
+        app.openapi_schema = document_errors(schema, open_paths)
     return app.openapi_schema
 
 
