@@ -93,6 +93,8 @@ async def import_file(
     file_format: Annotated[FileFormat, Form(alias="format")] = "auto",
 ) -> Any:
     """Read, validate, de-duplicate and store the file in one transaction; returns the summary."""
+    if account is not None and "\x00" in account:
+        raise ValidationError("account: NUL characters (\\u0000) are not allowed in text")
     name = _safe_name(file.filename)
     suffix = PurePath(name).suffix.lower()
     if suffix not in ALLOWED_SUFFIXES:
