@@ -75,16 +75,17 @@ def _signed_amounts(amounts: np.ndarray, types: Sequence[Any]) -> tuple[np.ndarr
     without a type take it from the sign.  Types are mapped per distinct value, not per row.
     """
     codes, uniques = pd.factorize(pd.Series(types, dtype=object), use_na_sentinel=True)
-    aliases = {"credit": "income", "debit": "expense"}
-    lowered = [str(u).strip().lower() for u in uniques]
-    names = np.array([aliases.get(v, v) for v in lowered] + [""], dtype=object)
+    parsed = [d.parse_type(u) for u in uniques]
+    names = np.array([t.value if t else "" for t in parsed] + [""], dtype=object)
     declared = names[codes]  # sentinel -1 picks the trailing ""
     magnitude = np.abs(amounts)
     signed = np.where(
-        declared == "expense", -magnitude, np.where(declared == "income", magnitude, amounts)
+        declared == d.TransactionType.EXPENSE.value,
+        -magnitude,
+        np.where(declared == d.TransactionType.INCOME.value, magnitude, amounts),
     )
     canonical = np.where(
-        declared == "transfer",
+        declared == d.TransactionType.TRANSFER.value,
         d.TransactionType.TRANSFER.value,
         np.where(signed > 0, d.TransactionType.INCOME.value, d.TransactionType.EXPENSE.value),
     ).astype(object)

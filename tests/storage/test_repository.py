@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from tests.factories import MERCHANTS, canonical_frame
 
 from titans_finance import domain as d
+from titans_finance.domain import RejectedRow
 from titans_finance.errors import NotFoundError, ValidationError
-from titans_finance.ingest.readers.base import RejectedRow
 from titans_finance.storage import repository as repo
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from titans_finance.storage.repository import TransactionFilter
+    from titans_finance.domain import TransactionFilter
 
 console = Console()
 transactions_app = typer.Typer(help="List and export stored transactions.", no_args_is_help=True)
@@ -26,7 +26,7 @@ def _filter(
     text: str | None,
     limit: int | None,
 ) -> TransactionFilter:
-    from titans_finance.storage.repository import TransactionFilter
+    from titans_finance.domain import TransactionFilter
 
     return TransactionFilter(
         date_from=date_from.date() if date_from else None,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import pandas as pd
 
 from titans_finance import domain as d
+from titans_finance.domain import TransactionFilter
 from titans_finance.errors import (
     ModelNotTrainedError,
     NotFoundError,
@@ -25,7 +26,6 @@ from titans_finance.errors import (
     TitansError,
     ValidationError,
 )
-from titans_finance.storage.repository import TransactionFilter
 
 if TYPE_CHECKING:
     import httpx
@@ -424,11 +424,11 @@ class ApiClient:
             if payload[key] is not None:
                 payload[key] = str(payload[key])
         body = self._request("POST", "/rules", json=payload)
-        return _rule_from_dict(body)
+        return d.rule_from_dict(body)
 
     def rules(self) -> list[d.CategoryRule]:
         body = self._request("GET", "/rules")
-        return [_rule_from_dict(item) for item in body.get("rules", [])]
+        return [d.rule_from_dict(item) for item in body.get("rules", [])]
 
     def mark_normal(self, transaction_id: int) -> None:
         self._request("POST", f"/transactions/{transaction_id}/normal")
@@ -614,25 +614,9 @@ def _records_for_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
     if "date" in out:
         out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
     if "amount" in out:
-        out["amount"] = pd.to_numeric(out["amount"], errors="coerce").astype(float)
+        out["amount"] = d.to_float(out["amount"])
     records = out.astype(object).where(out.notna(), None).to_dict("records")
     return [{str(k): v for k, v in row.items()} for row in records]
-
-
-def _rule_from_dict(item: dict[str, Any]) -> d.CategoryRule:
-    def _dec(value: Any) -> Decimal | None:
-        return None if value is None else Decimal(str(value))
-
-    return d.CategoryRule(
-        kind=d.RuleKind(item["kind"]),
-        category=item["category"],
-        pattern=item.get("pattern") or "",
-        min_amount=_dec(item.get("min_amount")),
-        max_amount=_dec(item.get("max_amount")),
-        account=item.get("account"),
-        priority=int(item.get("priority") or 0),
-        id=item.get("id"),
-    )
 
 
 def make_client(settings: Settings) -> DashboardClient:

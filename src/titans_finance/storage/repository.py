@@ -6,7 +6,7 @@ import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,8 +16,9 @@ from sqlalchemy import Engine, Select, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from titans_finance import domain as d
+from titans_finance.domain import RejectedRow as RejectedRowRecord
+from titans_finance.domain import TransactionFilter
 from titans_finance.errors import NotFoundError, ValidationError
-from titans_finance.ingest.readers.base import RejectedRow as RejectedRowRecord
 from titans_finance.storage.tables import (
     Account,
     AnomalyFeedback,
@@ -58,24 +59,6 @@ _SECONDARY_INDEXES: dict[str, str] = {
 }
 BULK_REBUILD_ROWS = 100_000
 _SORTABLE = {"date", "amount", "description", "category", "id", "merchant", "account"}
-
-
-@dataclass
-class TransactionFilter:
-    """Filters for listing transactions; every field is optional."""
-
-    date_from: date | None = None
-    date_to: date | None = None
-    accounts: Sequence[str] = ()
-    categories: Sequence[str] = ()
-    types: Sequence[str] = ()
-    text: str | None = None
-    min_amount: Decimal | float | None = None
-    max_amount: Decimal | float | None = None
-    limit: int | None = None
-    offset: int = 0
-    sort: str = "date"
-    descending: bool = False
 
 
 @dataclass
@@ -577,7 +560,7 @@ def load_transactions(engine: Engine, flt: TransactionFilter | None = None) -> p
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     frame[d.DATE] = pd.to_datetime(frame[d.DATE])
     for column in (d.AMOUNT, d.BALANCE):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        frame[column] = d.to_float(frame[column])
     return frame
 
 

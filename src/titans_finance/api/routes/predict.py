@@ -179,11 +179,13 @@ def _summary(summary: Any) -> dict[str, Any]:
 
 
 def _history(state: AppState, account: str | None, days: int = 90) -> list[dict[str, Any]]:
-    from titans_finance.storage.repository import TransactionFilter, load_transactions
+    from titans_finance.storage.repository import load_transactions
 
     try:
         engine = state.engine()
-        frame = load_transactions(engine, TransactionFilter(accounts=[account] if account else []))
+        frame = load_transactions(
+            engine, d.TransactionFilter(accounts=[account] if account else [])
+        )
     except (TitansError, StorageError):
         return []
     if frame.empty:
@@ -219,11 +221,11 @@ def _batch_frame(transactions: list[s.BatchTransaction]) -> pd.DataFrame:
     columns["type"] = [row.get("type") or row.get("transaction_type") for row in rows]
     frame = columns_to_frame(columns)
     dates = frame[d.DATE]
-    bad = (dates < pd.Timestamp(s.MIN_DATE)) | (dates > pd.Timestamp(s.MAX_DATE))
+    bad = (dates < pd.Timestamp(d.MIN_DATE)) | (dates > pd.Timestamp(d.MAX_DATE))
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValidationError(
-            f"transactions.{first}.date: must be between {s.MIN_DATE} and {s.MAX_DATE}"
+            f"transactions.{first}.date: must be between {d.MIN_DATE} and {d.MAX_DATE}"
         )
     return frame
 
