@@ -37,10 +37,10 @@ from titans_finance.errors import (
     TitansError,
     ValidationError,
 )
+from titans_finance.models.catalog import MODEL_NAMES, UnknownModelError, model_class
 
 logger = logging.getLogger(__name__)
 
-MODEL_NAMES: tuple[str, ...] = ("category", "amount", "anomaly", "recurring", "cashflow")
 # Fields of a request record, in key order (also the LRU cache key order).
 RECORD_FIELDS: tuple[str, ...] = (
     "description",
@@ -56,8 +56,6 @@ RECORD_FIELDS: tuple[str, ...] = (
 
 def model_classes() -> dict[str, type[Any]]:
     """Model name -> class, for every model whose implementation is importable."""
-    from titans_finance.models.catalog import UnknownModelError, model_class
-
     classes: dict[str, type[Any]] = {}
     for name in MODEL_NAMES:
         try:

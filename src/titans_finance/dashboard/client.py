@@ -26,6 +26,7 @@ from titans_finance.errors import (
     TitansError,
     ValidationError,
 )
+from titans_finance.models.catalog import MODEL_NAMES, PREDICTABLE
 
 if TYPE_CHECKING:
     import httpx
@@ -35,9 +36,6 @@ if TYPE_CHECKING:
     from titans_finance.serving import ModelService
 
 logger = logging.getLogger(__name__)
-
-PREDICTION_KINDS: tuple[str, ...] = ("category", "amount", "anomaly")
-MODEL_TYPES: tuple[str, ...] = ("category", "amount", "anomaly", "recurring", "cashflow")
 
 
 @runtime_checkable
@@ -247,8 +245,8 @@ class LocalClient:
         return self._models
 
     def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
-        if kind not in PREDICTION_KINDS:
-            raise ValidationError(f"unknown prediction {kind!r}; choose {PREDICTION_KINDS}")
+        if kind not in PREDICTABLE:
+            raise ValidationError(f"unknown prediction {kind!r}; choose {PREDICTABLE}")
         return self._service().predict(kind, frame)
 
     def recurring(self) -> pd.DataFrame:
@@ -263,7 +261,7 @@ class LocalClient:
         from titans_finance.models.base import read_metadata
 
         status = []
-        for model_type in MODEL_TYPES:
+        for model_type in MODEL_NAMES:
             folder = Path(self._settings.models_dir) / model_type
             try:
                 meta = read_metadata(folder, model_type).to_dict()
@@ -273,13 +271,12 @@ class LocalClient:
         return status
 
     def train(self, model_type: str = "all") -> list[dict[str, Any]]:
-        from titans_finance.training import MODEL_TYPES as TRAINABLE
         from titans_finance.training import train_model
 
-        if model_type != "all" and model_type not in TRAINABLE:
-            raise ValidationError(f"unknown model {model_type!r}; choose {', '.join(TRAINABLE)}")
+        if model_type != "all" and model_type not in MODEL_NAMES:
+            raise ValidationError(f"unknown model {model_type!r}; choose {', '.join(MODEL_NAMES)}")
         frame = self.transactions()
-        kinds = TRAINABLE if model_type == "all" else (model_type,)
+        kinds = MODEL_NAMES if model_type == "all" else (model_type,)
         results = []
         for kind in kinds:
             try:
@@ -471,8 +468,8 @@ class ApiClient:
         return body
 
     def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
-        if kind not in PREDICTION_KINDS:
-            raise ValidationError(f"unknown prediction {kind!r}; choose {PREDICTION_KINDS}")
+        if kind not in PREDICTABLE:
+            raise ValidationError(f"unknown prediction {kind!r}; choose {PREDICTABLE}")
         records = _records_for_json(frame)
         if len(records) == 1:
             return pd.DataFrame([self._predict_one(kind, records[0])], index=frame.index)
@@ -630,8 +627,6 @@ def make_client(settings: Settings) -> DashboardClient:
 
 
 __all__ = [
-    "MODEL_TYPES",
-    "PREDICTION_KINDS",
     "ApiClient",
     "DashboardClient",
     "LocalClient",
