@@ -98,8 +98,9 @@ def export_transactions(
     """Export matching transactions to CSV, escaped against spreadsheet formula injection."""
     from titans_finance import domain as d
     from titans_finance.config import get_settings
+    from titans_finance.export import export_csv
     from titans_finance.storage.db import get_engine
-    from titans_finance.storage.repository import export_csv, load_transactions
+    from titans_finance.storage.repository import load_transactions
 
     engine = get_engine(get_settings().database_url)
     frame = load_transactions(

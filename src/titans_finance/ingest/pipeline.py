@@ -21,7 +21,7 @@ from titans_finance.ingest.mapping import load_mapping
 from titans_finance.ingest.merchants import normalize_merchants
 from titans_finance.ingest.readers import read_file
 from titans_finance.ingest.validate import validate_frame
-from titans_finance.storage.repository import store_import
+from titans_finance.storage.bulk import store_import
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from titans_finance.dashboard.state import (
     transactions,
 )
 from titans_finance.domain import TransactionFilter
-from titans_finance.storage.repository import export_csv
+from titans_finance.export import export_csv
 
 PRESETS: dict[str, int | None] = {
     "All time": None,
