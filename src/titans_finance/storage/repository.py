@@ -244,11 +244,12 @@ def _apply_filter(stmt: Select[Any], flt: TransactionFilter) -> Select[Any]:
     if flt.types:
         stmt = stmt.where(Transaction.type.in_(list(flt.types)))
     if flt.text:
-        like = f"%{flt.text.lower()}%"
+        # autoescape: % and _ in the user's text are literal characters, not wildcards.
+        needle = flt.text.lower()
         stmt = stmt.where(
             or_(
-                func.lower(Transaction.description).like(like),
-                func.lower(Transaction.merchant).like(like),
+                func.lower(Transaction.description).contains(needle, autoescape=True),
+                func.lower(Transaction.merchant).contains(needle, autoescape=True),
             )
         )
     if flt.min_amount is not None:
