@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import REPO_ROOT, _unavailable
 
 DEPLOY = REPO_ROOT / "deploy"

@@ -50,7 +50,7 @@ def test_rules_pass_promtool_check(promtool: Path) -> None:
 
 def test_required_alerts_exist_with_severity_and_summary() -> None:
     rules = alerts()
-    assert REQUIRED_ALERTS <= set(rules)
+    assert set(rules) >= REQUIRED_ALERTS
     for name, rule in rules.items():
         labels = rule.get("labels") or {}
         annotations = rule.get("annotations") or {}
