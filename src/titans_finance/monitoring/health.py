@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from titans_finance import domain as d
 from titans_finance.models import drift as drift_stats
 from titans_finance.storage import predictions as log_store
+from titans_finance.storage.repository import TransactionFilter, load_transactions
 
 #: confidence at or below which a category prediction is LOW (below MEDIUM)
 LOW_CONFIDENCE = 0.60
@@ -102,23 +103,24 @@ def _amount(preds: pd.DataFrame) -> dict[str, Any]:
     return {"rows": len(pairs), "mae": float(errors.mean()) if len(errors) else None}
 
 
-def _cashflow(
-    preds: pd.DataFrame, window: pd.DataFrame, newest: pd.Timestamp | None
-) -> dict[str, Any]:
+def _cashflow(engine: Engine, preds: pd.DataFrame, newest: pd.Timestamp | None) -> dict[str, Any]:
     forecast = preds.dropna(subset=["target_date"])
     result: dict[str, Any] = {"forecast_days": len(forecast), "days": 0, "mae": None}
     if forecast.empty or newest is None:
         return result
     targets = pd.to_datetime(forecast["target_date"])
-    passed = forecast[targets <= newest]
+    passed = forecast[(targets <= newest).to_numpy()]
     if passed.empty:
         return result
-    actual = window.groupby(window[d.DATE].dt.normalize())[d.AMOUNT].sum()
-    truth = actual.reindex(pd.to_datetime(passed["target_date"])).fillna(0.0).to_numpy()
-    covered = pd.to_datetime(passed["target_date"]) >= window[d.DATE].min()
-    errors = np.abs(passed["predicted_value"].to_numpy() - truth)[covered.to_numpy()]
-    if len(errors):
-        result.update(days=len(errors), mae=float(errors.mean()))
+    days = pd.to_datetime(passed["target_date"])
+    posted = load_transactions(
+        engine, TransactionFilter(date_from=days.min().date(), date_to=days.max().date())
+    )
+    # a day with nothing posted had a net of 0, which the forecast is measured against too
+    actual = posted.groupby(posted[d.DATE].dt.normalize())[d.AMOUNT].sum()
+    truth = actual.reindex(days).fillna(0.0).to_numpy()
+    errors = np.abs(passed["predicted_value"].to_numpy() - truth)
+    result.update(days=len(errors), mae=float(errors.mean()))
     return result
 
 
@@ -181,7 +183,7 @@ def model_health(
             elif name == "amount":
                 entry["quality"] = _amount(preds)
             else:
-                entry["quality"] = _cashflow(preds, window, newest)
+                entry["quality"] = _cashflow(engine, preds, newest)
         report[name] = entry
     return report
 
