@@ -40,6 +40,7 @@ from titans_finance.api.security import AuthMiddleware, resolve_api_keys
 from titans_finance.api.state import AppState
 from titans_finance.config import Settings, get_settings
 from titans_finance.errors import TitansError
+from titans_finance.monitoring.collector import MonitoringCollector
 from titans_finance.serving import ModelService
 
 logger = logging.getLogger(__name__)
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         debug=False,
     )
     app.state.titans = state
+    state.metrics.registry.register(MonitoringCollector(state.monitor, refresh=state.model_health))
 
     app.add_exception_handler(TitansError, _titans_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
