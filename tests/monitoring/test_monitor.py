@@ -3,6 +3,7 @@ anomaly precision from "this is normal" marks, amount and cash-flow errors, drif
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -166,3 +167,30 @@ def test_concurrent_logging_does_not_duplicate(store: Engine, models: dict[str, 
     both = [*rows, {"transaction_id": 2, "predicted_label": "B", "confidence": 0.5}]
     assert log_store.record_predictions(store, "category", version, both) == 1
     assert sorted(_logged(store, "category")["transaction_id"]) == [1, 2]
+
+
+@pytest.mark.postgres
+def test_monitoring_on_postgresql(
+    postgres_url: str, shared_data: Path, models: dict[str, Any]
+) -> None:
+    from tests.api._models import PERSONAL_CSV
+
+    from titans_finance.ingest.pipeline import ingest_file
+    from titans_finance.storage.db import create_db_engine
+
+    engine = create_db_engine(postgres_url)
+    try:
+        ingest_file(engine, shared_data / PERSONAL_CSV)
+        first = build_report(engine, models, SETTINGS)
+        assert first["logged"]["category"] == first["window_rows"] > 50
+        logged = _logged(engine, "category").sort_values("transaction_id")
+        for row in logged.iloc[:3].itertuples():
+            repository.set_category(engine, int(row.transaction_id), row.predicted_label)
+        report = build_report(engine, models, SETTINGS)
+        assert report["logged"] == {}
+        quality = report["models"]["category"]["quality"]
+        assert quality["labels"] == 3 and quality["labelled_accuracy"] == 1.0
+        assert report["models"]["cashflow"]["quality"]["days"] == SETTINGS.monitor_forecast_days
+        assert all(entry["drift"]["available"] for entry in report["models"].values())
+    finally:
+        engine.dispose()
