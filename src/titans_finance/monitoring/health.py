@@ -19,9 +19,10 @@ from scipy import stats
 from sqlalchemy import Engine
 
 from titans_finance import domain as d
+from titans_finance.domain import TransactionFilter
 from titans_finance.models import drift as drift_stats
 from titans_finance.storage import predictions as log_store
-from titans_finance.storage.repository import TransactionFilter, load_transactions
+from titans_finance.storage.repository import load_transactions
 
 #: confidence at or below which a category prediction is LOW (below MEDIUM)
 LOW_CONFIDENCE = 0.60

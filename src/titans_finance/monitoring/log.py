@@ -24,8 +24,9 @@ from sqlalchemy import Engine
 
 from titans_finance import domain as d
 from titans_finance.config import Settings
+from titans_finance.domain import TransactionFilter
 from titans_finance.storage import predictions as log_store
-from titans_finance.storage.repository import TransactionFilter, load_transactions
+from titans_finance.storage.repository import load_transactions
 
 logger = logging.getLogger(__name__)
 
