@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 
 from titans_finance.pipeline.candidates import KEEP, PROMOTE, decide
 from titans_finance.storage import pipeline_runs as store
-from titans_finance.storage.db import create_db_engine
 
 
 def test_runs_and_decisions_round_trip(engine: Engine) -> None:

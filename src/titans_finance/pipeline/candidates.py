@@ -22,7 +22,7 @@ from titans_finance import domain as d
 from titans_finance.errors import ModelNotTrainedError, TitansError, TrainingDataError
 from titans_finance.models.base import METADATA_NAME, TitansModel
 from titans_finance.models.catalog import available_models, model_class
-from titans_finance.training import _TRAINING_OPTIONS, primary_metric, time_split
+from titans_finance.training import new_model, primary_metric, time_split
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,6 @@ class Judgement:
     champion_metrics: dict[str, float]
 
 
-def _new_model(model_type: str) -> TitansModel:
-    return model_class(model_type)(**_TRAINING_OPTIONS.get(model_type, {}))
-
-
 def train_candidates(
     frame: pd.DataFrame, stage_dir: Path, model_types: list[str] | None = None
 ) -> list[Candidate]:
@@ -85,8 +81,8 @@ def train_candidates(
     for model_type in model_types or available_models():
         logger.info("training the %s candidate on %d + %d rows", model_type, len(train), len(frame))
         try:
-            _new_model(model_type).fit(train).save(stage_dir / EVAL)
-            full = _new_model(model_type).fit(frame)
+            new_model(model_type).fit(train).save(stage_dir / EVAL)
+            full = new_model(model_type).fit(frame)
             full.save(stage_dir / FULL)
         except TitansError as exc:
             logger.warning("%s candidate not trained: %s", model_type, exc.message)
