@@ -108,6 +108,16 @@ class Settings(BaseSettings):
             )
         return self
 
+    inbox_dir: Path = Path("./var/inbox")
+    pipeline_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    pipeline_dir: Path = Path("./var/pipeline")
+    retrain_min_new_rows: int = Field(default=200, ge=1)
+    retrain_min_corrections: int = Field(default=20, ge=1)
+    retrain_max_age_days: float = Field(default=7.0, gt=0)
+    promotion_margin: float = Field(default=0.01, ge=0, lt=1)
+    pipeline_lock_ttl_seconds: int = Field(default=900, ge=5)
+    model_reload_seconds: float = Field(default=30.0, ge=0, le=60)
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: object) -> object:
@@ -120,7 +130,7 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "pipeline_models", mode="before")
     @classmethod
     def _parse_origins(cls, value: object) -> object:
         return _split_csv(value)

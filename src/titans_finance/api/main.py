@@ -27,12 +27,15 @@ from titans_finance.api.limits import (
 )
 from titans_finance.api.metrics import Metrics, MetricsMiddleware
 from titans_finance.api.openapi import document_errors
+from titans_finance.api.pipeline_metrics import PipelineCollector
+from titans_finance.api.reloader import ModelWatcher
 from titans_finance.api.routes import (
     budgets,
     health,
     imports,
     insights,
     models,
+    pipeline,
     predict,
     recurring,
     rules,
@@ -43,6 +46,7 @@ from titans_finance.api.security import AuthMiddleware, resolve_api_keys
 from titans_finance.api.state import AppState
 from titans_finance.config import Settings, get_settings
 from titans_finance.errors import StorageError, TitansError, ValidationError
+from titans_finance.models.catalog import MODEL_NAMES
 from titans_finance.models.signing import SigningPolicy
 from titans_finance.monitoring.collector import MonitoringCollector
 from titans_finance.serving import ModelService
@@ -75,6 +79,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     logger.info("models: %s", result.message)
     state.metrics.set_models({k: v["loaded"] for k, v in state.models.status().items()})
     await run_in_threadpool(state.sync_store, force=True)
+    state.watcher = ModelWatcher(
+        settings.models_dir,
+        MODEL_NAMES,
+        lambda: _reload_models(state),
+        period=settings.model_reload_seconds,
+    )
+    state.watcher.start()
     if state.redis.configured:
         ok, error = await state.redis.ping()
         state.metrics.redis_up.set(1.0 if ok else 0.0)
@@ -83,7 +94,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        state.watcher.stop()
         await state.redis.close()
+
+
+def _reload_models(state: AppState) -> bool:
+    """Reload after the model folder changed (a new champion); True when swapped in."""
+    result = state.models.reload()
+    state.metrics.set_models({k: v["loaded"] for k, v in state.models.status().items()})
+    logger.info("models: %s", result.message)
+    return result.success
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -246,7 +266,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.live_router)
     app.include_router(health.router)
     app.include_router(health.metrics_router)
-    for module in (predict, models, recurring, insights, rules, budgets, imports, store):
+    state.metrics.registry.register(PipelineCollector(state.engine))
+    for module in (predict, models, recurring, insights, rules, budgets, imports, store, pipeline):
         app.include_router(module.router)
     upload_limit = settings.max_upload_bytes + _MULTIPART_OVERHEAD
     app.include_router(transactions.import_router)
