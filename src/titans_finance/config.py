@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -52,13 +52,23 @@ class Settings(BaseSettings):
     default_currency: str = "USD"
     dashboard_api_url: str | None = None
     dashboard_api_key: SecretStr | None = None
+    # Set by `titans serve --workers N` for its workers (prometheus-client multiprocess mode).
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR")
+    )
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("redis_url", "dashboard_api_url", "dashboard_api_key", mode="before")
+    @field_validator(
+        "redis_url",
+        "dashboard_api_url",
+        "dashboard_api_key",
+        "prometheus_multiproc_dir",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -170,7 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         api_keys=api_keys,
         models=ModelService(settings.models_dir),
-        metrics=Metrics(),
+        metrics=Metrics(settings.prometheus_multiproc_dir),
     )
     app = FastAPI(
         title="Titans Finance API",

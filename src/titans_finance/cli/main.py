@@ -21,7 +21,8 @@ class TitansGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except TitansError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            # One line however narrow the terminal (container logs read line by line).
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -52,7 +53,7 @@ def _register_all() -> None:
 
     ingest.register(app)
     transactions.register(app)
-    for module_name in ("models", "forecast", "serve", "dashboard", "demo", "scale"):
+    for module_name in ("models", "forecast", "serve", "dashboard", "demo", "scale", "db"):
         try:
             module = __import__(f"titans_finance.cli.{module_name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -9,9 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from titans_finance.errors import ConfigurationError, StorageError
@@ -49,7 +49,13 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _set_sqlite_pragmas)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"TITANS_DATABASE_URL uses {parsed.drivername!r}, whose driver is not installed; "
+            "use postgresql:// or sqlite://"
+        ) from exc
 
 
 @lru_cache(maxsize=8)
@@ -58,6 +64,26 @@ def get_engine(url: str) -> Engine:
     engine = create_db_engine(url)
     migrate(engine)
     return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once and run ``SELECT 1``; StorageError (one clear line) when that fails."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        raise StorageError(
+            f"cannot reach the database {engine.url.render_as_string(hide_password=True)}: "
+            f"{' '.join(str(exc.orig).split())}; check TITANS_DATABASE_URL"
+        ) from exc
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at (None for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def migrate(engine: Engine) -> None:
@@ -98,4 +124,12 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
-__all__ = ["create_db_engine", "get_engine", "migrate", "schema_tables", "session_scope"]
+__all__ = [
+    "check_connection",
+    "create_db_engine",
+    "current_revision",
+    "get_engine",
+    "migrate",
+    "schema_tables",
+    "session_scope",
+]
