@@ -68,10 +68,28 @@ class Stack:
             )
         return result
 
-    def containers(self, service: str) -> list[str]:
-        """Ids of the running containers of ``service``."""
-        out = self.compose("ps", "-q", service).stdout.split()
-        return [c for c in out if c]
+    def containers(self, service: str, *, every: bool = False) -> list[str]:
+        """Ids of the running (``every``: also stopped) containers of ``service``, by replica."""
+        out = subprocess.run(
+            [
+                DOCKER,
+                "ps",
+                *(["-a"] if every else []),
+                "--filter",
+                f"label=com.docker.compose.project={self.project}",
+                "--filter",
+                f"label=com.docker.compose.service={service}",
+                "--filter",
+                "label=com.docker.compose.oneoff=False",
+                "--format",
+                '{{.Label "com.docker.compose.container-number"}} {{.ID}}',
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        rows = sorted((int(n), cid) for n, cid in (line.split() for line in out.splitlines()))
+        return [cid for _, cid in rows]
 
     @staticmethod
     def inspect(container: str) -> dict[str, object]:

@@ -174,7 +174,7 @@ def test_grafana_provisioning_is_valid_offline() -> None:
 # -- the running stack ---------------------------------------------------------------------------
 def test_stack_comes_up_healthy_with_every_replica(stack: Stack) -> None:
     assert len(stack.containers("api")) == REPLICAS
-    migrate = stack.compose("ps", "-a", "-q", "migrate").stdout.split()
+    migrate = stack.containers("migrate", every=True)
     assert len(migrate) == 1
     state = stack.inspect(migrate[0])["State"]
     assert state["Status"] == "exited" and state["ExitCode"] == 0  # type: ignore[index]

@@ -35,11 +35,14 @@ def upgrade() -> None:
         engine.dispose()
     where = engine.url.render_as_string(hide_password=True)
     if before == after:
-        console.print(f"database {where} is up to date (revision {after})", highlight=False)
+        console.print(
+            f"database {where} is up to date (revision {after})", highlight=False, soft_wrap=True
+        )
     else:
         console.print(
             f"database {where} upgraded from revision {before or '(empty)'} to {after}",
             highlight=False,
+            soft_wrap=True,
         )
 
 
