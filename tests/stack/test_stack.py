@@ -341,7 +341,8 @@ def test_rate_limit_is_exact_across_replicas(stack: Stack) -> None:
     assert "Retry-After" in extra.headers
     after = _served_by_replica(stack, "/store/version")
     served = {cid: after[cid] - before.get(cid, 0.0) for cid in after}
-    assert sum(served.values()) == BURST + 1
+    # The 429 is answered before routing (counted as `unmatched`): the route saw exactly BURST.
+    assert sum(served.values()) == BURST
     assert sum(1 for n in served.values() if n > 0) >= 2, served  # really spread over replicas
     stack.figures["rate_limit"] = {"burst": BURST, "answers_per_replica": served}
     _save_figures(stack)
@@ -379,7 +380,8 @@ def test_restarting_a_replica_under_load_gives_no_5xx(stack: Stack) -> None:
         for future in futures:
             future.result()
         load_seconds = time.monotonic() - start
-    healthy_again = stack.wait_healthy(("api",), timeout=120) + (time.monotonic() - restart_start)
+    stack.wait_healthy(("api",), timeout=120)
+    healthy_again = time.monotonic() - restart_start
     codes = Counter(code for _, code in results)
     latencies = sorted(seconds for seconds, _ in results)
     figures = {
