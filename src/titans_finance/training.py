@@ -24,7 +24,6 @@ from titans_finance.models.catalog import model_class
 
 logger = logging.getLogger(__name__)
 
-MODEL_TYPES: tuple[str, ...] = ("category", "amount", "anomaly", "recurring", "cashflow")
 HOLDOUT_FRACTION = 0.25
 _LOWER_IS_BETTER_HINTS = ("error", "mae", "rmse", "mse", "mape", "loss", "ece", "pinball")
 
@@ -224,7 +223,6 @@ def load_training_frame(settings: Settings, data: Path | None = None) -> pd.Data
 
 __all__ = [
     "HOLDOUT_FRACTION",
-    "MODEL_TYPES",
     "TrainResult",
     "evaluate_model",
     "load_training_frame",

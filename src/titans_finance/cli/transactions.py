@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from titans_finance.storage.repository import TransactionFilter
+    from titans_finance.domain import TransactionFilter
 
 console = Console()
 transactions_app = typer.Typer(help="List and export stored transactions.", no_args_is_help=True)
@@ -26,7 +26,7 @@ def _filter(
     text: str | None,
     limit: int | None,
 ) -> TransactionFilter:
-    from titans_finance.storage.repository import TransactionFilter
+    from titans_finance.domain import TransactionFilter
 
     return TransactionFilter(
         date_from=date_from.date() if date_from else None,
@@ -98,8 +98,9 @@ def export_transactions(
     """Export matching transactions to CSV, escaped against spreadsheet formula injection."""
     from titans_finance import domain as d
     from titans_finance.config import get_settings
+    from titans_finance.export import export_csv
     from titans_finance.storage.db import get_engine
-    from titans_finance.storage.repository import export_csv, load_transactions
+    from titans_finance.storage.repository import load_transactions
 
     engine = get_engine(get_settings().database_url)
     frame = load_transactions(

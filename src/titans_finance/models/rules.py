@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -98,21 +97,4 @@ def propose_rules(
     ]
 
 
-def rule_from_dict(data: dict[str, object]) -> d.CategoryRule:
-    """Build a rule from a plain mapping (e.g. JSON)."""
-
-    def money(value: object) -> Decimal | None:
-        return None if value is None else Decimal(str(value))
-
-    return d.CategoryRule(
-        kind=d.RuleKind(str(data["kind"])),
-        category=str(data["category"]),
-        pattern=str(data.get("pattern", "")),
-        min_amount=money(data.get("min_amount")),
-        max_amount=money(data.get("max_amount")),
-        account=None if data.get("account") is None else str(data["account"]),
-        priority=int(str(data.get("priority", 0))),
-    )
-
-
-__all__ = ["apply_rules", "propose_rules", "rule_from_dict", "rule_mask"]
+__all__ = ["apply_rules", "propose_rules", "rule_mask"]

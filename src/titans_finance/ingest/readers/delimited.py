@@ -26,6 +26,7 @@ import pandas as pd
 from charset_normalizer import from_bytes
 
 from titans_finance import domain as d
+from titans_finance.domain import RejectedRow
 from titans_finance.errors import InputFileError
 from titans_finance.ingest.mapping import ColumnMapping, coerce_mapping
 from titans_finance.ingest.normalize import (
@@ -35,7 +36,7 @@ from titans_finance.ingest.normalize import (
     expand,
     factorize_text,
 )
-from titans_finance.ingest.readers.base import ReadResult, RejectedRow
+from titans_finance.ingest.readers.base import ReadResult
 
 logger = logging.getLogger(__name__)
 
