@@ -201,7 +201,7 @@ def stack(stack_env: dict[str, str]) -> Iterator[Stack]:
             f"api={REPLICAS}",
             *SERVICES,
         )
-        running.wait_healthy(("postgres", "redis", *SERVICES), timeout=300)
+        running.wait_healthy(("postgres", "redis", *SERVICES), timeout=420)
         running.figures["up_to_healthy_s"] = round(time.monotonic() - start, 1)
         yield running
     finally:
