@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from titans_finance.errors import ConfigurationError
@@ -66,6 +73,11 @@ class Settings(BaseSettings):
     monitor_max_rows: int = Field(default=20_000, ge=1)
     monitor_forecast_days: int = Field(default=30, ge=1, le=366)
     dashboard_api_key: SecretStr | None = None
+    # Set by `titans serve --workers N` for its workers (prometheus-client multiprocess mode).
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR")
+    )
+
     model_signing_key: SecretStr | None = None
 
     @field_validator("environment", mode="before")
@@ -124,7 +136,12 @@ class Settings(BaseSettings):
         return _split_csv(value)
 
     @field_validator(
-        "redis_url", "dashboard_api_url", "dashboard_api_key", "model_signing_key", mode="before"
+        "redis_url",
+        "dashboard_api_url",
+        "dashboard_api_key",
+        "model_signing_key",
+        "prometheus_multiproc_dir",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

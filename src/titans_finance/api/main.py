@@ -239,7 +239,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         api_keys=api_keys,
         models=ModelService(settings.models_dir, signing=SigningPolicy.from_settings(settings)),
-        metrics=Metrics(),
+        metrics=Metrics(settings.prometheus_multiproc_dir),
     )
     app = FastAPI(
         title="Titans Finance API",
