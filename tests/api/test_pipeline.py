@@ -97,9 +97,7 @@ def test_serving_picks_up_a_new_champion_and_keeps_the_old_on_a_bad_one(
     assert _wait_for(lambda: _version(client, "category") == "newchampion1", 30)
 
     _swap_in(models_dir, "category", "broken000001", corrupt=True)
-    assert _wait_for(
-        lambda: not client.get("/models/status").json()["last_reload"]["success"], 30
-    )
+    assert _wait_for(lambda: not client.get("/models/status").json()["last_reload"]["success"], 30)
     assert _version(client, "category") == "newchampion1" != before
     predicted = client.post(
         "/predict/category",
