@@ -21,6 +21,7 @@ from titans_finance.config import Settings, get_settings
 from titans_finance.errors import TrainingDataError
 from titans_finance.models.base import TitansModel
 from titans_finance.models.catalog import model_class
+from titans_finance.models.signing import SigningPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ def train_model(
     """
     started = time.perf_counter()
     settings = settings or get_settings()
+    signing = SigningPolicy.from_settings(settings)
+    signing.check_can_sign()  # before minutes of fitting, not after
     stage = on_stage or (lambda _name: None)
     cls = model_class(model_type)
     if log_to_registry:
@@ -161,7 +164,7 @@ def train_model(
         warnings.append(f"{dropped} row(s) dated after today were left out (scheduled payments)")
     model.metadata_.metrics = metrics
     stage("saving")
-    target = model.save(Path(models_dir))
+    target = model.save(Path(models_dir), signing)
     result = TrainResult(
         model_type=model_type,
         model_dir=target,
