@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -216,9 +217,9 @@ class ModelDecision(Base):
     champion_version: Mapped[str | None] = mapped_column(String(50))
     metric: Mapped[str | None] = mapped_column(String(100))
     higher_is_better: Mapped[bool] = mapped_column(default=True)
-    candidate_value: Mapped[float | None] = mapped_column()
-    champion_value: Mapped[float | None] = mapped_column()
-    margin: Mapped[float] = mapped_column(default=0.0)
+    candidate_value: Mapped[float | None] = mapped_column(Float)
+    champion_value: Mapped[float | None] = mapped_column(Float)
+    margin: Mapped[float] = mapped_column(Float, default=0.0)
     holdout_rows: Mapped[int] = mapped_column(Integer, default=0)
     decision: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="pending")
