@@ -11,7 +11,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
-    Float,
     ForeignKey,
     Index,
     Integer,
