@@ -56,8 +56,8 @@ def test_upgrade_on_postgresql_is_idempotent(
     ("url", "code", "message"),
     [
         ("postgresql://titans:hunter2-pw@127.0.0.1:1/titans", 74, "cannot reach the database"),
-        ("mysql://titans@localhost/titans", 78, "driver is not installed"),
-        ("not a url", 78, "is not a database URL"),
+        ("mysql://titans@localhost/titans", 78, "is not supported"),
+        ("not a url", 78, "not a URL"),
     ],
 )
 def test_a_wrong_database_url_is_one_line_and_a_documented_exit_code(
