@@ -52,13 +52,28 @@ class Settings(BaseSettings):
     default_currency: str = "USD"
     dashboard_api_url: str | None = None
     dashboard_api_key: SecretStr | None = None
+    jwt_secret: SecretStr | None = None
+    token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    refresh_ttl_seconds: int = Field(default=7 * 86_400, ge=60, le=90 * 86_400)
+    auth_failure_burst: int = Field(default=10, ge=1, description="failed logins before 429")
+    auth_failures_per_hour: int = Field(default=60, ge=1, description="refill of that budget")
+    owner_username: str | None = None
+    owner_password: SecretStr | None = None
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("redis_url", "dashboard_api_url", "dashboard_api_key", mode="before")
+    @field_validator(
+        "redis_url",
+        "dashboard_api_url",
+        "dashboard_api_key",
+        "jwt_secret",
+        "owner_username",
+        "owner_password",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

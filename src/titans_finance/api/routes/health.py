@@ -7,14 +7,14 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import psutil
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from titans_finance.api import schemas as s
-from titans_finance.api.deps import StateDep
+from titans_finance.api.deps import PUBLIC, READ, StateDep, read_unless_public
 from titans_finance.api.state import AppState
 
 live_router = APIRouter(tags=["health"])
@@ -29,7 +29,12 @@ def _package_version() -> str:
         return "unknown"
 
 
-@live_router.get("/livez", response_class=PlainTextResponse, summary="Liveness probe (no auth)")
+@live_router.get(
+    "/livez",
+    response_class=PlainTextResponse,
+    summary="Liveness probe (no auth)",
+    dependencies=PUBLIC,
+)
 async def livez() -> str:
     """The process answers; nothing else is checked."""
     return "ok"
@@ -51,7 +56,7 @@ def _check_database(state: AppState) -> dict[str, Any]:
     }
 
 
-@router.get("/health", response_model=s.HealthResponse, summary="Service health")
+@router.get("/health", response_model=s.HealthResponse, summary="Service health", dependencies=READ)
 async def health(state: StateDep) -> Any:
     """Models, database, Redis, memory and uptime; `degraded` when a part fails."""
     database = await run_in_threadpool(_check_database, state)
@@ -83,6 +88,7 @@ async def health(state: StateDep) -> Any:
     "/metrics",
     response_class=PlainTextResponse,
     summary="Prometheus metrics",
+    dependencies=[Depends(read_unless_public)],
 )
 def metrics(state: StateDep) -> Response:
     """Request counts and latency per route, predictions per model, model load state."""
