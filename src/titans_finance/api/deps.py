@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
-from fastapi.routing import APIRoute
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -122,7 +122,16 @@ class MissingScope(Exception):
     """A route declares no scope dependency."""
 
 
-def declared_scope(route: APIRoute) -> Scope | None:
+def api_routes(app: FastAPI) -> list[RouteContext]:
+    """Every API route of ``app`` with what its routers add (prefix, dependencies)."""
+    return [
+        context
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+    ]
+
+
+def declared_scope(route: APIRoute | RouteContext) -> Scope | None:
     """The scope ``route`` declares (None for open routes); MissingScope when it declares none."""
     pending = list(route.dependant.dependencies)
     found: list[Scope | None] = []
@@ -152,6 +161,7 @@ __all__ = [
     "SettingsDep",
     "StateDep",
     "WriteDep",
+    "api_routes",
     "declared_scope",
     "get_engine_dep",
     "get_key_identity",

@@ -14,11 +14,10 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from titans_finance.api.deps import MissingScope, declared_scope, read_unless_public
+from titans_finance.api.deps import MissingScope, api_routes, declared_scope, read_unless_public
 from titans_finance.api.limits import (
     BodySizeLimit,
     PredictionCache,
@@ -166,8 +165,8 @@ def _openapi_with_security(app: FastAPI, settings: Settings) -> dict[str, Any]:
         for path in open_paths:
             for operation in schema["paths"].get(path, {}).values():
                 operation["security"] = []
-        for route in app.routes:
-            if isinstance(route, APIRoute) and route.include_in_schema:
+        for route in api_routes(app):
+            if route.include_in_schema:
                 scope = declared_scope(route)
                 for method in route.methods or ():
                     operation = schema["paths"].get(route.path_format, {}).get(method.lower())
@@ -184,12 +183,11 @@ def _openapi_with_security(app: FastAPI, settings: Settings) -> dict[str, Any]:
 def check_route_scopes(app: FastAPI) -> None:
     """ConfigurationError naming any route that declares no scope (read, write, admin, open)."""
     missing = []
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            try:
-                declared_scope(route)
-            except MissingScope as exc:
-                missing.append(str(exc))
+    for route in api_routes(app):
+        try:
+            declared_scope(route)
+        except MissingScope as exc:
+            missing.append(str(exc))
     if missing:
         raise ConfigurationError("routes without a declared scope: " + "; ".join(missing))
 

@@ -52,7 +52,7 @@ def _register_all() -> None:
 
     ingest.register(app)
     transactions.register(app)
-    for module_name in ("models", "forecast", "serve", "dashboard", "demo", "scale"):
+    for module_name in ("models", "forecast", "serve", "dashboard", "demo", "scale", "access"):
         try:
             module = __import__(f"titans_finance.cli.{module_name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

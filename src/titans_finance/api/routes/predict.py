@@ -200,7 +200,15 @@ def _history(state: AppState, account: str | None, days: int = 90) -> list[dict[
 def predict_cashflow(body: s.CashflowRequest, state: StateDep, principal: ReadDep) -> Any:
     """Daily net flow and balance with intervals, and the chance of going below zero."""
     principal.require_account(body.account)
-    result = state.models.forecast(body.forecast_days, account=body.account)
+    try:
+        result = state.models.forecast(body.forecast_days, account=body.account)
+    except TitansError as exc:
+        if not principal.restricted:
+            raise
+        # The model's message lists the accounts it knows: not for a caller limited to some.
+        raise type(exc)(
+            f"account {body.account!r}: no cash-flow forecast is available for this account"
+        ) from None
     daily = getattr(result, "daily", result)
     summary = getattr(result, "summary", {})
     state.metrics.predictions.labels("cashflow").inc(body.forecast_days)
