@@ -11,10 +11,9 @@ from tests.models.categorised import synthetic_frame
 from titans_finance import domain as d
 from titans_finance.config import Settings
 from titans_finance.errors import TrainingDataError
-from titans_finance.models.catalog import MODEL_CLASSES, UnknownModelError, model_class
+from titans_finance.models.catalog import MODEL_CLASSES, MODEL_NAMES, UnknownModelError, model_class
 from titans_finance.models.category import CategoryModel
 from titans_finance.training import (
-    MODEL_TYPES,
     evaluate_model,
     load_training_frame,
     primary_metric,
@@ -24,8 +23,8 @@ from titans_finance.training import (
 
 
 def test_model_types_and_catalog() -> None:
-    assert MODEL_TYPES == ("category", "amount", "anomaly", "recurring", "cashflow")
-    assert list(MODEL_CLASSES) == list(MODEL_TYPES)
+    assert MODEL_NAMES == ("category", "amount", "anomaly", "recurring", "cashflow")
+    assert list(MODEL_CLASSES) == list(MODEL_NAMES)
     assert model_class("category") is CategoryModel
     with pytest.raises(UnknownModelError, match="unknown model 'tree'"):
         model_class("tree")

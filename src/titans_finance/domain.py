@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Final
+
+import numpy as np
+import pandas as pd
 
 
 class TransactionType(StrEnum):
@@ -61,6 +66,133 @@ DEFAULT_ACCOUNT: Final = "default"
 
 CENT: Final = Decimal("0.01")
 
+# Validation limits shared by ingest validation and the API's request schemas.
+MIN_DATE: Final = dt.date(1900, 1, 1)
+MAX_DATE: Final = dt.date(2100, 12, 31)  # the API's upper bound; ingest allows up to today + 1y
+MAX_ABS_AMOUNT: Final = Decimal("1e12")
+MAX_DESCRIPTION: Final = 500
+
+# Type labels (lower case) as banks and users write them -> the canonical type.
+TYPE_SYNONYMS: dict[str, TransactionType] = {
+    **{
+        word: TransactionType.EXPENSE
+        for word in (
+            "expense",
+            "expenses",
+            "debit",
+            "dr",
+            "db",
+            "d",
+            "withdrawal",
+            "out",
+            "outflow",
+            "payment",
+            "purchase",
+            "spend",
+            "af",
+            "soll",
+            "s",
+            "debet",
+            "débit",
+            "debito",
+            "débito",
+            "cargo",
+            "addebito",
+            "uscita",
+            "ausgabe",
+            "dépense",
+            "gasto",
+            "vydaj",
+            "vyber",
+            "výdaj",
+        )
+    },
+    **{
+        word: TransactionType.INCOME
+        for word in (
+            "income",
+            "credit",
+            "cr",
+            "c",
+            "deposit",
+            "in",
+            "inflow",
+            "refund",
+            "bij",
+            "haben",
+            "h",
+            "crédit",
+            "credito",
+            "crédito",
+            "abono",
+            "accredito",
+            "entrata",
+            "einnahme",
+            "revenu",
+            "ingreso",
+            "prijem",
+            "příjem",
+        )
+    },
+    **{word: TransactionType.TRANSFER for word in ("transfer", "xfer", "virement", "umbuchung")},
+}
+
+
+def parse_type(label: object) -> TransactionType | None:
+    """The canonical type a label names (case and surrounding space ignored); None if unknown."""
+    if isinstance(label, TransactionType):
+        return label
+    if label is None:
+        return None
+    return TYPE_SYNONYMS.get(str(label).strip().lower())
+
+
+def to_float(values: pd.Series) -> np.ndarray:
+    """Amounts as float64 (accepts Decimal, strings of numbers, floats); NaN where not a number.
+
+    The one Decimal -> float conversion of the project (for model input, charts and JSON).
+    """
+    if values.dtype == object:
+        values = values.astype("string")
+    numbers = pd.to_numeric(values, errors="coerce")
+    return np.asarray(pd.Series(numbers).astype("float64").to_numpy(), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A source row that could not become a transaction, with a reason a person understands."""
+
+    line: int
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BalanceBreak:
+    """A running-balance discontinuity: previous balance + amount != reported balance."""
+
+    line: int
+    expected: str
+    found: str
+
+
+@dataclass
+class TransactionFilter:
+    """Filters for listing transactions; every field is optional."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    accounts: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    types: Sequence[str] = ()
+    text: str | None = None
+    min_amount: Decimal | float | None = None
+    max_amount: Decimal | float | None = None
+    limit: int | None = None
+    offset: int = 0
+    sort: str = "date"
+    descending: bool = False
+
 
 def confidence_level(probability: float) -> ConfidenceLevel:
     """Map a calibrated probability to its level (VERY_HIGH > 0.98, HIGH > 0.90, MEDIUM > 0.60)."""
@@ -104,3 +236,23 @@ class CategoryRule:
     account: str | None = None
     priority: int = 0
     id: int | None = None
+
+
+def rule_from_dict(data: Mapping[str, object]) -> CategoryRule:
+    """Build a rule from a plain mapping (JSON, an API answer); missing optional fields default."""
+
+    def money(value: object) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    account = data.get("account")
+    rule_id = data.get("id")
+    return CategoryRule(
+        kind=RuleKind(str(data["kind"])),
+        category=str(data["category"]),
+        pattern=str(data.get("pattern") or ""),
+        min_amount=money(data.get("min_amount")),
+        max_amount=money(data.get("max_amount")),
+        account=None if account is None else str(account),
+        priority=int(str(data.get("priority") or 0)),
+        id=None if rule_id is None else int(str(rule_id)),
+    )

@@ -71,10 +71,10 @@ class ModelNotTrainedError(TitansError):
 
 
 class ModelIntegrityError(TitansError):
-    """A model artefact fails its checksum or cannot be loaded."""
+    """A model artefact fails its signature or checksum, or cannot be loaded."""
 
     exit_code = 70
-    http_status = 500
+    http_status = 503
 
 
 class TrainingDataError(TitansError):

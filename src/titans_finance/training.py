@@ -21,10 +21,10 @@ from titans_finance.config import Settings, get_settings
 from titans_finance.errors import TrainingDataError
 from titans_finance.models.base import TitansModel
 from titans_finance.models.catalog import model_class
+from titans_finance.models.signing import SigningPolicy
 
 logger = logging.getLogger(__name__)
 
-MODEL_TYPES: tuple[str, ...] = ("category", "amount", "anomaly", "recurring", "cashflow")
 HOLDOUT_FRACTION = 0.25
 _LOWER_IS_BETTER_HINTS = ("error", "mae", "rmse", "mse", "mape", "loss", "ece", "pinball")
 
@@ -141,6 +141,8 @@ def train_model(
     """
     started = time.perf_counter()
     settings = settings or get_settings()
+    signing = SigningPolicy.from_settings(settings)
+    signing.check_can_sign()  # before minutes of fitting, not after
     stage = on_stage or (lambda _name: None)
     cls = model_class(model_type)
     if log_to_registry:
@@ -156,7 +158,7 @@ def train_model(
         warnings.append(f"{dropped} row(s) dated after today were left out (scheduled payments)")
     model.metadata_.metrics = metrics
     stage("saving")
-    target = model.save(Path(models_dir))
+    target = model.save(Path(models_dir), signing)
     result = TrainResult(
         model_type=model_type,
         model_dir=target,
@@ -224,7 +226,6 @@ def load_training_frame(settings: Settings, data: Path | None = None) -> pd.Data
 
 __all__ = [
     "HOLDOUT_FRACTION",
-    "MODEL_TYPES",
     "TrainResult",
     "evaluate_model",
     "load_training_frame",

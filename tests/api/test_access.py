@@ -288,6 +288,9 @@ CASES: dict[tuple[str, str], Case] = {
         _req("GET", "/models/performance"),
         _allowed(_req("GET", "/models/performance")),
     ),
+    ("GET", "/models/health"): Case(
+        Scope.READ, _req("GET", "/models/health"), _allowed(_req("GET", "/models/health"))
+    ),
     ("POST", "/models/reload-all"): Case(
         Scope.ADMIN,
         _req("POST", "/models/reload-all"),

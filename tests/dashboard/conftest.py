@@ -60,10 +60,10 @@ def build_store(folder: Path, csv: Path, *, train: bool = True) -> SeededStore:
     from threadpoolctl import threadpool_limits
 
     from titans_finance.ingest.pipeline import ingest_file
-    from titans_finance.models.catalog import model_class
+    from titans_finance.models.catalog import MODEL_NAMES, model_class
     from titans_finance.storage.db import create_db_engine, migrate
     from titans_finance.storage.repository import load_transactions
-    from titans_finance.training import MODEL_TYPES, train_model
+    from titans_finance.training import train_model
 
     database = folder / "seed.db"
     models_dir = folder / "models"
@@ -81,7 +81,7 @@ def build_store(folder: Path, csv: Path, *, train: bool = True) -> SeededStore:
         )
         # one BLAS/OpenMP thread: gradient boosting oversubscribes a busy 2-core machine badly
         with threadpool_limits(1):
-            for kind in MODEL_TYPES:
+            for kind in MODEL_NAMES:
                 try:
                     train_model(kind, frame, models_dir, settings=settings, log_to_registry=False)
                 except Exception as exc:  # a hold-out failure must not hide the pages' own bugs

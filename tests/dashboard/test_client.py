@@ -17,9 +17,10 @@ from tests.dashboard.conftest import SeededStore
 from titans_finance import domain as d
 from titans_finance.config import Settings
 from titans_finance.dashboard.client import ApiClient, LocalClient, make_client
+from titans_finance.domain import TransactionFilter
 from titans_finance.errors import StorageError, ValidationError
 from titans_finance.storage.db import get_engine
-from titans_finance.storage.repository import TransactionFilter, list_budgets
+from titans_finance.storage.repository import list_budgets
 
 KEY = "dashboard-test-key"
 

@@ -20,7 +20,7 @@ from titans_finance.dashboard.app_pages.insights import (
 from titans_finance.dashboard.app_pages.predictions import review_queue
 from titans_finance.dashboard.app_pages.transactions import _charts_html, preset_range
 from titans_finance.dashboard.state import month_keys
-from titans_finance.storage.repository import export_csv
+from titans_finance.export import export_csv
 
 FIRST, LAST = date(2018, 1, 1), date(2019, 9, 30)
 

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from titans_finance import domain as d
 from titans_finance.errors import InputFileError
+from titans_finance.export import export_csv
 from titans_finance.ingest.pipeline import ingest_file, load_frame
 from titans_finance.storage import repository as repo
 
@@ -38,7 +39,7 @@ def test_overlapping_export_adds_only_new_rows(engine: Engine) -> None:
     ingest_file(engine, PIPELINE / "repeats_and_bad_rows.csv")
     overlap = ingest_file(engine, PIPELINE / "overlap.csv")
     assert (overlap.inserted, overlap.duplicates) == (2, 1)
-    exported = repo.export_csv(repo.load_transactions(engine))
+    exported = export_csv(repo.load_transactions(engine))
     assert "'=HYPERLINK" in exported
 
 

@@ -10,9 +10,9 @@ import pytest
 from tests.models.categorised import synthetic_frame
 
 from titans_finance import domain as d
-from titans_finance.domain import CategoryRule, RuleKind
+from titans_finance.domain import CategoryRule, RuleKind, rule_from_dict
 from titans_finance.models.category import CategoryModel
-from titans_finance.models.rules import apply_rules, propose_rules, rule_from_dict
+from titans_finance.models.rules import apply_rules, propose_rules
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from sqlalchemy import Engine, event
 from tests.factories import canonical_frame
 
 from titans_finance import domain as d
+from titans_finance.domain import RejectedRow
 from titans_finance.errors import NotFoundError, ValidationError
-from titans_finance.ingest.readers.base import RejectedRow
+from titans_finance.storage import bulk
 from titans_finance.storage import repository as repo
 
 
@@ -22,7 +23,7 @@ def _store(engine: Engine, seed: int, rows: int = 5, rejects: int = 0) -> int:
         RejectedRow(100 + i, f"raw row {i} " + "y" * 50, f"line {100 + i}: no date")
         for i in range(rejects)
     ]
-    return repo.store_import(
+    return bulk.store_import(
         engine,
         file_name=f"file-{seed}.csv",
         sha256=f"{seed:064d}",

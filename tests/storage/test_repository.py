@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from decimal import Decimal
 
@@ -11,13 +9,14 @@ from sqlalchemy import Engine
 from tests.factories import MERCHANTS, canonical_frame
 
 from titans_finance import domain as d
+from titans_finance.domain import RejectedRow
 from titans_finance.errors import NotFoundError, ValidationError
-from titans_finance.ingest.readers.base import RejectedRow
+from titans_finance.storage import bulk
 from titans_finance.storage import repository as repo
 
 
 def _store(engine: Engine, frame: pd.DataFrame, rejects: list[RejectedRow] | None = None):  # type: ignore[no-untyped-def]
-    return repo.store_import(
+    return bulk.store_import(
         engine,
         file_name="f.csv",
         sha256="0" * 64,
@@ -128,35 +127,16 @@ def test_anomaly_feedback_and_budgets(engine: Engine) -> None:
         repo.set_budget(engine, "Groceries", Decimal("-1"))
 
 
-@pytest.mark.parametrize(
-    ("cell", "escaped"),
-    [
-        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
-        ("+cmd", "'+cmd"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("-2+3", "'-2+3"),
-        ("-12.50", "-12.50"),
-        ("+44", "+44"),
-        ("plain", "plain"),
-    ],
-)
-def test_csv_export_escapes_formulas(cell: str, escaped: str) -> None:
-    frame = pd.DataFrame({"Description": [cell], "Amount": [1.0]})
-    assert repo.escape_formulas(frame)["Description"].iloc[0] == escaped
-    exported = next(csv.DictReader(io.StringIO(repo.export_csv(frame))))
-    assert exported["Description"] == escaped
-
-
 def test_large_loads_rebuild_secondary_indexes(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sqlalchemy import inspect
 
-    monkeypatch.setattr(repo, "BULK_REBUILD_ROWS", 10)
+    monkeypatch.setattr(bulk, "BULK_REBUILD_ROWS", 10)
     assert _store(engine, canonical_frame(40)).inserted == 40
     assert _store(engine, canonical_frame(40)).inserted == 0
     names = {index["name"] for index in inspect(engine).get_indexes("transactions")}
-    assert set(repo._SECONDARY_INDEXES) <= names
+    assert set(bulk._SECONDARY_INDEXES) <= names
     unique = inspect(engine).get_unique_constraints("transactions")
     assert any(c["column_names"] == ["fingerprint"] for c in unique), unique
     grown = canonical_frame(60)  # 20 rows beyond the stored 40: the index is kept this time

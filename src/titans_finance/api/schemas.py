@@ -21,24 +21,14 @@ from typing_extensions import TypedDict
 
 from titans_finance import domain as d
 
-MIN_DATE = dt.date(1900, 1, 1)
-MAX_DATE = dt.date(2100, 12, 31)
-MAX_AMOUNT = 1e12
-
-_TYPE_ALIASES = {
-    "income": d.TransactionType.INCOME,
-    "credit": d.TransactionType.INCOME,
-    "expense": d.TransactionType.EXPENSE,
-    "debit": d.TransactionType.EXPENSE,
-    "transfer": d.TransactionType.TRANSFER,
-}
+MAX_AMOUNT = float(d.MAX_ABS_AMOUNT)
 
 Text100 = Annotated[str, Field(max_length=100)]
 
 
 def _parse_type(value: object) -> object:
     if isinstance(value, str):
-        found = _TYPE_ALIASES.get(value.strip().lower())
+        found = d.parse_type(value)
         if found is None:
             raise ValueError("must be Income, Expense or Transfer (or credit/debit)")
         return found
@@ -55,8 +45,8 @@ def _parse_date(value: object) -> object:
 
 
 def _check_date_range(value: dt.date | None) -> dt.date | None:
-    if value is not None and not MIN_DATE <= value <= MAX_DATE:
-        raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
+    if value is not None and not d.MIN_DATE <= value <= d.MAX_DATE:
+        raise ValueError(f"must be between {d.MIN_DATE} and {d.MAX_DATE}")
     return value
 
 
@@ -72,7 +62,9 @@ class TransactionBase(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, populate_by_name=True)
 
-    description: str = Field("", max_length=500, description="Bank description of the transaction")
+    description: str = Field(
+        "", max_length=d.MAX_DESCRIPTION, description="Bank description of the transaction"
+    )
     amount: float | None = Field(
         None,
         ge=-MAX_AMOUNT,
@@ -125,7 +117,7 @@ class TransactionBase(BaseModel):
 class CategoryRequest(TransactionBase):
     """A transaction to categorise."""
 
-    description: str = Field(..., min_length=1, max_length=500)
+    description: str = Field(..., min_length=1, max_length=d.MAX_DESCRIPTION)
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -316,7 +308,7 @@ class BatchTransaction(TypedDict, total=False):
     also be datetimes; their range is checked vectorised once the batch is a frame.
     """
 
-    description: Annotated[str, Field(max_length=500)]
+    description: Annotated[str, Field(max_length=d.MAX_DESCRIPTION)]
     amount: Annotated[float | None, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
     date: dt.date | dt.datetime | None
     type: TypeSpelling | None

@@ -14,6 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from titans_finance.errors import TitansError, ValidationError
+from titans_finance.models.catalog import PREDICTABLE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +27,6 @@ logger = logging.getLogger(__name__)
 console = Console()
 err_console = Console(stderr=True)
 
-PREDICTABLE = ("category", "amount", "anomaly")
 _ALL = "all"
 
 
@@ -45,10 +45,9 @@ def _settings_and_dir(models_dir: Path | None) -> tuple[Settings, Path]:
 
 def _model_names(model: str) -> list[str]:
     from titans_finance.models.catalog import available_models, model_class
-    from titans_finance.training import MODEL_TYPES
 
     if model == _ALL:
-        return [name for name in MODEL_TYPES if name in available_models()]
+        return available_models()
     model_class(model)  # a clear error for an unknown or unavailable model
     return [model]
 
@@ -164,8 +163,9 @@ def predict(
         progress.update(task, description=f"writing {output.name}")
         original = _original_rows(input_path, prepared)
         result = _join_predictions(original, prepared, predictions)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        result.to_csv(output, index=False)
+        from titans_finance.export import write_csv
+
+        write_csv(result, output)
         progress.remove_task(task)
     label = " (cold start: default taxonomy, low confidence)" if cold_start else ""
     console.print(f"wrote {len(result)} rows to {output}{label}", highlight=False)

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
-    from titans_finance.storage.repository import TransactionFilter
+    from titans_finance.domain import TransactionFilter
 
 console = Console()
 transactions_app = typer.Typer(help="List and export stored transactions.", no_args_is_help=True)
@@ -26,7 +27,7 @@ def _filter(
     text: str | None,
     limit: int | None,
 ) -> TransactionFilter:
-    from titans_finance.storage.repository import TransactionFilter
+    from titans_finance.domain import TransactionFilter
 
     return TransactionFilter(
         date_from=date_from.date() if date_from else None,
@@ -74,12 +75,13 @@ def list_transactions(
         table.add_column(column, justify="right" if column in ("id", "Amount") else "left")
     dates = frame[d.DATE].dt.strftime("%Y-%m-%d").tolist()
     for row, day in zip(frame.itertuples(index=False), dates, strict=True):
+        # Stored text is shown as plain text: "[link=...]" in a description is not markup.
         table.add_row(
             str(row.id),
             day,
-            str(row.Account),
-            str(row.Description)[:60],
-            str(row.Category or ""),
+            Text(str(row.Account)),
+            Text(str(row.Description)[:60]),
+            Text(str(row.Category or "")),
             f"{row.Amount:,.2f}",
         )
     console.print(table)
@@ -98,8 +100,9 @@ def export_transactions(
     """Export matching transactions to CSV, escaped against spreadsheet formula injection."""
     from titans_finance import domain as d
     from titans_finance.config import get_settings
+    from titans_finance.export import export_csv
     from titans_finance.storage.db import get_engine
-    from titans_finance.storage.repository import export_csv, load_transactions
+    from titans_finance.storage.repository import load_transactions
 
     engine = get_engine(get_settings().database_url)
     frame = load_transactions(

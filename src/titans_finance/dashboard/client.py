@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import pandas as pd
 
 from titans_finance import domain as d
+from titans_finance.domain import TransactionFilter
 from titans_finance.errors import (
     ModelNotTrainedError,
     NotFoundError,
@@ -25,7 +26,7 @@ from titans_finance.errors import (
     TitansError,
     ValidationError,
 )
-from titans_finance.storage.repository import TransactionFilter
+from titans_finance.models.catalog import MODEL_NAMES, PREDICTABLE
 
 if TYPE_CHECKING:
     import httpx
@@ -35,9 +36,6 @@ if TYPE_CHECKING:
     from titans_finance.serving import ModelService
 
 logger = logging.getLogger(__name__)
-
-PREDICTION_KINDS: tuple[str, ...] = ("category", "amount", "anomaly")
-MODEL_TYPES: tuple[str, ...] = ("category", "amount", "anomaly", "recurring", "cashflow")
 
 
 @runtime_checkable
@@ -113,6 +111,10 @@ class DashboardClient(Protocol):
 
     def train(self, model_type: str = "all") -> list[dict[str, Any]]:
         """Train a model (or all) on the stored transactions; returns their metadata."""
+        ...
+
+    def model_health(self) -> dict[str, Any]:
+        """The monitoring report of the serving models (GET /models/health's body)."""
         ...
 
 
@@ -247,8 +249,8 @@ class LocalClient:
         return self._models
 
     def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
-        if kind not in PREDICTION_KINDS:
-            raise ValidationError(f"unknown prediction {kind!r}; choose {PREDICTION_KINDS}")
+        if kind not in PREDICTABLE:
+            raise ValidationError(f"unknown prediction {kind!r}; choose {PREDICTABLE}")
         return self._service().predict(kind, frame)
 
     def recurring(self) -> pd.DataFrame:
@@ -263,7 +265,7 @@ class LocalClient:
         from titans_finance.models.base import read_metadata
 
         status = []
-        for model_type in MODEL_TYPES:
+        for model_type in MODEL_NAMES:
             folder = Path(self._settings.models_dir) / model_type
             try:
                 meta = read_metadata(folder, model_type).to_dict()
@@ -272,14 +274,18 @@ class LocalClient:
                 status.append({"model_type": model_type, "trained": False, "error": exc.message})
         return status
 
+    def model_health(self) -> dict[str, Any]:
+        from titans_finance.monitoring import build_report
+
+        return build_report(self.engine, self._service().models.models, self._settings)
+
     def train(self, model_type: str = "all") -> list[dict[str, Any]]:
-        from titans_finance.training import MODEL_TYPES as TRAINABLE
         from titans_finance.training import train_model
 
-        if model_type != "all" and model_type not in TRAINABLE:
-            raise ValidationError(f"unknown model {model_type!r}; choose {', '.join(TRAINABLE)}")
+        if model_type != "all" and model_type not in MODEL_NAMES:
+            raise ValidationError(f"unknown model {model_type!r}; choose {', '.join(MODEL_NAMES)}")
         frame = self.transactions()
-        kinds = TRAINABLE if model_type == "all" else (model_type,)
+        kinds = MODEL_NAMES if model_type == "all" else (model_type,)
         results = []
         for kind in kinds:
             try:
@@ -424,11 +430,11 @@ class ApiClient:
             if payload[key] is not None:
                 payload[key] = str(payload[key])
         body = self._request("POST", "/rules", json=payload)
-        return _rule_from_dict(body)
+        return d.rule_from_dict(body)
 
     def rules(self) -> list[d.CategoryRule]:
         body = self._request("GET", "/rules")
-        return [_rule_from_dict(item) for item in body.get("rules", [])]
+        return [d.rule_from_dict(item) for item in body.get("rules", [])]
 
     def mark_normal(self, transaction_id: int) -> None:
         self._request("POST", f"/transactions/{transaction_id}/normal")
@@ -471,8 +477,8 @@ class ApiClient:
         return body
 
     def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
-        if kind not in PREDICTION_KINDS:
-            raise ValidationError(f"unknown prediction {kind!r}; choose {PREDICTION_KINDS}")
+        if kind not in PREDICTABLE:
+            raise ValidationError(f"unknown prediction {kind!r}; choose {PREDICTABLE}")
         records = _records_for_json(frame)
         if len(records) == 1:
             return pd.DataFrame([self._predict_one(kind, records[0])], index=frame.index)
@@ -548,6 +554,10 @@ class ApiClient:
             out.append({"model_type": name, "trained": bool(entry.get("loaded")), **entry})
         return out
 
+    def model_health(self) -> dict[str, Any]:
+        body: dict[str, Any] = self._request("GET", "/models/health")
+        return body
+
     def train(self, model_type: str = "all") -> list[dict[str, Any]]:
         raise ValidationError(
             "the API does not train models: run `titans train "
@@ -614,25 +624,9 @@ def _records_for_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
     if "date" in out:
         out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
     if "amount" in out:
-        out["amount"] = pd.to_numeric(out["amount"], errors="coerce").astype(float)
+        out["amount"] = d.to_float(out["amount"])
     records = out.astype(object).where(out.notna(), None).to_dict("records")
     return [{str(k): v for k, v in row.items()} for row in records]
-
-
-def _rule_from_dict(item: dict[str, Any]) -> d.CategoryRule:
-    def _dec(value: Any) -> Decimal | None:
-        return None if value is None else Decimal(str(value))
-
-    return d.CategoryRule(
-        kind=d.RuleKind(item["kind"]),
-        category=item["category"],
-        pattern=item.get("pattern") or "",
-        min_amount=_dec(item.get("min_amount")),
-        max_amount=_dec(item.get("max_amount")),
-        account=item.get("account"),
-        priority=int(item.get("priority") or 0),
-        id=item.get("id"),
-    )
 
 
 def make_client(settings: Settings) -> DashboardClient:
@@ -646,8 +640,6 @@ def make_client(settings: Settings) -> DashboardClient:
 
 
 __all__ = [
-    "MODEL_TYPES",
-    "PREDICTION_KINDS",
     "ApiClient",
     "DashboardClient",
     "LocalClient",

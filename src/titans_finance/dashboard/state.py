@@ -15,8 +15,8 @@ from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, Stop
 
 from titans_finance import domain as d
 from titans_finance.dashboard.client import DashboardClient, make_client
+from titans_finance.domain import TransactionFilter
 from titans_finance.errors import ModelNotTrainedError, TitansError
-from titans_finance.storage.repository import TransactionFilter
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
-from titans_finance.ingest.readers.base import BalanceBreak
+from titans_finance.domain import BalanceBreak
 
 
 def _cents(values: pd.Series) -> np.ndarray:

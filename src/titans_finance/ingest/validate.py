@@ -14,78 +14,11 @@ import pandas as pd
 
 from titans_finance import domain as d
 from titans_finance.ingest.normalize import expand, factorize_text, parse_amounts, parse_dates
-from titans_finance.ingest.readers.base import RejectedRow
 
 logger = logging.getLogger(__name__)
 
-MIN_DATE = dt.date(1900, 1, 1)
-MAX_ABS_AMOUNT = Decimal("1e12")
-MAX_DESCRIPTION = 500
 EXAMPLE_DATE = "2024-01-31"
 
-TYPE_SYNONYMS: dict[str, d.TransactionType] = {
-    **{
-        word: d.TransactionType.EXPENSE
-        for word in (
-            "expense",
-            "expenses",
-            "debit",
-            "dr",
-            "db",
-            "d",
-            "withdrawal",
-            "out",
-            "outflow",
-            "payment",
-            "purchase",
-            "spend",
-            "af",
-            "soll",
-            "s",
-            "debet",
-            "débit",
-            "debito",
-            "débito",
-            "cargo",
-            "addebito",
-            "uscita",
-            "ausgabe",
-            "dépense",
-            "gasto",
-            "vydaj",
-            "vyber",
-            "výdaj",
-        )
-    },
-    **{
-        word: d.TransactionType.INCOME
-        for word in (
-            "income",
-            "credit",
-            "cr",
-            "c",
-            "deposit",
-            "in",
-            "inflow",
-            "refund",
-            "bij",
-            "haben",
-            "h",
-            "crédit",
-            "credito",
-            "crédito",
-            "abono",
-            "accredito",
-            "entrata",
-            "einnahme",
-            "revenu",
-            "ingreso",
-            "prijem",
-            "příjem",
-        )
-    },
-    **{word: d.TransactionType.TRANSFER for word in ("transfer", "xfer", "virement", "umbuchung")},
-}
 _CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "¥": "JPY", "KČ": "CZK"}
 
 
@@ -147,7 +80,7 @@ def _amounts(values: pd.Series) -> pd.Series:
 
 
 def _type_value(label: str) -> str | None:
-    found = TYPE_SYNONYMS.get(label.lower())
+    found = d.parse_type(label)
     return found.value if found else None
 
 
@@ -164,7 +97,7 @@ def _raw(frame: pd.DataFrame, index: Any) -> str:
 
 def validate_frame(
     frame: pd.DataFrame, *, default_currency: str | None = None
-) -> tuple[pd.DataFrame, list[RejectedRow]]:
+) -> tuple[pd.DataFrame, list[d.RejectedRow]]:
     """Check and tidy a reader's canonical frame; return (accepted rows, rejected rows).
 
     Rejects rows whose date is missing or outside 1900-01-01 .. today + 1 year, whose amount is
@@ -200,10 +133,10 @@ def validate_frame(
         ),
     )
     latest = dt.date.today() + dt.timedelta(days=366)
-    out_of_range = _per_unique(dates, lambda v: not (MIN_DATE <= v <= latest), False).astype(bool)
+    out_of_range = _per_unique(dates, lambda v: not (d.MIN_DATE <= v <= latest), False).astype(bool)
     reject(
         out_of_range,
-        lambda rows: "date " + dates[rows].astype(str) + f" is outside {MIN_DATE} .. {latest}",
+        lambda rows: "date " + dates[rows].astype(str) + f" is outside {d.MIN_DATE} .. {latest}",
     )
 
     raw_amount = _text(frame, d.AMOUNT)
@@ -214,7 +147,7 @@ def validate_frame(
         lambda rows: "amount '" + raw_amount[rows].astype(str) + "' is not a number",
     )
     bad_size = _per_unique(
-        amounts, lambda v: not v.is_finite() or abs(v) >= MAX_ABS_AMOUNT, False
+        amounts, lambda v: not v.is_finite() or abs(v) >= d.MAX_ABS_AMOUNT, False
     ).astype(bool)
     reject(
         bad_size,
@@ -230,11 +163,11 @@ def validate_frame(
     reject(description.isna(), "description is empty (and no reference or merchant to use)")
     length = _per_unique(description, len, 0).astype(int)
     reject(
-        length > MAX_DESCRIPTION,
+        length > d.MAX_DESCRIPTION,
         lambda rows: (
             "description is "
             + length[rows].astype(str)
-            + f" characters long (at most {MAX_DESCRIPTION})"
+            + f" characters long (at most {d.MAX_DESCRIPTION})"
         ),
     )
 
@@ -277,7 +210,7 @@ def validate_frame(
 
     bad = reasons.notna()
     rejects = [
-        RejectedRow(int(lines[i]), _raw(frame, i), f"line {int(lines[i])}: {reasons[i]}")
+        d.RejectedRow(int(lines[i]), _raw(frame, i), f"line {int(lines[i])}: {reasons[i]}")
         for i in frame.index[bad]
     ]
     columns = [*d.CANONICAL_COLUMNS]
@@ -286,4 +219,4 @@ def validate_frame(
     return frame.loc[~bad, columns], rejects
 
 
-__all__ = ["TYPE_SYNONYMS", "validate_frame"]
+__all__ = ["validate_frame"]

@@ -78,14 +78,6 @@ def merchant_keys(frame: pd.DataFrame) -> pd.Series:
     return out.astype(str).str.strip().str.lower()
 
 
-def to_float(values: pd.Series) -> np.ndarray:
-    """Amounts as float64 (accepts Decimal, strings of numbers, floats)."""
-    if values.dtype == object:
-        values = values.astype("string")
-    numbers = pd.to_numeric(values, errors="coerce")
-    return np.asarray(pd.Series(numbers).astype("float64").to_numpy(), dtype=np.float64)
-
-
 def _text(frame: pd.DataFrame, column: str, default: str = "") -> pd.Series:
     if column not in frame:
         return pd.Series(default, index=frame.index, dtype=object)
@@ -159,7 +151,7 @@ def working_frame(
     )
     work["_is_cash"] = method_cash.to_numpy(bool) | description_cash.to_numpy(bool)
     if d.AMOUNT in frame:
-        amount = to_float(frame[d.AMOUNT])
+        amount = d.to_float(frame[d.AMOUNT])
         if need_amount and np.isnan(amount).any():
             bad = int(np.flatnonzero(np.isnan(amount))[0])
             raise error(
@@ -248,6 +240,5 @@ __all__ = [
     "prior_stats",
     "require_columns",
     "single_threaded",
-    "to_float",
     "working_frame",
 ]

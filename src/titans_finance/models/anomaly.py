@@ -21,7 +21,6 @@ from titans_finance.models._history import (
     group_table,
     prior_stats,
     single_threaded,
-    to_float,
     working_frame,
 )
 from titans_finance.models.base import TitansModel
@@ -253,7 +252,7 @@ class AnomalyModel(TitansModel):
                 f"anomaly model training needs at least {_MIN_ROWS} transactions, got {len(work)}"
             )
         if d.BALANCE in frame:
-            work["_balance"] = to_float(frame[d.BALANCE])
+            work["_balance"] = d.to_float(frame[d.BALANCE])
         work = work.sort_values(["_date", "_pos"], kind="stable").reset_index(drop=True)
         if "id" in frame:
             work["_id"] = frame["id"].astype(str).to_numpy()[work["_pos"].to_numpy()]
@@ -851,9 +850,7 @@ def inject_anomalies(
     out = frame.copy()
     if d.AMOUNT not in out or out.empty:
         raise ValidationError("cannot inject anomalies: the frame has no Amount rows")
-    amount = pd.Series(
-        pd.to_numeric(out[d.AMOUNT].astype("string"), errors="coerce"), index=out.index
-    ).astype(float)
+    amount = pd.Series(d.to_float(out[d.AMOUNT]), index=out.index)
     n_each = max(1, int(len(out) * rate / 2))
     scaled = rng.choice(len(out), size=min(n_each, len(out)), replace=False)
     amount.iloc[scaled] = amount.iloc[scaled] * 10.0

@@ -1,11 +1,18 @@
-"""Which class implements each model type, imported lazily by dotted path."""
+"""Which class implements each model type, imported lazily by dotted path.
+
+This is the one list of model names: training, serving, the CLI and the dashboard read it here.
+Importing it is cheap (no scikit-learn): the classes load only in `model_class`.
+"""
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from titans_finance.errors import TitansError
-from titans_finance.models.base import TitansModel
+
+if TYPE_CHECKING:
+    from titans_finance.models.base import TitansModel
 
 MODEL_CLASSES: dict[str, str] = {
     "category": "titans_finance.models.category.CategoryModel",
@@ -14,6 +21,10 @@ MODEL_CLASSES: dict[str, str] = {
     "recurring": "titans_finance.models.recurring.RecurringModel",
     "cashflow": "titans_finance.models.cashflow.CashflowModel",
 }
+#: every model name, in catalog order
+MODEL_NAMES: tuple[str, ...] = tuple(MODEL_CLASSES)
+#: the models that score individual transactions (one output row per input row)
+PREDICTABLE: tuple[str, ...] = ("category", "amount", "anomaly")
 
 
 class UnknownModelError(TitansError):
@@ -26,6 +37,8 @@ class UnknownModelError(TitansError):
 def model_class(name: str) -> type[TitansModel]:
     """The TitansModel subclass for ``name``; UnknownModelError for an unknown name or a module
     that is not available in this installation."""
+    from titans_finance.models.base import TitansModel
+
     try:
         dotted = MODEL_CLASSES[name]
     except KeyError:
@@ -59,4 +72,11 @@ def available_models() -> list[str]:
     return names
 
 
-__all__ = ["MODEL_CLASSES", "UnknownModelError", "available_models", "model_class"]
+__all__ = [
+    "MODEL_CLASSES",
+    "MODEL_NAMES",
+    "PREDICTABLE",
+    "UnknownModelError",
+    "available_models",
+    "model_class",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -23,24 +24,25 @@ from titans_finance.serving import RECORD_FIELDS, columns_to_frame, frame_record
 
 router = APIRouter(prefix="/predict", tags=["predictions"])
 
-# Candidate column names in the cash-flow model's output, first match wins.
-_DAILY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "date": ("date", "ds", "Date"),
-    "predicted_amount": ("predicted_net", "predicted_amount", "net", "yhat"),
-    "lower": ("lower", "net_lower", "predicted_net_lower"),
-    "upper": ("upper", "net_upper", "predicted_net_upper"),
-    "balance": ("predicted_balance", "balance"),
-    "balance_lower": ("balance_lower",),
-    "balance_upper": ("balance_upper",),
-    "account": ("account", "Account"),
+# Response field -> column of the cash-flow model's daily frame (`ForecastResult.daily`).
+_DAILY_FIELDS: dict[str, str] = {
+    "date": "date",
+    "predicted_amount": "predicted_net",
+    "lower": "lower",
+    "upper": "upper",
+    "balance": "predicted_balance",
+    "balance_lower": "balance_lower",
+    "balance_upper": "balance_upper",
+    "account": d.ACCOUNT,
 }
-_SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
-    "total_inflow": ("total_inflow", "inflow"),
-    "total_outflow": ("total_outflow", "outflow"),
-    "net_cashflow": ("net_cashflow", "net"),
-    "lowest_balance": ("lowest_balance",),
-    "lowest_balance_date": ("lowest_balance_date",),
-    "probability_below_zero": ("probability_below_zero", "prob_below_zero"),
+# Response field -> key of `ForecastResult.summary`.
+_SUMMARY_FIELDS: dict[str, str] = {
+    "total_inflow": "total_inflow",
+    "total_outflow": "total_outflow",
+    "net_cashflow": "net",
+    "lowest_balance": "lowest_balance",
+    "lowest_balance_date": "lowest_balance_date",
+    "probability_below_zero": "probability_below_zero",
 }
 
 
@@ -146,47 +148,33 @@ async def predict_anomaly(body: s.AnomalyRequest, state: StateDep, principal: Re
     }
 
 
-def _pick(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series | None:
-    for name in names:
-        if name in frame:
-            return frame[name]
-    return None
-
-
 def _forecast_rows(daily: pd.DataFrame) -> list[dict[str, Any]]:
-    columns: dict[str, Any] = {}
-    for target, names in _DAILY_COLUMNS.items():
-        found = _pick(daily, names)
-        if found is not None:
-            columns[target] = found.to_numpy()
-    if "date" not in columns and isinstance(daily.index, pd.DatetimeIndex):
-        columns["date"] = daily.index.to_numpy()
-    table = pd.DataFrame(columns)
+    """The daily frame as response rows (fields the frame does not hold are left out)."""
+    table = pd.DataFrame(
+        {
+            field: daily[column].to_numpy()
+            for field, column in _DAILY_FIELDS.items()
+            if column in daily
+        }
+    )
     return frame_records(table)
 
 
-def _summary(summary: Any) -> dict[str, Any]:
-    if hasattr(summary, "to_dict") and not isinstance(summary, dict):
-        summary = summary.to_dict()
-    elif hasattr(summary, "__dataclass_fields__"):
-        summary = {k: getattr(summary, k) for k in summary.__dataclass_fields__}
-    if not isinstance(summary, dict):
-        return {}
-    out = {}
-    for target, names in _SUMMARY_KEYS.items():
-        for name in names:
-            if name in summary:
-                out[target] = to_jsonable(summary[name])
-                break
-    return out
+def _summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The forecast summary under the response's field names."""
+    return {
+        field: to_jsonable(summary[key]) for field, key in _SUMMARY_FIELDS.items() if key in summary
+    }
 
 
 def _history(state: AppState, account: str | None, days: int = 90) -> list[dict[str, Any]]:
-    from titans_finance.storage.repository import TransactionFilter, load_transactions
+    from titans_finance.storage.repository import load_transactions
 
     try:
         engine = state.engine()
-        frame = load_transactions(engine, TransactionFilter(accounts=[account] if account else []))
+        frame = load_transactions(
+            engine, d.TransactionFilter(accounts=[account] if account else [])
+        )
     except (TitansError, StorageError):
         return []
     if frame.empty:
@@ -209,13 +197,11 @@ def predict_cashflow(body: s.CashflowRequest, state: StateDep, principal: ReadDe
         raise type(exc)(
             f"account {body.account!r}: no cash-flow forecast is available for this account"
         ) from None
-    daily = getattr(result, "daily", result)
-    summary = getattr(result, "summary", {})
     state.metrics.predictions.labels("cashflow").inc(body.forecast_days)
     return {
         "success": True,
-        "forecast": _forecast_rows(daily if isinstance(daily, pd.DataFrame) else pd.DataFrame()),
-        "summary": _summary(summary),
+        "forecast": _forecast_rows(result.daily),
+        "summary": _summary(result.summary),
         "historical": _history(state, body.account) if body.include_historical else None,
         "model_used": "cashflow",
         "model_version": state.models.models.version("cashflow"),
@@ -231,11 +217,11 @@ def _batch_frame(transactions: list[s.BatchTransaction]) -> pd.DataFrame:
     columns["type"] = [row.get("type") or row.get("transaction_type") for row in rows]
     frame = columns_to_frame(columns)
     dates = frame[d.DATE]
-    bad = (dates < pd.Timestamp(s.MIN_DATE)) | (dates > pd.Timestamp(s.MAX_DATE))
+    bad = (dates < pd.Timestamp(d.MIN_DATE)) | (dates > pd.Timestamp(d.MAX_DATE))
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValidationError(
-            f"transactions.{first}.date: must be between {s.MIN_DATE} and {s.MAX_DATE}"
+            f"transactions.{first}.date: must be between {d.MIN_DATE} and {d.MAX_DATE}"
         )
     return frame
 

@@ -13,6 +13,7 @@ from titans_finance.auth import store
 from titans_finance.auth.scopes import Principal
 from titans_finance.errors import NotFoundError
 from titans_finance.storage import repository
+from titans_finance.storage.tables import MAX_ID
 
 router = APIRouter(prefix="/rules", tags=["rules"])
 
@@ -78,7 +79,7 @@ def create_rule(body: s.RuleCreate, engine: EngineDep, state: StateDep, principa
 
 @router.delete("/{rule_id}", response_model=s.DeletedResponse, summary="Delete a rule")
 def delete_rule(
-    rule_id: Annotated[int, Path(ge=1, le=2**62)],
+    rule_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     engine: EngineDep,
     state: StateDep,
     principal: WriteDep,

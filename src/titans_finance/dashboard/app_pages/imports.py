@@ -1,4 +1,5 @@
-"""Import & models: upload new export files, see past imports, model status and retraining."""
+"""Import & models: upload new export files, see past imports, model status, retraining and
+model health."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from titans_finance import domain as d
-from titans_finance.dashboard.client import MODEL_TYPES
+from titans_finance.dashboard.model_health import render_model_health
 from titans_finance.dashboard.palette import CATEGORICAL, style_figure
 from titans_finance.dashboard.state import (
     errors_shown,
@@ -19,6 +20,7 @@ from titans_finance.dashboard.state import (
     transactions,
 )
 from titans_finance.errors import TitansError
+from titans_finance.models.catalog import MODEL_NAMES
 
 FORMATS = ["auto", "csv", "ofx", "qif", "camt", "berka"]
 
@@ -143,7 +145,7 @@ def _models() -> None:
         (st.success if ok else st.error)(line)
     st.dataframe(status_table(status), hide_index=True, key="models_table")
     c1, c2 = st.columns([1, 3])
-    which = c1.selectbox("Model", ["all", *MODEL_TYPES], key="train_which")
+    which = c1.selectbox("Model", ["all", *MODEL_NAMES], key="train_which")
     c2.write("")
     if c2.button(
         "Retrain on the stored transactions", key="train_button", help="Takes up to a few minutes"
@@ -171,6 +173,8 @@ def main() -> None:
     _history()
     st.divider()
     _models()
+    st.divider()
+    render_model_health(get_client())
 
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; imports stay inert

@@ -22,7 +22,8 @@ from titans_finance.dashboard.state import (
     get_client,
     transactions,
 )
-from titans_finance.storage.repository import TransactionFilter, export_csv
+from titans_finance.domain import TransactionFilter
+from titans_finance.export import export_csv
 
 PRESETS: dict[str, int | None] = {
     "All time": None,

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from titans_finance.domain import BalanceBreak, RejectedRow
 from titans_finance.errors import InputFileError, ValidationError
-from titans_finance.ingest.readers.base import BalanceBreak, Reader, ReadResult, RejectedRow
+from titans_finance.ingest.readers.base import Reader, ReadResult
 
 SUPPORTED_FORMATS: tuple[str, ...] = ("csv", "ofx", "qif", "camt", "berka")
 FORMAT_CHOICES: tuple[str, ...] = ("auto", *SUPPORTED_FORMATS)

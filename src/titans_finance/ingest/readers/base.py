@@ -9,23 +9,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-
-@dataclass(frozen=True)
-class RejectedRow:
-    """A source row that could not become a transaction, with a reason a person understands."""
-
-    line: int
-    raw: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class BalanceBreak:
-    """A running-balance discontinuity: previous balance + amount != reported balance."""
-
-    line: int
-    expected: str
-    found: str
+from titans_finance.domain import BalanceBreak, RejectedRow
 
 
 @dataclass

@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
+from titans_finance.domain import RejectedRow
 from titans_finance.errors import InputFileError
 from titans_finance.ingest.readers._common import build_frame, read_bytes
-from titans_finance.ingest.readers.base import ReadResult, RejectedRow
+from titans_finance.ingest.readers.base import ReadResult
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from titans_finance import domain as d
+from titans_finance.domain import BalanceBreak, RejectedRow
 from titans_finance.errors import InputFileError
 from titans_finance.ingest.readers._common import build_frame, read_bytes
-from titans_finance.ingest.readers.base import BalanceBreak, ReadResult, RejectedRow
+from titans_finance.ingest.readers.base import ReadResult
 
 logger = logging.getLogger(__name__)
 

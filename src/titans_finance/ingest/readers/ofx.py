@@ -26,6 +26,7 @@ from ofxtools.models.base import Aggregate
 from ofxtools.Parser import ParseError, TreeBuilder
 
 from titans_finance import domain as d
+from titans_finance.domain import RejectedRow
 from titans_finance.errors import InputFileError
 from titans_finance.ingest.readers._common import (
     build_frame,
@@ -34,7 +35,7 @@ from titans_finance.ingest.readers._common import (
     parse_money,
     read_bytes,
 )
-from titans_finance.ingest.readers.base import ReadResult, RejectedRow
+from titans_finance.ingest.readers.base import ReadResult
 
 logger = logging.getLogger(__name__)
 

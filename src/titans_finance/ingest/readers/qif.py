@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from titans_finance import domain as d
+from titans_finance.domain import RejectedRow
 from titans_finance.errors import InputFileError
 from titans_finance.ingest.readers._common import build_frame, decode_text, parse_money, read_bytes
-from titans_finance.ingest.readers.base import ReadResult, RejectedRow
+from titans_finance.ingest.readers.base import ReadResult
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """access: users, API keys and the audit log (issue 15)
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0004
 Create Date: 2026-12-01 21:34:31.408252
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0004"  # after monitoring; the lead orders the chain at merge
 branch_labels = None
 depends_on = None
 

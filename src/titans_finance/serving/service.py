@@ -1,33 +1,17 @@
-"""Model serving: load every trained model, score requests, reload atomically, keep statistics.
-
-No web framework here: the API and the dashboard's direct mode both drive a `ModelService`.
-
-* Models are loaded from ``settings.models_dir`` through each class's ``load`` (sha256 checked).
-* ``reload`` builds a complete new `ModelSet` first and swaps it in with one reference
-  assignment; if any model that should load fails, the old set keeps serving and the reasons
-  are returned.
-* Requests become ONE canonical DataFrame per call (`records_to_frame`); a batch is one model
-  call per model.  Single predictions go through an in-process LRU cache keyed by the
-  normalised request and the versions of the model, the rules and the anomaly feedback.
-* Stored user rules override the category model; stored "this is normal" marks are handed to
-  the anomaly model.
-"""
+"""The loaded model set, atomic reloads and `ModelService`, the serving core."""
 
 from __future__ import annotations
 
 import importlib
 import logging
-import math
 import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
@@ -37,27 +21,20 @@ from titans_finance.errors import (
     TitansError,
     ValidationError,
 )
+from titans_finance.models.catalog import MODEL_NAMES, UnknownModelError, model_class
+from titans_finance.models.signing import SigningPolicy
+from titans_finance.serving.cache import LRUCache, ModelStats
+from titans_finance.serving.records import frame_records, record_key, records_to_frame
+
+if TYPE_CHECKING:
+    from titans_finance.models.cashflow import ForecastResult
 
 logger = logging.getLogger(__name__)
-
-MODEL_NAMES: tuple[str, ...] = ("category", "amount", "anomaly", "recurring", "cashflow")
-# Fields of a request record, in key order (also the LRU cache key order).
-RECORD_FIELDS: tuple[str, ...] = (
-    "description",
-    "amount",
-    "date",
-    "type",
-    "payment_method",
-    "account",
-    "currency",
-    "category",
-)
+_Result = TypeVar("_Result")
 
 
 def model_classes() -> dict[str, type[Any]]:
     """Model name -> class, for every model whose implementation is importable."""
-    from titans_finance.models.catalog import UnknownModelError, model_class
-
     classes: dict[str, type[Any]] = {}
     for name in MODEL_NAMES:
         try:
@@ -65,255 +42,6 @@ def model_classes() -> dict[str, type[Any]]:
         except UnknownModelError as exc:
             logger.debug("model %s not available: %s", name, exc.message)
     return classes
-
-
-# -- request records -> one canonical frame -----------------------------------------------------
-def _signed_amounts(amounts: np.ndarray, types: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Signed amounts (negative = money out) and the type of every row.
-
-    A positive amount declared as an Expense is money out; a negative Income is money in.  Rows
-    without a type take it from the sign.  Types are mapped per distinct value, not per row.
-    """
-    codes, uniques = pd.factorize(pd.Series(types, dtype=object), use_na_sentinel=True)
-    aliases = {"credit": "income", "debit": "expense"}
-    lowered = [str(u).strip().lower() for u in uniques]
-    names = np.array([aliases.get(v, v) for v in lowered] + [""], dtype=object)
-    declared = names[codes]  # sentinel -1 picks the trailing ""
-    magnitude = np.abs(amounts)
-    signed = np.where(
-        declared == "expense", -magnitude, np.where(declared == "income", magnitude, amounts)
-    )
-    canonical = np.where(
-        declared == "transfer",
-        d.TransactionType.TRANSFER.value,
-        np.where(signed > 0, d.TransactionType.INCOME.value, d.TransactionType.EXPENSE.value),
-    ).astype(object)
-    return signed, canonical
-
-
-# Normalised merchant per raw description, shared by every request of this process: merchant
-# cleaning is a chain of regexes with a fixed cost per call, and descriptions repeat endlessly.
-_MERCHANT_MEMO: dict[str, Any] = {}
-_MERCHANT_MEMO_MAX = 200_000
-
-
-def _merchants(descriptions: pd.Series) -> np.ndarray:
-    from titans_finance.ingest.merchants import normalize_merchants
-
-    codes, uniques = pd.factorize(descriptions, use_na_sentinel=False)
-    memo = _MERCHANT_MEMO
-    found = [memo.get(u, memo) for u in uniques]  # `memo` itself marks "not cached"
-    missing = [u for u, f in zip(uniques, found, strict=True) if f is memo]
-    if missing:
-        cleaned = normalize_merchants(pd.Series(missing, dtype=object)).tolist()
-        if len(memo) + len(missing) > _MERCHANT_MEMO_MAX:
-            memo.clear()
-        fresh = dict(zip(missing, cleaned, strict=True))
-        memo.update(fresh)
-        found = [fresh[u] if f is memo else f for u, f in zip(uniques, found, strict=True)]
-    table = np.empty(len(found), dtype=object)
-    table[:] = found
-    return table[codes]
-
-
-def _dates(values: Sequence[Any], today: date) -> np.ndarray:
-    """Dates (date objects or ISO strings; None = today) as datetime64[D], converted per
-    distinct value: a batch holds few distinct dates."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    table = np.empty(len(uniques) + 1, dtype="datetime64[D]")
-    # a timestamp with an offset keeps its own calendar date (numpy would shift it to UTC)
-    local = [pd.Timestamp(u).date() for u in uniques]
-    table[: len(uniques)] = np.array(local, dtype="datetime64[D]")
-    table[len(uniques)] = np.datetime64(today, "D")  # code -1: missing
-    return table[codes]
-
-
-def records_to_frame(
-    records: Sequence[Mapping[str, Any]], *, today: date | None = None
-) -> pd.DataFrame:
-    """Request records (dicts with `RECORD_FIELDS`) as ONE canonical frame, built column-wise.
-
-    Missing dates become ``today``; amounts are signed from ``type``; merchants are normalised
-    the way ingest does it, so a request looks exactly like a stored transaction to the models.
-    """
-    columns = {name: [r.get(name) for r in records] for name in RECORD_FIELDS}
-    return columns_to_frame(columns, today=today)
-
-
-def columns_to_frame(
-    columns: Mapping[str, Sequence[Any]], *, today: date | None = None
-) -> pd.DataFrame:
-    """Like `records_to_frame` but from per-field lists (the fast path for large batches)."""
-    n = len(next(iter(columns.values()))) if columns else 0
-    today = today or datetime.now(UTC).date()
-
-    def column(name: str) -> Sequence[Any]:
-        values = columns.get(name)
-        return values if values is not None else [None] * n
-
-    amounts = pd.Series(column("amount"), dtype="float64").to_numpy()
-    signed, types = _signed_amounts(np.nan_to_num(amounts, nan=0.0), column("type"))
-    dates = _dates(column("date"), today)
-    descriptions = pd.Series(column("description"), dtype=object).fillna("").astype(str)
-    accounts = pd.Series(column("account"), dtype=object).fillna(d.DEFAULT_ACCOUNT)
-    all_missing = n > 0 and bool(np.isnan(amounts).all())
-    frame = pd.DataFrame(
-        {
-            d.DATE: dates.astype("datetime64[ns]"),
-            d.TYPE: types,
-            d.DESCRIPTION: descriptions.to_numpy(),
-            # amount prediction requests carry no amount: keep it missing, not 0
-            d.AMOUNT: amounts if all_missing else signed,
-            d.CATEGORY: pd.Series(column("category"), dtype=object).to_numpy(),
-            d.PAYMENT_METHOD: pd.Series(column("payment_method"), dtype=object).to_numpy(),
-            d.ACCOUNT: accounts.to_numpy(),
-            d.CURRENCY: pd.Series(column("currency"), dtype=object).to_numpy(),
-            d.MERCHANT: _merchants(descriptions),
-        }
-    )
-    return frame
-
-
-def record_key(record: Mapping[str, Any]) -> tuple[Hashable, ...]:
-    """A hashable, normalised key of one request record (for the prediction caches)."""
-    key: list[Hashable] = []
-    for name in RECORD_FIELDS:
-        value = record.get(name)
-        if isinstance(value, str):
-            value = value.strip()
-        elif isinstance(value, float) and math.isnan(value):
-            value = None
-        elif isinstance(value, date):
-            value = value.isoformat()
-        key.append(value)
-    return tuple(key)
-
-
-def to_jsonable(value: Any) -> Any:
-    """Numpy/pandas scalars and containers as plain JSON types (NaN -> None)."""
-    if value is None or isinstance(value, bool | str | int):
-        return value
-    if value is pd.NaT:
-        return None
-    if isinstance(value, float | np.floating):
-        as_float = float(value)
-        return None if math.isnan(as_float) or math.isinf(as_float) else as_float
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, datetime):
-        stamp = pd.Timestamp(value)
-        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, np.datetime64):
-        return to_jsonable(pd.Timestamp(value))
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray | pd.Series):
-        return [to_jsonable(v) for v in list(value)]
-    return str(value)
-
-
-def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A frame as a list of JSON-ready dicts."""
-    columns = list(frame.columns)
-    return [
-        {str(c): to_jsonable(v) for c, v in zip(columns, row, strict=True)}
-        for row in frame.itertuples(index=False, name=None)
-    ]
-
-
-# -- statistics ---------------------------------------------------------------------------------
-@dataclass
-class ModelStats:
-    """Counters of one model since start (thread-safe)."""
-
-    predictions: int = 0
-    model_calls: int = 0
-    cache_hits: int = 0
-    confidence_sum: float = 0.0
-    confidence_count: int = 0
-    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def record(self, rows: int, seconds: float, confidences: np.ndarray | None = None) -> None:
-        """Count one model call that scored ``rows`` rows."""
-        with self.lock:
-            self.predictions += rows
-            self.model_calls += 1
-            self.latencies_ms.append(seconds * 1000.0)
-            if confidences is not None and len(confidences):
-                finite = confidences[np.isfinite(confidences)]
-                self.confidence_sum += float(finite.sum())
-                self.confidence_count += len(finite)
-
-    def record_hit(self, confidence: float | None = None) -> None:
-        """Count one prediction answered from the cache."""
-        with self.lock:
-            self.predictions += 1
-            self.cache_hits += 1
-            if confidence is not None and math.isfinite(confidence):
-                self.confidence_sum += confidence
-                self.confidence_count += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        """JSON-ready figures: counts, mean confidence, latency mean/p50/p95 of model calls."""
-        with self.lock:
-            lat = np.array(self.latencies_ms, dtype=float)
-            return {
-                "predictions_served": self.predictions,
-                "model_calls": self.model_calls,
-                "cache_hits": self.cache_hits,
-                "mean_confidence": (
-                    round(self.confidence_sum / self.confidence_count, 4)
-                    if self.confidence_count
-                    else None
-                ),
-                "latency_ms": {
-                    "mean": round(float(lat.mean()), 3) if len(lat) else None,
-                    "p50": round(float(np.percentile(lat, 50)), 3) if len(lat) else None,
-                    "p95": round(float(np.percentile(lat, 95)), 3) if len(lat) else None,
-                },
-            }
-
-
-class LRUCache:
-    """A small thread-safe LRU mapping (single predictions keyed by normalised request)."""
-
-    def __init__(self, maxsize: int = 10_000) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any:
-        """The cached value or None."""
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: Any) -> None:
-        """Store a value, evicting the least recently used beyond ``maxsize``."""
-        if self.maxsize <= 0:
-            return
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def clear(self) -> int:
-        """Drop everything; returns how many entries there were."""
-        with self._lock:
-            n = len(self._data)
-            self._data.clear()
-            return n
-
-    def __len__(self) -> int:
-        return len(self._data)
 
 
 def limit_native_threads(threads: int | None) -> None:
@@ -369,8 +97,11 @@ class ReloadResult:
         }
 
 
-def load_model_set(directory: Path, names: Sequence[str] = MODEL_NAMES) -> ModelSet:
-    """Load every model found under ``directory``, checking checksums; never raises per model."""
+def load_model_set(
+    directory: Path, names: Sequence[str] = MODEL_NAMES, signing: SigningPolicy | None = None
+) -> ModelSet:
+    """Load every model found under ``directory``, checking signatures and checksums; never
+    raises per model."""
     classes = model_classes()
     models: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -382,7 +113,7 @@ def load_model_set(directory: Path, names: Sequence[str] = MODEL_NAMES) -> Model
             not_trained.add(name)
             continue
         try:
-            models[name] = cls.load(directory)
+            models[name] = cls.load(directory, signing)
         except ModelNotTrainedError as exc:
             errors[name] = exc.message
             not_trained.add(name)
@@ -405,9 +136,15 @@ class ModelService:
     """The serving core shared by the API and the dashboard (thread-safe for predictions)."""
 
     def __init__(
-        self, models_dir: Path, *, cache_size: int = 10_000, native_threads: int | None = 1
+        self,
+        models_dir: Path,
+        *,
+        cache_size: int = 10_000,
+        native_threads: int | None = 1,
+        signing: SigningPolicy | None = None,
     ) -> None:
         self.models_dir = Path(models_dir)
+        self.signing = signing
         self.native_threads = native_threads
         self._set = ModelSet(models={}, errors={}, directory=self.models_dir)
         self._reload_lock = threading.Lock()
@@ -433,7 +170,7 @@ class ModelService:
         """
         limit_native_threads(self.native_threads)
         with self._reload_lock:
-            new = load_model_set(self.models_dir)
+            new = load_model_set(self.models_dir, signing=self.signing)
             result = self._install(new, f"loaded {len(new.models)} of {len(MODEL_NAMES)} models")
             for name, why in new.errors.items():
                 logger.warning("%s model not loaded: %s", name, why)
@@ -456,7 +193,7 @@ class ModelService:
         or when a model that is serving now would disappear; the result says why.
         """
         with self._reload_lock:
-            new = load_model_set(self.models_dir)
+            new = load_model_set(self.models_dir, signing=self.signing)
             current = self._set
             broken = {
                 name: why
@@ -517,10 +254,10 @@ class ModelService:
     def _timed(
         self,
         name: str,
-        call: Callable[[Any], pd.DataFrame],
+        call: Callable[[Any], _Result],
         rows: int,
         confidence_column: str | None = None,
-    ) -> pd.DataFrame:
+    ) -> _Result:
         model = self._set.get(name)
         start = time.perf_counter()
         try:
@@ -536,7 +273,9 @@ class ModelService:
         elapsed = time.perf_counter() - start
         confidences = (
             pd.to_numeric(result[confidence_column], errors="coerce").to_numpy(dtype=float)
-            if confidence_column and confidence_column in result
+            if confidence_column
+            and isinstance(result, pd.DataFrame)
+            and confidence_column in result
             else None
         )
         self.stats[name].record(rows, elapsed, confidences)
@@ -560,12 +299,12 @@ class ModelService:
         """Anomaly scores, flags, risk levels and reasons."""
         return self._timed("anomaly", lambda m: m.predict(frame), len(frame), "anomaly_score")
 
-    def forecast(self, days: int, *, account: str | None = None) -> Any:
-        """The cash-flow model's forecast (its ForecastResult: daily frame and summary)."""
+    def forecast(self, days: int, *, account: str | None = None) -> ForecastResult:
+        """The cash-flow model's forecast: its daily frame and summary."""
         if days < 1:
             raise ValidationError(f"forecast_days must be at least 1, got {days}")
 
-        def call(model: Any) -> Any:
+        def call(model: Any) -> ForecastResult:
             if account is not None:
                 return model.forecast(days, account=account)
             return model.forecast(days)
@@ -678,19 +417,10 @@ class ModelService:
 
 
 __all__ = [
-    "MODEL_NAMES",
-    "RECORD_FIELDS",
-    "LRUCache",
     "ModelService",
     "ModelSet",
-    "ModelStats",
     "ReloadResult",
-    "columns_to_frame",
-    "frame_records",
     "limit_native_threads",
     "load_model_set",
     "model_classes",
-    "record_key",
-    "records_to_frame",
-    "to_jsonable",
 ]
