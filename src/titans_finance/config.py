@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR")
     )
 
+    jwt_secret: SecretStr | None = None
+    token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    refresh_ttl_seconds: int = Field(default=7 * 86_400, ge=60, le=90 * 86_400)
+    auth_failure_burst: int = Field(default=10, ge=1, description="failed logins before 429")
+    auth_failures_per_hour: int = Field(default=60, ge=1, description="refill of that budget")
+    owner_username: str | None = None
+    owner_password: SecretStr | None = None
     model_signing_key: SecretStr | None = None
 
     @field_validator("environment", mode="before")
@@ -141,6 +148,9 @@ class Settings(BaseSettings):
         "dashboard_api_key",
         "model_signing_key",
         "prometheus_multiproc_dir",
+        "jwt_secret",
+        "owner_username",
+        "owner_password",
         mode="before",
     )
     @classmethod

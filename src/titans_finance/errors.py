@@ -42,6 +42,27 @@ class NotFoundError(TitansError):
     http_status = 404
 
 
+class AuthenticationError(TitansError):
+    """Credentials are missing, wrong, expired or revoked."""
+
+    exit_code = 77
+    http_status = 401
+
+
+class PermissionDeniedError(TitansError):
+    """The caller is authenticated but its scope, role or accounts do not allow this."""
+
+    exit_code = 77
+    http_status = 403
+
+
+class ServiceUnavailableError(TitansError):
+    """A feature is switched off by configuration (the message names the setting)."""
+
+    exit_code = 69
+    http_status = 503
+
+
 class ModelNotTrainedError(TitansError):
     """A model is needed that has not been trained; the message names the command that trains it."""
 
@@ -92,14 +113,17 @@ class PipelineRunError(TitansError):
 
 
 __all__ = [
+    "AuthenticationError",
     "ConfigurationError",
     "InboxError",
     "InputFileError",
     "ModelIntegrityError",
     "ModelNotTrainedError",
     "NotFoundError",
+    "PermissionDeniedError",
     "PipelineBusyError",
     "PipelineRunError",
+    "ServiceUnavailableError",
     "StorageError",
     "TitansError",
     "TrainingDataError",

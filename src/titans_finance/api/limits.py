@@ -53,6 +53,22 @@ return {allowed, tostring(retry), tostring(tokens)}
 """  # noqa: S105
 
 
+# The same bucket, read without taking a token (is this identity currently blocked?).
+_PEEK_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local data = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(data[1])
+local ts = tonumber(data[2])
+if tokens == nil then return {1, '0', tostring(burst)} end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+if tokens >= 1 then return {1, '0', tostring(tokens)} end
+return {0, tostring((1 - tokens) / rate), tostring(tokens)}
+"""
+
+
 @dataclass(frozen=True)
 class RateDecision:
     """Whether a request may proceed, and if not, in how many seconds to retry."""
@@ -123,41 +139,72 @@ class RedisConnection:
 class RateLimiter:
     """Token-bucket limiter per key identity: ``per_hour`` requests per hour, ``burst`` at once."""
 
-    def __init__(self, per_hour: int, burst: int, redis: RedisConnection) -> None:
+    def __init__(
+        self, per_hour: int, burst: int, redis: RedisConnection, namespace: str = "rl"
+    ) -> None:
         self.rate = per_hour / 3600.0
         self.burst = max(1, burst)
         self.per_hour = per_hour
         self.redis = redis
+        self.namespace = namespace
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
         self._script: Any = (
             redis.client.register_script(_TOKEN_BUCKET_LUA) if redis.client is not None else None
         )
+        self._peek: Any = (
+            redis.client.register_script(_PEEK_LUA) if redis.client is not None else None
+        )
 
-    async def hit(self, identity: str) -> RateDecision:
+    def limits(self, per_hour: int | None = None) -> tuple[float, int]:
+        """(tokens per second, burst) for ``per_hour`` (a key's own limit) or the default."""
+        if per_hour is None:
+            return self.rate, self.burst
+        return per_hour / 3600.0, max(1, min(self.burst, per_hour))
+
+    async def hit(self, identity: str, per_hour: int | None = None) -> RateDecision:
         """Take one token for ``identity`` (Redis when usable, else in memory)."""
+        rate, burst = self.limits(per_hour)
         if self._script is not None and self.redis.usable:
             try:
                 allowed, retry, tokens = await self._script(
-                    keys=[f"{_KEY_PREFIX}rl:{identity}"], args=[self.rate, self.burst]
+                    keys=[f"{_KEY_PREFIX}{self.namespace}:{identity}"], args=[rate, burst]
                 )
             except (RedisError, OSError) as exc:
                 self.redis.failed(exc)
             else:
                 self.redis.succeeded()
                 return RateDecision(bool(int(allowed)), float(retry), int(float(tokens)))
-        return self._hit_memory(identity)
+        return self._hit_memory(identity, rate, burst, take=True)
 
-    def _hit_memory(self, identity: str) -> RateDecision:
+    async def peek(self, identity: str) -> RateDecision:
+        """Whether ``identity`` has a token left, without taking one."""
+        if self._peek is not None and self.redis.usable:
+            try:
+                allowed, retry, tokens = await self._peek(
+                    keys=[f"{_KEY_PREFIX}{self.namespace}:{identity}"],
+                    args=[self.rate, self.burst],
+                )
+            except (RedisError, OSError) as exc:
+                self.redis.failed(exc)
+            else:
+                self.redis.succeeded()
+                return RateDecision(bool(int(allowed)), float(retry), int(float(tokens)))
+        return self._hit_memory(identity, self.rate, self.burst, take=False)
+
+    def _hit_memory(self, identity: str, rate: float, burst: int, *, take: bool) -> RateDecision:
         now = time.monotonic()
         with self._lock:
-            tokens, ts = self._buckets.get(identity, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - ts) * self.rate)
+            tokens, ts = self._buckets.get(identity, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - ts) * rate)
             if tokens >= 1.0:
-                self._buckets[identity] = (tokens - 1.0, now)
-                return RateDecision(True, 0.0, int(tokens - 1.0))
-            self._buckets[identity] = (tokens, now)
-            return RateDecision(False, (1.0 - tokens) / self.rate, 0)
+                left = tokens - 1.0 if take else tokens
+                if take:
+                    self._buckets[identity] = (left, now)
+                return RateDecision(True, 0.0, int(left))
+            if take:
+                self._buckets[identity] = (tokens, now)
+            return RateDecision(False, (1.0 - tokens) / rate, 0)
 
     @staticmethod
     def retry_after_header(decision: RateDecision) -> str:
@@ -230,11 +277,6 @@ class PredictionCache:
         return removed
 
 
-def key_identity(token: bytes) -> str:
-    """A stable, non-reversible identity of an API key (what limits and logs may show)."""
-    return hashlib.sha256(token).hexdigest()[:16]
-
-
 class BodySizeLimit:
     """Request body limit per path: 413 on a declared Content-Length over the limit, and while
     streaming for bodies without one (chunked).
@@ -290,5 +332,4 @@ __all__ = [
     "RateDecision",
     "RateLimiter",
     "RedisConnection",
-    "key_identity",
 ]

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, Operat
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from titans_finance.api.deps import MissingScope, api_routes, declared_scope, read_unless_public
 from titans_finance.api.limits import (
     BodySizeLimit,
     PredictionCache,
@@ -30,6 +31,9 @@ from titans_finance.api.openapi import document_errors
 from titans_finance.api.pipeline_metrics import PipelineCollector
 from titans_finance.api.reloader import ModelWatcher
 from titans_finance.api.routes import (
+    access,
+    audit,
+    auth,
     budgets,
     health,
     imports,
@@ -42,10 +46,10 @@ from titans_finance.api.routes import (
     store,
     transactions,
 )
-from titans_finance.api.security import AuthMiddleware, resolve_api_keys
+from titans_finance.api.security import TOKEN_PATHS, AuthMiddleware, resolve_api_keys
 from titans_finance.api.state import AppState
 from titans_finance.config import Settings, get_settings
-from titans_finance.errors import StorageError, TitansError, ValidationError
+from titans_finance.errors import ConfigurationError, StorageError, TitansError, ValidationError
 from titans_finance.models.catalog import MODEL_NAMES
 from titans_finance.models.signing import SigningPolicy
 from titans_finance.monitoring.collector import MonitoringCollector
@@ -57,8 +61,11 @@ DESCRIPTION = """
 Transaction intelligence for your own bank exports: categorise, predict amounts, flag
 anomalies, forecast cash flow, find recurring payments.
 
-Every endpoint except `/livez` needs `Authorization: Bearer <key>` (keys from
-`TITANS_API_KEYS`). Errors are JSON: `{"detail": "...", "success": false}`.
+Every endpoint except `/livez` and the token routes needs `Authorization: Bearer <credential>`:
+an environment key (`TITANS_API_KEYS`, admin), a stored key (`titans keys create`, scope
+read, write or admin, optionally limited to some accounts) or a user's access token from
+`POST /auth/token`. Each route's scope is in its description. Errors are JSON:
+`{"detail": "...", "success": false}`.
 """
 
 # Seconds a client should wait before retrying when the database is unreachable.
@@ -74,6 +81,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = state.settings
     state.redis = RedisConnection(settings.redis_url)
     state.limiter = RateLimiter(settings.rate_limit, settings.rate_limit_burst, state.redis)
+    state.auth_failures = RateLimiter(
+        settings.auth_failures_per_hour, settings.auth_failure_burst, state.redis, "authfail"
+    )
     state.cache = PredictionCache(state.redis, settings.cache_ttl_seconds)
     result = await run_in_threadpool(state.models.load)
     logger.info("models: %s", result.message)
@@ -215,16 +225,44 @@ def _openapi_with_security(app: FastAPI, settings: Settings) -> dict[str, Any]:
             "APIKey": {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "`Authorization: Bearer <key>` with a key from TITANS_API_KEYS",
+                "description": "`Authorization: Bearer <credential>`: an API key or an access "
+                "token from POST /auth/token",
             }
         }
         schema["security"] = [{"APIKey": []}]
-        open_paths = {"/livez"} | ({"/metrics"} if settings.metrics_public else set())
+        open_paths = {"/livez", *TOKEN_PATHS} | ({"/metrics"} if settings.metrics_public else set())
         for path in open_paths:
             for operation in schema["paths"].get(path, {}).values():
                 operation["security"] = []
+        for route in api_routes(app):
+            if route.include_in_schema:
+                scope = declared_scope(route)
+                for method in route.methods or ():
+                    operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+                    if operation is not None:
+                        operation["x-scope"] = scope.value if scope is not None else "none"
+                        if scope is not None:
+                            operation["description"] = (
+                                f"{operation.get('description', '')}\n\nScope: `{scope.value}`."
+                            ).strip()
+                            operation.setdefault("responses", {}).setdefault(
+                                "403",
+                                {"description": "The caller's scope or accounts do not allow it"},
+                            )
         app.openapi_schema = document_errors(schema, open_paths)
     return app.openapi_schema
+
+
+def check_route_scopes(app: FastAPI) -> None:
+    """ConfigurationError naming any route that declares no scope (read, write, admin, open)."""
+    missing = []
+    for route in api_routes(app):
+        try:
+            declared_scope(route)
+        except MissingScope as exc:
+            missing.append(str(exc))
+    if missing:
+        raise ConfigurationError("routes without a declared scope: " + "; ".join(missing))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -269,19 +307,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.metrics.registry.register(PipelineCollector(state.engine))
     for module in (predict, models, recurring, insights, rules, budgets, imports, store, pipeline):
         app.include_router(module.router)
+    app.include_router(auth.router)
+    app.include_router(access.keys_router)
+    app.include_router(access.users_router)
+    app.include_router(audit.router)
     upload_limit = settings.max_upload_bytes + _MULTIPART_OVERHEAD
     app.include_router(transactions.import_router)
     app.include_router(transactions.router)
     app.openapi = lambda: _openapi_with_security(app, settings)  # type: ignore[method-assign]
 
     # Docs are open in development; in production AuthMiddleware puts them behind the key.
-    @app.get("/openapi.json", include_in_schema=False)
+    docs_access = [Depends(read_unless_public)]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=docs_access)
     async def openapi_schema() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=docs_access)
     async def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+
+    check_route_scopes(app)
 
     # Added innermost first: Metrics -> CORS -> GZip -> Auth -> BodySizeLimit -> routes.
     app.add_middleware(
@@ -302,4 +348,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-__all__ = ["create_app", "lifespan"]
+__all__ = ["check_route_scopes", "create_app", "lifespan"]

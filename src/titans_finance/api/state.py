@@ -13,6 +13,7 @@ from titans_finance.api.batcher import MicroBatcher
 from titans_finance.api.limits import PredictionCache, RateLimiter, RedisConnection
 from titans_finance.api.metrics import Metrics
 from titans_finance.api.reloader import ModelWatcher
+from titans_finance.auth.authenticator import Authenticator
 from titans_finance.config import Settings
 from titans_finance.errors import StorageError, TitansError
 from titans_finance.monitoring.monitor import ModelMonitor
@@ -35,6 +36,8 @@ class AppState:
     metrics: Metrics = field(default_factory=Metrics)
     redis: RedisConnection | None = None
     limiter: RateLimiter | None = None
+    auth_failures: RateLimiter | None = None
+    authenticator: Authenticator = field(init=False)
     cache: PredictionCache | None = None
     started_at: float = field(default_factory=time.monotonic)
     store_synced_at: float = 0.0
@@ -44,6 +47,7 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.monitor = ModelMonitor(self.settings)
+        self.authenticator = Authenticator(self.settings, self.api_keys, self.engine)
 
     def batcher(self, kind: str) -> MicroBatcher:
         """The micro-batcher of single ``kind`` predictions."""

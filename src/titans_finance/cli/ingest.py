@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -49,16 +49,16 @@ def ingest(
                 progress.update(task, description=f"{name}: {stage}")
 
             try:
-                summaries.append(
-                    ingest_file(
-                        engine,
-                        path,
-                        file_format=file_format,
-                        account=account,
-                        mapping=mapping,
-                        on_stage=show,
-                    )
+                summary = ingest_file(
+                    engine,
+                    path,
+                    file_format=file_format,
+                    account=account,
+                    mapping=mapping,
+                    on_stage=show,
                 )
+                summaries.append(summary)
+                audit_import(engine, summary)
             except TitansError as error:
                 failures.append((path, error))
             progress.remove_task(task)
@@ -67,6 +67,27 @@ def ingest(
         console.print(f"[bold red]refused[/] {path}: {failure.message} (nothing written)")
     if failures:
         raise typer.Exit(InputFileError.exit_code)
+
+
+def audit_import(engine: Any, summary: FileSummary) -> None:
+    """Record a command-line import in the audit log."""
+    from titans_finance.auth.store import record_audit
+    from titans_finance.cli.access import cli_actor
+
+    record_audit(
+        engine,
+        actor=cli_actor(),
+        action="import",
+        target=str(summary.import_id),
+        detail={
+            "file": summary.file,
+            "format": summary.format,
+            "read": summary.read,
+            "inserted": summary.inserted,
+            "duplicates": summary.duplicates,
+            "rejected": summary.rejected,
+        },
+    )
 
 
 def _print_summary(summaries: list[FileSummary]) -> None:

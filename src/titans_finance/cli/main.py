@@ -90,6 +90,7 @@ def _register_all() -> None:
         "backup",
         "pipeline",
         "db",
+        "access",
     ):
         try:
             module = __import__(f"titans_finance.cli.{module_name}", fromlist=["register"])

@@ -375,6 +375,7 @@ def promote(
     record = registry.promote(
         model, version, tracking_uri=settings.mlflow_tracking_uri, models_dir=target
     )
+    _audit(settings, "model.promote", model, {"version": record.version})
     console.print(f"{record.model_name} version {record.version} is champion and installed")
 
 
@@ -389,9 +390,30 @@ def rollback(
     settings, target = _settings_and_dir(models_dir)
     _model_names(model)
     record = registry.rollback(model, tracking_uri=settings.mlflow_tracking_uri, models_dir=target)
+    _audit(
+        settings,
+        "model.rollback",
+        model,
+        {"version": record.version, "previous": record.previous_champion},
+    )
     console.print(
         f"{record.model_name}: champion rolled back from version {record.previous_champion} "
         f"to {record.version}"
+    )
+
+
+def _audit(settings: Settings, action: str, model: str, detail: dict[str, Any]) -> None:
+    """Record a model change made from the command line in the store's audit log."""
+    from titans_finance.auth.store import record_audit
+    from titans_finance.cli.access import cli_actor
+    from titans_finance.storage.db import get_engine
+
+    record_audit(
+        get_engine(settings.database_url),
+        actor=cli_actor(),
+        action=action,
+        target=model,
+        detail=detail,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from titans_finance import domain as d
 from titans_finance.domain import BalanceBreak, RejectedRow
-from titans_finance.errors import InputFileError
+from titans_finance.errors import InputFileError, PermissionDeniedError
 from titans_finance.ingest.balance import check_balance_continuity
 from titans_finance.ingest.dedupe import fingerprints
 from titans_finance.ingest.mapping import load_mapping
@@ -146,11 +146,27 @@ def ingest_file(
     mapping: Path | Mapping[str, Any] | None = None,
     on_stage: StageCallback | None = None,
     display_name: str | None = None,
+    allowed_accounts: Collection[str] | None = None,
 ) -> FileSummary:
-    """Import one file into the store in a single database transaction."""
+    """Import one file into the store in a single database transaction.
+
+    With ``allowed_accounts``, a file holding rows of any other account is refused
+    (PermissionDeniedError) before anything is written.
+    """
     prepared = prepare_file(
         path, file_format=file_format, account=account, mapping=mapping, on_stage=on_stage
     )
+    if allowed_accounts is not None:
+        named = prepared.frame[d.ACCOUNT] if d.ACCOUNT in prepared.frame else pd.Series([None])
+        outside = sorted(
+            {"(no account)" if pd.isna(v) else str(v) for v in named.unique()}
+            - set(allowed_accounts)
+        )
+        if outside:
+            shown = ", ".join(map(repr, outside[:5]))
+            raise PermissionDeniedError(
+                f"file: rows of accounts this caller may not change: {shown}; nothing was stored"
+            )
     if on_stage:
         on_stage("storing")
     stored = store_import(

@@ -151,6 +151,51 @@ class Budget(Base):
     amount: Mapped[Decimal] = mapped_column(MONEY)
 
 
+class User(Base):
+    """A person who logs in (argon2id password hash; role owner, member or viewer)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10))
+    accounts: Mapped[str | None] = mapped_column(Text)  # JSON list; NULL = every account
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    """A stored API key: only the SHA-256 digest of the key is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    digest: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(10))
+    accounts: Mapped[str | None] = mapped_column(Text)  # JSON list; NULL = every account
+    rate_limit: Mapped[int | None] = mapped_column(Integer)  # requests per hour
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    """One write: who did it, when, what and to what."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    target: Mapped[str | None] = mapped_column(String(500))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON object
+
+
 class ModelPrediction(Base):
     """A prediction a serving model made on the store, kept to measure the model later: against
     user reviews (category), "this is normal" marks (anomaly), amounts that posted (amount) and
@@ -246,6 +291,8 @@ __all__ = [
     "MAX_ID",
     "Account",
     "AnomalyFeedback",
+    "ApiKey",
+    "AuditEvent",
     "Base",
     "Budget",
     "CategoryFeedback",
@@ -257,4 +304,5 @@ __all__ = [
     "RejectedRow",
     "Rule",
     "Transaction",
+    "User",
 ]

@@ -8,14 +8,14 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import psutil
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from titans_finance.api import schemas as s
-from titans_finance.api.deps import StateDep
+from titans_finance.api.deps import PUBLIC, READ, StateDep, read_unless_public
 from titans_finance.api.state import AppState
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,12 @@ def _package_version() -> str:
         return "unknown"
 
 
-@live_router.get("/livez", response_class=PlainTextResponse, summary="Liveness probe (no auth)")
+@live_router.get(
+    "/livez",
+    response_class=PlainTextResponse,
+    summary="Liveness probe (no auth)",
+    dependencies=PUBLIC,
+)
 async def livez() -> str:
     """The process answers; nothing else is checked."""
     return "ok"
@@ -59,6 +64,7 @@ def _check_database(state: AppState) -> dict[str, Any]:
     response_model=s.HealthResponse,
     summary="Service health",
     responses={503: {"model": s.HealthResponse, "description": "The database is unreachable"}},
+    dependencies=READ,
 )
 async def health(state: StateDep, response: Response) -> Any:
     """Models, database, Redis, memory and uptime; `degraded` when a part fails, 503 without
@@ -100,6 +106,7 @@ async def health(state: StateDep, response: Response) -> Any:
     "/metrics",
     response_class=PlainTextResponse,
     summary="Prometheus metrics",
+    dependencies=[Depends(read_unless_public)],
 )
 def metrics(state: StateDep) -> Response:
     """Request counts and latency per route, predictions per model, model load state."""

@@ -8,7 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from titans_finance.api import schemas as s
-from titans_finance.api.deps import EngineDep
+from titans_finance.api.deps import EngineDep, ReadDep
+from titans_finance.auth import store
+from titans_finance.errors import NotFoundError
 from titans_finance.storage import repository
 from titans_finance.storage.tables import MAX_ID
 
@@ -28,19 +30,33 @@ Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip")]
     response_model=s.ImportPage,
     summary="List past imports",
 )
-def list_imports(engine: EngineDep, limit: Limit = 50, offset: Offset = 0) -> Any:
-    """Imports newest first with their counts and first rejected rows (raw text cut short)."""
-    records = repository.list_imports(
-        engine,
-        with_rejects=REJECT_PREVIEW,
-        limit=limit,
-        offset=offset,
-        raw_chars=PREVIEW_RAW_CHARS,
-    )
+def list_imports(
+    engine: EngineDep, principal: ReadDep, limit: Limit = 50, offset: Offset = 0
+) -> Any:
+    """Imports newest first with their counts and first rejected rows (raw text cut short).
+
+    A caller limited to accounts sees the imports that stored only their accounts' rows.
+    """
+    if principal.accounts is None:
+        records = repository.list_imports(
+            engine,
+            with_rejects=REJECT_PREVIEW,
+            limit=limit,
+            offset=offset,
+            raw_chars=PREVIEW_RAW_CHARS,
+        )
+        total = repository.count_imports(engine)
+    else:
+        visible = store.imports_within(engine, principal.accounts)
+        every = repository.list_imports(
+            engine, with_rejects=REJECT_PREVIEW, raw_chars=PREVIEW_RAW_CHARS
+        )
+        mine = [record for record in every if record.id in visible]
+        records, total = mine[offset : offset + limit], len(mine)
     return {
         "success": True,
         "items": [asdict(record) for record in records],
-        "total": repository.count_imports(engine),
+        "total": total,
         "limit": limit,
         "offset": offset,
     }
@@ -53,9 +69,17 @@ def list_imports(engine: EngineDep, limit: Limit = 50, offset: Offset = 0) -> An
     responses={404: {"model": s.ErrorResponse, "description": "No such import"}},
 )
 def list_rejects(
-    import_id: ImportId, engine: EngineDep, limit: Limit = 100, offset: Offset = 0
+    import_id: ImportId,
+    engine: EngineDep,
+    principal: ReadDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Any:
     """Every rejected row of an import by line, with its reason and raw text (404 if unknown)."""
+    if principal.accounts is not None and import_id not in store.imports_within(
+        engine, principal.accounts
+    ):
+        raise NotFoundError(f"import {import_id} does not exist")
     total, rows = repository.list_rejects(engine, import_id, limit=limit, offset=offset)
     return {
         "success": True,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from titans_finance import insights
-from titans_finance.api.deps import EngineDep
+from titans_finance.api.deps import EngineDep, ReadDep
 from titans_finance.storage import repository
 
 router = APIRouter(prefix="/insights", tags=["insights"])
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/insights", tags=["insights"])
 @router.get("/summary", summary="Income, spending and savings")
 def summary(
     engine: EngineDep,
+    principal: ReadDep,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     account: Annotated[list[str] | None, Query(max_length=50)] = None,
@@ -29,7 +30,9 @@ def summary(
     """Income, expenses, net, savings rate, spending by category and by month."""
     frame = repository.load_transactions(
         engine,
-        repository.TransactionFilter(date_from=date_from, date_to=date_to, accounts=account or []),
+        repository.TransactionFilter(
+            date_from=date_from, date_to=date_to, accounts=principal.accounts_filter(account)
+        ),
     )
     result = insights.summarize(
         frame, exclude_categories=exclude_category or (), top_categories=top_categories

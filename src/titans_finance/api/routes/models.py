@@ -9,13 +9,19 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from titans_finance.api import schemas as s
-from titans_finance.api.deps import StateDep
+from titans_finance.api.deps import READ, AdminDep, EngineDep, StateDep
+from titans_finance.auth import store
 from titans_finance.errors import StorageError
 
 router = APIRouter(prefix="/models", tags=["models"])
 
 
-@router.get("/status", response_model=s.ModelsStatus, summary="Which models are serving")
+@router.get(
+    "/status",
+    response_model=s.ModelsStatus,
+    summary="Which models are serving",
+    dependencies=READ,
+)
 def models_status(state: StateDep) -> Any:
     """Per model: loaded, version, training date and rows, or why it is not loaded."""
     last = state.models.last_reload
@@ -26,7 +32,11 @@ def models_status(state: StateDep) -> Any:
     }
 
 
-@router.get("/performance", summary="Training metrics and serving statistics per model")
+@router.get(
+    "/performance",
+    summary="Training metrics and serving statistics per model",
+    dependencies=READ,
+)
 def models_performance(state: StateDep) -> dict[str, Any]:
     """Per model: loaded, version, training metrics, predictions served, confidence, latency."""
     return {"success": True, "models": state.models.performance()}
@@ -36,6 +46,7 @@ def models_performance(state: StateDep) -> dict[str, Any]:
     "/health",
     summary="Model monitoring: quality from feedback, drift, age, per serving model",
     responses={503: {"model": s.ErrorResponse, "description": "Monitoring not available yet"}},
+    dependencies=READ,
 )
 def models_health(state: StateDep) -> dict[str, Any]:
     """Per serving model and version: drift against its training reference (PSI, KS), age,
@@ -64,13 +75,20 @@ def models_health(state: StateDep) -> dict[str, Any]:
     summary="Reload every model atomically",
     responses={409: {"model": s.ReloadResponse, "description": "Reload refused; old models serve"}},
 )
-async def reload_all(state: StateDep) -> Any:
+async def reload_all(state: StateDep, admin: AdminDep, engine: EngineDep) -> Any:
     """Load all models into a new set, then swap; on failure the previous models keep serving."""
     result = await run_in_threadpool(state.models.reload)
     state.metrics.set_models({k: v["loaded"] for k, v in state.models.status().items()})
     if state.cache is not None:
         await state.cache.clear()
     body = result.to_dict()
+    await run_in_threadpool(
+        store.record_audit,
+        engine,
+        actor=admin.actor,
+        action="model.reload",
+        detail={"success": result.success, "message": result.message},
+    )
     if not result.success:
         body["detail"] = result.message
         return JSONResponse(body, status_code=status.HTTP_409_CONFLICT)
@@ -78,10 +96,17 @@ async def reload_all(state: StateDep) -> Any:
 
 
 @router.post("/clear-cache", response_model=s.ClearCacheResponse, summary="Drop cached predictions")
-async def clear_cache(state: StateDep) -> Any:
+async def clear_cache(state: StateDep, admin: AdminDep, engine: EngineDep) -> Any:
     """Empty this worker's prediction cache and the shared Redis cache."""
     local = state.models.clear_cache()
     shared = await state.cache.clear() if state.cache is not None else 0
+    await run_in_threadpool(
+        store.record_audit,
+        engine,
+        actor=admin.actor,
+        action="cache.clear",
+        detail={"local": local, "shared": shared},
+    )
     return {"success": True, "cleared_local": local, "cleared_shared": shared}
 
 

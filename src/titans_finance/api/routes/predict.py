@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from titans_finance import domain as d
 from titans_finance.api import schemas as s
-from titans_finance.api.deps import ModelsDep, StateDep
+from titans_finance.api.deps import ModelsDep, ReadDep, StateDep
 from titans_finance.api.limits import PredictionCache
 from titans_finance.api.state import AppState
 from titans_finance.errors import StorageError, TitansError, ValidationError
@@ -96,8 +96,9 @@ def explain_anomaly(is_anomaly: bool, risk_level: str, reasons: list[str]) -> st
     response_model=s.CategoryResponse,
     summary="Predict a transaction's category",
 )
-async def predict_category(body: s.CategoryRequest, state: StateDep) -> Any:
+async def predict_category(body: s.CategoryRequest, state: StateDep, principal: ReadDep) -> Any:
     """Category with calibrated confidence and alternatives; user rules take precedence."""
+    principal.require_account(body.account, required=False)
     r = await predict_single(state, "category", body.record())
     return {
         "success": True,
@@ -112,8 +113,9 @@ async def predict_category(body: s.CategoryRequest, state: StateDep) -> Any:
 
 
 @router.post("/amount", response_model=s.AmountResponse, summary="Predict a transaction's amount")
-async def predict_amount(body: s.AmountRequest, state: StateDep) -> Any:
+async def predict_amount(body: s.AmountRequest, state: StateDep, principal: ReadDep) -> Any:
     """Expected amount with its 90% interval."""
+    principal.require_account(body.account, required=False)
     record = body.record()
     record["amount"] = None  # the amount is what is predicted
     r = await predict_single(state, "amount", record)
@@ -127,8 +129,9 @@ async def predict_amount(body: s.AmountRequest, state: StateDep) -> Any:
 
 
 @router.post("/anomaly", response_model=s.AnomalyResponse, summary="Check a transaction")
-async def predict_anomaly(body: s.AnomalyRequest, state: StateDep) -> Any:
+async def predict_anomaly(body: s.AnomalyRequest, state: StateDep, principal: ReadDep) -> Any:
     """Anomaly score (0..1), flag, risk level and plain-word reasons."""
+    principal.require_account(body.account, required=False)
     r = await predict_single(state, "anomaly", body.record())
     reasons = [str(x) for x in (r.get("reasons") or [])]
     is_anomaly = bool(r.get("is_anomaly"))
@@ -182,9 +185,18 @@ def _history(state: AppState, account: str | None, days: int = 90) -> list[dict[
 
 
 @router.post("/cashflow", response_model=s.CashflowResponse, summary="Forecast cash flow")
-def predict_cashflow(body: s.CashflowRequest, state: StateDep) -> Any:
+def predict_cashflow(body: s.CashflowRequest, state: StateDep, principal: ReadDep) -> Any:
     """Daily net flow and balance with intervals, and the chance of going below zero."""
-    result = state.models.forecast(body.forecast_days, account=body.account)
+    principal.require_account(body.account)
+    try:
+        result = state.models.forecast(body.forecast_days, account=body.account)
+    except TitansError as exc:
+        if not principal.restricted:
+            raise
+        # The model's message lists the accounts it knows: not for a caller limited to some.
+        raise type(exc)(
+            f"account {body.account!r}: no cash-flow forecast is available for this account"
+        ) from None
     state.metrics.predictions.labels("cashflow").inc(body.forecast_days)
     return {
         "success": True,
@@ -271,8 +283,15 @@ def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
     summary="Score many transactions at once",
     responses={413: {"model": s.ErrorResponse, "description": "Batch larger than allowed"}},
 )
-async def predict_batch(body: s.BatchRequest, state: StateDep, _m: ModelsDep) -> Any:
+async def predict_batch(
+    body: s.BatchRequest, state: StateDep, _m: ModelsDep, principal: ReadDep
+) -> Any:
     """One vectorised call per requested model over the whole batch, results in input order."""
+    if principal.restricted:
+        for i, row in enumerate(body.transactions):
+            principal.require_account(
+                row.get("account"), f"transactions.{i}.account", required=False
+            )
     limit = state.settings.max_batch_size
     if len(body.transactions) > limit:
         return Response(

@@ -8,7 +8,10 @@ from fastapi import APIRouter, Path, status
 
 from titans_finance import domain as d
 from titans_finance.api import schemas as s
-from titans_finance.api.deps import EngineDep, StateDep
+from titans_finance.api.deps import EngineDep, ReadDep, StateDep, WriteDep
+from titans_finance.auth import store
+from titans_finance.auth.scopes import Principal
+from titans_finance.errors import NotFoundError
 from titans_finance.storage import repository
 from titans_finance.storage.tables import MAX_ID
 
@@ -29,9 +32,15 @@ def _public(rule: d.CategoryRule) -> dict[str, Any]:
 
 
 @router.get("", response_model=s.RuleList, summary="List rules")
-def list_rules(engine: EngineDep) -> Any:
-    """Every rule, highest priority first."""
-    return {"success": True, "rules": [_public(r) for r in repository.list_rules(engine)]}
+def list_rules(engine: EngineDep, principal: ReadDep) -> Any:
+    """Every rule, highest priority first (a caller limited to accounts sees their rules)."""
+    rules = [r for r in repository.list_rules(engine) if _visible(principal, r)]
+    return {"success": True, "rules": [_public(r) for r in rules]}
+
+
+def _visible(principal: Principal, rule: d.CategoryRule) -> bool:
+    # A rule without an account applies to every account: household-wide, like budgets.
+    return principal.accounts is None or rule.account in principal.accounts
 
 
 @router.post(
@@ -40,8 +49,11 @@ def list_rules(engine: EngineDep) -> Any:
     status_code=status.HTTP_201_CREATED,
     summary="Add a rule",
 )
-def create_rule(body: s.RuleCreate, engine: EngineDep, state: StateDep) -> Any:
+def create_rule(body: s.RuleCreate, engine: EngineDep, state: StateDep, principal: WriteDep) -> Any:
     """Store a rule; it applies to the next prediction at once."""
+    if body.account is None:
+        principal.require_unrestricted("a rule without an account")
+    principal.require_account(body.account)
     rule = repository.add_rule(
         engine,
         d.CategoryRule(
@@ -54,16 +66,36 @@ def create_rule(body: s.RuleCreate, engine: EngineDep, state: StateDep) -> Any:
             priority=body.priority,
         ),
     )
+    store.record_audit(
+        engine,
+        actor=principal.actor,
+        action="rule.create",
+        target=str(rule.id),
+        detail=_public(rule),
+    )
     state.sync_store(force=True)
     return _public(rule)
 
 
 @router.delete("/{rule_id}", response_model=s.DeletedResponse, summary="Delete a rule")
 def delete_rule(
-    rule_id: Annotated[int, Path(ge=1, le=MAX_ID)], engine: EngineDep, state: StateDep
+    rule_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    engine: EngineDep,
+    state: StateDep,
+    principal: WriteDep,
 ) -> Any:
-    """Delete a rule (404 when it does not exist)."""
+    """Delete a rule (404 when it does not exist or is not the caller's to see)."""
+    found = next((r for r in repository.list_rules(engine) if r.id == rule_id), None)
+    if found is None or not _visible(principal, found):
+        raise NotFoundError(f"rule {rule_id} does not exist")
     repository.delete_rule(engine, rule_id)
+    store.record_audit(
+        engine,
+        actor=principal.actor,
+        action="rule.delete",
+        target=str(rule_id),
+        detail=_public(found),
+    )
     state.sync_store(force=True)
     return {"success": True, "id": rule_id}
 

@@ -27,8 +27,10 @@ from starlette.concurrency import run_in_threadpool
 
 from titans_finance import domain as d
 from titans_finance.api import schemas as s
-from titans_finance.api.deps import EngineDep, StateDep
-from titans_finance.errors import TitansError, ValidationError
+from titans_finance.api.deps import EngineDep, ReadDep, StateDep, WriteDep
+from titans_finance.auth import store
+from titans_finance.auth.scopes import Principal
+from titans_finance.errors import NotFoundError, TitansError, ValidationError
 from titans_finance.serving import frame_records
 from titans_finance.storage import repository
 from titans_finance.storage.tables import MAX_ID
@@ -88,11 +90,17 @@ async def _save_upload(upload: UploadFile, target: Path, limit: int) -> int:
 async def import_file(
     state: StateDep,
     engine: EngineDep,
+    principal: WriteDep,
     file: Annotated[UploadFile, File(description="CSV, OFX/QFX, QIF, CAMT.053 XML or Berka")],
     account: Annotated[str | None, Form(max_length=100)] = None,
     file_format: Annotated[FileFormat, Form(alias="format")] = "auto",
 ) -> Any:
-    """Read, validate, de-duplicate and store the file in one transaction; returns the summary."""
+    """Read, validate, de-duplicate and store the file in one transaction; returns the summary.
+
+    A caller limited to accounts may only import rows of those accounts (403 otherwise,
+    nothing stored).
+    """
+    principal.require_account(account, required=False)
     if account is not None and "\x00" in account:
         raise ValidationError("account: NUL characters (\\u0000) are not allowed in text")
     name = _safe_name(file.filename)
@@ -130,10 +138,26 @@ async def import_file(
                 file_format=file_format,
                 account=account,
                 display_name=name,
+                allowed_accounts=principal.accounts,
             )
         except TitansError as exc:  # messages name the upload, never the temporary folder
             exc.message = exc.message.replace(str(target), name).replace(tmp, "upload")
             raise
+    await run_in_threadpool(
+        store.record_audit,
+        engine,
+        actor=principal.actor,
+        action="import",
+        target=str(summary.import_id),
+        detail={
+            "file": name,
+            "format": summary.format,
+            "read": summary.read,
+            "inserted": summary.inserted,
+            "duplicates": summary.duplicates,
+            "rejected": summary.rejected,
+        },
+    )
     return {"success": True, **summary.to_dict()}
 
 
@@ -168,6 +192,7 @@ def _public_one(record: dict[str, Any]) -> dict[str, Any]:
 @router.get("", response_model=s.TransactionPage, summary="List transactions")
 def list_transactions(
     engine: EngineDep,
+    principal: ReadDep,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     account: Annotated[list[str] | None, Query(max_length=50)] = None,
@@ -185,7 +210,7 @@ def list_transactions(
     flt = repository.TransactionFilter(
         date_from=date_from,
         date_to=date_to,
-        accounts=account or [],
+        accounts=principal.accounts_filter(account),
         categories=category or [],
         types=[t.value for t in type] if type else [],
         text=q or None,
@@ -208,9 +233,17 @@ def list_transactions(
 
 
 @router.get("/{transaction_id}", response_model=s.TransactionPublic, summary="One transaction")
-def get_transaction(transaction_id: TransactionId, engine: EngineDep) -> Any:
+def get_transaction(transaction_id: TransactionId, engine: EngineDep, principal: ReadDep) -> Any:
     """A stored transaction by id (404 when absent)."""
-    return _public_one(repository.get_transaction(engine, transaction_id))
+    return _public_one(_own_transaction(engine, principal, transaction_id))
+
+
+def _own_transaction(engine: Any, principal: Principal, transaction_id: int) -> dict[str, Any]:
+    """The transaction, when the caller may see it; else the same 404 as for a missing one."""
+    record = repository.get_transaction(engine, transaction_id)
+    if not principal.allows_account(record.get(d.ACCOUNT)):
+        raise NotFoundError(f"transaction {transaction_id} does not exist")
+    return record
 
 
 @router.patch(
@@ -219,10 +252,19 @@ def get_transaction(transaction_id: TransactionId, engine: EngineDep) -> Any:
     summary="Correct a transaction's category",
 )
 def update_category(
-    transaction_id: TransactionId, body: s.CategoryUpdate, engine: EngineDep
+    transaction_id: TransactionId, body: s.CategoryUpdate, engine: EngineDep, principal: WriteDep
 ) -> Any:
     """Set the category; the correction is stored as feedback for the next training."""
-    return _public_one(repository.set_category(engine, transaction_id, body.category))
+    before = _own_transaction(engine, principal, transaction_id)
+    after = repository.set_category(engine, transaction_id, body.category)
+    store.record_audit(
+        engine,
+        actor=principal.actor,
+        action="transaction.category",
+        target=str(transaction_id),
+        detail={"from": before.get(d.CATEGORY), "to": after.get(d.CATEGORY)},
+    )
+    return _public_one(after)
 
 
 @router.post(
@@ -235,6 +277,7 @@ def mark_normal(
     transaction_id: TransactionId,
     engine: EngineDep,
     state: StateDep,
+    principal: WriteDep,
     body: s.NormalMark | None = None,
 ) -> Any:
     """Store "this is normal" feedback: the anomaly model stops flagging this pattern."""
@@ -246,10 +289,18 @@ def mark_normal(
             raise ValidationError(
                 f"reason_code: {reason_code!r} is not one of {', '.join(REASON_CODES)}"
             )
+    _own_transaction(engine, principal, transaction_id)
     feedback_id = repository.add_anomaly_feedback(
         engine,
         transaction_id=transaction_id,
         reason_code=reason_code,
+    )
+    store.record_audit(
+        engine,
+        actor=principal.actor,
+        action="transaction.normal",
+        target=str(transaction_id),
+        detail={"feedback_id": feedback_id, "reason_code": reason_code},
     )
     state.sync_store(force=True)
     return {"success": True, "id": feedback_id, "transaction_id": transaction_id}
