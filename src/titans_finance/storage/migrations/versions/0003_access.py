@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0004"  # after monitoring; the lead orders the chain at merge
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
