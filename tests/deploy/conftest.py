@@ -10,6 +10,8 @@ from tests.conftest import REPO_ROOT, _unavailable
 
 DEPLOY = REPO_ROOT / "deploy"
 RULES_DIR = DEPLOY / "prometheus" / "rules"
+#: promtool unit tests of the rules, outside rules/ (Prometheus loads every rules/*.yml)
+RULE_TESTS_DIR = DEPLOY / "prometheus" / "tests"
 ALERTMANAGER_CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"
 GRAFANA = DEPLOY / "grafana"
 

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from tests.deploy.conftest import ALERTMANAGER_CONFIG, RULES_DIR
+from tests.deploy.conftest import ALERTMANAGER_CONFIG, RULE_TESTS_DIR, RULES_DIR
 
 REQUIRED_ALERTS = {
     "HighErrorRate",
@@ -27,8 +27,8 @@ def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProc
 
 
 def rule_files() -> list[Path]:
-    """The rule files Prometheus loads (rules/*.yml, without the *_test.yml unit tests)."""
-    return sorted(p for p in RULES_DIR.glob("*.yml") if not p.name.endswith("_test.yml"))
+    """The rule files Prometheus loads (every rules/*.yml)."""
+    return sorted(RULES_DIR.glob("*.yml"))
 
 
 def alerts() -> dict[str, dict[str, object]]:
@@ -40,6 +40,12 @@ def alerts() -> dict[str, dict[str, object]]:
                 if "alert" in rule:
                     found[rule["alert"]] = rule
     return found
+
+
+def test_rules_dir_holds_only_rule_files() -> None:
+    """Prometheus loads rules/*.yml whole: a unit-test file there would stop it starting."""
+    for path in rule_files():
+        assert set(yaml.safe_load(path.read_text())) == {"groups"}, path
 
 
 def test_rules_pass_promtool_check(promtool: Path) -> None:
@@ -65,7 +71,7 @@ def test_every_alert_has_a_firing_and_a_silent_unit_test() -> None:
     (promtool compares the exact list, so the other series of a firing case stay quiet too)."""
     fired: set[str] = set()
     silent: set[str] = set()
-    for path in RULES_DIR.glob("*_test.yml"):
+    for path in RULE_TESTS_DIR.glob("*_test.yml"):
         for case in yaml.safe_load(path.read_text())["tests"]:
             for check in case.get("alert_rule_test", []):
                 (fired if check.get("exp_alerts") else silent).add(check["alertname"])
@@ -74,9 +80,9 @@ def test_every_alert_has_a_firing_and_a_silent_unit_test() -> None:
 
 
 def test_rule_unit_tests_pass_promtool(promtool: Path) -> None:
-    tests = sorted(RULES_DIR.glob("*_test.yml"))
+    tests = sorted(RULE_TESTS_DIR.glob("*_test.yml"))
     assert tests
-    result = _run(promtool, "test", "rules", *tests, cwd=RULES_DIR)
+    result = _run(promtool, "test", "rules", *tests, cwd=RULE_TESTS_DIR)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 

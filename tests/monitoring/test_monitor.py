@@ -29,7 +29,7 @@ def test_wilson_lower_bound_known_values() -> None:
     assert wilson_lower_bound(8, 10) == pytest.approx(0.4902, abs=1e-4)
     assert wilson_lower_bound(45, 50) == pytest.approx(0.7864, abs=1e-4)
     assert wilson_lower_bound(0, 0) is None
-    assert wilson_lower_bound(0, 20) == 0.0
+    assert wilson_lower_bound(0, 20) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_first_pass_logs_the_window_once(store: Engine, models: dict[str, Any]) -> None:

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from titans_finance import domain as d
 
@@ -114,6 +113,8 @@ def _numeric_drift(reference: Mapping[str, Any], values: np.ndarray) -> dict[str
         return None
     edges = np.asarray(reference["edges"], dtype=np.float64)
     counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
+    from scipy import stats  # imported when measured: importing every model must stay fast
+
     grid = np.asarray(reference["quantiles"], dtype=np.float64)
     return {
         "psi": psi(np.asarray(reference["shares"]), _window_shares(counts)),

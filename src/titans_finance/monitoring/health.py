@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sqlalchemy import Engine
 
 from titans_finance import domain as d
@@ -26,7 +26,7 @@ from titans_finance.storage.repository import load_transactions
 
 #: confidence at or below which a category prediction is LOW (below MEDIUM)
 LOW_CONFIDENCE = 0.60
-WILSON_Z = float(stats.norm.ppf(0.975))
+WILSON_Z = NormalDist().inv_cdf(0.975)
 
 
 def wilson_lower_bound(successes: int, trials: int, z: float = WILSON_Z) -> float | None:
