@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(default=300, ge=0)
     default_currency: str = "USD"
     dashboard_api_url: str | None = None
+    monitor_window_days: int = Field(default=90, ge=1, le=3650)
+    monitor_interval_seconds: int = Field(default=300, ge=0)
+    monitor_max_rows: int = Field(default=20_000, ge=1)
+    monitor_forecast_days: int = Field(default=30, ge=1, le=366)
     dashboard_api_key: SecretStr | None = None
     model_signing_key: SecretStr | None = None
 

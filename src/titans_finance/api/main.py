@@ -44,6 +44,7 @@ from titans_finance.api.state import AppState
 from titans_finance.config import Settings, get_settings
 from titans_finance.errors import StorageError, TitansError, ValidationError
 from titans_finance.models.signing import SigningPolicy
+from titans_finance.monitoring.collector import MonitoringCollector
 from titans_finance.serving import ModelService
 
 logger = logging.getLogger(__name__)
@@ -232,6 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(_refuse_nul)],
     )
     app.state.titans = state
+    state.metrics.registry.register(MonitoringCollector(state.monitor, refresh=state.model_health))
 
     app.add_exception_handler(TitansError, _titans_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

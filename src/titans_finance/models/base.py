@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from titans_finance.errors import ModelIntegrityError, ModelNotTrainedError
 from titans_finance.models.signing import SigningPolicy
+from titans_finance.models.drift import build_reference
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class ModelMetadata:
     library_versions: dict[str, str] = field(default_factory=_library_versions)
     artefacts: dict[str, str] = field(default_factory=dict)
     signature: str | None = None
+    #: profile of the training data (monitoring.drift.build_reference), the drift baseline
+    reference: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -77,8 +80,9 @@ class TitansModel(BaseEstimator):
 
     Subclasses set ``model_type``, keep only hyperparameters in ``__init__``, implement
     ``_fit(frame)`` (fitted attributes end in ``_``) and ``_predict(frame)`` returning one row
-    per input row on the input's index.  ``fit`` records ``metadata_``; ``predict`` adds
-    ``model_version`` to every output row.
+    per input row on the input's index.  ``fit`` records ``metadata_``, including the drift
+    reference of the training frame (models.drift); ``predict`` adds ``model_version`` to every
+    output row.
     """
 
     model_type: ClassVar[str] = "base"
@@ -91,6 +95,7 @@ class TitansModel(BaseEstimator):
             training_rows=len(frame),
             features=self.feature_names(),
             params={key: _jsonable(value) for key, value in self.get_params().items()},
+            reference=build_reference(frame),
         )
         return self
 

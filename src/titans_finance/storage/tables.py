@@ -6,8 +6,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -148,6 +150,34 @@ class Budget(Base):
     amount: Mapped[Decimal] = mapped_column(MONEY)
 
 
+class ModelPrediction(Base):
+    """A prediction a serving model made on the store, kept to measure the model later: against
+    user reviews (category), "this is normal" marks (anomaly), amounts that posted (amount) and
+    days that passed (cash flow, one row per forecast day, ``transaction_id`` NULL)."""
+
+    __tablename__ = "model_predictions"
+    __table_args__ = (
+        UniqueConstraint(
+            "model", "model_version", "transaction_id", name="uq_model_predictions_transaction"
+        ),
+        UniqueConstraint(
+            "model", "model_version", "target_date", name="uq_model_predictions_target_date"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(20))
+    model_version: Mapped[str] = mapped_column(String(64))
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"), index=True)
+    target_date: Mapped[date | None] = mapped_column(Date)
+    predicted_label: Mapped[str | None] = mapped_column(String(100))
+    predicted_value: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    flagged: Mapped[bool | None] = mapped_column(Boolean)
+    unseen: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 __all__ = [
     "MAX_ID",
     "Account",
@@ -156,6 +186,7 @@ __all__ = [
     "Budget",
     "CategoryFeedback",
     "Import",
+    "ModelPrediction",
     "RejectedRow",
     "Rule",
     "Transaction",
