@@ -18,8 +18,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from titans_finance.errors import ModelIntegrityError, ModelNotTrainedError
-from titans_finance.models.signing import SigningPolicy
 from titans_finance.models.drift import build_reference
+from titans_finance.models.signing import SigningPolicy
 
 logger = logging.getLogger(__name__)
 
