@@ -220,6 +220,21 @@ def test_truncated_last_row_is_rejected_not_defaulted(store_client: TestClient) 
     assert accounts == {"Checking"}
 
 
+# -- found by schemathesis after the fixes ------------------------------------------------------
+@pytest.mark.parametrize("month", ["0000-01", "1066-10", "3000-01"])
+def test_budget_month_outside_the_calendar_is_422(client: TestClient, month: str) -> None:
+    assert client.get(f"/budgets?month={month}").status_code == 422
+    put = client.put("/budgets", json={"category": "Food", "amount": 5, "month": month})
+    assert put.status_code == 422
+
+
+def test_unknown_forecast_account_is_a_documented_404(client: TestClient) -> None:
+    response = client.post("/predict/cashflow", json={"forecast_days": 30, "account": "nobody"})
+    assert response.status_code == 404, response.text
+    documented = client.get("/openapi.json").json()["paths"]["/predict/cashflow"]["post"]
+    assert "404" in documented["responses"]
+
+
 # -- finding 16: OpenAPI documents the errors as they are ---------------------------------------
 def test_openapi_documents_every_error_body(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
