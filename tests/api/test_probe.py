@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from tests.api.conftest import AUTH
 from tests.api.test_store_routes import SMALL_CSV
+from tests.storage.test_concurrent_imports import ROWS, WRITERS, check_store, export_bytes
 
+from titans_finance.config import Settings
 from titans_finance.storage.db import create_db_engine, get_engine
 from titans_finance.storage.tables import MAX_ID
 
@@ -217,6 +220,21 @@ def test_truncated_last_row_is_rejected_not_defaulted(store_client: TestClient) 
     assert accounts == {"Checking"}
 
 
+# -- found by schemathesis after the fixes ------------------------------------------------------
+@pytest.mark.parametrize("month", ["0000-01", "1066-10", "3000-01"])
+def test_budget_month_outside_the_calendar_is_422(client: TestClient, month: str) -> None:
+    assert client.get(f"/budgets?month={month}").status_code == 422
+    put = client.put("/budgets", json={"category": "Food", "amount": 5, "month": month})
+    assert put.status_code == 422
+
+
+def test_unknown_forecast_account_is_a_documented_404(client: TestClient) -> None:
+    response = client.post("/predict/cashflow", json={"forecast_days": 30, "account": "nobody"})
+    assert response.status_code == 404, response.text
+    documented = client.get("/openapi.json").json()["paths"]["/predict/cashflow"]["post"]
+    assert "404" in documented["responses"]
+
+
 # -- finding 16: OpenAPI documents the errors as they are ---------------------------------------
 def test_openapi_documents_every_error_body(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
@@ -235,3 +253,25 @@ def test_openapi_documents_every_error_body(client: TestClient) -> None:
     invalid = client.get("/transactions?limit=0").json()
     assert {"detail", "success", "errors"} == set(invalid)
     assert {"field", "location", "message", "type"} == set(invalid["errors"][0])
+
+
+# -- finding 3: concurrent imports creating the same account -----------------------------------
+def test_concurrent_api_uploads_create_the_account_once(
+    store_client: TestClient, settings_env: Settings
+) -> None:
+    """Finding 3 through the API: concurrent uploads naming one new account."""
+
+    def upload(i: int) -> int:
+        response = store_client.post(
+            "/transactions/import",
+            files={"file": (f"export-{i}.csv", export_bytes(i))},
+            data={"account": "Shared"},
+            headers=AUTH,
+        )
+        assert response.status_code == 201, response.text
+        return int(response.json()["inserted"])
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        inserted = list(pool.map(upload, range(WRITERS)))
+    assert inserted == [ROWS] * WRITERS
+    check_store(settings_env.database_url, {"Shared"})

@@ -102,7 +102,7 @@ def document_errors(schema: dict[str, Any], open_paths: set[str]) -> dict[str, A
                 responses.setdefault(
                     "503", _response("Database or model unavailable", ERROR, _RETRY_AFTER)
                 )
-            if "{" in path:
+            if "{" in path or path not in open_paths:  # ids, and accounts named in a body
                 responses.setdefault("404", _response("No such record", ERROR))
             if method in ("post", "put", "patch") and "requestBody" in operation:
                 responses.setdefault("400", _response("Unreadable request body", ERROR))

@@ -50,6 +50,10 @@ def _check_date_range(value: dt.date | None) -> dt.date | None:
     return value
 
 
+# A budget month, YYYY-MM, in the years dates are accepted (1900-2999).
+MONTH_PATTERN = r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$"
+
+
 class Response(BaseModel):
     """Every JSON answer says whether it succeeded."""
 
@@ -571,7 +575,7 @@ class BudgetBase(BaseModel):
 
     category: str = Field(..., min_length=1, max_length=100)
     amount: Decimal = Field(..., ge=0, le=MAX_AMOUNT)
-    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2024-03"])
+    month: str | None = Field(None, pattern=MONTH_PATTERN, examples=["2024-03"])
 
 
 class BudgetSet(BudgetBase):

@@ -16,7 +16,7 @@ from titans_finance.storage import repository
 
 router = APIRouter(prefix="/budgets", tags=["budgets"])
 
-Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2024-03"])]
+Month = Annotated[str | None, Query(pattern=s.MONTH_PATTERN, examples=["2024-03"])]
 
 
 @router.get("", response_model=s.BudgetList, summary="List budgets")
