@@ -291,6 +291,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/models/health"): Case(
         Scope.READ, _req("GET", "/models/health"), _allowed(_req("GET", "/models/health"))
     ),
+    ("GET", "/pipeline/runs"): Case(
+        Scope.READ, _req("GET", "/pipeline/runs"), _refused(_req("GET", "/pipeline/runs"))
+    ),
+    ("GET", "/pipeline/runs/{run_id}"): Case(
+        Scope.READ, _req("GET", "/pipeline/runs/1"), _refused(_req("GET", "/pipeline/runs/1"))
+    ),
     ("POST", "/models/reload-all"): Case(
         Scope.ADMIN,
         _req("POST", "/models/reload-all"),

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from titans_finance.api import schemas as s
-from titans_finance.api.deps import EngineDep
+from titans_finance.api.deps import EngineDep, ReadDep
 from titans_finance.storage import pipeline_runs
 
 router = APIRouter(prefix="/pipeline", tags=["pipeline"])
@@ -19,8 +19,12 @@ Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Runs to skip")]
 
 
 @router.get("/runs", response_model=s.PipelineRunPage, summary="List pipeline runs")
-async def list_runs(engine: EngineDep, limit: Limit = 20, offset: Offset = 0) -> Any:
-    """Runs newest first: status, counts, retrain reason, model decisions, error."""
+async def list_runs(
+    engine: EngineDep, principal: ReadDep, limit: Limit = 20, offset: Offset = 0
+) -> Any:
+    """Runs newest first: status, counts, retrain reason, model decisions, error (read scope;
+    runs span every account, so a caller limited to some accounts gets 403)."""
+    principal.require_unrestricted("the pipeline's run history")
     items = await run_in_threadpool(pipeline_runs.list_runs, engine, limit=limit, offset=offset)
     total = await run_in_threadpool(pipeline_runs.count_runs, engine)
     return {"success": True, "items": items, "total": total, "limit": limit, "offset": offset}
@@ -32,8 +36,9 @@ async def list_runs(engine: EngineDep, limit: Limit = 20, offset: Offset = 0) ->
     summary="One pipeline run",
     responses={404: {"model": s.ErrorResponse, "description": "No such run"}},
 )
-async def get_run(run_id: RunId, engine: EngineDep) -> Any:
-    """One run with its decisions (404 if unknown)."""
+async def get_run(run_id: RunId, engine: EngineDep, principal: ReadDep) -> Any:
+    """One run with its decisions (404 if unknown; 403 for a caller limited to some accounts)."""
+    principal.require_unrestricted("the pipeline's run history")
     return {"success": True, "run": await run_in_threadpool(pipeline_runs.get_run, engine, run_id)}
 
 
