@@ -56,6 +56,7 @@ def test_qif_with_leading_comment_lines_is_sniffed(tmp_path: Path) -> None:
         ("Müller€".encode(), "Müller€"),
         (b"\xef\xbb\xbfDate,Amount", "Date,Amount"),
         ("Datum\tBetrag".encode("utf-16"), "Datum\tBetrag"),
+        ("Datum\tBetrag".encode("utf-32"), "Datum\tBetrag"),
         ("Zaúčtovaná částka;Popis\n".encode("cp1250") * 20, "Zaúčtovaná částka;Popis\n" * 20),
     ],
 )

@@ -82,11 +82,17 @@ def decode_text(
                 raise InputFileError(f"{where}cannot decode as {encoding}: {exc}") from exc
     if data.startswith(codecs.BOM_UTF8):
         return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16").lstrip("\ufeff")
-        except UnicodeDecodeError as exc:
-            raise InputFileError(f"{where}has a UTF-16 mark but is not valid UTF-16") from exc
+    # UTF-32-LE's mark starts with UTF-16-LE's, so it is tried first.
+    for marks, codec in (
+        ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
+        ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
+    ):
+        if data.startswith(marks):
+            try:
+                return data.decode(codec).lstrip("\ufeff")
+            except UnicodeDecodeError as exc:
+                name = codec.upper()
+                raise InputFileError(f"{where}has a {name} mark but is not valid {name}") from exc
     if b"\x00" in data[:4096]:
         raise InputFileError(
             f"{where}looks like a binary file, not a text export (it contains NUL bytes)"
