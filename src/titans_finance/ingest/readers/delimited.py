@@ -746,12 +746,15 @@ def _parsed_share(parsed: list[object], uniques: pd.Series) -> float:
 def _running_balance(amount: list[object], balance: list[object]) -> bool:
     """True when ``balance`` moves by ``amount`` row to row (oldest or newest first)."""
     pairs = [
-        (a, b) for a, b in zip(amount, balance, strict=False) if a is not None and b is not None
+        (a, b)
+        for a, b in zip(amount, balance, strict=False)
+        if isinstance(a, Decimal) and isinstance(b, Decimal)
     ]
     if len(pairs) < 3:
         return False
-    forward = sum(1 for (_, b0), (a1, b1) in itertools.pairwise(pairs) if b0 + a1 == b1)
-    backward = sum(1 for (a0, b0), (_, b1) in itertools.pairwise(pairs) if b1 + a0 == b0)
+    steps = list(itertools.pairwise(pairs))
+    forward = sum(1 for (_, b0), (a1, b1) in steps if b0 + a1 == b1)
+    backward = sum(1 for (a0, b0), (_, b1) in steps if b1 + a0 == b0)
     return max(forward, backward) >= 0.8 * (len(pairs) - 1)
 
 
@@ -842,9 +845,9 @@ def read_delimited(
     headerless = False
     if not spec.columns() and header < len(head):
         for delim in (delimiter,) if forced else (delimiter, *DELIMITERS):
-            cells = _split(head[header], delim)
-            if _is_data_row(cells, spec):
-                headerless, delimiter, header_cells = True, delim, cells
+            candidate = _split(head[header], delim)
+            if _is_data_row(candidate, spec):
+                headerless, delimiter, header_cells = True, delim, candidate
                 break
     width = len(header_cells) if headerless else len(_split(head[header], delimiter))
     cells = width * (text.count("\n") + 1 - header)
