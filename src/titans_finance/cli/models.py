@@ -225,13 +225,13 @@ def _original_rows(path: Path, prepared: Any) -> pd.DataFrame | None:
 
     if path.suffix.lower() not in (".csv", ".txt", ".tsv", ".asc"):
         return None
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    from titans_finance.ingest.readers._common import decode_text
+
+    try:
+        text = decode_text(path.read_bytes(), source=path)
+    except TitansError as exc:  # fall back to the canonical columns
+        logger.debug("cannot re-read %s as text: %s", path, exc)
+        return None
     try:
         dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
         delimiter = dialect.delimiter

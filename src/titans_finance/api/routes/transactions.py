@@ -8,7 +8,7 @@ import logging
 import re
 import tempfile
 from pathlib import Path, PurePath
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import (
@@ -31,6 +31,7 @@ from titans_finance.api.deps import EngineDep, ReadDep, StateDep, WriteDep
 from titans_finance.auth import store
 from titans_finance.auth.scopes import Principal
 from titans_finance.errors import NotFoundError, TitansError, ValidationError
+from titans_finance.ingest.readers import FORMAT_CHOICES, SUPPORTED_EXTENSIONS
 from titans_finance.serving import frame_records
 from titans_finance.storage import repository
 from titans_finance.storage.tables import MAX_ID
@@ -41,8 +42,11 @@ router = APIRouter(prefix="/transactions", tags=["transactions"])
 # Uploads get their own router so the app can give them the larger upload size limit.
 import_router = APIRouter(prefix="/transactions", tags=["transactions"])
 
-ALLOWED_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".ofx", ".qfx", ".qif", ".xml", ".asc"})
-FileFormat = Literal["auto", "csv", "ofx", "qif", "camt", "berka"]
+ALLOWED_SUFFIXES = SUPPORTED_EXTENSIONS
+if TYPE_CHECKING:
+    FileFormat = str
+else:  # the registry's names as a Literal, so a bad value gets the usual literal_error 422
+    FileFormat = Literal[FORMAT_CHOICES]
 SortField = Literal["date", "amount", "description", "category", "id", "merchant", "account"]
 TransactionId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="Transaction id")]
 _SNIFF_BYTES = 8192

@@ -1,31 +1,126 @@
-"""File readers, one module per format, and the dispatcher that picks one by sniffing content."""
+"""File readers, one module per format, and the registry that picks one by sniffing content.
+
+Every format is one ``ReaderSpec`` in ``REGISTRY``: its name, where its reader lives, the file
+extensions and ``--format`` aliases it answers to, and a sniff on the first kilobytes.
+``detect_format`` asks the sniffs in registry order; ``csv`` (no sniff) is the fallback. A new
+format is a new module plus one entry here; nothing else dispatches on format names.
+"""
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from titans_finance.domain import BalanceBreak, RejectedRow
 from titans_finance.errors import InputFileError, ValidationError
 from titans_finance.ingest.readers.base import Reader, ReadResult
 
-SUPPORTED_FORMATS: tuple[str, ...] = ("csv", "ofx", "qif", "camt", "berka")
-FORMAT_CHOICES: tuple[str, ...] = ("auto", *SUPPORTED_FORMATS)
-_ALIASES = {"qfx": "ofx", "txt": "csv", "tsv": "csv", "camt053": "camt", "camt.053": "camt"}
-_EXTENSIONS = {".ofx": "ofx", ".qfx": "ofx", ".qif": "qif", ".asc": "berka", ".xml": "camt"}
 _SNIFF_BYTES = 8192
-_OFX = re.compile(r"OFXHEADER\s*[:=]|<\?OFX\s|<OFX>", re.IGNORECASE)
-_CAMT = re.compile(
-    r"urn:iso:std:iso:20022:tech:xsd:camt\.05[234]|<(?:\w+:)?BkToCstmr(?:Stmt|AcctRpt|DbtCdtNtfctn)\b"
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """One registered format: name, reader location, extensions, aliases and content sniff.
+
+    ``sniff`` gets the first kilobytes decoded as Latin-1 (so any byte survives) with a BOM and
+    leading blanks removed, and says whether the content is this format. ``reader`` is
+    ``module:function``, imported on first use so that ``titans --help`` stays fast.
+    """
+
+    name: str
+    reader: str
+    extensions: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    sniff: Callable[[str], bool] | None = None
+    label: str = ""
+
+    def load(self) -> Reader:
+        """The reader function."""
+        module, function = self.reader.split(":")
+        return cast(Reader, getattr(importlib.import_module(module), function))
+
+
+def _matches(pattern: str, *, anywhere: bool = True, flags: int = 0) -> Callable[[str], bool]:
+    compiled = re.compile(pattern, flags)
+    if anywhere:
+        return lambda text: compiled.search(text) is not None
+    return lambda text: compiled.match(text) is not None
+
+
+_PKG = "titans_finance.ingest.readers"
+# Sniff order matters: the first matching spec wins; csv, with no sniff, is the fallback.
+REGISTRY: tuple[ReaderSpec, ...] = (
+    ReaderSpec(
+        "ofx",
+        f"{_PKG}.ofx:read_ofx",
+        (".ofx", ".qfx"),
+        ("qfx",),
+        _matches(r"OFXHEADER\s*[:=]|<\?OFX\s|<OFX>", flags=re.IGNORECASE),
+        "OFX/QFX",
+    ),
+    ReaderSpec(
+        "qif",
+        f"{_PKG}.qif:read_qif",
+        (".qif",),
+        (),
+        _matches(r"^(?:[#;][^\n]*\n\s*)*!(?:Type:|Account|Option:|Clear:)", flags=re.IGNORECASE),
+        "Quicken QIF",
+    ),
+    ReaderSpec(
+        "camt",
+        f"{_PKG}.camt:read_camt",
+        (".xml",),
+        ("camt052", "camt053", "camt054", "camt.052", "camt.053", "camt.054"),
+        _matches(
+            r"urn:iso:std:iso:20022:tech:xsd:camt\.05[234]"
+            r"|<(?:\w+:)?BkToCstmr(?:Stmt|AcctRpt|DbtCdtNtfctn)\b"
+        ),
+        "ISO 20022 CAMT.052/053/054 XML",
+    ),
+    ReaderSpec(
+        "berka",
+        f"{_PKG}.berka:read_berka",
+        (".asc",),
+        (),
+        _matches(r'^"?trans_id"?\s*;\s*"?account_id"?\s*;', anywhere=False, flags=re.IGNORECASE),
+        "Berka (PKDD'99) trans.asc",
+    ),
+    ReaderSpec(
+        "csv",
+        f"{_PKG}.delimited:read_delimited",
+        (".csv", ".txt", ".tsv"),
+        ("txt", "tsv"),
+        None,
+        "delimited text (CSV/TSV)",
+    ),
 )
-_QIF = re.compile(r"^!(?:Type:|Account|Option:|Clear:)", re.IGNORECASE)
-_BERKA = re.compile(r'^"?trans_id"?\s*;\s*"?account_id"?\s*;', re.IGNORECASE)
+_BY_NAME: dict[str, ReaderSpec] = {spec.name: spec for spec in REGISTRY}
+_ALIASES: dict[str, str] = {alias: spec.name for spec in REGISTRY for alias in spec.aliases}
+_EXTENSIONS: dict[str, str] = {ext: spec.name for spec in REGISTRY for ext in spec.extensions}
+# csv first: it is the default and the fallback.
+SUPPORTED_FORMATS: tuple[str, ...] = tuple(
+    spec.name for spec in sorted(REGISTRY, key=lambda spec: spec.name != "csv")
+)
+FORMAT_CHOICES: tuple[str, ...] = ("auto", *SUPPORTED_FORMATS)
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(_EXTENSIONS)
+
+
+def spec_of(name: str) -> ReaderSpec:
+    """The registered spec of a format name (``KeyError`` for an unknown one)."""
+    return _BY_NAME[name]
+
+
+def sniff_text(head: bytes) -> str:
+    """The sniffable text of a file's first bytes: Latin-1, without BOM or leading blanks."""
+    return head.decode("latin-1").lstrip("\ufeff\xef\xbb\xbf\xff\xfe \t\r\n")
 
 
 def detect_format(path: Path) -> str:
-    """The format of a file from its content: ``ofx``, ``camt``, ``qif``, ``berka`` or ``csv``.
+    """The registered format name of a file, from its content.
 
     The first few kilobytes decide; the extension only breaks ties for files whose content says
     nothing (e.g. empty), so the chosen reader can explain what is wrong.
@@ -38,41 +133,13 @@ def detect_format(path: Path) -> str:
         raise InputFileError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
-    text = head.decode("latin-1").lstrip("\ufeff\xef\xbb\xbf \t\r\n")
+    text = sniff_text(head)
     if not text.strip():
         return _EXTENSIONS.get(path.suffix.lower(), "csv")
-    if _OFX.search(text):
-        return "ofx"
-    if _CAMT.search(text):
-        return "camt"
-    if _QIF.match(text):
-        return "qif"
-    if _BERKA.match(text):
-        return "berka"
+    for spec in REGISTRY:
+        if spec.sniff is not None and spec.sniff(text):
+            return spec.name
     return "csv"
-
-
-def _reader(name: str) -> Reader:
-    # Imported on use so that `titans --help` does not pay for ofxtools and friends.
-    if name == "csv":
-        from titans_finance.ingest.readers.delimited import read_delimited
-
-        return read_delimited
-    if name == "ofx":
-        from titans_finance.ingest.readers.ofx import read_ofx
-
-        return read_ofx
-    if name == "qif":
-        from titans_finance.ingest.readers.qif import read_qif
-
-        return read_qif
-    if name == "camt":
-        from titans_finance.ingest.readers.camt import read_camt
-
-        return read_camt
-    from titans_finance.ingest.readers.berka import read_berka
-
-    return read_berka
 
 
 def resolve_format(format: str, path: Path | None = None) -> str:
@@ -102,7 +169,7 @@ def read_file(
 ) -> ReadResult:
     """Read any supported export into canonical rows, rejected rows and balance breaks.
 
-    ``format`` is one of auto|csv|ofx|qif|camt|berka (``auto`` sniffs the content).  Raises
+    ``format`` is ``auto`` (sniff the content) or one of ``FORMAT_CHOICES``.  Raises
     ``ValidationError`` for an unknown format name and ``InputFileError`` when the file cannot
     be read at all.
     """
@@ -110,19 +177,24 @@ def read_file(
     name = resolve_format(format, path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
-    result = _reader(name)(path, account=account, mapping=mapping)
+    result = _BY_NAME[name].load()(path, account=account, mapping=mapping)
     result.format = name
     return result
 
 
 __all__ = [
     "FORMAT_CHOICES",
+    "REGISTRY",
+    "SUPPORTED_EXTENSIONS",
     "SUPPORTED_FORMATS",
     "BalanceBreak",
     "ReadResult",
     "Reader",
+    "ReaderSpec",
     "RejectedRow",
     "detect_format",
     "read_file",
     "resolve_format",
+    "sniff_text",
+    "spec_of",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -32,20 +33,85 @@ def read_bytes(path: Path, what: str) -> bytes:
     return data
 
 
-def decode_text(data: bytes, encoding: str | None = None) -> str:
-    """Decode with the declared encoding when it works, else UTF-8, else Windows-1252.
+# Code pages banks actually write; a detector's guess outside this set is weak evidence, and
+# Windows-1252 (a superset of Latin-1's printable range) is the better bet for such files.
+_COMMON_ENCODINGS = frozenset(
+    {
+        "utf_8",
+        "ascii",
+        "cp1252",
+        "latin_1",
+        "iso8859_15",
+        "cp1250",
+        "iso8859_2",
+        "cp1251",
+        "koi8_r",
+        "cp1257",
+        "iso8859_13",
+        "iso8859_4",
+        "cp1253",
+        "cp1254",
+        "iso8859_9",
+    }
+)
 
-    Windows-1252 (with Latin-1 for its five undefined bytes) decodes any byte string, so bank
-    exports in a legacy code page still load; a BOM is dropped.
+
+def decode_text(
+    data: bytes,
+    encoding: str | None = None,
+    *,
+    source: Path | str | None = None,
+    strict: bool = False,
+) -> str:
+    """The one text decoder of every reader: bytes of an export to ``str`` without a BOM.
+
+    Order: the declared ``encoding`` (a failure raises ``InputFileError`` when ``strict``, else
+    falls through), a UTF-8 or UTF-16 byte-order mark, UTF-8, then charset detection. The
+    detector's best candidate among the code pages banks use (Windows-125x, ISO-8859-x, KOI8-R)
+    wins; rarer guesses (cp775, cp857, Mac code pages), which it makes on little evidence, are
+    passed over, and with no candidate left the answer is Windows-1252,
+    which with Latin-1 for its five undefined bytes decodes any byte string.
+    NUL bytes without a UTF-16 mark mean a binary file: ``InputFileError``.
     """
-    candidates = [encoding] if encoding else []
-    candidates += ["utf-8-sig", "cp1252"]
-    for candidate in candidates:
+    where = f"{source}: " if source is not None else ""
+    if encoding:
         try:
-            return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return data.decode("latin-1")
+            return data.decode(encoding).lstrip("\ufeff")
+        except (LookupError, UnicodeDecodeError) as exc:
+            if strict:
+                raise InputFileError(f"{where}cannot decode as {encoding}: {exc}") from exc
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+    # UTF-32-LE's mark starts with UTF-16-LE's, so it is tried first.
+    for marks, codec in (
+        ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
+        ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
+    ):
+        if data.startswith(marks):
+            try:
+                return data.decode(codec).lstrip("\ufeff")
+            except UnicodeDecodeError as exc:
+                name = codec.upper()
+                raise InputFileError(f"{where}has a {name} mark but is not valid {name}") from exc
+    if b"\x00" in data[:4096]:
+        raise InputFileError(
+            f"{where}looks like a binary file, not a text export (it contains NUL bytes)"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    # The detector's candidates come best first; take the best one banks use.
+    guesses = [match.encoding for match in from_bytes(data[: 1 << 20])]
+    name = next((g for g in guesses if g in _COMMON_ENCODINGS), "cp1252")
+    if name in ("latin_1", "ascii"):
+        name = "cp1252"  # they differ from cp1252 only in 0x80-0x9f, where banks mean cp1252
+    try:
+        return data.decode(name)
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def parse_money(text: str | None) -> Decimal | None:

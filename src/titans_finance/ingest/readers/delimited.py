@@ -9,9 +9,9 @@ converted on their distinct values with ``titans_finance.ingest.normalize``.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
+import itertools
 import logging
 import re
 import unicodedata
@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from charset_normalizer import from_bytes
 
 from titans_finance import domain as d
 from titans_finance.domain import RejectedRow
@@ -36,6 +35,7 @@ from titans_finance.ingest.normalize import (
     expand,
     factorize_text,
 )
+from titans_finance.ingest.readers._common import decode_text
 from titans_finance.ingest.readers.base import ReadResult
 
 logger = logging.getLogger(__name__)
@@ -53,63 +53,90 @@ MAX_CELLS = 50_000_000
 _SYNONYM_TEXT: dict[str, str] = {
     "date": (
         "date|transaction date|trans date|posting date|posted date|booking date|"
-        "trans date trans time|transaction time|datetime|timestamp|posted|datum|"
-        "buchungstag|buchungsdatum|buchung|date d operation|date operation|"
-        "date de l operation|date comptable|fecha|fecha operacion|fecha de operacion|"
-        "fecha contable|data|data operazione|data contabile|data movimento|"
-        "data do movimento|data lancamento|transactiedatum|boekdatum|datum provedeni|"
-        "datum zauctovani|datum transakce|date de valeur|value date|valutadatum|"
-        "valuta datum|wertstellung|fecha valor|data valuta|valuta|rentedatum"
+        "trans date trans time|transaction time|datetime|timestamp|posted|datum|buchungstag|"
+        "buchungsdatum|buchung|date d operation|date operation|date de l operation|"
+        "date comptable|fecha|fecha operacion|fecha de operacion|fecha contable|data|"
+        "data operazione|data contabile|data movimento|data do movimento|data lancamento|"
+        "transactiedatum|boekdatum|datum provedeni|datum zauctovani|datum transakce|"
+        "date de valeur|value date|valutadatum|valuta datum|wertstellung|fecha valor|"
+        "data valuta|valuta|rentedatum|started date|completed date|date processed|"
+        "processed date|date posted|transaction posted date|datum verrichting|datum boeking|"
+        "boekingsdatum|uitvoeringsdatum|datum transactie|bokforingsdag|bokforingsdatum|"
+        "transaktionsdag|transaktionsdatum|dato|bokfort dato|bogfort|bogforingsdato|"
+        "rentedato|paivamaara|kirjauspaiva|maksupaiva|arvopaiva|tapahtumapaiva|datums|"
+        "kuupaev|operacijos data|data operacji|data ksiegowania|data transakcji|data waluty|"
+        "tranzakcio datuma|konyvelesi datum|konyveles datuma|erteknap|datum splatnosti|"
+        "datum zpracovani|fecha de transaccion|data de movimento"
     ),
     "amount": (
         "amount|amt|transaction amount|value|sum|betrag|umsatz|montant|importe|bedrag|"
-        "importo|valor|castka|kwota|belopp|beloeb|amount eur|amount usd|net amount"
+        "importo|valor|castka|kwota|belopp|beloeb|amount eur|amount usd|net amount|"
+        "transaction amount eur|original amount|belob|belop|maara|summa|suma|suma operacji|"
+        "kwota operacji|osszeg|tranzakcio osszege|castka v mene uctu|bedrag eur|"
+        "buchungsbetrag|umsatz in eur"
     ),
     "debit": (
         "debit|debits|withdrawal|withdrawals|money out|paid out|out|debit amount|soll|"
-        "ausgang|belastung|debit euros|debit eur|debe|cargo|cargos|af|uscite|addebiti|"
-        "dare|debito|saida|vydej|withdrawal amount"
+        "ausgang|belastung|debit euros|debit eur|debe|cargo|cargos|af|uscite|addebiti|dare|"
+        "debito|saida|vydej|withdrawal amount|charges|debet|obciazenia|terheles|deebet|uttag|"
+        "nosto|vydaj"
     ),
     "credit": (
         "credit|credits|deposit|deposits|money in|paid in|in|credit amount|haben|eingang|"
-        "gutschrift|credit euros|credit eur|haber|abono|abonos|bij|entrate|accrediti|"
-        "avere|credito|entrada|prijem|deposit amount"
+        "gutschrift|credit euros|credit eur|haber|abono|abonos|bij|entrate|accrediti|avere|"
+        "credito|entrada|prijem|deposit amount|payments|uznania|jovairas|kreedit|insattning|"
+        "pano"
     ),
-    "direction": ("af bij|debit credit|credit debit|dr cr|cr dr|soll haben|s h"),
+    "direction": (
+        "af bij|debit credit|credit debit|dr cr|cr dr|soll haben|s h|d c|d k|c d|dc|dk|"
+        "credit debet|creditdebet|debet credit|cd|credit debit indicator|"
+        "debit credit indicator|cr dr indicator|deebet kreedit|obciazenie uznanie"
+    ),
     "description": (
         "description|transaction description|details|narrative|memo|text|verwendungszweck|"
-        "beschreibung|buchungstext|libelle|libelle operation|libelle de l operation|"
-        "concepto|descripcion|omschrijving|mededelingen|descrizione|causale|descricao|"
-        "historico|popis|popis transakce|zprava pro prijemce|merchant|merchant name|"
-        "reference text|particulars|transaction details|notes"
+        "beschreibung|buchungstext|libelle|libelle operation|libelle de l operation|concepto|"
+        "descripcion|omschrijving|mededelingen|descrizione|causale|descricao|historico|popis|"
+        "popis transakce|zprava pro prijemce|merchant|merchant name|reference text|"
+        "particulars|transaction details|notes|desc|omschrijving 1|omschrijving1|tekst|"
+        "forklaring|meddelande|beskrivning|selite|viesti|apraksts|paskirtis|selgitus|opis|"
+        "opis operacji|tytul|tytul operacji|kozlemeny|megjegyzes|poznamka|"
+        "informace pro prijemce|zprava|verwendungszweck 1|buchungsdetails"
     ),
     "payee": (
         "payee|name|payee name|counterparty|counterparty name|"
         "beguenstigter zahlungspflichtiger|begunstigter zahlungspflichtiger|"
         "auftraggeber empfanger|empfanger|empfaenger|auftraggeber|zahlungsempfanger|"
         "naam omschrijving|naam|beneficiaire|tiers|beneficiario|nazev protiuctu|nazev|"
-        "destinatario|ordenante"
+        "destinatario|ordenante|mottagare|avsandare|mottaker|modtager|saaja maksaja|saaja|"
+        "maksaja|sanemejs|maksatajs|gavejas|moketojas|gavejas moketojas|saaja maksja|"
+        "saaja maksja nimi|odbiorca|nadawca|odbiorca nadawca|kontrahent|partner neve|partner|"
+        "ellenoldali nev|protistrana|naam tegenpartij|tegenpartij|counter party"
     ),
-    "category": ("category|categories|kategorie|categorie|categoria|kategorie"),
+    "category": (
+        "category|categories|kategorie|categorie|categoria|kategorie|kategoria|kategori|luokka"
+    ),
     "type": (
         "transaction type|type|typ|trans type|transaction kind|tipo|tipo de movimiento|"
-        "type d operation|buchungsart|umsatzart|mutatiesoort|druh transakce|typ transakce"
+        "type d operation|buchungsart|umsatzart|mutatiesoort|druh transakce|typ transakce|"
+        "rodzaj operacji|typ operacji|tranzakcio tipusa|tehingu tuup"
     ),
     "account": (
-        "account|account name|account number|konto|auftragskonto|kontonummer|compte|"
-        "cuenta|rekening|rekeningnummer|conto|conta|ucet|cislo uctu|iban"
+        "account|account name|account number|konto|auftragskonto|kontonummer|compte|cuenta|"
+        "rekening|rekeningnummer|conto|conta|ucet|cislo uctu|iban"
     ),
     "currency": (
-        "currency|ccy|curr|wahrung|waehrung|devise|moneda|divisa|munt|valuta code|moeda|mena"
+        "currency|ccy|curr|wahrung|waehrung|devise|moneda|divisa|munt|valuta code|moeda|mena|"
+        "waluta|penznem|deviza|valiuta"
     ),
     "balance": (
-        "balance|running balance|saldo|kontostand|solde|saldo contable|zustatek|"
-        "balance eur|available balance|saldo na transactie"
+        "balance|running balance|saldo|kontostand|solde|saldo contable|zustatek|balance eur|"
+        "available balance|saldo na transactie|saldo po operacji|egyenleg|konyvelt egyenleg|"
+        "saldo efter|saldo na"
     ),
     "reference": (
-        "reference|ref|reference number|transaction id|transaction reference|trans num|"
-        "fitid|id|referenz|reference de l operation|referencia|referentie|kenmerk|"
-        "riferimento|variabilni symbol|bank reference"
+        "reference|ref|reference number|transaction id|transaction reference|trans num|fitid|"
+        "id|referenz|reference de l operation|referencia|referentie|kenmerk|riferimento|"
+        "variabilni symbol|bank reference|arkistointitunnus|viitenumero|dokumendi number"
     ),
     "payment_method": ("payment method|method|payment type|zahlungsart|mode de paiement"),
     "status": ("status|etat|estado|stato"),
@@ -151,6 +178,10 @@ _OUT_WORDS = {
     "outgoing",
     "payment",
     "purchase",
+    "deebet",
+    "obciazenie",
+    "terheles",
+    "belastet",
 }
 _IN_WORDS = {
     "credit",
@@ -168,64 +199,58 @@ _IN_WORDS = {
     "prijem",
     "incoming",
     "refund",
+    "k",
+    "kredit",
+    "krediet",
+    "kreedit",
+    "uznanie",
+    "jovairas",
 }
+
+
+# Letters NFKD leaves whole, spelled as their languages' keyboards-without-them do.
+_UNDECOMPOSED = str.maketrans(
+    {"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D"}
+)
 
 
 def normalise_header(name: str) -> str:
     """No case, accents or punctuation (``Date d'opération`` -> ``date d operation``)."""
-    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    text = unicodedata.normalize("NFKD", str(name).translate(_UNDECOMPOSED))
+    text = text.encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
+# Compound-word suffixes are tried only for synonyms this long, so "in"/"af" never match inside
+# a word ("Buchungsbetrag" -> "betrag", but "Main" is not "in").
+_MIN_SUFFIX = 5
+
+
 def _field_of(header: str) -> str | None:
+    """The field a header names: exact synonym, then without a currency or a trailing number
+    (``Betrag (EUR)``, ``Omschrijving-1``), then its last word (``Zaúčtovaná částka``), then a
+    compound word ending in a synonym (``Buchungsbetrag``). One table, tried in that order.
+    """
     key = normalise_header(header)
-    if key in _KNOWN:
-        return _KNOWN[key]
-    # "Betrag (EUR)", "Amount in USD", "Saldo EUR": a known name followed by a currency.
-    head = re.sub(r" (?:in )?[a-z]{3}$", "", key)
-    if head != key and head in _KNOWN:
-        return _KNOWN[head]
+    if not key:
+        return None
+    candidates = [key]
+    trimmed = re.sub(r"(?: (?:in )?[a-z]{3}| ?\d+)$", "", key)
+    candidates.append(trimmed)
+    words = trimmed.split()
+    if len(words) > 1:
+        candidates.append(words[-1])
+    for candidate in candidates:
+        if candidate in _KNOWN:
+            return _KNOWN[candidate]
+    joined = trimmed.replace(" ", "")
+    for size in range(len(joined) - 1, _MIN_SUFFIX - 1, -1):
+        if joined[-size:] in _KNOWN:
+            return _KNOWN[joined[-size:]]
     return None
 
 
 # --------------------------------------------------------------------------- decoding
-
-
-def _decode(raw: bytes, path: Path, encoding: str | None) -> str:
-    if encoding:
-        try:
-            return raw.decode(encoding).lstrip("\ufeff")
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise InputFileError(f"{path}: cannot decode as {encoding}: {exc}") from exc
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return raw.decode("utf-16").lstrip("\ufeff")
-        except UnicodeDecodeError as exc:
-            raise InputFileError(f"{path}: has a UTF-16 mark but is not valid UTF-16") from exc
-    if b"\x00" in raw[:4096]:
-        raise InputFileError(
-            f"{path}: looks like a binary file, not a CSV/text export (it contains NUL bytes)"
-        )
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(raw[: 1 << 20]).best()
-    if best is None:
-        raise InputFileError(
-            f"{path}: cannot detect the text encoding; it may not be a CSV file "
-            '(give the encoding in a mapping file: encoding = "cp1252")'
-        )
-    name = best.encoding
-    # latin-1 and cp1252 differ only in 0x80-0x9f; cp1252 is what banks actually write.
-    if name in ("latin_1", "iso8859_1", "ascii"):
-        name = "cp1252"
-    try:
-        return raw.decode(name)
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
 
 
 def _physical_lines(text: str) -> list[str]:
@@ -670,6 +695,115 @@ def _amounts(
     return amount, raw_amount
 
 
+# --------------------------------------------------------------------------- content votes
+
+_CONTENT_SAMPLE = 500
+
+
+def _tidy_dates(values: pd.Series) -> pd.Series:
+    """Date spellings the parser does not know, rewritten: Hungarian ``2024.05.02.`` (trailing
+    dot) and EXIF-style ``2012:03:01`` (colons)."""
+    text = values.astype(str).str.strip()
+    text = text.str.replace(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})\.$", r"\1-\2-\3", regex=True)
+    return text.str.replace(r"^(\d{4}):(\d{2}):(\d{2})\b", r"\1-\2-\3", regex=True)
+
+
+def _is_data_row(cells: list[str], spec: ColumnMapping) -> bool:
+    """True when a would-be header line is a transaction: no cell names a field, and one cell
+    is a date and another an amount (a headerless export)."""
+    if len(cells) < 2 or any(_field_of(c) for c in cells):
+        return False
+    values = pd.Series([c.strip() for c in cells], dtype=object)
+    dates = date_table(_tidy_dates(values), dayfirst=spec.dayfirst)
+    amounts = amount_table(values, decimal=spec.decimal)
+    is_date = [v is not None for v in dates]
+    is_amount = [a is not None and not is_date[i] for i, a in enumerate(amounts)]
+    return any(is_date) and any(is_amount)
+
+
+def _read_headerless(text: str, header: int, delimiter: str, width: int, path: Path) -> _Table:
+    """The table of a file without a header row: columns ``column_1``..; lines as in the file."""
+    names = [f"column_{i + 1}" for i in range(width)]
+    offset = 0
+    for _ in range(header):
+        offset = text.index("\n", offset) + 1
+    synthetic = delimiter.join(names) + "\n"
+    table = _read_table(text[:offset] + synthetic + text[offset:], header, delimiter, path)
+    # The synthetic header shifted every line by one; give rows and rejects their own lines.
+    table.lines = table.lines - 1
+    table.rejects = [
+        RejectedRow(r.line - 1, r.raw, re.sub(r"^line \d+", f"line {r.line - 1}", r.reason))
+        for r in table.rejects
+    ]
+    return table
+
+
+def _parsed_share(parsed: list[object], uniques: pd.Series) -> float:
+    filled = [p for p, u in zip(parsed, uniques, strict=False) if u != ""]
+    return sum(p is not None for p in filled) / len(filled) if filled else 0.0
+
+
+def _running_balance(amount: list[object], balance: list[object]) -> bool:
+    """True when ``balance`` moves by ``amount`` row to row (oldest or newest first)."""
+    pairs = [
+        (a, b)
+        for a, b in zip(amount, balance, strict=False)
+        if isinstance(a, Decimal) and isinstance(b, Decimal)
+    ]
+    if len(pairs) < 3:
+        return False
+    steps = list(itertools.pairwise(pairs))
+    forward = sum(1 for (_, b0), (a1, b1) in steps if b0 + a1 == b1)
+    backward = sum(1 for (a0, b0), (_, b1) in steps if b1 + a0 == b0)
+    return max(forward, backward) >= 0.8 * (len(pairs) - 1)
+
+
+def _fields_by_content(table: _Table, spec: ColumnMapping) -> dict[str, str]:
+    """Canonical field -> column, voted by what the values look like (headerless files).
+
+    A date column parses as dates; amounts parse as money (a column that another one's
+    values accumulate into is the running balance); a column of D/C words is the direction;
+    the text column with the most distinct values is the description.
+    """
+    dates: dict[str, float] = {}
+    numbers: dict[str, list[object]] = {}
+    texts: dict[str, int] = {}
+    resolved: dict[str, str] = {}
+    for name in table.columns:
+        coded = table.column(name)
+        sample = pd.Series(coded.values().head(_CONTENT_SAMPLE).fillna(""), dtype=object)
+        uniques = pd.Series(sample.unique(), dtype=object)
+        if not (uniques != "").any():
+            continue
+        date_share = _parsed_share(
+            date_table(_tidy_dates(uniques), dayfirst=spec.dayfirst), uniques
+        )
+        amounts = amount_table(sample, decimal=spec.decimal)
+        amount_share = _parsed_share(amounts, sample)
+        if date_share >= 0.8 and "date" not in resolved:
+            resolved["date"] = name
+            dates[name] = date_share
+        elif amount_share >= 0.9 and sample.str.contains(r"[.,]\d", regex=True).any():
+            numbers[name] = amounts
+        elif "direction" not in resolved and _direction_sign(coded, spec) is not None:
+            resolved["direction"] = name
+        elif amount_share < 0.5:
+            texts[name] = len(uniques)
+    names = list(numbers)
+    for amount_name in names:
+        for balance_name in names:
+            if amount_name != balance_name and _running_balance(
+                numbers[amount_name], numbers[balance_name]
+            ):
+                resolved.setdefault("amount", amount_name)
+                resolved.setdefault("balance", balance_name)
+    if names and "amount" not in resolved:
+        resolved["amount"] = names[0]
+    if texts:
+        resolved["description"] = max(texts, key=lambda n: texts[n])
+    return resolved
+
+
 def read_delimited(
     path: Path,
     *,
@@ -690,7 +824,7 @@ def read_delimited(
         raise InputFileError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
     if not raw.strip():
         raise InputFileError(f"{path}: the file is empty")
-    text = _decode(raw, path, spec.encoding)
+    text = decode_text(raw, spec.encoding, source=path, strict=True)
     if _looks_binary(text):
         raise InputFileError(f"{path}: looks like a binary file, not a CSV/text export")
     if "\r" in text and "\n" not in text:
@@ -707,7 +841,15 @@ def read_delimited(
     _check_width(head[skip:], forced, path)
     header_rel, delimiter = _find_header(head[skip:], spec, forced)
     header = skip + header_rel
-    width = len(_split(head[header], delimiter))
+    header_cells = _split(head[header], delimiter) if header < len(head) else []
+    headerless = False
+    if not spec.columns() and header < len(head):
+        for delim in (delimiter,) if forced else (delimiter, *DELIMITERS):
+            candidate = _split(head[header], delim)
+            if _is_data_row(candidate, spec):
+                headerless, delimiter, header_cells = True, delim, candidate
+                break
+    width = len(header_cells) if headerless else len(_split(head[header], delimiter))
     cells = width * (text.count("\n") + 1 - header)
     if cells > MAX_CELLS:
         raise InputFileError(
@@ -715,9 +857,12 @@ def read_delimited(
             "in one file: split the export"
         )
     text, truncated = _without_truncated_tail(text, header, width, delimiter)
-    table = _read_table(text, header, delimiter, path)
+    if headerless:
+        table = _read_headerless(text, header, delimiter, width, path)
+    else:
+        table = _read_table(text, header, delimiter, path)
     columns = table.columns
-    resolved = _resolve(columns, spec)
+    resolved = _resolve(columns, spec) if not headerless else _fields_by_content(table, spec)
     found = ", ".join(repr(c) for c in columns)
     hint = "; map the columns with --mapping FILE (see titans_finance.ingest.mapping)"
     has_amount = bool({"amount", "debit", "credit"} & resolved.keys())
@@ -739,7 +884,7 @@ def read_delimited(
         stamps = pd.to_datetime(date_col.uniques, format=spec.date_format, errors="coerce")
         date_values: list[object] = [None if pd.isna(t) else t.date() for t in stamps]
     else:
-        date_values = date_table(date_col.uniques, dayfirst=spec.dayfirst)
+        date_values = date_table(_tidy_dates(date_col.uniques), dayfirst=spec.dayfirst)
     date_t = _as_object(date_values)
     dates = date_t[date_col.codes]
     amount, raw_amount = _amounts(table, resolved, spec)
