@@ -9,7 +9,7 @@ DASHBOARD_PORT ?= 8501
 .PHONY: setup demo test test-stack lint format bench clean airflow-venv
 # Airflow 3 lives in its own venv (never in the project lock); the DAG's tasks call `titans`.
 AIRFLOW_VENV ?= var/airflow-venv
-AIRFLOW_SPEC ?= apache-airflow>=3.0,<3.2
+AIRFLOW_SPEC ?= apache-airflow==3.1.8
 
 setup: .venv/.synced
 
