@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 API_PORT ?= 8000
 DASHBOARD_PORT ?= 8501
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test test-stack lint format bench clean
 
 setup: .venv/.synced
 
@@ -25,6 +25,10 @@ lint: setup
 
 test: lint
 	$(UV) run pytest $(PYTEST_ARGS)
+
+# Builds the image and starts the compose stack for real (root, dockerd); see tests/stack/run.sh.
+test-stack: setup
+	bash tests/stack/run.sh
 
 format: setup
 	$(UV) run ruff format src tests bench

@@ -8,9 +8,26 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from titans_finance.errors import ConfigurationError
+
+# Database back-ends the store supports (URL scheme before any ``+driver``).
+SUPPORTED_DATABASES = ("sqlite", "postgresql", "postgres")
+# Shortest secret accepted in production for keys that guard integrity.
+MIN_PRODUCTION_SECRET = 32
+# Fields whose values never appear in an error message.
+_SECRET_FIELDS = {"api_keys", "dashboard_api_key", "model_signing_key", "database_url", "redis_url"}
 
 
 class Environment(StrEnum):
@@ -51,19 +68,86 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(default=300, ge=0)
     default_currency: str = "USD"
     dashboard_api_url: str | None = None
+    monitor_window_days: int = Field(default=90, ge=1, le=3650)
+    monitor_interval_seconds: int = Field(default=300, ge=0)
+    monitor_max_rows: int = Field(default=20_000, ge=1)
+    monitor_forecast_days: int = Field(default=30, ge=1, le=366)
     dashboard_api_key: SecretStr | None = None
+    # Set by `titans serve --workers N` for its workers (prometheus-client multiprocess mode).
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR")
+    )
+
+    model_signing_key: SecretStr | None = None
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _environment_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        scheme = _check_url(value, "a database URL such as sqlite:///./var/titans.db")
+        if scheme.split("+", 1)[0] not in SUPPORTED_DATABASES:
+            raise ValueError(
+                f"the database {scheme!r} is not supported; use sqlite:/// or postgresql://"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is not None and _check_url(value, "redis://host:port/db") not in (
+            "redis",
+            "rediss",
+            "unix",
+        ):
+            raise ValueError("not a Redis URL; use redis://host:port/db")
+        return value
+
+    @model_validator(mode="after")
+    def _check_production_secrets(self) -> Settings:
+        key = self.model_signing_key
+        if (
+            self.is_production
+            and key is not None
+            and len(key.get_secret_value()) < MIN_PRODUCTION_SECRET
+        ):
+            raise ValueError(
+                f"TITANS_MODEL_SIGNING_KEY must be at least {MIN_PRODUCTION_SECRET} "
+                "characters in production"
+            )
+        return self
+
+    inbox_dir: Path = Path("./var/inbox")
+    pipeline_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    pipeline_dir: Path = Path("./var/pipeline")
+    retrain_min_new_rows: int = Field(default=200, ge=1)
+    retrain_min_corrections: int = Field(default=20, ge=1)
+    retrain_max_age_days: float = Field(default=7.0, gt=0)
+    promotion_margin: float = Field(default=0.01, ge=0, lt=1)
+    pipeline_lock_ttl_seconds: int = Field(default=900, ge=5)
+    model_reload_seconds: float = Field(default=30.0, ge=0, le=60)
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("redis_url", "dashboard_api_url", "dashboard_api_key", mode="before")
+    @field_validator(
+        "redis_url",
+        "dashboard_api_url",
+        "dashboard_api_key",
+        "model_signing_key",
+        "prometheus_multiproc_dir",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "pipeline_models", mode="before")
     @classmethod
     def _parse_origins(cls, value: object) -> object:
         return _split_csv(value)
@@ -74,10 +158,44 @@ class Settings(BaseSettings):
         return self.environment is Environment.PRODUCTION
 
 
+def _check_url(value: str, example: str) -> str:
+    """The scheme of ``value``; ValueError when it is no URL or its port is not a number."""
+    if "://" not in value:
+        raise ValueError(f"not a URL; expected {example}")
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ValueError("the port is not a number between 0 and 65535") from None
+    return parts.scheme.lower()
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per bad setting, naming its variable; secrets' values are never echoed."""
+    lines = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
+        name = loc[0] if loc else ""
+        variable = f"TITANS_{name.upper()}" if name else "settings"
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        if name and name not in _SECRET_FIELDS and "input" in error:
+            message += f" (got {str(error['input'])[:60]!r})"
+        lines.append(f"{variable}: {message}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value raises ConfigurationError (exit 78)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc)) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once (ConfigurationError when a value is wrong)."""
+    return load_settings()
 
 
 def child_environment(overrides: dict[str, str]) -> dict[str, str]:

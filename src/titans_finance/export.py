@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -58,4 +59,10 @@ def export_csv(frame: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
-__all__ = ["escape_cell", "escape_formulas", "export_csv"]
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` (folder created) as CSV, formula cells escaped."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    escape_formulas(frame).to_csv(path, index=False)
+
+
+__all__ = ["escape_cell", "escape_formulas", "export_csv", "write_csv"]

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -24,12 +26,16 @@ from titans_finance.api.limits import (
     RedisConnection,
 )
 from titans_finance.api.metrics import Metrics, MetricsMiddleware
+from titans_finance.api.openapi import document_errors
+from titans_finance.api.pipeline_metrics import PipelineCollector
+from titans_finance.api.reloader import ModelWatcher
 from titans_finance.api.routes import (
     budgets,
     health,
     imports,
     insights,
     models,
+    pipeline,
     predict,
     recurring,
     rules,
@@ -39,7 +45,10 @@ from titans_finance.api.routes import (
 from titans_finance.api.security import AuthMiddleware, resolve_api_keys
 from titans_finance.api.state import AppState
 from titans_finance.config import Settings, get_settings
-from titans_finance.errors import TitansError
+from titans_finance.errors import StorageError, TitansError, ValidationError
+from titans_finance.models.catalog import MODEL_NAMES
+from titans_finance.models.signing import SigningPolicy
+from titans_finance.monitoring.collector import MonitoringCollector
 from titans_finance.serving import ModelService
 
 logger = logging.getLogger(__name__)
@@ -52,6 +61,8 @@ Every endpoint except `/livez` needs `Authorization: Bearer <key>` (keys from
 `TITANS_API_KEYS`). Errors are JSON: `{"detail": "...", "success": false}`.
 """
 
+# Seconds a client should wait before retrying when the database is unreachable.
+DATABASE_RETRY_AFTER = 5
 # Uploads may exceed the JSON body limit; multipart framing adds a little on top of the file.
 _MULTIPART_OVERHEAD = 64 * 1024
 
@@ -68,6 +79,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     logger.info("models: %s", result.message)
     state.metrics.set_models({k: v["loaded"] for k, v in state.models.status().items()})
     await run_in_threadpool(state.sync_store, force=True)
+    state.watcher = ModelWatcher(
+        settings.models_dir,
+        MODEL_NAMES,
+        lambda: _reload_models(state),
+        period=settings.model_reload_seconds,
+    )
+    state.watcher.start()
     if state.redis.configured:
         ok, error = await state.redis.ping()
         state.metrics.redis_up.set(1.0 if ok else 0.0)
@@ -76,7 +94,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        state.watcher.stop()
         await state.redis.close()
+
+
+def _reload_models(state: AppState) -> bool:
+    """Reload after the model folder changed (a new champion); True when swapped in."""
+    result = state.models.reload()
+    state.metrics.set_models({k: v["loaded"] for k, v in state.models.status().items()})
+    logger.info("models: %s", result.message)
+    return result.success
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -86,7 +113,10 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _titans_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TitansError)
-    return JSONResponse({"detail": exc.message, "success": False}, status_code=exc.http_status)
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER)} if isinstance(exc, StorageError) else None
+    return JSONResponse(
+        {"detail": exc.message, "success": False}, status_code=exc.http_status, headers=headers
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -125,6 +155,45 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A lost or refused database connection: 503 with Retry-After, no connection details."""
+    logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, exc, exc_info=exc
+    )
+    return JSONResponse(
+        {"detail": "the database is unavailable; retry shortly", "success": False},
+        status_code=503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
+async def _database_refused_value(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot store (NUL character, number out of range): 422."""
+    logger.info("database refused a value on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {
+            "detail": "a value cannot be stored: it contains a NUL character or is out of range",
+            "success": False,
+        },
+        status_code=422,
+    )
+
+
+# A JSON \u0000 escape that is not itself an escaped backslash followed by "u0000".
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+async def _refuse_nul(request: Request) -> None:
+    """422 for a NUL character in the path, the query or a JSON body: PostgreSQL text cannot
+    hold one, so it is refused before any route runs."""
+    if "%00" in request.url.query or "\x00" in request.url.path or "%00" in request.url.path:
+        raise ValidationError("request: NUL characters (\\u0000) are not allowed in text")
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.body()
+        if b"\x00" in body or _JSON_NUL.search(body):
+            raise ValidationError("body: NUL characters (\\u0000) are not allowed in text")
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
@@ -154,7 +223,7 @@ def _openapi_with_security(app: FastAPI, settings: Settings) -> dict[str, Any]:
         for path in open_paths:
             for operation in schema["paths"].get(path, {}).values():
                 operation["security"] = []
-        app.openapi_schema = schema
+        app.openapi_schema = document_errors(schema, open_paths)
     return app.openapi_schema
 
 
@@ -169,8 +238,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state = AppState(
         settings=settings,
         api_keys=api_keys,
-        models=ModelService(settings.models_dir),
-        metrics=Metrics(),
+        models=ModelService(settings.models_dir, signing=SigningPolicy.from_settings(settings)),
+        metrics=Metrics(settings.prometheus_multiproc_dir),
     )
     app = FastAPI(
         title="Titans Finance API",
@@ -181,18 +250,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         debug=False,
+        dependencies=[Depends(_refuse_nul)],
     )
     app.state.titans = state
+    state.metrics.registry.register(MonitoringCollector(state.monitor, refresh=state.model_health))
 
     app.add_exception_handler(TitansError, _titans_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for lost in (OperationalError, InterfaceError, DisconnectionError):
+        app.add_exception_handler(lost, _database_unavailable)
+    app.add_exception_handler(DataError, _database_refused_value)
     app.add_exception_handler(Exception, _unexpected_error)
 
     app.include_router(health.live_router)
     app.include_router(health.router)
     app.include_router(health.metrics_router)
-    for module in (predict, models, recurring, insights, rules, budgets, imports, store):
+    state.metrics.registry.register(PipelineCollector(state.engine))
+    for module in (predict, models, recurring, insights, rules, budgets, imports, store, pipeline):
         app.include_router(module.router)
     upload_limit = settings.max_upload_bytes + _MULTIPART_OVERHEAD
     app.include_router(transactions.import_router)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 
 from titans_finance.api.batcher import MicroBatcher
 from titans_finance.api.limits import PredictionCache, RateLimiter, RedisConnection
 from titans_finance.api.metrics import Metrics
+from titans_finance.api.reloader import ModelWatcher
 from titans_finance.config import Settings
 from titans_finance.errors import StorageError, TitansError
+from titans_finance.monitoring.monitor import ModelMonitor
 from titans_finance.serving import ModelService
 
 logger = logging.getLogger(__name__)
@@ -36,6 +39,11 @@ class AppState:
     started_at: float = field(default_factory=time.monotonic)
     store_synced_at: float = 0.0
     batchers: dict[str, MicroBatcher] = field(default_factory=dict)
+    watcher: ModelWatcher | None = None
+    monitor: ModelMonitor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.monitor = ModelMonitor(self.settings)
 
     def batcher(self, kind: str) -> MicroBatcher:
         """The micro-batcher of single ``kind`` predictions."""
@@ -52,8 +60,22 @@ class AppState:
             return get_engine(self.settings.database_url)
         except TitansError:
             raise
-        except Exception as exc:
-            raise StorageError(f"the database is not available: {exc}") from exc
+        except Exception as exc:  # connection details go to the log, never to the client
+            logger.warning("database not available: %s", exc)
+            raise StorageError(
+                f"the database is not available ({type(exc).__name__}); retry shortly"
+            ) from exc
+
+    def model_health(self) -> dict[str, Any] | None:
+        """The monitor's latest report of the serving models, refreshed when older than
+        ``monitor_interval_seconds`` (None when no refresh has succeeded yet)."""
+        monitor = self.monitor
+        try:
+            engine = self.engine()
+        except TitansError as exc:
+            monitor.last_success, monitor.last_error = False, exc.message
+            return monitor.report
+        return monitor.current(engine, self.models.models.models)
 
     def store_stale(self) -> bool:
         """True when rules and feedback should be re-read from the store."""

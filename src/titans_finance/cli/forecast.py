@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,10 +88,11 @@ def forecast(
     check_horizon(days)
     model = _cashflow(data, models_dir, days)
     result = model.forecast(days, by_account=by_account, account=account)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    from titans_finance.export import write_csv
+
     daily = result.daily.copy()
     daily["date"] = daily["date"].dt.date
-    daily.to_csv(output, index=False)
+    write_csv(daily, output)
     table = Table(title=f"Cash-flow forecast, {days} days ({output})")
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -114,15 +116,16 @@ def recurring(
     model = _recurring(data, models_dir)
     streams = model.streams(active_only=active_only)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        streams.to_csv(output, index=False)
+        from titans_finance.export import write_csv
+
+        write_csv(streams, output)
     table = Table(title=f"Recurring streams ({len(streams)})")
     for column in ("account", "merchant", "period", "typical", "next expected", "active"):
         table.add_column(column, justify="right" if column == "typical" else "left")
     for row in streams.head(200).itertuples(index=False):
         table.add_row(
-            str(row.account),
-            str(row.merchant),
+            Text(str(row.account)),
+            Text(str(row.merchant)),
             str(row.period),
             f"{row.typical_amount:,.2f}",
             str(row.next_expected_date)[:10],

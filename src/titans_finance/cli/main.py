@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from titans_finance.errors import TitansError
@@ -21,8 +22,35 @@ class TitansGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except TitansError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+            _print_error(exc.message)
             raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:
+            mapped = _database_error(exc)
+            if mapped is None:
+                raise
+            _print_error(mapped.message)
+            raise typer.Exit(mapped.exit_code) from None
+
+
+def _print_error(message: str) -> None:
+    # One line however narrow the terminal (container logs read line by line).
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _database_error(exc: Exception) -> TitansError | None:
+    """The TitansError of a database failure that escaped the library (None: not one)."""
+    from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
+
+    from titans_finance.errors import StorageError, ValidationError
+
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError):
+        logging.getLogger(__name__).warning("database error: %s", exc)
+        return StorageError("the database is unavailable; check it runs and retry")
+    if isinstance(exc, DataError):
+        return ValidationError(
+            "the database refused a value: it contains a NUL character or is out of range"
+        )
+    return None
 
 
 app = typer.Typer(
@@ -52,7 +80,17 @@ def _register_all() -> None:
 
     ingest.register(app)
     transactions.register(app)
-    for module_name in ("models", "forecast", "serve", "dashboard", "demo", "scale"):
+    for module_name in (
+        "models",
+        "forecast",
+        "serve",
+        "dashboard",
+        "demo",
+        "scale",
+        "backup",
+        "pipeline",
+        "db",
+    ):
         try:
             module = __import__(f"titans_finance.cli.{module_name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -162,8 +162,9 @@ def predict(
         predictions = _predict_frame(model, frame, target, settings, cold_start, use_rules)
         progress.update(task, description=f"writing {output.name}")
         result = _join_predictions(prepared, predictions)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        result.to_csv(output, index=False)
+        from titans_finance.export import write_csv
+
+        write_csv(result, output)
         progress.remove_task(task)
     label = " (cold start: default taxonomy, low confidence)" if cold_start else ""
     console.print(f"wrote {len(result)} rows to {output}{label}", highlight=False)

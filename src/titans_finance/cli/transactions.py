@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from titans_finance.domain import TransactionFilter
@@ -74,12 +75,13 @@ def list_transactions(
         table.add_column(column, justify="right" if column in ("id", "Amount") else "left")
     dates = frame[d.DATE].dt.strftime("%Y-%m-%d").tolist()
     for row, day in zip(frame.itertuples(index=False), dates, strict=True):
+        # Stored text is shown as plain text: "[link=...]" in a description is not markup.
         table.add_row(
             str(row.id),
             day,
-            str(row.Account),
-            str(row.Description)[:60],
-            str(row.Category or ""),
+            Text(str(row.Account)),
+            Text(str(row.Description)[:60]),
+            Text(str(row.Category or "")),
             f"{row.Amount:,.2f}",
         )
     console.print(table)

@@ -113,6 +113,10 @@ class DashboardClient(Protocol):
         """Train a model (or all) on the stored transactions; returns their metadata."""
         ...
 
+    def model_health(self) -> dict[str, Any]:
+        """The monitoring report of the serving models (GET /models/health's body)."""
+        ...
+
 
 def _empty_transactions() -> pd.DataFrame:
     columns = ["id", *d.CANONICAL_COLUMNS, d.BALANCE, d.MERCHANT]
@@ -269,6 +273,11 @@ class LocalClient:
             except TitansError as exc:
                 status.append({"model_type": model_type, "trained": False, "error": exc.message})
         return status
+
+    def model_health(self) -> dict[str, Any]:
+        from titans_finance.monitoring import build_report
+
+        return build_report(self.engine, self._service().models.models, self._settings)
 
     def train(self, model_type: str = "all") -> list[dict[str, Any]]:
         from titans_finance.training import train_model
@@ -544,6 +553,10 @@ class ApiClient:
         for name, entry in (body.get("models") or {}).items():
             out.append({"model_type": name, "trained": bool(entry.get("loaded")), **entry})
         return out
+
+    def model_health(self) -> dict[str, Any]:
+        body: dict[str, Any] = self._request("GET", "/models/health")
+        return body
 
     def train(self, model_type: str = "all") -> list[dict[str, Any]]:
         raise ValidationError(

@@ -18,6 +18,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from titans_finance.errors import ModelIntegrityError, ModelNotTrainedError
+from titans_finance.models.drift import build_reference
+from titans_finance.models.signing import SigningPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,9 @@ class ModelMetadata:
     params: dict[str, Any] = field(default_factory=dict)
     library_versions: dict[str, str] = field(default_factory=_library_versions)
     artefacts: dict[str, str] = field(default_factory=dict)
+    signature: str | None = None
+    #: profile of the training data (monitoring.drift.build_reference), the drift baseline
+    reference: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -75,8 +80,9 @@ class TitansModel(BaseEstimator):
 
     Subclasses set ``model_type``, keep only hyperparameters in ``__init__``, implement
     ``_fit(frame)`` (fitted attributes end in ``_``) and ``_predict(frame)`` returning one row
-    per input row on the input's index.  ``fit`` records ``metadata_``; ``predict`` adds
-    ``model_version`` to every output row.
+    per input row on the input's index.  ``fit`` records ``metadata_``, including the drift
+    reference of the training frame (models.drift); ``predict`` adds ``model_version`` to every
+    output row.
     """
 
     model_type: ClassVar[str] = "base"
@@ -89,6 +95,7 @@ class TitansModel(BaseEstimator):
             training_rows=len(frame),
             features=self.feature_names(),
             params={key: _jsonable(value) for key, value in self.get_params().items()},
+            reference=build_reference(frame),
         )
         return self
 
@@ -115,9 +122,15 @@ class TitansModel(BaseEstimator):
         raise NotImplementedError
 
     # -- persistence ------------------------------------------------------------------------------
-    def save(self, directory: Path) -> Path:
-        """Write ``<directory>/<model_type>/{model.joblib, metadata.json}``; returns that folder."""
+    def save(self, directory: Path, signing: SigningPolicy | None = None) -> Path:
+        """Write ``<directory>/<model_type>/{model.joblib, metadata.json}``; returns that folder.
+
+        The metadata (artefact checksums included) is HMAC-signed under ``signing`` (default:
+        the process settings' ``TITANS_MODEL_SIGNING_KEY``); see ``models.signing``.
+        """
         check_is_fitted(self, "metadata_")
+        signing = signing or SigningPolicy.current()
+        signing.check_can_sign()  # before writing anything
         target = Path(directory) / self.model_type
         target.mkdir(parents=True, exist_ok=True)
         artefact = target / ARTEFACT_NAME
@@ -125,51 +138,76 @@ class TitansModel(BaseEstimator):
         joblib.dump(self, tmp, compress=3)
         tmp.replace(artefact)
         self.metadata_.artefacts = {ARTEFACT_NAME: sha256_file(artefact)}
-        (target / METADATA_NAME).write_text(json.dumps(self.metadata_.to_dict(), indent=2))
+        self.metadata_.signature = None
+        self.metadata_.signature = signing.sign(self.metadata_.to_dict())
+        meta_tmp = target / (METADATA_NAME + ".tmp")
+        meta_tmp.write_text(json.dumps(self.metadata_.to_dict(), indent=2))
+        meta_tmp.replace(target / METADATA_NAME)
         return target
 
     @classmethod
-    def load(cls, directory: Path) -> Self:
-        """Load from ``<directory>/<model_type>``, verifying every artefact's sha256 first."""
+    def load(cls, directory: Path, signing: SigningPolicy | None = None) -> Self:
+        """Load from ``<directory>/<model_type>``: the metadata's signature is checked, then
+        every artefact's sha256, and only then is anything unpickled."""
         target = Path(directory) / cls.model_type
-        metadata = read_metadata(target, cls.model_type)
+        metadata = read_metadata(target, cls.model_type, signing or SigningPolicy.current())
         for name, expected in metadata.artefacts.items():
             path = target / name
             if not path.is_file():
                 raise ModelIntegrityError(
-                    f"{cls.model_type} model file {path} is missing; retrain it"
+                    f"{cls.model_type} model file {name} is missing; retrain it"
                 )
             actual = sha256_file(path)
             if actual != expected:
                 raise ModelIntegrityError(
-                    f"{cls.model_type} model file {path} fails its checksum (expected "
+                    f"{cls.model_type} model file {name} fails its checksum (expected "
                     f"{expected[:12]}…, found {actual[:12]}…): it was modified or truncated; "
                     f"retrain with `titans train {cls.model_type}`"
                 )
         try:
             model = joblib.load(target / ARTEFACT_NAME)
         except Exception as exc:  # a checksum-valid but unreadable file (library mismatch)
-            raise ModelIntegrityError(f"cannot load {cls.model_type} model: {exc}") from exc
+            logger.warning("cannot unpickle the %s model at %s: %s", cls.model_type, target, exc)
+            raise ModelIntegrityError(
+                f"cannot load the {cls.model_type} model ({type(exc).__name__}); retrain it "
+                f"with `titans train {cls.model_type}`"
+            ) from exc
         if not isinstance(model, cls):
-            raise ModelIntegrityError(f"{target} does not hold a {cls.__name__}")
+            raise ModelIntegrityError(
+                f"the {cls.model_type} artefact does not hold a {cls.__name__}"
+            )
         model.metadata_ = metadata
         return model
 
 
-def read_metadata(target: Path, model_type: str) -> ModelMetadata:
-    """Read and validate ``metadata.json`` of a saved model folder."""
+def read_metadata(
+    target: Path, model_type: str, signing: SigningPolicy | None = None
+) -> ModelMetadata:
+    """Read and validate ``metadata.json`` of a saved model folder.
+
+    With ``signing`` the metadata's HMAC signature is verified too (ModelIntegrityError).
+    Messages name the model, never the folder (paths stay out of API answers).
+    """
     meta_path = target / METADATA_NAME
     if not meta_path.is_file():
         raise ModelNotTrainedError(
-            f"no trained {model_type} model in {target.parent}; train one with "
-            f"`titans train {model_type}`"
+            f"no trained {model_type} model; train one with `titans train {model_type}`"
         )
     try:
-        metadata = ModelMetadata.from_dict(json.loads(meta_path.read_text()))
+        raw = json.loads(meta_path.read_text())
+        if not isinstance(raw, dict):
+            raise TypeError("not a JSON object")
+        metadata = ModelMetadata.from_dict(raw)
     except (ValueError, TypeError) as exc:
-        raise ModelIntegrityError(f"{meta_path} is not valid model metadata: {exc}") from exc
+        raise ModelIntegrityError(
+            f"the {model_type} model's {METADATA_NAME} is not valid model metadata: {exc}"
+        ) from exc
     if metadata.model_type != model_type or not metadata.artefacts:
-        raise ModelIntegrityError(f"{meta_path} does not describe a {model_type} model")
+        raise ModelIntegrityError(
+            f"the {model_type} model's {METADATA_NAME} does not describe a {model_type} model"
+        )
+    if signing is not None:
+        signing.verify(raw, model_type)
     return metadata
 
 

@@ -360,6 +360,12 @@ class CategoryModel(TitansModel):
         scores /= temperature.astype(np.float32)[:, None]
         return _softmax(scores)
 
+    def unseen_merchants(self, frame: pd.DataFrame) -> np.ndarray:
+        """Boolean per row: its merchant was absent from the training data (monitoring)."""
+        check_is_fitted(self, "estimator_")
+        prepared = prepare_text(frame)
+        return self.known_merchants_.get_indexer(pd.Index(prepared[MERCHANT_KEY_COLUMN])) < 0
+
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         if len(frame) == 0:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in OUTPUT_COLUMNS})

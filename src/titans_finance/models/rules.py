@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
+from titans_finance.errors import ValidationError
 from titans_finance.features._columns import amount_column, text_column
 from titans_finance.features.text import merchant_key
+from titans_finance.patterns import compile_rule_regex
+
+logger = logging.getLogger(__name__)
+
+
+def _regex_mask(text: pd.Series, pattern: str) -> np.ndarray:
+    """Rows whose text RE2 ``pattern`` is found in (each distinct text searched once)."""
+    try:
+        compiled = compile_rule_regex(pattern)
+    except ValidationError as exc:  # stored before RE2 was required: it matches nothing
+        logger.warning("regex rule skipped: %s", exc.message)
+        return np.zeros(len(text), dtype=bool)
+    codes, uniques = pd.factorize(text.to_numpy(dtype=object))
+    hits = np.fromiter(
+        (compiled.search(str(value)) is not None for value in uniques), bool, len(uniques)
+    )
+    return np.where(codes >= 0, hits[codes], False)
 
 
 def rule_mask(frame: pd.DataFrame, rule: d.CategoryRule) -> np.ndarray:
@@ -21,9 +39,7 @@ def rule_mask(frame: pd.DataFrame, rule: d.CategoryRule) -> np.ndarray:
         text = text_column(frame, d.DESCRIPTION).str.lower()
         mask &= text.str.contains(rule.pattern.lower(), regex=False).to_numpy(bool)
     elif kind is d.RuleKind.REGEX:
-        text = text_column(frame, d.DESCRIPTION)
-        pattern = re.compile(rule.pattern, flags=re.IGNORECASE)
-        mask &= text.str.contains(pattern, regex=True).to_numpy(bool)
+        mask &= _regex_mask(text_column(frame, d.DESCRIPTION), rule.pattern)
     elif kind is d.RuleKind.MERCHANT:
         wanted = rule.pattern.strip().lower()
         keys = merchant_key(frame).str.lower()

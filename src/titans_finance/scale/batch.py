@@ -13,6 +13,7 @@ import pandas as pd
 
 from titans_finance import domain as d
 from titans_finance.errors import InputFileError, ValidationError
+from titans_finance.export import escape_formulas
 from titans_finance.models.base import TitansModel
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,9 @@ def score_files(
     scored = frame.map_partitions(_score_partition, model, meta=sample.iloc[:0])
     output_dir.mkdir(parents=True, exist_ok=True)
     with dask.config.set(scheduler=scheduler):
-        scored.to_csv(str(output_dir / "part-*.csv"), index=False)
+        scored.map_partitions(escape_formulas, meta=sample.iloc[:0]).to_csv(
+            str(output_dir / "part-*.csv"), index=False
+        )
         rows = int(frame.map_partitions(len).sum().compute())
     logger.info("scored %d rows into %s", rows, output_dir)
     return rows

@@ -22,6 +22,7 @@ from titans_finance.errors import (
     ValidationError,
 )
 from titans_finance.models.catalog import MODEL_NAMES, UnknownModelError, model_class
+from titans_finance.models.signing import SigningPolicy
 from titans_finance.serving.cache import LRUCache, ModelStats
 from titans_finance.serving.records import frame_records, record_key, records_to_frame
 
@@ -96,8 +97,11 @@ class ReloadResult:
         }
 
 
-def load_model_set(directory: Path, names: Sequence[str] = MODEL_NAMES) -> ModelSet:
-    """Load every model found under ``directory``, checking checksums; never raises per model."""
+def load_model_set(
+    directory: Path, names: Sequence[str] = MODEL_NAMES, signing: SigningPolicy | None = None
+) -> ModelSet:
+    """Load every model found under ``directory``, checking signatures and checksums; never
+    raises per model."""
     classes = model_classes()
     models: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -109,7 +113,7 @@ def load_model_set(directory: Path, names: Sequence[str] = MODEL_NAMES) -> Model
             not_trained.add(name)
             continue
         try:
-            models[name] = cls.load(directory)
+            models[name] = cls.load(directory, signing)
         except ModelNotTrainedError as exc:
             errors[name] = exc.message
             not_trained.add(name)
@@ -132,9 +136,15 @@ class ModelService:
     """The serving core shared by the API and the dashboard (thread-safe for predictions)."""
 
     def __init__(
-        self, models_dir: Path, *, cache_size: int = 10_000, native_threads: int | None = 1
+        self,
+        models_dir: Path,
+        *,
+        cache_size: int = 10_000,
+        native_threads: int | None = 1,
+        signing: SigningPolicy | None = None,
     ) -> None:
         self.models_dir = Path(models_dir)
+        self.signing = signing
         self.native_threads = native_threads
         self._set = ModelSet(models={}, errors={}, directory=self.models_dir)
         self._reload_lock = threading.Lock()
@@ -160,7 +170,7 @@ class ModelService:
         """
         limit_native_threads(self.native_threads)
         with self._reload_lock:
-            new = load_model_set(self.models_dir)
+            new = load_model_set(self.models_dir, signing=self.signing)
             result = self._install(new, f"loaded {len(new.models)} of {len(MODEL_NAMES)} models")
             for name, why in new.errors.items():
                 logger.warning("%s model not loaded: %s", name, why)
@@ -183,7 +193,7 @@ class ModelService:
         or when a model that is serving now would disappear; the result says why.
         """
         with self._reload_lock:
-            new = load_model_set(self.models_dir)
+            new = load_model_set(self.models_dir, signing=self.signing)
             current = self._set
             broken = {
                 name: why

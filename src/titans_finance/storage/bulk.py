@@ -84,6 +84,10 @@ def store_import(
     is already stored are skipped (idempotent re-import).  Either everything is written or nothing.
     """
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Imports take this lock first, before any account row: two imports then queue
+            # instead of racing between the fingerprint check and COPY, and never deadlock.
+            conn.exec_driver_sql("LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE")
         account_ids = _ensure_accounts(conn, frame)
         import_id = conn.execute(
             insert(Import).values(
@@ -121,10 +125,13 @@ def store_import(
 
 
 def _ensure_accounts(conn: Connection, frame: pd.DataFrame) -> dict[str, int]:
+    """Account name -> id for the frame's accounts, creating missing ones idempotently: a
+    concurrent import creating the same account makes ``ON CONFLICT DO NOTHING`` skip the
+    row, and the select after it sees the other import's account."""
     names = frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT).astype(str) if len(frame) else pd.Series([])
     wanted = set(names.unique().tolist())
     existing = dict(conn.execute(select(Account.name, Account.id)).all())
-    missing = sorted(wanted - existing.keys())
+    missing = sorted(wanted - existing.keys())  # one order everywhere: no lock-order deadlock
     if missing:
         currencies = (
             frame.assign(_acc=names).groupby("_acc")[d.CURRENCY].first().to_dict()
@@ -132,11 +139,20 @@ def _ensure_accounts(conn: Connection, frame: pd.DataFrame) -> dict[str, int]:
             else {}
         )
         conn.execute(
-            insert(Account),
+            _insert_or_skip(conn, Account, ["name"]),
             [{"name": name, "currency": currencies.get(name)} for name in missing],
         )
         existing = dict(conn.execute(select(Account.name, Account.id)).all())
     return existing
+
+
+def _insert_or_skip(conn: Connection, table: Any, keys: list[str]) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO NOTHING`` for SQLite and PostgreSQL."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 def _per_distinct(values: pd.Series, convert: Any) -> list[Any]:
@@ -172,9 +188,8 @@ def _insert_columns(
 def _bulk_insert_transactions(
     conn: Connection, frame: pd.DataFrame, account_ids: dict[str, int], import_id: int
 ) -> int:
-    """Insert the rows whose fingerprint is not stored yet; return how many were inserted."""
-    if conn.dialect.name == "postgresql":  # two imports must not race between check and COPY
-        conn.exec_driver_sql("LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE")
+    """Insert the rows whose fingerprint is not stored yet; return how many were inserted
+    (on PostgreSQL the caller holds the transactions table lock)."""
     columns = _without_stored(conn, _insert_columns(frame, account_ids, import_id))
     fresh = len(columns[0])
     if not fresh:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from titans_finance import domain as d
 from titans_finance.domain import TransactionFilter
 from titans_finance.errors import NotFoundError, ValidationError
+from titans_finance.patterns import compile_rule_regex
 from titans_finance.storage.tables import (
     Account,
     AnomalyFeedback,
@@ -134,17 +135,10 @@ def add_rule(engine: Engine, rule: d.CategoryRule) -> d.CategoryRule:
 
 
 def _check_rule(rule: d.CategoryRule) -> None:
-    import re
-
     if not rule.category.strip():
         raise ValidationError("a rule needs a category")
     if rule.kind is d.RuleKind.REGEX:
-        try:
-            re.compile(rule.pattern)
-        except re.error as exc:
-            raise ValidationError(
-                f"rule pattern {rule.pattern!r} is not a valid regex: {exc}"
-            ) from exc
+        compile_rule_regex(rule.pattern)  # RE2: linear-time matching, refused if unsupported
     if (
         rule.kind
         in (
@@ -250,11 +244,12 @@ def _apply_filter(stmt: Select[Any], flt: TransactionFilter) -> Select[Any]:
     if flt.types:
         stmt = stmt.where(Transaction.type.in_(list(flt.types)))
     if flt.text:
-        like = f"%{flt.text.lower()}%"
+        # autoescape: % and _ in the user's text are literal characters, not wildcards.
+        needle = flt.text.lower()
         stmt = stmt.where(
             or_(
-                func.lower(Transaction.description).like(like),
-                func.lower(Transaction.merchant).like(like),
+                func.lower(Transaction.description).contains(needle, autoescape=True),
+                func.lower(Transaction.merchant).contains(needle, autoescape=True),
             )
         )
     if flt.min_amount is not None:

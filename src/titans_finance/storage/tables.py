@@ -6,8 +6,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MONEY = Numeric(18, 2)
+# Largest id an Integer primary key holds (int4 on PostgreSQL); the API refuses larger ones.
+MAX_ID = 2**31 - 1
 
 
 def utcnow() -> datetime:
@@ -146,13 +151,109 @@ class Budget(Base):
     amount: Mapped[Decimal] = mapped_column(MONEY)
 
 
+class ModelPrediction(Base):
+    """A prediction a serving model made on the store, kept to measure the model later: against
+    user reviews (category), "this is normal" marks (anomaly), amounts that posted (amount) and
+    days that passed (cash flow, one row per forecast day, ``transaction_id`` NULL)."""
+
+    __tablename__ = "model_predictions"
+    __table_args__ = (
+        UniqueConstraint(
+            "model", "model_version", "transaction_id", name="uq_model_predictions_transaction"
+        ),
+        UniqueConstraint(
+            "model", "model_version", "target_date", name="uq_model_predictions_target_date"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(20))
+    model_version: Mapped[str] = mapped_column(String(64))
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"), index=True)
+    target_date: Mapped[date | None] = mapped_column(Date)
+    predicted_label: Mapped[str | None] = mapped_column(String(100))
+    predicted_value: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    flagged: Mapped[bool | None] = mapped_column(Boolean)
+    unseen: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PipelineRun(Base):
+    """One run of the pipeline (ingest, train, evaluate, promote, reload) and what it did."""
+
+    __tablename__ = "pipeline_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(250), unique=True)
+    trigger: Mapped[str] = mapped_column(String(50), default="cli")
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    stage: Mapped[str | None] = mapped_column(String(50))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    files_ingested: Mapped[int] = mapped_column(Integer, default=0)
+    files_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    files_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    rows_inserted: Mapped[int] = mapped_column(Integer, default=0)
+    retrained: Mapped[int] = mapped_column(Integer, default=0)
+    retrain_reason: Mapped[str | None] = mapped_column(Text)
+    promoted: Mapped[int] = mapped_column(Integer, default=0)
+    last_transaction_id: Mapped[int | None] = mapped_column(Integer)
+    last_feedback_id: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class ModelDecision(Base):
+    """A candidate model judged against the champion on one hold-out, and the outcome."""
+
+    __tablename__ = "model_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("pipeline_runs.id"), index=True)
+    model_type: Mapped[str] = mapped_column(String(50))
+    candidate_version: Mapped[str] = mapped_column(String(50))
+    champion_version: Mapped[str | None] = mapped_column(String(50))
+    metric: Mapped[str | None] = mapped_column(String(100))
+    higher_is_better: Mapped[bool] = mapped_column(default=True)
+    candidate_value: Mapped[float | None] = mapped_column()
+    champion_value: Mapped[float | None] = mapped_column()
+    margin: Mapped[float] = mapped_column(default=0.0)
+    holdout_rows: Mapped[int] = mapped_column(Integer, default=0)
+    decision: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    registry_version: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class PipelineLock(Base):
+    """A named lease held by one pipeline run; an expired lease may be taken over."""
+
+    __tablename__ = "pipeline_locks"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(250))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 __all__ = [
+    "MAX_ID",
     "Account",
     "AnomalyFeedback",
     "Base",
     "Budget",
     "CategoryFeedback",
     "Import",
+    "ModelDecision",
+    "ModelPrediction",
+    "PipelineLock",
+    "PipelineRun",
     "RejectedRow",
     "Rule",
     "Transaction",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -16,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from titans_finance.api import schemas as s
 from titans_finance.api.deps import StateDep
 from titans_finance.api.state import AppState
+
+logger = logging.getLogger(__name__)
 
 live_router = APIRouter(tags=["health"])
 router = APIRouter(tags=["health"])
@@ -41,9 +44,9 @@ def _check_database(state: AppState) -> dict[str, Any]:
         engine = state.engine()
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-        return {"ok": False, "error": str(message)[:300]}
+    except Exception as exc:  # the details (host, user, port) go to the log, not the answer
+        logger.warning("health: database check failed: %s", exc)
+        return {"ok": False, "error": f"the database is unavailable ({type(exc).__name__})"}
     return {
         "ok": True,
         "backend": engine.dialect.name,
@@ -51,24 +54,38 @@ def _check_database(state: AppState) -> dict[str, Any]:
     }
 
 
-@router.get("/health", response_model=s.HealthResponse, summary="Service health")
-async def health(state: StateDep) -> Any:
-    """Models, database, Redis, memory and uptime; `degraded` when a part fails."""
+@router.get(
+    "/health",
+    response_model=s.HealthResponse,
+    summary="Service health",
+    responses={503: {"model": s.HealthResponse, "description": "The database is unreachable"}},
+)
+async def health(state: StateDep, response: Response) -> Any:
+    """Models, database, Redis, memory and uptime; `degraded` when a part fails, 503 without
+    the database (it recovers by itself once the database answers again)."""
     database = await run_in_threadpool(_check_database, state)
     redis: dict[str, Any] = {"configured": False, "ok": None}
     if state.redis is not None and state.redis.configured:
         ok, error = await state.redis.ping()
         redis = {"configured": True, "ok": ok, "error": error}
         state.metrics.redis_up.set(1.0 if ok else 0.0)
-    models = {name: bool(entry["loaded"]) for name, entry in state.models.status().items()}
+    status = state.models.status()
+    models = {name: bool(entry["loaded"]) for name, entry in status.items()}
+    # A model that exists but fails its signature or checksum is an alarm, not a missing model.
+    current, last = state.models.models, state.models.last_reload
+    broken = bool(current.errors.keys() - current.not_trained) or (
+        last is not None and not last.success
+    )
     process = psutil.Process()
     memory = {
         "rss_mb": round(process.memory_info().rss / 2**20, 1),
         "system_available_mb": round(psutil.virtual_memory().available / 2**20, 1),
     }
-    degraded = not database["ok"] or redis.get("ok") is False or not any(models.values())
+    degraded = not database["ok"] or redis.get("ok") is False or not any(models.values()) or broken
+    if not database["ok"]:
+        response.status_code = 503
     return {
-        "success": True,
+        "success": bool(database["ok"]),
         "status": "degraded" if degraded else "ok",
         "models": models,
         "database": database,

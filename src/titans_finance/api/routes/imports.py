@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from titans_finance.api import schemas as s
 from titans_finance.api.deps import EngineDep
 from titans_finance.storage import repository
+from titans_finance.storage.tables import MAX_ID
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/imports", tags=["imports"])
 REJECT_PREVIEW = 5
 PREVIEW_RAW_CHARS = 200
 
-ImportId = Annotated[int, Path(ge=1, le=2**62, description="Import id")]
+ImportId = Annotated[int, Path(ge=1, le=MAX_ID, description="Import id")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1..500)")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip")]
 

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from titans_finance.api import schemas as s
 from titans_finance.api.deps import StateDep
+from titans_finance.errors import StorageError
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -29,6 +30,32 @@ def models_status(state: StateDep) -> Any:
 def models_performance(state: StateDep) -> dict[str, Any]:
     """Per model: loaded, version, training metrics, predictions served, confidence, latency."""
     return {"success": True, "models": state.models.performance()}
+
+
+@router.get(
+    "/health",
+    summary="Model monitoring: quality from feedback, drift, age, per serving model",
+    responses={503: {"model": s.ErrorResponse, "description": "Monitoring not available yet"}},
+)
+def models_health(state: StateDep) -> dict[str, Any]:
+    """Per serving model and version: drift against its training reference (PSI, KS), age,
+    and its own figures (labelled and estimated accuracy, MAE, error, flag precision)."""
+    report = state.model_health()
+    monitor = state.monitor
+    if report is None:
+        raise StorageError(
+            f"model monitoring has no report yet: {monitor.last_error or 'no refresh ran'}"
+        )
+    return {
+        "success": True,
+        **{key: value for key, value in report.items() if key != "models"},
+        "refresh": {
+            "ok": monitor.last_success,
+            "error": monitor.last_error,
+            "seconds": round(monitor.last_seconds, 3),
+        },
+        "models": report["models"],
+    }
 
 
 @router.post(

@@ -10,6 +10,7 @@ from titans_finance import domain as d
 from titans_finance.api import schemas as s
 from titans_finance.api.deps import EngineDep, StateDep
 from titans_finance.storage import repository
+from titans_finance.storage.tables import MAX_ID
 
 router = APIRouter(prefix="/rules", tags=["rules"])
 
@@ -59,7 +60,7 @@ def create_rule(body: s.RuleCreate, engine: EngineDep, state: StateDep) -> Any:
 
 @router.delete("/{rule_id}", response_model=s.DeletedResponse, summary="Delete a rule")
 def delete_rule(
-    rule_id: Annotated[int, Path(ge=1, le=2**62)], engine: EngineDep, state: StateDep
+    rule_id: Annotated[int, Path(ge=1, le=MAX_ID)], engine: EngineDep, state: StateDep
 ) -> Any:
     """Delete a rule (404 when it does not exist)."""
     repository.delete_rule(engine, rule_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import logging
 import re
@@ -27,9 +28,10 @@ from starlette.concurrency import run_in_threadpool
 from titans_finance import domain as d
 from titans_finance.api import schemas as s
 from titans_finance.api.deps import EngineDep, StateDep
-from titans_finance.errors import ValidationError
+from titans_finance.errors import TitansError, ValidationError
 from titans_finance.serving import frame_records
 from titans_finance.storage import repository
+from titans_finance.storage.tables import MAX_ID
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +42,10 @@ import_router = APIRouter(prefix="/transactions", tags=["transactions"])
 ALLOWED_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".ofx", ".qfx", ".qif", ".xml", ".asc"})
 FileFormat = Literal["auto", "csv", "ofx", "qif", "camt", "berka"]
 SortField = Literal["date", "amount", "description", "category", "id", "merchant", "account"]
-TransactionId = Annotated[int, PathParam(ge=1, le=2**62, description="Transaction id")]
+TransactionId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="Transaction id")]
 _SNIFF_BYTES = 8192
+# UTF-16/32 text has NUL bytes but is not binary when it starts with its byte-order mark.
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _COPY_CHUNK = 1 << 20
 
 
@@ -89,6 +93,8 @@ async def import_file(
     file_format: Annotated[FileFormat, Form(alias="format")] = "auto",
 ) -> Any:
     """Read, validate, de-duplicate and store the file in one transaction; returns the summary."""
+    if account is not None and "\x00" in account:
+        raise ValidationError("account: NUL characters (\\u0000) are not allowed in text")
     name = _safe_name(file.filename)
     suffix = PurePath(name).suffix.lower()
     if suffix not in ALLOWED_SUFFIXES:
@@ -105,7 +111,7 @@ async def import_file(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail="file: the upload is empty"
         )
-    if b"\x00" in head:
+    if b"\x00" in head and not head.startswith(_WIDE_BOMS):
         raise HTTPException(
             status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             detail=f"file: {name!r} looks binary; upload a text export (CSV, OFX, QIF, XML)",
@@ -116,14 +122,18 @@ async def import_file(
     with tempfile.TemporaryDirectory(prefix="titans-upload-") as tmp:
         target = Path(tmp) / f"upload{suffix}"
         await _save_upload(file, target, limit)
-        summary = await run_in_threadpool(
-            ingest_file,
-            engine,
-            target,
-            file_format=file_format,
-            account=account,
-            display_name=name,
-        )
+        try:
+            summary = await run_in_threadpool(
+                ingest_file,
+                engine,
+                target,
+                file_format=file_format,
+                account=account,
+                display_name=name,
+            )
+        except TitansError as exc:  # messages name the upload, never the temporary folder
+            exc.message = exc.message.replace(str(target), name).replace(tmp, "upload")
+            raise
     return {"success": True, **summary.to_dict()}
 
 

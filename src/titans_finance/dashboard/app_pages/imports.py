@@ -1,4 +1,5 @@
-"""Import & models: upload new export files, see past imports, model status and retraining."""
+"""Import & models: upload new export files, see past imports, model status, retraining and
+model health."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from titans_finance import domain as d
+from titans_finance.dashboard.model_health import render_model_health
 from titans_finance.dashboard.palette import CATEGORICAL, style_figure
 from titans_finance.dashboard.state import (
     errors_shown,
@@ -171,6 +173,8 @@ def main() -> None:
     _history()
     st.divider()
     _models()
+    st.divider()
+    render_model_health(get_client())
 
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; imports stay inert

@@ -44,6 +44,10 @@ logger = logging.getLogger(__name__)
 
 DELIMITERS = (",", ";", "\t", "|")
 _HEADER_SCAN_LINES = 40
+# Bounds checked before the table is parsed: a bank export has a few dozen columns, and a
+# 1 MB file of 100k columns otherwise costs a gigabyte of parser memory.
+MAX_COLUMNS = 200
+MAX_CELLS = 50_000_000
 
 # Canonical field -> header spellings (normalised: lower case, no accents, words split on
 # punctuation), most specific first. Matching is exact; a second pass accepts a header that
@@ -290,6 +294,40 @@ def _find_header(
     except csv.Error:
         sniffed = delimiter or ","
     return first, sniffed
+
+
+def _check_width(lines: list[str], delimiter: str | None, path: Path) -> None:
+    """InputFileError when a line near the top has more than MAX_COLUMNS fields (any
+    candidate delimiter), before anything is split or parsed."""
+    for line in lines:
+        for delim in (delimiter,) if delimiter else DELIMITERS:
+            if line.count(delim) >= MAX_COLUMNS:
+                raise InputFileError(
+                    f"{path}: a line near the top has more than {MAX_COLUMNS} "
+                    f"{delim!r}-separated fields; a bank export has far fewer columns"
+                )
+
+
+def _without_truncated_tail(
+    text: str, header: int, width: int, delimiter: str
+) -> tuple[str, list[RejectedRow]]:
+    """Cut a last row that stops mid-record (no final line end, fewer fields than the
+    header): a truncated download must not load with its missing fields defaulted."""
+    if text.endswith(("\n", "\r")):
+        return text, []
+    cut = text.rfind("\n") + 1
+    last = text[cut:]
+    line_no = text.count("\n") + 1
+    if not last.strip() or line_no <= header + 1:
+        return text, []
+    fields = len(_split(last, delimiter))
+    if fields >= width:
+        return text, []
+    reason = (
+        f"line {line_no}: the file ends mid-row ({fields} of {width} fields); the export looks "
+        "truncated: download it again"
+    )
+    return text[:cut], [RejectedRow(line_no, last, reason)]
 
 
 def _resolve(columns: list[str], mapping: ColumnMapping) -> dict[str, str]:
@@ -662,8 +700,17 @@ def read_delimited(
     if excel_hint:  # Excel's "sep=;" first line
         forced = forced or excel_hint.group(1)
         skip += 1
+    _check_width(head[skip:], forced, path)
     header_rel, delimiter = _find_header(head[skip:], spec, forced)
     header = skip + header_rel
+    width = len(_split(head[header], delimiter))
+    cells = width * (text.count("\n") + 1 - header)
+    if cells > MAX_CELLS:
+        raise InputFileError(
+            f"{path}: about {cells:,} cells ({width} columns); at most {MAX_CELLS:,} are read "
+            "in one file: split the export"
+        )
+    text, truncated = _without_truncated_tail(text, header, width, delimiter)
     table = _read_table(text, header, delimiter, path)
     columns = table.columns
     resolved = _resolve(columns, spec)
@@ -729,7 +776,7 @@ def read_delimited(
     bad_date = np.array([v is None for v in date_values], dtype=bool)[date_col.codes]
     bad_amount = pd.isna(amount)
     bad = bad_date | bad_amount
-    rejects = list(table.rejects)
+    rejects = list(table.rejects) + truncated
     if bad.any():
         lines = _physical_lines(text)
         for i in np.flatnonzero(bad):
