@@ -72,6 +72,19 @@ MAX_DATE: Final = dt.date(2100, 12, 31)  # the API's upper bound; ingest allows 
 MAX_ABS_AMOUNT: Final = Decimal("1e12")
 MAX_DESCRIPTION: Final = 500
 
+# Fields of a prediction request record, in key order (also the serving LRU cache key order);
+# the API's schemas, serving.records and the dashboard's HTTP client all use this one list.
+RECORD_FIELDS: Final[tuple[str, ...]] = (
+    "description",
+    "amount",
+    "date",
+    "type",
+    "payment_method",
+    "account",
+    "currency",
+    "category",
+)
+
 # Type labels (lower case) as banks and users write them -> the canonical type.
 TYPE_SYNONYMS: dict[str, TransactionType] = {
     **{

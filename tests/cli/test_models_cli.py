@@ -118,3 +118,53 @@ def test_bad_inputs(app: typer.Typer, env: Path) -> None:
         app, ["predict", "recurring", "--input", str(unlabelled), "--output", "x.csv"]
     )
     assert isinstance(result.exception, ValidationError)
+
+
+def test_predict_joins_rows_by_source_line(app: typer.Typer, env: Path) -> None:
+    """Invalid rows stay in place with a reason; the file's own columns come back unchanged."""
+    scoring = synthetic_frame(12, seed=5).drop(columns=[d.CATEGORY])
+    scoring.insert(0, "my_note", [f"note {i}" for i in range(12)])
+    source = _csv(env / "mixed.csv", scoring)
+    original = pd.read_csv(source, dtype=str)
+    original.loc[3, d.DATE] = "not a date"
+    original.loc[7, d.AMOUNT] = ""
+    original.to_csv(source, index=False)
+    original = pd.read_csv(source, dtype=str)
+    output = env / "mixed_scored.csv"
+    result = CliRunner().invoke(
+        app,
+        ["predict", "category", "--cold-start", "--input", str(source), "--output", str(output)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 input rows were invalid" in " ".join(result.output.split())
+    scored = pd.read_csv(output, dtype=str)
+    assert len(scored) == len(original)
+    pd.testing.assert_frame_equal(scored[original.columns], original)
+    rejected = scored["reject_reason"].notna()
+    assert rejected.tolist() == [i in (3, 7) for i in range(12)]
+    assert "line 5" in scored.loc[3, "reject_reason"]  # header is line 1
+    assert "line 9" in scored.loc[7, "reject_reason"]
+    assert scored.loc[rejected, "predicted_category"].isna().all()
+    assert scored.loc[~rejected, "predicted_category"].notna().all()
+
+
+def test_predict_other_formats_keep_canonical_columns(app: typer.Typer, env: Path) -> None:
+    qif = env / "statement.qif"
+    qif.write_text(
+        "!Type:Bank\nD01/15/2024\nT-4.50\nPSTARBUCKS STORE 123\n^\n"
+        "Dnot a date\nT-3.00\nPBROKEN\n^\n"
+        "D01/16/2024\nT-60.00\nPSHELL OIL 5566\n^\n"
+    )
+    output = env / "qif_scored.csv"
+    result = CliRunner().invoke(
+        app,
+        ["predict", "category", "--cold-start", "--input", str(qif), "--output", str(output)],
+    )
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(output)
+    assert len(scored) == 3
+    assert scored["line"].is_monotonic_increasing
+    assert scored[d.DESCRIPTION].iloc[[0, 2]].tolist() == ["STARBUCKS STORE 123", "SHELL OIL 5566"]
+    assert scored["predicted_category"].iloc[[0, 2]].notna().all()
+    assert pd.isna(scored["predicted_category"].iloc[1])
+    assert scored["reject_reason"].iloc[1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from pathlib import Path
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
 
     from titans_finance.config import Settings
     from titans_finance.domain import CategoryRule
+    from titans_finance.ingest.pipeline import PreparedFile
     from titans_finance.training import TrainResult
 
 logger = logging.getLogger(__name__)
@@ -161,8 +161,7 @@ def predict(
         progress.update(task, description=f"{model}: scoring {len(frame)} rows")
         predictions = _predict_frame(model, frame, target, settings, cold_start, use_rules)
         progress.update(task, description=f"writing {output.name}")
-        original = _original_rows(input_path, prepared)
-        result = _join_predictions(original, prepared, predictions)
+        result = _join_predictions(prepared, predictions)
         from titans_finance.export import write_csv
 
         write_csv(result, output)
@@ -219,97 +218,35 @@ def _store_rules(settings: Settings) -> list[CategoryRule]:
         return []
 
 
-def _original_rows(path: Path, prepared: Any) -> pd.DataFrame | None:
-    """The input file's own rows and columns (delimited text only), as strings."""
-    import pandas as pd
+def _join_predictions(prepared: PreparedFile, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Input rows in source-line order with their prediction columns, joined by ``line``.
 
-    if path.suffix.lower() not in (".csv", ".txt", ".tsv", ".asc"):
-        return None
-    from titans_finance.ingest.readers._common import decode_text
-
-    try:
-        text = decode_text(path.read_bytes(), source=path)
-    except TitansError as exc:  # fall back to the canonical columns
-        logger.debug("cannot re-read %s as text: %s", path, exc)
-        return None
-    try:
-        dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    try:
-        import io
-
-        return pd.read_csv(
-            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, quotechar='"'
-        )
-    except Exception as exc:  # fall back to the canonical columns
-        logger.debug("cannot re-read %s as delimited text: %s", path, exc)
-        return None
-
-
-def _join_predictions(
-    original: pd.DataFrame | None, prepared: Any, predictions: pd.DataFrame
-) -> pd.DataFrame:
-    """Input columns + prediction columns in input order; invalid rows keep empty predictions."""
-    import numpy as np
+    The base columns are the file's own (delimited text) or the canonical ones (other formats);
+    rows that validation or the reader refused keep empty predictions and a ``reject_reason``.
+    """
     import pandas as pd
 
     out = predictions.reset_index(drop=True).copy()
     if "alternatives" in out:
         out["alternatives"] = [json.dumps(a) for a in out["alternatives"]]
-    accepted = len(prepared.frame)
-    rejects = prepared.rejects
-    if original is not None and len(original) == accepted and not rejects:
-        base = original.reset_index(drop=True)
-        positions = np.arange(accepted)
-    elif original is not None and len(original) == accepted + len(rejects):
-        base = original.reset_index(drop=True)
-        positions = _accepted_positions(prepared, len(original))
+    lines = prepared.frame["line"].to_numpy()
+    if prepared.source_rows is not None:
+        base = prepared.source_rows()
     else:
-        base = prepared.frame.drop(columns=["fingerprint"], errors="ignore").reset_index(drop=True)
-        positions = np.arange(accepted)
-        rejects = []
-    if positions is None:
-        base = prepared.frame.drop(columns=["fingerprint"], errors="ignore").reset_index(drop=True)
-        positions = np.arange(accepted)
-        rejects = []
+        base = prepared.frame.drop(columns=["fingerprint", "line"]).set_axis(
+            pd.Index(lines, name="line")
+        )
+    reasons = pd.Series({int(r.line): r.reason for r in prepared.rejects}, dtype=object)
+    order = base.index.union(reasons.index).rename("line")
+    base = base.reindex(order)
     clash = {c: f"{c}_predicted" for c in out.columns if c in base.columns}
-    out = out.rename(columns=clash)
-    out.index = positions
-    result = pd.concat([base, out.reindex(range(len(base)))], axis=1)
-    if rejects:
-        reasons = pd.Series("", index=range(len(base)), dtype=object)
-        missing = np.setdiff1d(np.arange(len(base)), positions)
-        for position, reject in zip(missing, sorted(rejects, key=lambda r: r.line), strict=False):
-            reasons.iloc[position] = reject.reason
-        result["reject_reason"] = reasons
-    return result
-
-
-def _accepted_positions(prepared: Any, total: int) -> Any:
-    """Positions of the accepted rows among the file's data rows (None if they cannot be told)."""
-    import numpy as np
-
-    index = prepared.frame.index
-    if (
-        index.is_unique
-        and index.is_monotonic_increasing
-        and len(index) > 0
-        and int(index.min()) >= 0
-        and int(index.max()) < total
-        and np.issubdtype(index.dtype, np.integer)
-        and len(index) != total
-    ):
-        return index.to_numpy()
-    lines = sorted({int(r.line) for r in prepared.rejects})
-    for header_lines in (1, 0):  # reject line numbers count the header line, or data rows
-        skipped = np.asarray(lines) - header_lines - 1
-        if len(skipped) and skipped.min() >= 0 and skipped.max() < total:
-            keep = np.setdiff1d(np.arange(total), skipped)
-            if len(keep) == len(prepared.frame):
-                return keep
-    return None
+    out = out.rename(columns=clash).set_axis(pd.Index(lines, name="line"))
+    result = pd.concat([base, out.reindex(order)], axis=1)
+    if len(reasons):
+        result["reject_reason"] = reasons.reindex(order).fillna("")
+    if prepared.source_rows is None:
+        return result.reset_index()
+    return result.reset_index(drop=True)
 
 
 # -- evaluate -------------------------------------------------------------------------------------

@@ -617,23 +617,11 @@ def _frame_from_records(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-_REQUEST_FIELDS = (
-    "description",
-    "amount",
-    "date",
-    "type",
-    "payment_method",
-    "account",
-    "currency",
-    "category",
-)
-
-
 def _records_for_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A canonical frame as the API's transaction records (only the fields it accepts)."""
     reverse = {v: k for k, v in _FIELD_NAMES.items()}
     out = frame.rename(columns=reverse)
-    out = out[[c for c in _REQUEST_FIELDS if c in out]].copy()
+    out = out[[c for c in d.RECORD_FIELDS if c in out]].copy()
     if "date" in out:
         out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
     if "amount" in out:

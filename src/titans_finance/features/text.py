@@ -9,6 +9,8 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -51,13 +53,8 @@ def normalize_text(text: str) -> str:
 
 
 def _normalize_unique(values: list[str]) -> np.ndarray:
-    """:func:`normalize_text` over many strings; Arrow's vectorised regex kernels when
-    available (same results on ASCII text), else Python."""
-    try:
-        import pyarrow as pa  # type: ignore[import-untyped]
-        import pyarrow.compute as pc  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - pyarrow ships with the locked environment
-        return np.array([normalize_text(v) for v in values], dtype=object)
+    """:func:`normalize_text` over many strings with Arrow's vectorised regex kernels (same
+    results on ASCII text)."""
     array = pa.array(values, type=pa.string())
     has_entity = pc.match_substring(array, "&")
     if pc.any(has_entity).as_py():  # HTML entities ("&amp;") are rare: unescape just those

@@ -46,11 +46,8 @@ def expand(codes: np.ndarray, parsed: list[object], index: pd.Index | None = Non
 
 
 def arrow_strings(values: pd.Series) -> pd.Series:
-    """Arrow-backed strings when pyarrow is available (regexes then run in C++), else as is."""
-    try:
-        return values.astype("string[pyarrow]")
-    except ImportError:  # pragma: no cover - depends on the environment
-        return values
+    """Arrow-backed strings (regexes then run in C++)."""
+    return values.astype("string[pyarrow]")
 
 
 _factorize = factorize_text
@@ -287,11 +284,6 @@ def _parse_free_form(text: pd.Series, *, dayfirst: bool) -> pd.Series:
     if ok.any():
         out.loc[ok[ok].index] = [ts.date() for ts in stamps[ok]]
     return out
-
-
-def format_example_date() -> str:
-    """An example of the canonical date spelling, for error messages."""
-    return dt.date(2024, 1, 31).isoformat()
 
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ class PreparedFile:
     frame: pd.DataFrame
     rejects: list[RejectedRow]
     balance_breaks: list[BalanceBreak]
+    source_rows: Callable[[], pd.DataFrame] | None = None
+    """The file's own columns by source line, where the format has them (see ``ReadResult``)."""
 
     @property
     def rows_read(self) -> int:
@@ -107,7 +109,9 @@ def prepare_file(
     breaks = list(result.balance_breaks)
     if d.BALANCE in frame and frame[d.BALANCE].notna().any():
         breaks.extend(check_balance_continuity(frame))
-    return PreparedFile(path, _sha256(path), result.format, frame, rejects, breaks)
+    return PreparedFile(
+        path, _sha256(path), result.format, frame, rejects, breaks, result.source_rows
+    )
 
 
 def load_frame(
@@ -200,34 +204,10 @@ def ingest_file(
     )
 
 
-def ingest_paths(
-    engine: Engine,
-    paths: Sequence[Path],
-    *,
-    file_format: str = "auto",
-    account: str | None = None,
-    mapping: Path | Mapping[str, Any] | None = None,
-    on_stage: StageCallback | None = None,
-) -> list[FileSummary]:
-    """Import several files, each atomically; an unreadable file is refused whole."""
-    return [
-        ingest_file(
-            engine,
-            Path(p),
-            file_format=file_format,
-            account=account,
-            mapping=mapping,
-            on_stage=on_stage,
-        )
-        for p in paths
-    ]
-
-
 __all__ = [
     "FileSummary",
     "PreparedFile",
     "ingest_file",
-    "ingest_paths",
     "load_frame",
     "prepare_file",
     "to_model_frame",

@@ -60,14 +60,9 @@ def merchant_keys(frame: pd.DataFrame) -> pd.Series:
     )
     if not missing.any() and existing is not None:
         return existing.astype(str).str.strip().str.lower()
-    try:
-        from titans_finance.ingest.merchants import normalize_merchants
+    from titans_finance.ingest.merchants import normalize_merchants
 
-        derived = pd.Series(
-            normalize_merchants(description[missing]), index=description[missing].index
-        )
-    except ImportError:  # ingest.merchants not available: keep the models usable on their own
-        derived = _simple_merchants(description[missing])
+    derived = pd.Series(normalize_merchants(description[missing]), index=description[missing].index)
     derived = derived.fillna("").astype(str)
     empty = derived.str.strip() == ""
     derived[empty] = _simple_merchants(description[missing][empty])

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 ARTEFACT_NAME = "model.joblib"
 METADATA_NAME = "metadata.json"
-_TRACKED_LIBRARIES = ("scikit-learn", "pandas", "numpy", "statsforecast", "titans-finance")
+_TRACKED_LIBRARIES = ("scikit-learn", "pandas", "numpy", "titans-finance")
 
 
 def _library_versions() -> dict[str, str]:

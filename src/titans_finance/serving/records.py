@@ -17,16 +17,7 @@ import pandas as pd
 from titans_finance import domain as d
 
 # Fields of a request record, in key order (also the LRU cache key order).
-RECORD_FIELDS: tuple[str, ...] = (
-    "description",
-    "amount",
-    "date",
-    "type",
-    "payment_method",
-    "account",
-    "currency",
-    "category",
-)
+RECORD_FIELDS = d.RECORD_FIELDS
 
 
 def _signed_amounts(amounts: np.ndarray, types: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from titans_finance.errors import ConfigurationError, StorageError
 
@@ -143,21 +140,6 @@ def schema_tables(engine: Engine) -> list[str]:
     return sorted(inspect(engine).get_table_names())
 
 
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session committed on success, rolled back on error."""
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
 __all__ = [
     "alembic_config",
     "check_connection",
@@ -168,5 +150,4 @@ __all__ = [
     "known_revisions",
     "migrate",
     "schema_tables",
-    "session_scope",
 ]

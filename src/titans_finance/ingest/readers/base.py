@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,12 +21,16 @@ class ReadResult:
     ``Balance`` as ``decimal.Decimal`` signed with negative = money out, strings or None
     elsewhere), an optional ``Balance`` column, and ``line``: the 1-based source line (or record
     number) the row came from.  ``rejects`` lists rows that could not be parsed.
+    ``source_rows``, where the format has columns of its own (delimited text), builds the file's
+    own columns as stripped text (None where empty), one row per parsed record, indexed by the
+    same ``line``; it is called only by those who need it (``titans predict``).
     """
 
     frame: pd.DataFrame
     rejects: list[RejectedRow] = field(default_factory=list)
     format: str = "csv"
     balance_breaks: list[BalanceBreak] = field(default_factory=list)
+    source_rows: Callable[[], pd.DataFrame] | None = None
 
 
 class Reader(Protocol):

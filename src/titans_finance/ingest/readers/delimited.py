@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.csv as pacsv  # type: ignore[import-untyped]
 
 from titans_finance import domain as d
 from titans_finance.domain import RejectedRow
@@ -492,12 +494,6 @@ def _read_fast(body: str, header_line: int, delimiter: str) -> _Table | None:
     if expected == 0:
         return None
     try:
-        # pyarrow comes with pandas' optional stack here (dask, mlflow); without it, use pandas.
-        import pyarrow as pa  # type: ignore[import-untyped]
-        import pyarrow.csv as pacsv  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - depends on the environment
-        return None
-    try:
         table = pacsv.read_csv(
             io.BytesIO(body.encode("utf-8")),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
@@ -950,7 +946,13 @@ def read_delimited(
     frame = out.loc[~bad].reset_index(drop=True) if bad.any() else out
     rejects.sort(key=lambda r: r.line)
     logger.debug("%s: %d rows, %d rejected", path, len(frame), len(rejects))
-    return ReadResult(frame=frame, rejects=rejects, format="csv")
+
+    def source_rows() -> pd.DataFrame:
+        own = pd.DataFrame({name: table.column(name).values() for name in columns})
+        own.index = pd.Index(table.lines, name="line")
+        return own
+
+    return ReadResult(frame=frame, rejects=rejects, format="csv", source_rows=source_rows)
 
 
 __all__ = ["DELIMITERS", "SYNONYMS", "normalise_header", "read_delimited"]
