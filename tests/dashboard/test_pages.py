@@ -283,7 +283,7 @@ def test_unreachable_database_says_how_to_fix_it(
     app = open_page("overview")
     no_exceptions(app)
     errors = " ".join(e.value for e in app.error)
-    assert "cannot reach the database" in errors
+    assert "cannot reach the postgresql database" in errors
     assert "TITANS_DATABASE_URL" in errors
 
 

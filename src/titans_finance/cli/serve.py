@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import typer
 
 
@@ -65,10 +68,26 @@ def serve(
             port=port,
             workers=workers,
             access_log=access_log,
-            log_config=None,
+            log_config=_worker_log_config(),
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _worker_log_config() -> dict[str, Any]:
+    """The command line's logging, for uvicorn to apply in each worker process (spawned workers
+    start with logging unconfigured, so their INFO lines would be lost)."""
+    root = logging.getLogger()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "root": {"level": logging.getLevelName(root.getEffectiveLevel()), "handlers": ["stderr"]},
+        "loggers": {
+            name: {"level": "WARNING"} for name in ("alembic", "mlflow", "urllib3", "httpx")
+        },
+    }
 
 
 def _check_database(url: str) -> None:
