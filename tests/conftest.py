@@ -17,6 +17,8 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("TITANS_TEST_POSTGRES_URL", "")
+# tests/stack builds images and starts the compose stack: only `make test-stack` runs it.
+collect_ignore = [] if os.environ.get("STACK_ENV_FILE") else ["stack"]
 REDIS_URL = os.environ.get("TITANS_TEST_REDIS_URL", "")
 
 

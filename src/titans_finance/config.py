@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from titans_finance.errors import ConfigurationError
@@ -73,6 +80,11 @@ class Settings(BaseSettings):
     auth_failures_per_hour: int = Field(default=60, ge=1, description="refill of that budget")
     owner_username: str | None = None
     owner_password: SecretStr | None = None
+    # Set by `titans serve --workers N` for its workers (prometheus-client multiprocess mode).
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR")
+    )
+
     model_signing_key: SecretStr | None = None
 
     @field_validator("environment", mode="before")
@@ -115,6 +127,16 @@ class Settings(BaseSettings):
             )
         return self
 
+    inbox_dir: Path = Path("./var/inbox")
+    pipeline_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    pipeline_dir: Path = Path("./var/pipeline")
+    retrain_min_new_rows: int = Field(default=200, ge=1)
+    retrain_min_corrections: int = Field(default=20, ge=1)
+    retrain_max_age_days: float = Field(default=7.0, gt=0)
+    promotion_margin: float = Field(default=0.01, ge=0, lt=1)
+    pipeline_lock_ttl_seconds: int = Field(default=900, ge=5)
+    model_reload_seconds: float = Field(default=30.0, ge=0, le=60)
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: object) -> object:
@@ -128,13 +150,14 @@ class Settings(BaseSettings):
         "jwt_secret",
         "owner_username",
         "owner_password",
+        "prometheus_multiproc_dir",
         mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "pipeline_models", mode="before")
     @classmethod
     def _parse_origins(cls, value: object) -> object:
         return _split_csv(value)

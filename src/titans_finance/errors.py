@@ -91,15 +91,39 @@ class StorageError(TitansError):
     http_status = 503
 
 
+class PipelineBusyError(TitansError):
+    """Another pipeline run holds the store lock; try again when it has finished."""
+
+    exit_code = 75
+    http_status = 409
+
+
+class InboxError(TitansError):
+    """The pipeline's inbox folder cannot be read or written (files cannot be moved)."""
+
+    exit_code = 73
+    http_status = 500
+
+
+class PipelineRunError(TitansError):
+    """A pipeline run failed; the run is recorded as failed with this reason."""
+
+    exit_code = 70
+    http_status = 500
+
+
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
+    "InboxError",
     "InputFileError",
     "ModelIntegrityError",
     "ModelNotTrainedError",
     "NotFoundError",
     "PermissionDeniedError",
     "ServiceUnavailableError",
+    "PipelineBusyError",
+    "PipelineRunError",
     "StorageError",
     "TitansError",
     "TrainingDataError",

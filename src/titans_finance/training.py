@@ -59,6 +59,12 @@ class TrainResult:
         return data
 
 
+def new_model(model_type: str) -> TitansModel:
+    """An unfitted model of ``model_type`` with the options used for training on a whole
+    history (the one recipe `titans train` and the pipeline share)."""
+    return model_class(model_type)(**_TRAINING_OPTIONS.get(model_type, {}))
+
+
 def time_split(
     frame: pd.DataFrame, holdout_fraction: float = HOLDOUT_FRACTION
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -102,7 +108,7 @@ def _holdout_metrics(
     if len(holdout) == 0:
         return {}, 0, ["too few rows for a hold-out evaluation"]
     try:
-        model = cls(**_TRAINING_OPTIONS.get(cls.model_type, {})).fit(train)
+        model = new_model(cls.model_type).fit(train)
     except TrainingDataError as exc:
         return {}, len(holdout), [f"hold-out evaluation skipped: {exc.message}"]
     metrics = model.evaluate(holdout)
@@ -119,7 +125,7 @@ def evaluate_model(
     train, holdout = time_split(frame, holdout_fraction)
     if len(holdout) == 0:
         raise TrainingDataError(f"{len(frame)} rows are too few for a hold-out evaluation")
-    model = cls(**_TRAINING_OPTIONS.get(model_type, {})).fit(train)
+    model = new_model(model_type).fit(train)
     metrics = model.evaluate(holdout)
     return {k: float(v) for k, v in metrics.items()}
 
@@ -152,7 +158,7 @@ def train_model(
     stage("evaluating on the hold-out")
     metrics, holdout_rows, warnings = _holdout_metrics(cls, frame, holdout_fraction)
     stage("fitting on all rows")
-    model = cls(**_TRAINING_OPTIONS.get(model_type, {})).fit(frame)
+    model = new_model(model_type).fit(frame)
     dropped = int(getattr(model, "dropped_future_rows_", 0))
     if dropped:
         warnings.append(f"{dropped} row(s) dated after today were left out (scheduled payments)")
@@ -229,6 +235,7 @@ __all__ = [
     "TrainResult",
     "evaluate_model",
     "load_training_frame",
+    "new_model",
     "primary_metric",
     "time_split",
     "train_model",

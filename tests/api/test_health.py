@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -29,6 +30,27 @@ def test_redis_outage_is_degraded_not_fatal(make_client: Callable[..., TestClien
     assert body["status"] == "degraded"
     assert body["redis"]["configured"] is True and body["redis"]["ok"] is False
     assert body["redis"]["error"]
+
+
+def test_unreachable_database_is_503_and_recovers_without_restart(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    # A SQLite file in a folder that is a file: unreachable until the folder appears.
+    blocker = tmp_path / "db-folder"
+    blocker.write_text("not a folder")
+    c = make_client(database_url=f"sqlite:///{blocker / 'titans.db'}")
+    c.headers.update(AUTH)
+    down = c.get("/health")
+    assert down.status_code == 503
+    body = down.json()
+    assert body["success"] is False and body["status"] == "degraded"
+    assert body["database"]["ok"] is False and body["database"]["error"]
+    assert c.get("/livez").status_code == 200  # alive: no restart wanted
+    blocker.unlink()
+    blocker.mkdir()
+    up = c.get("/health")
+    assert up.status_code == 200, up.text
+    assert up.json()["database"]["ok"] is True
 
 
 @pytest.mark.redis

@@ -95,3 +95,61 @@ def test_serve_answers_http_with_a_generated_development_key(tmp_path: Path) -> 
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_workers_share_metrics_in_multiprocess_mode(tmp_path: Path) -> None:
+    """With --workers 2 every /metrics answer counts all workers' requests, not its own."""
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "titans_finance",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+            ],
+            env=_env(
+                tmp_path,
+                TITANS_ENVIRONMENT="development",
+                TITANS_API_KEYS="k" * 40,
+                TITANS_METRICS_PUBLIC="true",
+            ),
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 240  # two workers load the models on a shared machine
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/livez", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"titans serve did not answer /livez within 240 s: {log.read_text()}")
+        while log.read_text().count("Application startup complete") < 2:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        sent = 40
+        for _ in range(sent):  # a new connection each time, so both workers answer some
+            assert httpx.get(f"{base}/livez", timeout=5).status_code == 200
+        line = 'titans_http_requests_total{method="GET",route="/livez",status="200"}'
+        counts = set()
+        for _ in range(6):
+            text = httpx.get(f"{base}/metrics", timeout=5).text
+            found = [row for row in text.splitlines() if row.startswith(line)]
+            assert found, text[:2000]
+            counts.add(float(found[0].rsplit(" ", 1)[1]))
+        # Every answer, whichever worker gave it, holds the requests of both workers.
+        assert len(counts) == 1 and counts.pop() >= sent + 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -43,5 +43,5 @@ def test_bad_url_is_a_configuration_error() -> None:
 
 def test_unreachable_database_is_a_storage_error() -> None:
     engine = create_db_engine("postgresql://nobody@127.0.0.1:1/nothing")
-    with pytest.raises(StorageError, match="cannot reach the database"):
+    with pytest.raises(StorageError, match="cannot reach the postgresql database"):
         migrate(engine)

@@ -28,6 +28,8 @@ from titans_finance.api.limits import (
 )
 from titans_finance.api.metrics import Metrics, MetricsMiddleware
 from titans_finance.api.openapi import document_errors
+from titans_finance.api.pipeline_metrics import PipelineCollector
+from titans_finance.api.reloader import ModelWatcher
 from titans_finance.api.routes import (
     access,
     audit,
@@ -37,6 +39,7 @@ from titans_finance.api.routes import (
     imports,
     insights,
     models,
+    pipeline,
     predict,
     recurring,
     rules,
@@ -47,6 +50,7 @@ from titans_finance.api.security import TOKEN_PATHS, AuthMiddleware, resolve_api
 from titans_finance.api.state import AppState
 from titans_finance.config import Settings, get_settings
 from titans_finance.errors import ConfigurationError, StorageError, TitansError, ValidationError
+from titans_finance.models.catalog import MODEL_NAMES
 from titans_finance.models.signing import SigningPolicy
 from titans_finance.monitoring.collector import MonitoringCollector
 from titans_finance.serving import ModelService
@@ -85,6 +89,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     logger.info("models: %s", result.message)
     state.metrics.set_models({k: v["loaded"] for k, v in state.models.status().items()})
     await run_in_threadpool(state.sync_store, force=True)
+    state.watcher = ModelWatcher(
+        settings.models_dir,
+        MODEL_NAMES,
+        lambda: _reload_models(state),
+        period=settings.model_reload_seconds,
+    )
+    state.watcher.start()
     if state.redis.configured:
         ok, error = await state.redis.ping()
         state.metrics.redis_up.set(1.0 if ok else 0.0)
@@ -93,7 +104,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        state.watcher.stop()
         await state.redis.close()
+
+
+def _reload_models(state: AppState) -> bool:
+    """Reload after the model folder changed (a new champion); True when swapped in."""
+    result = state.models.reload()
+    state.metrics.set_models({k: v["loaded"] for k, v in state.models.status().items()})
+    logger.info("models: %s", result.message)
+    return result.success
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -257,7 +277,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         api_keys=api_keys,
         models=ModelService(settings.models_dir, signing=SigningPolicy.from_settings(settings)),
-        metrics=Metrics(),
+        metrics=Metrics(settings.prometheus_multiproc_dir),
     )
     app = FastAPI(
         title="Titans Finance API",
@@ -284,7 +304,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.live_router)
     app.include_router(health.router)
     app.include_router(health.metrics_router)
-    for module in (predict, models, recurring, insights, rules, budgets, imports, store):
+    state.metrics.registry.register(PipelineCollector(state.engine))
+    for module in (predict, models, recurring, insights, rules, budgets, imports, store, pipeline):
         app.include_router(module.router)
     app.include_router(auth.router)
     app.include_router(access.keys_router)

@@ -1,12 +1,18 @@
-"""Prometheus metrics in a per-app registry, and the pure-ASGI middleware that records them."""
+"""Prometheus metrics in a per-app registry, and the pure-ASGI middleware that records them.
+
+Under `titans serve --workers N` every worker writes its samples to PROMETHEUS_MULTIPROC_DIR
+(prometheus-client multiprocess mode) and `/metrics` sums all workers, whichever answers.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -15,7 +21,8 @@ _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5
 class Metrics:
     """The service's metrics: requests and latency per route template, predictions, model state."""
 
-    def __init__(self) -> None:
+    def __init__(self, multiprocess_dir: Path | None = None) -> None:
+        self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "titans_http_requests",
@@ -41,9 +48,13 @@ class Metrics:
             "1 when the model is loaded and serving, else 0",
             ["model"],
             registry=self.registry,
+            multiprocess_mode="livemin",  # loaded only when every live worker has it
         )
         self.redis_up = Gauge(
-            "titans_redis_up", "1 when Redis answered its last call", registry=self.registry
+            "titans_redis_up",
+            "1 when Redis answered its last call",
+            registry=self.registry,
+            multiprocess_mode="livemin",
         )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -57,8 +68,12 @@ class Metrics:
             self.model_loaded.labels(name).set(1.0 if is_loaded else 0.0)
 
     def render(self) -> bytes:
-        """The registry in Prometheus text format."""
-        return generate_latest(self.registry)
+        """The registry in Prometheus text format (all workers' samples in multiprocess mode)."""
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=str(self.multiprocess_dir))
+        return generate_latest(merged)
 
 
 class MetricsMiddleware:

@@ -615,6 +615,68 @@ class ErrorResponse(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+# -- pipeline runs --------------------------------------------------------------------------------
+class ModelDecisionPublic(BaseModel):
+    """A candidate judged against the champion on one hold-out, and what became of it."""
+
+    id: int
+    run_id: int
+    model_type: str
+    candidate_version: str
+    champion_version: str | None
+    metric: str | None
+    higher_is_better: bool
+    candidate_value: float | None
+    champion_value: float | None
+    margin: float
+    holdout_rows: int
+    decision: Literal["promote", "keep"]
+    status: str = Field(description="decided, promoting, promoted, challenger, failed, abandoned")
+    reason: str
+    registry_version: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class PipelineRunPublic(BaseModel):
+    """One pipeline run: when, what it imported, whether it retrained, what it decided."""
+
+    id: int
+    external_id: str | None
+    trigger: str
+    status: str = Field(description="running, succeeded, failed or skipped (lock held)")
+    stage: str | None
+    started_at: str | None
+    finished_at: str | None
+    files_ingested: int
+    files_rejected: int
+    files_skipped: int
+    rows_inserted: int
+    retrained: bool
+    retrain_reason: str | None
+    promoted: int
+    last_transaction_id: int | None
+    last_feedback_id: int | None
+    error: str | None
+    details: dict[str, Any]
+    decisions: list[ModelDecisionPublic]
+
+
+class PipelineRunPage(Response):
+    """A page of pipeline runs, newest first, and how many there are."""
+
+    items: list[PipelineRunPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class PipelineRunResponse(Response):
+    """One pipeline run."""
+
+    run: PipelineRunPublic
+
+
 __all__ = [
     "AmountRequest",
     "AmountResponse",
@@ -634,7 +696,11 @@ __all__ = [
     "ImportPage",
     "ImportPublic",
     "ImportResponse",
+    "ModelDecisionPublic",
     "ModelsStatus",
+    "PipelineRunPage",
+    "PipelineRunPublic",
+    "PipelineRunResponse",
     "RejectPage",
     "RejectPublic",
     "ReloadResponse",

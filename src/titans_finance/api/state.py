@@ -13,6 +13,7 @@ from titans_finance.api.batcher import MicroBatcher
 from titans_finance.api.limits import PredictionCache, RateLimiter, RedisConnection
 from titans_finance.api.metrics import Metrics
 from titans_finance.auth.authenticator import Authenticator
+from titans_finance.api.reloader import ModelWatcher
 from titans_finance.config import Settings
 from titans_finance.errors import StorageError, TitansError
 from titans_finance.monitoring.monitor import ModelMonitor
@@ -41,6 +42,7 @@ class AppState:
     started_at: float = field(default_factory=time.monotonic)
     store_synced_at: float = 0.0
     batchers: dict[str, MicroBatcher] = field(default_factory=dict)
+    watcher: ModelWatcher | None = None
     monitor: ModelMonitor = field(init=False)
 
     def __post_init__(self) -> None:

@@ -33,7 +33,8 @@ class TitansGroup(TyperGroup):
 
 
 def _print_error(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    # One line however narrow the terminal (container logs read line by line).
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _database_error(exc: Exception) -> TitansError | None:
@@ -88,6 +89,8 @@ def _register_all() -> None:
         "scale",
         "backup",
         "access",
+        "pipeline",
+        "db",
     ):
         try:
             module = __import__(f"titans_finance.cli.{module_name}", fromlist=["register"])

@@ -22,6 +22,8 @@ def serve(
 ) -> None:
     """Serve the HTTP API (docs at /docs); needs TITANS_API_KEYS in production."""
     import os
+    import shutil
+    import tempfile
 
     import uvicorn
     from pydantic import SecretStr
@@ -43,6 +45,7 @@ def serve(
             os.environ["TITANS_API_KEYS"] = key  # worker processes read their settings anew
             get_settings.cache_clear()
 
+    _check_database(settings.database_url)
     from titans_finance.api.main import create_app
 
     if workers == 1:
@@ -50,15 +53,33 @@ def serve(
         uvicorn.run(application, host=host, port=port, access_log=access_log, log_config=None)
         return
     create_app(settings)  # validate the configuration before starting workers
-    uvicorn.run(
-        "titans_finance.api.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-        log_config=None,
-    )
+    # Workers share their metrics through files (prometheus-client multiprocess mode); the
+    # folder must be fresh for every start.
+    metrics_dir = tempfile.mkdtemp(prefix="titans-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "titans_finance.api.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            log_config=None,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _check_database(url: str) -> None:
+    """Fail fast, in one line, when the configured database cannot be reached at start."""
+    from titans_finance.storage.db import check_connection, create_db_engine
+
+    engine = create_db_engine(url)
+    try:
+        check_connection(engine)
+    finally:
+        engine.dispose()
 
 
 __all__ = ["register", "serve"]

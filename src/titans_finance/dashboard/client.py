@@ -87,6 +87,10 @@ class DashboardClient(Protocol):
         """Past imports, newest first, with their first rejects."""
         ...
 
+    def pipeline_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Recent pipeline runs, newest first, with their model decisions."""
+        ...
+
     def import_file(
         self, name: str, content: bytes, *, account: str | None = None, file_format: str = "auto"
     ) -> dict[str, Any]:
@@ -210,6 +214,11 @@ class LocalClient:
         from titans_finance.storage.repository import list_imports
 
         return [asdict(record) for record in list_imports(self.engine)]
+
+    def pipeline_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        from titans_finance.storage.pipeline_runs import list_runs
+
+        return list_runs(self.engine, limit=limit)
 
     def import_file(
         self, name: str, content: bytes, *, account: str | None = None, file_format: str = "auto"
@@ -450,6 +459,10 @@ class ApiClient:
         self._request(
             "PUT", "/budgets", json={"category": category, "amount": str(amount), "month": month}
         )
+
+    def pipeline_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        body = self._request("GET", "/pipeline/runs", params={"limit": limit})
+        return list(body.get("items") or [])
 
     def imports(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

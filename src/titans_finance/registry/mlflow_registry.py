@@ -154,6 +154,126 @@ def _beats(value: float | None, champion: Any, metric: str, higher_is_better: bo
     return value > previous if higher_is_better else value < previous
 
 
+def _log_version(
+    client: Any,
+    model_type: str,
+    model_dir: Path,
+    *,
+    tracking_uri: str,
+    metrics: Mapping[str, float],
+    params: Mapping[str, Any],
+    primary_metric: str | None,
+    higher_is_better: bool,
+    model_version: str,
+    tags: Mapping[str, str] | None,
+) -> tuple[Any, str, float | None]:
+    """Log a run with the model folder and register it as a new version (no alias yet)."""
+    _, experiment_id = _session(tracking_uri)
+    from mlflow.entities import Metric, Param, RunTag
+
+    name = registered_name(model_type)
+    run = client.create_run(
+        experiment_id,
+        run_name=f"{model_type}-{model_version}" if model_version else model_type,
+        tags={"titans.model_type": model_type, _TAG_MODEL_VERSION: model_version},
+    )
+    run_id = run.info.run_id
+    try:
+        timestamp = int(run.info.start_time)
+        client.log_batch(
+            run_id,
+            metrics=[
+                Metric(key, float(value), timestamp, 0)
+                for key, value in metrics.items()
+                if value is not None
+            ],
+            params=[Param(key, str(value)[:6000]) for key, value in params.items()],
+            tags=[RunTag(key, str(value)) for key, value in (tags or {}).items()],
+        )
+        client.log_artifacts(run_id, str(model_dir), artifact_path="model")
+    except Exception:
+        client.set_terminated(run_id, status="FAILED")
+        raise
+    client.set_terminated(run_id)
+    try:
+        client.get_registered_model(name)
+    except Exception:
+        client.create_registered_model(name, description=f"Titans Finance {model_type} model")
+    value = metrics.get(primary_metric) if primary_metric else None
+    version_tags = {
+        _TAG_MODEL_VERSION: model_version,
+        _TAG_METRIC: primary_metric or "",
+        _TAG_VALUE: "" if value is None else repr(float(value)),
+        _TAG_HIGHER: str(higher_is_better).lower(),
+        **{key: str(val) for key, val in (tags or {}).items()},
+    }
+    version = client.create_model_version(
+        name, source=f"{run.info.artifact_uri}/model", run_id=run_id, tags=version_tags
+    )
+    return version, run_id, None if value is None else float(value)
+
+
+def register_candidate(
+    model_type: str,
+    model_dir: Path,
+    *,
+    tracking_uri: str,
+    metrics: Mapping[str, float],
+    params: Mapping[str, Any],
+    primary_metric: str | None,
+    higher_is_better: bool = True,
+    model_version: str = "",
+    tags: Mapping[str, str] | None = None,
+) -> RegistryRecord:
+    """Log a pipeline candidate's run and register its folder as a version without an alias:
+    the pipeline decides and then calls :func:`set_alias` (``alias`` is empty here)."""
+    client, _ = _session(tracking_uri)
+    with _quiet():
+        version, run_id, value = _log_version(
+            client,
+            model_type,
+            model_dir,
+            tracking_uri=tracking_uri,
+            metrics=metrics,
+            params=params,
+            primary_metric=primary_metric,
+            higher_is_better=higher_is_better,
+            model_version=model_version,
+            tags=tags,
+        )
+    return RegistryRecord(
+        model_name=registered_name(model_type),
+        version=str(version.version),
+        run_id=run_id,
+        alias="",
+        metric=primary_metric,
+        value=value,
+    )
+
+
+def set_alias(model_type: str, version: str, alias: str, *, tracking_uri: str) -> None:
+    """Point ``alias`` (champion or challenger) of a model type at ``version``."""
+    client, _ = _session(tracking_uri)
+    name = registered_name(model_type)
+    with _quiet():
+        client.set_registered_model_alias(name, alias, str(version))
+        if alias == CHAMPION:
+            client.set_model_version_tag(name, str(version), _TAG_WAS_CHAMPION, "true")
+
+
+def alias_version(model_type: str, alias: str, *, tracking_uri: str) -> str | None:
+    """The version an alias points at, or None."""
+    client, _ = _session(tracking_uri)
+    from mlflow.exceptions import MlflowException
+
+    with _quiet():
+        try:
+            found = client.get_model_version_by_alias(registered_name(model_type), alias)
+        except MlflowException:
+            return None
+    return str(found.version)
+
+
 def log_training_run(
     model_type: str,
     model_dir: Path,
@@ -171,47 +291,20 @@ def log_training_run(
     The version gets the ``champion`` alias when its ``primary_metric`` beats the current
     champion's (or there is none), else ``challenger``.
     """
-    client, experiment_id = _session(tracking_uri)
-    from mlflow.entities import Metric, Param, RunTag
-
+    client, _ = _session(tracking_uri)
     name = registered_name(model_type)
     with _quiet():
-        run = client.create_run(
-            experiment_id,
-            run_name=f"{model_type}-{model_version}" if model_version else model_type,
-            tags={"titans.model_type": model_type, _TAG_MODEL_VERSION: model_version},
-        )
-        run_id = run.info.run_id
-        try:
-            timestamp = int(run.info.start_time)
-            client.log_batch(
-                run_id,
-                metrics=[
-                    Metric(key, float(value), timestamp, 0)
-                    for key, value in metrics.items()
-                    if value is not None
-                ],
-                params=[Param(key, str(value)[:6000]) for key, value in params.items()],
-                tags=[RunTag(key, str(value)) for key, value in (tags or {}).items()],
-            )
-            client.log_artifacts(run_id, str(model_dir), artifact_path="model")
-        except Exception:
-            client.set_terminated(run_id, status="FAILED")
-            raise
-        client.set_terminated(run_id)
-        try:
-            client.get_registered_model(name)
-        except Exception:
-            client.create_registered_model(name, description=f"Titans Finance {model_type} model")
-        value = metrics.get(primary_metric) if primary_metric else None
-        version_tags = {
-            _TAG_MODEL_VERSION: model_version,
-            _TAG_METRIC: primary_metric or "",
-            _TAG_VALUE: "" if value is None else repr(float(value)),
-            _TAG_HIGHER: str(higher_is_better).lower(),
-        }
-        version = client.create_model_version(
-            name, source=f"{run.info.artifact_uri}/model", run_id=run_id, tags=version_tags
+        version, run_id, value = _log_version(
+            client,
+            model_type,
+            model_dir,
+            tracking_uri=tracking_uri,
+            metrics=metrics,
+            params=params,
+            primary_metric=primary_metric,
+            higher_is_better=higher_is_better,
+            model_version=model_version,
+            tags=tags,
         )
         champion = _champion(client, name)
         wins = _beats(
@@ -388,11 +481,14 @@ __all__ = [
     "CHALLENGER",
     "CHAMPION",
     "RegistryRecord",
+    "alias_version",
     "champion_version",
     "list_versions",
     "log_training_run",
     "prepare",
     "promote",
+    "register_candidate",
     "registered_name",
     "rollback",
+    "set_alias",
 ]

@@ -9,9 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from titans_finance.errors import ConfigurationError, StorageError
@@ -49,7 +49,13 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _set_sqlite_pragmas)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"TITANS_DATABASE_URL uses {parsed.drivername!r}, whose driver is not installed; "
+            "use postgresql:// or sqlite://"
+        ) from exc
 
 
 @lru_cache(maxsize=8)
@@ -58,6 +64,28 @@ def get_engine(url: str) -> Engine:
     engine = create_db_engine(url)
     migrate(engine)
     return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once and run ``SELECT 1``; StorageError (one clear line) when that fails."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        raise StorageError(
+            f"cannot reach the database {engine.url.render_as_string(hide_password=True)}: "
+            f"{' '.join(str(exc.orig).split())}; check TITANS_DATABASE_URL"
+        ) from exc
+
+
+def current_revision(bind: Engine | Connection) -> str | None:
+    """The Alembic revision the database is at (None for an empty, unmigrated database)."""
+    from alembic.runtime.migration import MigrationContext
+
+    if isinstance(bind, Connection):
+        return MigrationContext.configure(bind).get_current_revision()
+    with bind.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def migrate(engine: Engine) -> None:
@@ -110,13 +138,6 @@ def head_revision() -> str:
     return head
 
 
-def current_revision(connection: Connection) -> str | None:
-    """The schema revision a store is at (None: not migrated)."""
-    from alembic.runtime.migration import MigrationContext
-
-    return MigrationContext.configure(connection).get_current_revision()
-
-
 def schema_tables(engine: Engine) -> list[str]:
     """Names of the tables present in the database."""
     return sorted(inspect(engine).get_table_names())
@@ -139,6 +160,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 __all__ = [
     "alembic_config",
+    "check_connection",
     "create_db_engine",
     "current_revision",
     "get_engine",

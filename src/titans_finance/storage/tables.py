@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     DateTime,
@@ -223,6 +224,69 @@ class ModelPrediction(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class PipelineRun(Base):
+    """One run of the pipeline (ingest, train, evaluate, promote, reload) and what it did."""
+
+    __tablename__ = "pipeline_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(250), unique=True)
+    trigger: Mapped[str] = mapped_column(String(50), default="cli")
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    stage: Mapped[str | None] = mapped_column(String(50))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    files_ingested: Mapped[int] = mapped_column(Integer, default=0)
+    files_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    files_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    rows_inserted: Mapped[int] = mapped_column(Integer, default=0)
+    retrained: Mapped[int] = mapped_column(Integer, default=0)
+    retrain_reason: Mapped[str | None] = mapped_column(Text)
+    promoted: Mapped[int] = mapped_column(Integer, default=0)
+    last_transaction_id: Mapped[int | None] = mapped_column(Integer)
+    last_feedback_id: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class ModelDecision(Base):
+    """A candidate model judged against the champion on one hold-out, and the outcome."""
+
+    __tablename__ = "model_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("pipeline_runs.id"), index=True)
+    model_type: Mapped[str] = mapped_column(String(50))
+    candidate_version: Mapped[str] = mapped_column(String(50))
+    champion_version: Mapped[str | None] = mapped_column(String(50))
+    metric: Mapped[str | None] = mapped_column(String(100))
+    higher_is_better: Mapped[bool] = mapped_column(default=True)
+    candidate_value: Mapped[float | None] = mapped_column(Float)
+    champion_value: Mapped[float | None] = mapped_column(Float)
+    margin: Mapped[float] = mapped_column(Float, default=0.0)
+    holdout_rows: Mapped[int] = mapped_column(Integer, default=0)
+    decision: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    registry_version: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class PipelineLock(Base):
+    """A named lease held by one pipeline run; an expired lease may be taken over."""
+
+    __tablename__ = "pipeline_locks"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(250))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 __all__ = [
     "MAX_ID",
     "Account",
@@ -233,7 +297,10 @@ __all__ = [
     "Budget",
     "CategoryFeedback",
     "Import",
+    "ModelDecision",
     "ModelPrediction",
+    "PipelineLock",
+    "PipelineRun",
     "RejectedRow",
     "Rule",
     "Transaction",

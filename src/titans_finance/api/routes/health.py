@@ -59,9 +59,16 @@ def _check_database(state: AppState) -> dict[str, Any]:
     }
 
 
-@router.get("/health", response_model=s.HealthResponse, summary="Service health", dependencies=READ)
-async def health(state: StateDep) -> Any:
-    """Models, database, Redis, memory and uptime; `degraded` when a part fails."""
+@router.get(
+    "/health",
+    response_model=s.HealthResponse,
+    summary="Service health",
+    dependencies=READ,
+    responses={503: {"model": s.HealthResponse, "description": "The database is unreachable"}},
+)
+async def health(state: StateDep, response: Response) -> Any:
+    """Models, database, Redis, memory and uptime; `degraded` when a part fails, 503 without
+    the database (it recovers by itself once the database answers again)."""
     database = await run_in_threadpool(_check_database, state)
     redis: dict[str, Any] = {"configured": False, "ok": None}
     if state.redis is not None and state.redis.configured:
@@ -81,8 +88,10 @@ async def health(state: StateDep) -> Any:
         "system_available_mb": round(psutil.virtual_memory().available / 2**20, 1),
     }
     degraded = not database["ok"] or redis.get("ok") is False or not any(models.values()) or broken
+    if not database["ok"]:
+        response.status_code = 503
     return {
-        "success": True,
+        "success": bool(database["ok"]),
         "status": "degraded" if degraded else "ok",
         "models": models,
         "database": database,

@@ -166,6 +166,64 @@ def _models() -> None:
             st.rerun()
 
 
+def runs_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per pipeline run: when, status, counts, retrain reason, promotions, error."""
+    rows = []
+    for run in runs:
+        decisions = run.get("decisions") or []
+        rows.append(
+            {
+                "run": run.get("id"),
+                "started": str(run.get("started_at") or "")[:19].replace("T", " "),
+                "status": run.get("status"),
+                "files imported": run.get("files_ingested"),
+                "files rejected": run.get("files_rejected"),
+                "new rows": run.get("rows_inserted"),
+                "retrain": run.get("retrain_reason") if run.get("retrained") else "no",
+                "promoted": ", ".join(
+                    d["model_type"] for d in decisions if d.get("status") == "promoted"
+                )
+                or "-",
+                "kept as challenger": ", ".join(
+                    d["model_type"] for d in decisions if d.get("status") == "challenger"
+                )
+                or "-",
+                "error": run.get("error") or "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _pipeline() -> None:
+    st.subheader("Pipeline runs")
+    st.caption(
+        "`titans pipeline run` (or the Airflow DAG) imports the inbox, retrains when enough "
+        "changed and promotes a candidate only when it beats the champion by the margin."
+    )
+    with errors_shown("pipeline runs"):
+        runs = get_client().pipeline_runs()
+        if not runs:
+            st.info("No pipeline runs yet.")
+            return
+        st.dataframe(runs_table(runs), hide_index=True, key="pipeline_runs_table")
+        decisions = [
+            {
+                "run": d["run_id"],
+                "model": d["model_type"],
+                "status": d["status"],
+                "metric": d["metric"],
+                "candidate": d["candidate_value"],
+                "champion": d["champion_value"],
+                "why": d["reason"],
+            }
+            for run in runs[:5]
+            for d in run.get("decisions") or []
+        ]
+        if decisions:
+            st.markdown("**Decisions of the last runs**")
+            st.dataframe(pd.DataFrame(decisions), hide_index=True, key="pipeline_decisions")
+
+
 def main() -> None:
     """Render the import and model page."""
     st.title(":material/upload_file: Import & models")
@@ -175,6 +233,8 @@ def main() -> None:
     _models()
     st.divider()
     render_model_health(get_client())
+    st.divider()
+    _pipeline()
 
 
 if __name__ == "__main__":  # Streamlit runs pages as __main__; imports stay inert

@@ -1,7 +1,7 @@
 """monitoring: predictions kept to measure the serving models later
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002_pipeline_runs
 Create Date: 2026-12-01 21:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0002_pipeline_runs"
 branch_labels = None
 depends_on = None
 
