@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from titans_finance.api.batcher import MicroBatcher
 from titans_finance.api.limits import PredictionCache, RateLimiter, RedisConnection
 from titans_finance.api.metrics import Metrics
-from titans_finance.auth.authenticator import Authenticator
 from titans_finance.api.reloader import ModelWatcher
+from titans_finance.auth.authenticator import Authenticator
 from titans_finance.config import Settings
 from titans_finance.errors import StorageError, TitansError
 from titans_finance.monitoring.monitor import ModelMonitor
