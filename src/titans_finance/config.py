@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     monitor_max_rows: int = Field(default=20_000, ge=1)
     monitor_forecast_days: int = Field(default=30, ge=1, le=366)
     dashboard_api_key: SecretStr | None = None
+    # Set by `titans dashboard --address` for the app: a non-loopback bind always asks for a login.
+    dashboard_address: str = "127.0.0.1"
     jwt_secret: SecretStr | None = None
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     refresh_ttl_seconds: int = Field(default=7 * 86_400, ge=60, le=90 * 86_400)
