@@ -64,7 +64,7 @@ def _login_form(api_url: str, reason: str) -> None:
     with st.form("login"):
         username = st.text_input("Username", key="login_username")
         password = st.text_input("Password", type="password", key="login_password")
-        submitted = st.form_submit_button("Log in", type="primary")
+        submitted = st.form_submit_button("Log in", type="primary", key="login_submit")
     if not submitted:
         return
     if not username.strip() or not password:
@@ -85,7 +85,7 @@ def require_login(settings: Settings) -> None:
     client = st.session_state.get(LOGIN_KEY)
     if isinstance(client, ApiClient):
         st.sidebar.caption(f"Logged in as **{client.username}**")
-        st.sidebar.button("Log out", on_click=_logout, icon=":material/logout:")
+        st.sidebar.button("Log out", key="logout", on_click=_logout, icon=":material/logout:")
         return
     reason = login_reason(settings)
     if reason is None:
