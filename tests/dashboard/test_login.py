@@ -18,6 +18,7 @@ from tests.dashboard.test_api_mode import serve_api
 from titans_finance.auth import Role
 from titans_finance.auth.store import add_user
 from titans_finance.config import Settings, get_settings
+from titans_finance.dashboard.client import login
 from titans_finance.storage.db import get_engine
 
 PASSWORD = "dashboard login password"
@@ -48,7 +49,7 @@ def login_api(
     )
     with serve_api(settings) as url:
         monkeypatch.setenv("TITANS_DASHBOARD_API_URL", url)
-        monkeypatch.setenv("TITANS_DASHBOARD_ADDRESS", "0.0.0.0")  # noqa: S104 - not bound here
+        monkeypatch.setenv("TITANS_DASHBOARD_ADDRESS", "0.0.0.0")
         get_settings.cache_clear()
         yield url
 
@@ -111,3 +112,17 @@ def test_users_in_the_store_without_an_api_url_are_refused_on_the_page(
     no_exceptions(app)
     assert "TITANS_DASHBOARD_API_URL is not set" in _errors(app)
     assert not app.metric
+
+
+def test_an_expired_access_token_is_renewed_with_the_refresh_token(login_api: str) -> None:
+    client = login(login_api, "alice", PASSWORD)
+    try:
+        auth = client.token_auth
+        assert auth is not None
+        first_refresh = auth.refresh_token
+        auth.access_token = "expired.or.forged"  # the API answers 401 to it
+        assert client.store_version()  # renewed through POST /auth/refresh, then answered
+        assert auth.access_token != "expired.or.forged"
+        assert auth.refresh_token != first_refresh
+    finally:
+        client.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -323,7 +323,7 @@ class TokenAuth(httpx.Auth):
         self.access_token = str(tokens["access_token"])
         self.refresh_token = str(tokens["refresh_token"])
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Send with the access token; on 401 renew the pair once and send again."""
         request.headers["Authorization"] = f"Bearer {self.access_token}"
         response = yield request
@@ -420,6 +420,11 @@ class ApiClient:
             self._http.auth = auth
         elif api_key:
             self._http.headers["Authorization"] = f"Bearer {api_key}"
+
+    @property
+    def token_auth(self) -> TokenAuth | None:
+        """The logged-in user's tokens (None with an API key or no credentials)."""
+        return self._auth
 
     @property
     def username(self) -> str | None:
