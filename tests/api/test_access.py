@@ -288,6 +288,13 @@ CASES: dict[tuple[str, str], Case] = {
         _req("GET", "/models/performance"),
         _allowed(_req("GET", "/models/performance")),
     ),
+    # pipeline runs are store-wide like the model reports (counts, decisions; no account's rows)
+    ("GET", "/pipeline/runs"): Case(
+        Scope.READ, _req("GET", "/pipeline/runs"), _allowed(_req("GET", "/pipeline/runs"))
+    ),
+    ("GET", "/pipeline/runs/{run_id}"): Case(
+        Scope.READ, _req("GET", "/pipeline/runs/999"), _allowed(_req("GET", "/pipeline/runs/999"))
+    ),
     ("GET", "/models/health"): Case(
         Scope.READ, _req("GET", "/models/health"), _allowed(_req("GET", "/models/health"))
     ),
