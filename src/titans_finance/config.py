@@ -78,6 +78,8 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR")
     )
 
+    # Set by `titans dashboard --address` for the app: a non-loopback bind always asks for a login.
+    dashboard_address: str = "127.0.0.1"
     jwt_secret: SecretStr | None = None
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     refresh_ttl_seconds: int = Field(default=7 * 86_400, ge=60, le=90 * 86_400)

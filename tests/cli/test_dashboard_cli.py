@@ -82,3 +82,20 @@ def test_dashboard_serves_http(tmp_path: Path) -> None:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
+
+
+def test_a_network_address_without_an_api_to_log_in_against_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from titans_finance.config import get_settings
+
+    monkeypatch.delenv("TITANS_DASHBOARD_API_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["dashboard", "--address", "0.0.0.0"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 78
+    assert "refusing to serve the dashboard on 0.0.0.0 without a login" in result.output
+    assert "TITANS_DASHBOARD_API_URL" in result.output
+    assert "Traceback" not in result.output

@@ -77,3 +77,40 @@ def test_a_wrong_database_url_is_one_line_and_a_documented_exit_code(
     assert len(output.splitlines()) == 1, output
     assert message in output and "Traceback" not in output
     assert "hunter2-pw" not in output
+
+
+def test_upgrade_bootstraps_the_owner_when_both_owner_settings_are_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from titans_finance.auth.passwords import verify_password
+    from titans_finance.auth.store import find_user
+
+    url = f"sqlite:///{tmp_path / 'owner.db'}"
+    monkeypatch.setenv("TITANS_OWNER_USERNAME", "alice")
+    monkeypatch.setenv("TITANS_OWNER_PASSWORD", "correct horse battery")
+    code, output = _upgrade(monkeypatch, url)
+    assert code == 0, output
+    assert "owner alice created" in output
+    engine = create_db_engine(url)
+    user = find_user(engine, "alice")
+    assert user is not None and user.role.value == "owner"
+    assert verify_password(user.password_hash, "correct horse battery")
+    code, output = _upgrade(monkeypatch, url)
+    assert code == 0 and "owner alice already exists" in output
+    engine.dispose()
+
+
+def test_upgrade_without_both_owner_settings_creates_no_user(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from titans_finance.auth.store import users_exist
+
+    url = f"sqlite:///{tmp_path / 'plain.db'}"
+    monkeypatch.setenv("TITANS_OWNER_USERNAME", "alice")
+    monkeypatch.delenv("TITANS_OWNER_PASSWORD", raising=False)
+    code, output = _upgrade(monkeypatch, url)
+    assert code == 0, output
+    assert "owner" not in output
+    engine = create_db_engine(url)
+    assert not users_exist(engine)
+    engine.dispose()

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,13 +28,33 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def api_store(tmp_path: Path, seeded_store: SeededStore) -> Iterator[tuple[str, Settings]]:
-    """A real uvicorn server with the API on a copy of the seeded store; yields (url, settings)."""
+@contextmanager
+def serve_api(settings: Settings) -> Iterator[str]:
+    """A real uvicorn server with the API for ``settings`` on a free port; yields its URL."""
     import uvicorn
 
     from titans_finance.api.main import create_app
 
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the API did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def api_store(tmp_path: Path, seeded_store: SeededStore) -> Iterator[tuple[str, Settings]]:
+    """A real uvicorn server with the API on a copy of the seeded store; yields (url, settings)."""
     folder = tmp_path / "api"
     folder.mkdir()
     shutil.copyfile(seeded_store.database, folder / "titans.db")
@@ -47,21 +68,8 @@ def api_store(tmp_path: Path, seeded_store: SeededStore) -> Iterator[tuple[str, 
         rate_limit=100_000,
         rate_limit_burst=10_000,
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the API did not start"
-    try:
-        yield f"http://127.0.0.1:{port}", settings
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_api(settings) as url:
+        yield url, settings
 
 
 @pytest.fixture

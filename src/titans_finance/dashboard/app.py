@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from titans_finance.config import get_settings
+from titans_finance.dashboard.login import require_login
 from titans_finance.dashboard.state import get_client
 
 PAGES = (
@@ -24,6 +26,7 @@ def main() -> None:
         layout="wide",
         initial_sidebar_state="expanded",
     )
+    require_login(get_settings())
     pages = [
         st.Page(path, title=title, icon=icon, default=index == 0)
         for index, (path, title, icon) in enumerate(PAGES)

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Generator
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+import httpx
 import pandas as pd
 
 from titans_finance import domain as d
 from titans_finance.domain import TransactionFilter
 from titans_finance.errors import (
+    AuthenticationError,
     ModelNotTrainedError,
     NotFoundError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
     StorageError,
     TitansError,
     ValidationError,
@@ -29,7 +34,6 @@ from titans_finance.errors import (
 from titans_finance.models.catalog import MODEL_NAMES, PREDICTABLE
 
 if TYPE_CHECKING:
-    import httpx
     from sqlalchemy import Engine
 
     from titans_finance.config import Settings
@@ -308,6 +312,73 @@ class LocalClient:
 
 
 # -- API -------------------------------------------------------------------------------------------
+class TokenAuth(httpx.Auth):
+    """A logged-in user's bearer token for httpx, renewed through POST /auth/refresh on a 401."""
+
+    requires_response_body = True
+
+    def __init__(self, username: str, tokens: dict[str, Any], refresh_url: str) -> None:
+        self.username = username
+        self.refresh_url = refresh_url
+        self.access_token = str(tokens["access_token"])
+        self.refresh_token = str(tokens["refresh_token"])
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Send with the access token; on 401 renew the pair once and send again."""
+        request.headers["Authorization"] = f"Bearer {self.access_token}"
+        response = yield request
+        if response.status_code != 401:
+            return
+        renewed = yield httpx.Request(
+            "POST", self.refresh_url, json={"refresh_token": self.refresh_token}
+        )
+        if not renewed.is_success:
+            return  # the 401 stands: the caller asks for a new login
+        body = renewed.json()
+        self.access_token = str(body["access_token"])
+        self.refresh_token = str(body["refresh_token"])
+        request.headers["Authorization"] = f"Bearer {self.access_token}"
+        yield request
+
+
+def login(
+    base_url: str, username: str, password: str, *, http: httpx.Client | None = None
+) -> ApiClient:
+    """An ApiClient carrying ``username``'s token from POST /auth/token.
+
+    AuthenticationError with the API's message for wrong credentials or a 429 throttle;
+    StorageError when the API is unreachable.
+    """
+    import httpx
+
+    base_url = base_url.rstrip("/")
+    own = http is None
+    client = http or httpx.Client(base_url=base_url, timeout=60.0)
+    try:
+        response = client.post("/auth/token", json={"username": username, "password": password})
+    except httpx.TransportError as exc:
+        if own:
+            client.close()
+        raise StorageError(
+            f"API at {base_url} is unreachable ({type(exc).__name__}): start it with "
+            "`titans serve` to log in"
+        ) from exc
+    if not response.is_success:
+        if own:
+            client.close()
+        detail = _error_detail(response)
+        if response.status_code == 401:
+            raise AuthenticationError("wrong username or password")
+        if response.status_code == 429:
+            raise AuthenticationError(detail)
+        if response.status_code == 503:
+            raise ServiceUnavailableError(f"the API cannot log users in: {detail}")
+        raise AuthenticationError(f"login failed (HTTP {response.status_code}): {detail}")
+    return ApiClient(
+        base_url, http=client, auth=TokenAuth(username, response.json(), f"{base_url}/auth/refresh")
+    )
+
+
 _BATCH_ROWS = 5000
 _PAGE_ROWS = 1000  # the API's largest page
 _IMPORT_PAGE = 500  # the largest page of GET /imports
@@ -338,17 +409,33 @@ class ApiClient:
         *,
         timeout: float = 60.0,
         http: httpx.Client | None = None,
+        auth: TokenAuth | None = None,
     ) -> None:
         import httpx
 
         self.base_url = base_url.rstrip("/")
         self._http = http or httpx.Client(base_url=self.base_url, timeout=timeout)
-        if api_key:
+        self._auth = auth
+        if auth is not None:
+            self._http.auth = auth
+        elif api_key:
             self._http.headers["Authorization"] = f"Bearer {api_key}"
 
     @property
+    def token_auth(self) -> TokenAuth | None:
+        """The logged-in user's tokens (None with an API key or no credentials)."""
+        return self._auth
+
+    @property
+    def username(self) -> str | None:
+        """The logged-in user, None with an API key or no credentials."""
+        return self._auth.username if self._auth is not None else None
+
+    @property
     def source(self) -> str:
-        return f"API at {self.base_url}"
+        # the user is part of the source, so cached reads are never shared between users
+        who = f" as {self._auth.username}" if self._auth is not None else ""
+        return f"API at {self.base_url}{who}"
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
@@ -364,6 +451,10 @@ class ApiClient:
                 f"API at {self.base_url} is unreachable ({type(exc).__name__}): start it with "
                 "`titans serve`, or unset TITANS_DASHBOARD_API_URL to read the local store"
             ) from exc
+        if self._auth is not None and response.status_code == 401:
+            raise AuthenticationError("your session has expired: log out and log in again")
+        if self._auth is not None and response.status_code == 403:
+            raise PermissionDeniedError(f"your role may not do this: {_error_detail(response)}")
         if response.status_code in (401, 403):
             raise ValidationError(
                 f"API at {self.base_url} refused the API key (HTTP {response.status_code}): set "
@@ -644,5 +735,7 @@ __all__ = [
     "ApiClient",
     "DashboardClient",
     "LocalClient",
+    "TokenAuth",
+    "login",
     "make_client",
 ]

@@ -36,9 +36,17 @@ def _client_for(
     return make_client(get_settings())
 
 
+LOGIN_KEY = "_titans_login"  # session state: the logged-in user's ApiClient
+
+
 def get_client() -> DashboardClient:
-    """The client for the current settings (API when TITANS_DASHBOARD_API_URL is set)."""
+    """The logged-in user's client, else the one for the current settings (API when
+    TITANS_DASHBOARD_API_URL is set)."""
     import hashlib
+
+    logged_in: DashboardClient | None = st.session_state.get(LOGIN_KEY)
+    if logged_in is not None:
+        return logged_in
 
     from titans_finance.config import get_settings
 
@@ -325,6 +333,7 @@ def excluded_categories(categories: list[str]) -> list[str]:
 
 __all__ = [
     "EMPTY_STORE_FIX",
+    "LOGIN_KEY",
     "accounts_of",
     "all_transactions_or_stop",
     "cached",

@@ -63,8 +63,8 @@ def _check_database(state: AppState) -> dict[str, Any]:
     "/health",
     response_model=s.HealthResponse,
     summary="Service health",
-    responses={503: {"model": s.HealthResponse, "description": "The database is unreachable"}},
     dependencies=READ,
+    responses={503: {"model": s.HealthResponse, "description": "The database is unreachable"}},
 )
 async def health(state: StateDep, response: Response) -> Any:
     """Models, database, Redis, memory and uptime; `degraded` when a part fails, 503 without
