@@ -46,6 +46,14 @@ def test_dag_runs_every_step_against_a_real_store(airflow: Path, tmp_path: Path)
     subprocess.run(
         [str(airflow), "db", "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True
     )
+    # Airflow 3 lists the DAGs its database holds: parse the folder into it first.
+    subprocess.run(
+        [str(airflow), "dags", "reserialize"],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
     listed = subprocess.run(
         [str(airflow), "dags", "list"], env=env, cwd=tmp_path, capture_output=True, text=True
     )
