@@ -158,6 +158,7 @@ def stack_env() -> dict[str, str]:
         "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
         "TITANS_MODEL_SIGNING_KEY": secrets.token_urlsafe(32),
         "TITANS_JWT_SECRET": secrets.token_urlsafe(32),
+        "TITANS_JUPYTER_TOKEN": secrets.token_urlsafe(24),
         "TITANS_API_KEYS": ",".join(keys.values()),
         "TITANS_DASHBOARD_API_KEY": keys["dashboard"],
         "TITANS_OWNER_USERNAME": "owner",
