@@ -79,6 +79,34 @@ def test_shift_retrains_and_promotes_only_a_better_candidate(settings: Settings)
     CategoryModel.load(settings.models_dir)  # the installed folder verifies
 
 
+def test_drift_alone_triggers_the_retrain(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    values = pipeline_values(tmp_path, f"sqlite:///{tmp_path / 'titans.db'}", "category")
+    # row and correction thresholds out of reach: only drift can ask for a retrain
+    values.update(TITANS_RETRAIN_MIN_NEW_ROWS="1000000", TITANS_RETRAIN_MIN_CORRECTIONS="1000000")
+    settings = use_values(monkeypatch, values)
+    drop(settings.inbox_dir, SAMPLE_CSV)
+    first = run_pipeline(settings)
+    assert first["status"] == "succeeded" and "no champion" in first["retrain_reason"]
+    champion = _serving_version(settings)
+
+    # two years later, same amounts: new rows the champion never saw, but no drift
+    shifted_sample(settings.inbox_dir / "later.csv", amount_factor=1.0)
+    calm = run_pipeline(settings)
+    assert calm["rows_inserted"] == 808 and not calm["retrained"]
+    assert "below every threshold" in calm["retrain_reason"]
+
+    # four years later, amounts x3: the amount distribution of the unseen rows drifts
+    shifted_sample(settings.inbox_dir / "shifted.csv", years=4, amount_factor=3.0)
+    drifted = run_pipeline(settings)
+    assert drifted["retrained"] and drifted["retrain_reason"].startswith("input drift: amount PSI")
+    assert "rows the category champion never saw" in drifted["retrain_reason"]
+    [decision] = drifted["decisions"]
+    promoted = decision["status"] == "promoted"
+    better = decision["candidate_value"] >= decision["champion_value"] * (1 + decision["margin"])
+    assert promoted == better
+    assert (_serving_version(settings) != champion) == promoted
+
+
 _CRASH = """
 import os
 from titans_finance.config import get_settings

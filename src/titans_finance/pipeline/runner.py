@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Engine
 
+from titans_finance import domain as d
 from titans_finance.config import Settings
 from titans_finance.errors import (
     PipelineBusyError,
@@ -26,6 +28,7 @@ from titans_finance.errors import (
     TitansError,
     ValidationError,
 )
+from titans_finance.models import drift as drift_stats
 from titans_finance.models.base import read_metadata
 from titans_finance.models.catalog import available_models
 from titans_finance.pipeline import candidates as cand
@@ -81,7 +84,8 @@ def pipeline_models(settings: Settings) -> list[str]:
 
 def retrain_check(engine: Engine, settings: Settings, *, force: bool = False) -> RetrainCheck:
     """Retrain when forced, a champion is missing, enough rows or corrections arrived since the
-    last retrain, or the champions are older than ``TITANS_RETRAIN_MAX_AGE_DAYS``."""
+    last retrain, the data a champion never saw drifted from its training reference
+    (:func:`drift_reason`), or the champions are older than ``TITANS_RETRAIN_MAX_AGE_DAYS``."""
     last = store.last_retrain(engine)
     counts = store.change_counts(
         engine,
@@ -97,6 +101,7 @@ def retrain_check(engine: Engine, settings: Settings, *, force: bool = False) ->
     if force:
         return result(True, "forced")
     missing, trained_at = [], []
+    references: dict[str, dict[str, Any]] = {}
     for model_type in pipeline_models(settings):
         try:
             meta = read_metadata(Path(settings.models_dir) / model_type, model_type)
@@ -104,6 +109,7 @@ def retrain_check(engine: Engine, settings: Settings, *, force: bool = False) ->
             missing.append(model_type)
             continue
         trained_at.append(datetime.fromisoformat(meta.trained_at))
+        references[model_type] = meta.reference
     if missing:
         return result(True, f"no champion for {', '.join(missing)}")
     if counts["new_rows"] >= settings.retrain_min_new_rows:
@@ -116,6 +122,9 @@ def retrain_check(engine: Engine, settings: Settings, *, force: bool = False) ->
             f"{counts['corrections']} new category corrections "
             f"(threshold {settings.retrain_min_corrections})",
         )
+    drifted = drift_reason(engine, settings, references)
+    if drifted:
+        return result(True, drifted)
     since = last["finished_at"] if last is not None else min(trained_at)
     age_days = (datetime.now(UTC) - since).total_seconds() / 86400
     if age_days >= settings.retrain_max_age_days:
@@ -129,6 +138,40 @@ def retrain_check(engine: Engine, settings: Settings, *, force: bool = False) ->
         f"{counts['new_rows']} new rows, {counts['corrections']} corrections, last retrain "
         f"{age_days:.1f} days ago: below every threshold",
     )
+
+
+def drift_reason(
+    engine: Engine, settings: Settings, references: Mapping[str, Mapping[str, Any]]
+) -> str | None:
+    """Why to retrain for input drift, or None.
+
+    The monitoring window (the last ``TITANS_MONITOR_WINDOW_DAYS`` days of the store, the window
+    of the DataDrift alert) is cut to the rows dated after the last day a champion was trained
+    on, i.e. data it has never seen, and compared with its training reference
+    (``models.drift``).  At least ``TITANS_RETRAIN_DRIFT_MIN_ROWS`` such rows and a PSI above
+    ``TITANS_RETRAIN_DRIFT_PSI`` on any feature (amount, category mix, per-account volume)
+    trigger a retrain.
+    """
+    from titans_finance.monitoring.log import window_frame
+
+    window = window_frame(engine, settings.monitor_window_days)
+    for model_type, reference in sorted(references.items()):
+        date_max = reference.get("date_max")
+        if not reference.get("features") or not date_max or window.empty:
+            continue
+        unseen = window[window[d.DATE] > pd.Timestamp(date_max)]
+        if len(unseen) < settings.retrain_drift_min_rows:
+            continue
+        features = drift_stats.drift(reference, unseen)
+        if not features:
+            continue
+        feature, worst = max(features.items(), key=lambda item: item[1]["psi"])
+        if worst["psi"] > settings.retrain_drift_psi:
+            return (
+                f"input drift: {feature} PSI {worst['psi']:.2f} > {settings.retrain_drift_psi:g} "
+                f"on the {len(unseen)} latest rows the {model_type} champion never saw"
+            )
+    return None
 
 
 # -- the steps -------------------------------------------------------------------------------------
@@ -376,6 +419,7 @@ __all__ = [
     "STEPS",
     "RetrainCheck",
     "RunContext",
+    "drift_reason",
     "retrain_check",
     "run_pipeline",
     "run_step",
