@@ -161,3 +161,23 @@ def test_make_client_picks_the_api_only_when_configured(settings: Settings) -> N
     client = make_client(remote)
     assert isinstance(client, ApiClient)
     assert client.source == "API at http://api:8000"
+
+
+def test_model_health_agrees_between_api_and_local(
+    clients: tuple[ApiClient, LocalClient],
+) -> None:
+    from titans_finance.dashboard.model_health import health_table
+
+    api, local = clients
+    remote = api.model_health()
+    mine = local.model_health()
+    assert set(remote["models"]) == set(mine["models"]) and remote["models"]
+    for name, entry in remote["models"].items():
+        assert entry["version"] == mine["models"][name]["version"]
+        features = mine["models"][name]["drift"]["features"]
+        assert set(entry["drift"]["features"]) == set(features)
+        for feature, figures in entry["drift"]["features"].items():
+            assert figures == pytest.approx(features[feature])
+    # the panel's table reads the API's body as it reads the local report
+    table = health_table(remote)
+    assert set(table["model"]) == set(remote["models"]) and table["serving"].all()

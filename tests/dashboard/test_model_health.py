@@ -67,3 +67,28 @@ def test_health_table_names_the_drifting_feature() -> None:
         "75.0%" in table.loc["category", "quality"]
         and "8 labels" in table.loc["category", "quality"]
     )
+
+
+def test_health_table_lists_earlier_versions_after_the_serving_one() -> None:
+    report = {
+        "models": {
+            "category": {
+                "version": "v2",
+                "age_seconds": 86400.0,
+                "drift": {"available": False, "reason": "retrain"},
+                "quality": {"labels": 0, "estimated_accuracy": 0.9},
+                "earlier_versions": {
+                    "v1": {
+                        "labels": 10,
+                        "labelled_accuracy": 0.6,
+                        "labelled_accuracy_lower_bound": 0.31,
+                    }
+                },
+            }
+        }
+    }
+    table = health_table(report)
+    assert list(table["version"]) == ["v2", "v1"]
+    assert list(table["serving"]) == [True, False]
+    assert "10 labels" in table.loc[1, "quality"] and "60.0%" in table.loc[1, "quality"]
+    assert table.loc[1, "max drift PSI"] is None

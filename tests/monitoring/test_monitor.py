@@ -194,3 +194,26 @@ def test_monitoring_on_postgresql(
         assert all(entry["drift"]["available"] for entry in report["models"].values())
     finally:
         engine.dispose()
+
+
+def test_earlier_versions_keep_their_own_figures(store: Engine, models: dict[str, Any]) -> None:
+    first = build_report(store, models, SETTINGS)
+    window = first["window_rows"]
+    # the logged predictions become those of a version that served before this one
+    with store.begin() as conn:
+        conn.execute(
+            update(ModelPrediction)
+            .where(ModelPrediction.model == "category")
+            .values(model_version="category-earlier")
+        )
+    report = build_report(store, models, SETTINGS)
+    assert report["logged"]["category"] == window  # the serving version scores the window anew
+    category = report["models"]["category"]
+    assert category["quality"]["predictions"] == window
+    earlier = category["earlier_versions"]
+    assert list(earlier) == ["category-earlier"]
+    assert earlier["category-earlier"]["predictions"] == window
+    assert earlier["category-earlier"]["estimated_accuracy"] == pytest.approx(
+        category["quality"]["estimated_accuracy"]
+    )
+    assert report["models"]["amount"]["earlier_versions"] == {}

@@ -48,7 +48,8 @@ def _quality(model: str, quality: dict[str, Any]) -> str:
 
 
 def health_table(report: dict[str, Any]) -> pd.DataFrame:
-    """One row per serving model: version, age, the largest input drift, its own quality."""
+    """One row per serving model (version, age, the largest input drift, its own quality), then
+    one per earlier version that served in the window (its quality)."""
     rows = []
     for model, entry in report.get("models", {}).items():
         drift = entry.get("drift") or {}
@@ -64,9 +65,22 @@ def health_table(report: dict[str, Any]) -> pd.DataFrame:
                 "drifting feature": (
                     worst[0] if worst is not None and worst[1]["psi"] > PSI_ALERT else ""
                 ),
+                "serving": True,
                 "quality": _quality(model, entry.get("quality") or {}),
             }
         )
+        for version, quality in (entry.get("earlier_versions") or {}).items():
+            rows.append(
+                {
+                    "model": model,
+                    "version": version,
+                    "age (days)": None,
+                    "max drift PSI": None,
+                    "drifting feature": "",
+                    "serving": False,
+                    "quality": _quality(model, quality or {}),
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -177,10 +177,12 @@ class MonitoringCollector(Collector):
                 for feature, figures in drift["features"].items():
                     psi.add_metric([*labels, feature], figures["psi"])
                     ks.add_metric([*labels, feature], figures["ks"])
-            figures = entry.get("quality", {})
-            for name, _doc, owner, key in QUALITY_GAUGES:
-                if owner == model and figures.get(key) is not None:
-                    quality[name].add_metric(labels, float(figures[key]))
+            versions = {entry["version"]: entry.get("quality", {})}
+            versions.update(entry.get("earlier_versions", {}))
+            for version, figures in versions.items():
+                for name, _doc, owner, key in QUALITY_GAUGES:
+                    if owner == model and figures.get(key) is not None:
+                        quality[name].add_metric([model, version], float(figures[key]))
         yield from (info, age, psi, ks, rows, *quality.values())
 
 

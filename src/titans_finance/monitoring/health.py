@@ -27,6 +27,10 @@ from titans_finance.storage.repository import load_transactions
 #: confidence at or below which a category prediction is LOW (below MEDIUM)
 LOW_CONFIDENCE = 0.60
 WILSON_Z = NormalDist().inv_cdf(0.975)
+#: models whose predictions are logged and measured
+QUALITY_MODELS = ("category", "anomaly", "amount", "cashflow")
+#: earlier versions (by latest prediction in the window) reported beside the serving one
+EARLIER_VERSIONS = 3
 
 
 def wilson_lower_bound(successes: int, trials: int, z: float = WILSON_Z) -> float | None:
@@ -149,6 +153,23 @@ def _age_seconds(model: Any, now: datetime) -> float | None:
     return max(0.0, (now - trained).total_seconds())
 
 
+def _quality(
+    engine: Engine,
+    name: str,
+    preds: pd.DataFrame,
+    since: datetime,
+    newest: pd.Timestamp | None,
+) -> dict[str, Any]:
+    """The quality figures of one model version from its logged predictions."""
+    if name == "category":
+        return _category(preds, log_store.load_category_reviews(engine, since=since))
+    if name == "anomaly":
+        return _anomaly(preds, log_store.load_normal_marks(engine, since=since))
+    if name == "amount":
+        return _amount(preds)
+    return _cashflow(engine, preds, newest)
+
+
 def model_health(
     engine: Engine,
     models: Mapping[str, Any],
@@ -157,7 +178,8 @@ def model_health(
     window_days: int,
     now: datetime | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Health of each serving model: version, age, drift and its own quality figures."""
+    """Health of each serving model: version, age, drift and its own quality figures, plus the
+    quality figures of up to ``EARLIER_VERSIONS`` versions that served before in the window."""
     now = now or datetime.now(UTC)
     since = now - timedelta(days=window_days)
     newest = pd.Timestamp(window[d.DATE].max()) if len(window) else None
@@ -170,21 +192,27 @@ def model_health(
             "age_seconds": _age_seconds(model, now),
             "drift": _drift(model, window),
         }
-        if name in ("category", "anomaly", "amount", "cashflow"):
+        if name in QUALITY_MODELS:
             logged = log_store.load_predictions(
                 engine, name, since=None if name == "cashflow" else since
             )
-            preds = logged[logged["model_version"] == version]
-            if name == "category":
-                entry["quality"] = _category(
-                    preds, log_store.load_category_reviews(engine, since=since)
+            entry["quality"] = _quality(
+                engine, name, logged[logged["model_version"] == version], since, newest
+            )
+            # versions that served before in the window keep their figures (bounded)
+            earlier = (
+                logged.loc[logged["model_version"] != version]
+                .groupby("model_version")["created_at"]
+                .max()
+                .sort_values(ascending=False)
+                .head(EARLIER_VERSIONS)
+            )
+            entry["earlier_versions"] = {
+                str(old): _quality(
+                    engine, name, logged[logged["model_version"] == old], since, newest
                 )
-            elif name == "anomaly":
-                entry["quality"] = _anomaly(preds, log_store.load_normal_marks(engine, since=since))
-            elif name == "amount":
-                entry["quality"] = _amount(preds)
-            else:
-                entry["quality"] = _cashflow(engine, preds, newest)
+                for old in earlier.index
+            }
         report[name] = entry
     return report
 
