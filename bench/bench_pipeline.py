@@ -1,8 +1,9 @@
 """Pipeline timing: one whole `titans pipeline run` (first run: no champion, so every model
 trains, is judged and promoted) on the bundled sample, and on a store of N rows.
 
-The N-row store is the sample repeated with dates moved a year per copy (fingerprints differ),
-imported through the inbox like any export.  Per-step seconds come from the run record.
+The N-row store is the sample repeated, each copy under its own accounts (the sample's account
+names with the copy number) and its dates moved by up to two weeks, so fingerprints differ and
+every date stays in the sample's span; imported through the inbox like any export.  Per-step seconds come from the run record.
 
     uv run python bench/bench_pipeline.py [--rows 100000] [--models category,anomaly,...]
 
@@ -38,8 +39,14 @@ def _scaled(target: Path, rows: int) -> int:
             for row in base:
                 if written >= rows:
                     break
-                when = datetime.strptime(row["Date"], "%m/%d/%Y") + timedelta(days=640 * copy)
-                writer.writerow({**row, "Date": when.strftime("%m/%d/%Y")})
+                when = datetime.strptime(row["Date"], "%m/%d/%Y") + timedelta(days=copy % 15)
+                writer.writerow(
+                    {
+                        **row,
+                        "Date": when.strftime("%m/%d/%Y"),
+                        "Account Name": f"{row['Account Name']} {copy + 1}",
+                    }
+                )
                 written += 1
             copy += 1
     return written
@@ -92,8 +99,9 @@ def main() -> None:
         print("sample:", results["sample"])
         if not args.skip_large:
             big = Path(tmp) / f"rows-{args.rows}.csv"
-            _scaled(big, args.rows)
+            written = _scaled(big, args.rows)
             results[f"rows_{args.rows}"] = _one_run(Path(tmp) / "large", big, args.models)
+            results[f"rows_{args.rows}"]["rows_written"] = written
             print(f"{args.rows} rows:", results[f"rows_{args.rows}"])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
