@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from anchors import SeedAnchor, SmartImporterAnchor
 from titans_finance import domain as d
-from titans_finance.ingest.merchants import normalize_merchants
+from titans_finance.merchants import normalize_merchants
 from titans_finance.models.category import CategoryModel
 from titans_finance.models.metrics import classification_report
 

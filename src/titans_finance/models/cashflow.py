@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from titans_finance import domain as d
 from titans_finance.errors import NotFoundError, TrainingDataError, ValidationError
+from titans_finance.frame import to_float
 from titans_finance.models._history import working_frame
 from titans_finance.models.base import ModelMetadata, TitansModel
 from titans_finance.models.recurring import RecurringModel
@@ -167,7 +168,7 @@ class CashflowModel(TitansModel):
             else work["_merchant"].to_numpy()
         )
         balance = (
-            d.to_float(frame[d.BALANCE].reset_index(drop=True))
+            to_float(frame[d.BALANCE].reset_index(drop=True))
             if d.BALANCE in frame
             else np.full(len(frame), np.nan)
         )

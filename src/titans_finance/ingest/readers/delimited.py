@@ -29,14 +29,9 @@ import pyarrow.csv as pacsv  # type: ignore[import-untyped]
 from titans_finance import domain as d
 from titans_finance.domain import RejectedRow
 from titans_finance.errors import InputFileError
+from titans_finance.frame import expand, factorize_text
 from titans_finance.ingest.mapping import ColumnMapping, coerce_mapping
-from titans_finance.ingest.normalize import (
-    amount_table,
-    arrow_strings,
-    date_table,
-    expand,
-    factorize_text,
-)
+from titans_finance.ingest.normalize import amount_table, arrow_strings, date_table
 from titans_finance.ingest.readers._common import decode_text
 from titans_finance.ingest.readers.base import ReadResult
 
