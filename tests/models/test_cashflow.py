@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from tests.models.household import berka_slice, household_frame, households
+from tests.factories import berka_slice, household_frame, households
 
 from titans_finance.errors import NotFoundError, TrainingDataError, ValidationError
 from titans_finance.models.cashflow import DAILY_COLUMNS, CashflowModel, ForecastResult

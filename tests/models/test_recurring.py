@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
-from tests.models.household import berka_slice, household_frame, households
+from tests.factories import berka_slice, household_frame, households
 
 from titans_finance.errors import TrainingDataError, ValidationError
 from titans_finance.models.recurring import RecurringModel, add_months
