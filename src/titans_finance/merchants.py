@@ -146,6 +146,15 @@ def _simple_merchants(descriptions: pd.Series) -> pd.Series:
     return text.str.replace(_SPACES, " ", regex=True).str.strip()
 
 
+def _keys_of_descriptions(texts: list[str]) -> list[str]:
+    """Merchant keys of distinct descriptions: the cleaned name, else the tidied text."""
+    descriptions = pd.Series(texts, dtype=object)
+    names = _clean_unique(descriptions).fillna("").astype(str)
+    empty = names.str.strip() == ""
+    names[empty] = _simple_merchants(descriptions[empty])
+    return list(names.str.strip().str.lower())
+
+
 def merchant_key(frame: pd.DataFrame) -> pd.Series:
     """The merchant identity of each row (lower-case strings, same index as ``frame``).
 
@@ -168,11 +177,9 @@ def merchant_key(frame: pd.DataFrame) -> pd.Series:
         rest = frame[d.DESCRIPTION].iloc[missing].reset_index(drop=True)
     else:
         rest = pd.Series("", index=pd.RangeIndex(len(missing)), dtype=object)
-    derived = normalize_merchants(rest).fillna("").astype(str)
-    empty = derived.str.strip() == ""
-    derived[empty] = _simple_merchants(rest[empty])
+    derived = map_distinct(rest, _keys_of_descriptions, missing="")
     out = given.copy()
-    out[missing] = derived.str.strip().str.lower().to_numpy()
+    out[missing] = derived.to_numpy()
     return pd.Series(out, index=frame.index, dtype=object)
 
 
