@@ -113,7 +113,7 @@ def amount_column(frame: pd.DataFrame) -> np.ndarray:
     """Signed amounts as float64 (Decimal and strings converted; missing or absent -> 0)."""
     if d.AMOUNT not in frame:
         return np.zeros(len(frame), dtype=np.float64)
-    return np.nan_to_num(to_float(frame[d.AMOUNT]), nan=0.0)
+    return np.asarray(np.nan_to_num(to_float(frame[d.AMOUNT]), nan=0.0), dtype=np.float64)
 
 
 def date_column(frame: pd.DataFrame) -> pd.Series:

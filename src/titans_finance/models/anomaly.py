@@ -616,7 +616,8 @@ class AnomalyModel(TitansModel):
     def _isolation(self, ctx: pd.DataFrame) -> np.ndarray:
         """Isolation-forest outlyingness as the rank among the validation rows (0..1)."""
         raw = -self.forest_.score_samples(self._features(ctx).to_numpy())
-        return np.searchsorted(self.forest_scores_, raw, side="right") / len(self.forest_scores_)
+        ranks = np.searchsorted(self.forest_scores_, raw, side="right")
+        return np.asarray(ranks / len(self.forest_scores_), dtype=np.float64)
 
     def _duplicates(self, ctx: pd.DataFrame) -> np.ndarray:
         """Rows repeating an earlier row's account, merchant and amount within the window."""

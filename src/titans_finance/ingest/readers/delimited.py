@@ -601,7 +601,8 @@ def _direction_sign(values: _Coded, mapping: ColumnMapping) -> np.ndarray | None
     if not bool(known.all()) or not bool((lowered != "").any()):
         return None
     sign = np.where(lowered.isin(out_words), -1, np.where(lowered.isin(in_words), 1, 0))
-    return np.asarray(sign)[values.codes]
+    signs: np.ndarray = np.asarray(sign)[values.codes]
+    return signs
 
 
 def _negated(table: np.ndarray) -> np.ndarray:
