@@ -1,6 +1,7 @@
 """Category model quality against the anchors, on real exports and a harder noisy variant.
 
     uv run python bench/bench_category.py
+    uv run python bench/bench_category.py --no-merchant-column
 
 Splits: personal-transactions time split (earlier 75% train, later 25% test); the same with
 bank-style noise added to descriptors (store numbers, city suffixes, processor prefixes,
@@ -8,8 +9,9 @@ truncation), and additionally with whole merchants held out of training; us-merc
 (Description -> Category and -> Sub_Category, no dates or amounts) with a per-class random
 split; Berka (categories derived from the bank's k_symbol codes, descriptions from the
 operation code + partner bank, time split).  Frames get the ``merchant`` column from
-ingest's normaliser, as in real use (anchors ignore it).  Writes bench/results/category.json
-and prints a markdown table.
+ingest's normaliser, as in real use (anchors ignore it); with ``--no-merchant-column`` they do
+not, so the model falls back to its own merchant identity (``titans_finance.merchants``).
+Writes bench/results/category.json (category_no_merchant.json) and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from anchors import SeedAnchor, SmartImporterAnchor
 from titans_finance import domain as d
-from titans_finance.ingest.merchants import normalize_merchants
+from titans_finance.merchants import normalize_merchants
 from titans_finance.models.category import CategoryModel
 from titans_finance.models.metrics import classification_report
 
@@ -160,8 +162,13 @@ def unseen_merchant_split(
 
 
 # -- scoring ----------------------------------------------------------------------------------
+ADD_MERCHANT = "--no-merchant-column" not in sys.argv[1:]
+
+
 def with_merchant(frame: pd.DataFrame) -> pd.DataFrame:
     """Add the ``merchant`` column ingest adds to every stored or loaded frame."""
+    if not ADD_MERCHANT:
+        return frame
     return frame.assign(**{d.MERCHANT: normalize_merchants(frame[d.DESCRIPTION])})
 
 
@@ -229,7 +236,8 @@ def main() -> None:
         results[name] = run()
     payload = {
         "benchmark": "category",
-        "command": "uv run python bench/bench_category.py",
+        "command": "uv run python bench/bench_category.py"
+        + ("" if ADD_MERCHANT else " --no-merchant-column"),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -238,7 +246,8 @@ def main() -> None:
         "results": results,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "category.json").write_text(json.dumps(payload, indent=2))
+    name = "category.json" if ADD_MERCHANT else "category_no_merchant.json"
+    (RESULTS / name).write_text(json.dumps(payload, indent=2))
     print("| split | model | accuracy | macro-F1 | ECE | test rows | classes |")
     print("|---|---|---|---|---|---|---|")
     for split, reports in results.items():

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_category import CITIES, PREFIXES, add_noise, personal, us_merchants
 from titans_finance import domain as d
 from titans_finance.features.text import prepare_text
-from titans_finance.ingest.merchants import normalize_merchants
+from titans_finance.merchants import normalize_merchants
 from titans_finance.models.category import CategoryModel
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 from tests.conftest import reset_postgres
-from tests.models.categorised import synthetic_frame
+from tests.factories import synthetic_frame
 from typer.testing import CliRunner
 
 from titans_finance import domain as d

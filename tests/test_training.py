@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.models.categorised import synthetic_frame
+from tests.factories import synthetic_frame
 
 from titans_finance import domain as d
 from titans_finance.config import Settings
@@ -97,7 +97,7 @@ def test_cashflow_training_leaves_scheduled_payments_out(tmp_path: Path) -> None
     from datetime import UTC, datetime, timedelta
 
     import numpy as np
-    from tests.models.household import household_frame
+    from tests.factories import household_frame
 
     today = datetime.now(UTC).date()
     history = household_frame(months=4, start=today - timedelta(days=150))

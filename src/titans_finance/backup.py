@@ -269,7 +269,7 @@ def _extract(archive: Path, staging: Path) -> dict[str, Any]:
         ) from None
     manifest_path = staging / MANIFEST
     try:
-        manifest = json.loads(manifest_path.read_text())
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text())
         files: dict[str, dict[str, Any]] = manifest["files"]
         store = manifest["store"]
         format_name, version = manifest["format"], int(manifest["format_version"])

@@ -9,9 +9,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-import numpy as np
-import pandas as pd
-
 
 class TransactionType(StrEnum):
     INCOME = "Income"
@@ -158,17 +155,6 @@ def parse_type(label: object) -> TransactionType | None:
     if label is None:
         return None
     return TYPE_SYNONYMS.get(str(label).strip().lower())
-
-
-def to_float(values: pd.Series) -> np.ndarray:
-    """Amounts as float64 (accepts Decimal, strings of numbers, floats); NaN where not a number.
-
-    The one Decimal -> float conversion of the project (for model input, charts and JSON).
-    """
-    if values.dtype == object:
-        values = values.astype("string")
-    numbers = pd.to_numeric(values, errors="coerce")
-    return np.asarray(pd.Series(numbers).astype("float64").to_numpy(), dtype=np.float64)
 
 
 @dataclass(frozen=True)

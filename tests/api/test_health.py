@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from tests.api.conftest import AUTH
-from tests.api.test_predict import SEED_CATEGORY
+from tests.factories import SEED_CATEGORY
 
 
 def test_health_reports_every_part(client: TestClient) -> None:

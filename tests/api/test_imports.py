@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 from tests.api.conftest import AUTH
-from tests.api.test_store_routes import SMALL_CSV
+from tests.factories import SMALL_CSV
 
 from titans_finance.api.routes.imports import PREVIEW_RAW_CHARS, REJECT_PREVIEW
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from tests.api.test_predict import SEED_CATEGORY
+from tests.factories import SEED_CATEGORY
 
 MODEL_NAMES = {"category", "amount", "anomaly", "recurring", "cashflow"}
 

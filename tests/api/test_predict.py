@@ -5,20 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-
-SEED_CATEGORY = {
-    "amount": -25.50,
-    "type": "Expense",
-    "description": "Coffee shop purchase",
-    "payment_method": "credit_card",
-}
-SEED_AMOUNT = {"type": "Expense", "description": "Restaurant dinner", "category": "Food & Dining"}
-SEED_ANOMALY = {
-    "amount": -5000.00,
-    "type": "Expense",
-    "description": "Large unusual purchase",
-    "payment_method": "credit_card",
-}
+from tests.factories import SEED_AMOUNT, SEED_ANOMALY, SEED_CATEGORY
 
 
 def test_category_seed_example(client: TestClient) -> None:

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from tests.api.conftest import AUTH
-from tests.api.test_store_routes import SMALL_CSV
-from tests.storage.test_concurrent_imports import ROWS, WRITERS, check_store, export_bytes
+from tests.factories import SMALL_CSV
+from tests.storage.concurrent import ROWS, WRITERS, check_store, export_bytes
 
 from titans_finance.config import Settings
 from titans_finance.storage.db import create_db_engine, get_engine

@@ -7,17 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from tests.api._models import PERSONAL_CSV
-
-SMALL_CSV = (
-    "Date,Description,Amount,Transaction Type,Category,Account Name\n"
-    "01/02/2024,NETFLIX.COM,15.99,debit,Subscriptions,Checking\n"
-    "01/03/2024,WHOLE FOODS MKT 10233,62.10,debit,Groceries,Checking\n"
-    "01/05/2024,ACME CORP PAYROLL,3200.00,credit,Paycheck,Checking\n"
-    "01/09/2024,SHELL OIL 5744,41.00,debit,Gas & Fuel,Checking\n"
-    "02/02/2024,NETFLIX.COM,15.99,debit,Subscriptions,Checking\n"
-    "02/05/2024,ACME CORP PAYROLL,3200.00,credit,Paycheck,Checking\n"
-    "not a date,BROKEN ROW,abc,debit,Oops,Checking\n"
-)
+from tests.factories import SMALL_CSV
 
 
 def _import(c: TestClient, content: bytes, name: str = "bank.csv", **form: str) -> dict:

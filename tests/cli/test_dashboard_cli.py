@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,17 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.servers import free_port
 from typer.testing import CliRunner
 
 from titans_finance.cli.dashboard import streamlit_command
 from titans_finance.cli.main import app
 from titans_finance.dashboard import APP_PATH
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_dashboard_is_registered_with_a_port_option() -> None:
@@ -50,7 +44,7 @@ def test_invalid_port_is_refused() -> None:
 def test_dashboard_serves_http(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TITANS_") or "TEST" in k}
     env["TITANS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'dash.db'}"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "titans_finance", "dashboard", "--port", str(port)],
         cwd=tmp_path,

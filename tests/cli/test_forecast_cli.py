@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import typer
-from tests.models.household import households
+from tests.factories import households
 from typer.testing import CliRunner
 
 from titans_finance.cli.forecast import register

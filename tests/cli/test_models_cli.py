@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import typer
-from tests.models.categorised import synthetic_frame
+from tests.factories import synthetic_frame
 from typer.testing import CliRunner
 
 from titans_finance import domain as d

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,16 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.servers import free_port
 from typer.testing import CliRunner
 
 from titans_finance.cli.main import app
 from titans_finance.config import get_settings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -53,7 +47,7 @@ def test_production_without_keys_exits_with_configuration_error(
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(app, ["serve", "--port", str(_free_port())])
+        result = CliRunner().invoke(app, ["serve", "--port", str(free_port())])
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 78
@@ -62,7 +56,7 @@ def test_production_without_keys_exits_with_configuration_error(
 
 @pytest.mark.slow
 def test_serve_answers_http_with_a_generated_development_key(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -100,7 +94,7 @@ def test_serve_answers_http_with_a_generated_development_key(tmp_path: Path) -> 
 @pytest.mark.slow
 def test_workers_share_metrics_in_multiprocess_mode(tmp_path: Path) -> None:
     """With --workers 2 every /metrics answer counts all workers' requests, not its own."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(

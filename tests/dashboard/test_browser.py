@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.dashboard.conftest import IN_CI, SeededStore
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,12 +49,6 @@ def stop_group(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def browser_tools() -> None:
     """Chromium and its driver from Debian; CI must have them, locally we skip."""
@@ -83,7 +77,7 @@ def dashboard_url(
         TITANS_MLFLOW_TRACKING_URI=f"sqlite:///{folder / 'mlflow.db'}",
         OMP_NUM_THREADS="1",
     )
-    port = _free_port()
+    port = free_port()
     log = (folder / "streamlit.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "titans_finance", "dashboard", "--port", str(port)],

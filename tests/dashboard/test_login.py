@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from streamlit.proto.TextInput_pb2 import TextInput as TextInputProto
 from streamlit.testing.v1 import AppTest
 from tests.dashboard.conftest import SeededStore, no_exceptions, open_page
-from tests.dashboard.test_api_mode import serve_api
+from tests.servers import serve_api
 
 from titans_finance.auth import Role
 from titans_finance.auth.store import add_user

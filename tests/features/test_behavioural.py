@@ -1,17 +1,11 @@
-"""Merchant profiles and within-batch rolling history."""
+"""Merchant profiles."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
-from titans_finance.features.behavioural import (
-    PROFILE_FEATURES,
-    ROLLING_FEATURES,
-    MerchantProfile,
-    rolling_frame,
-)
+from titans_finance.features.behavioural import PROFILE_FEATURES, MerchantProfile
 
 
 def _history() -> pd.DataFrame:
@@ -43,20 +37,3 @@ def test_merchant_profile_learns_recurrence() -> None:
     assert (out.loc[6:, "merchant_is_monthly"] == 0).all()
     unseen = profile.transform(pd.DataFrame({d.DESCRIPTION: ["New place"], d.AMOUNT: [-3.0]}))
     assert (unseen.to_numpy() == 0).all()
-
-
-def test_rolling_frame_sees_only_earlier_rows_and_keeps_order() -> None:
-    history = _history().sample(frac=1.0, random_state=3)
-    out = rolling_frame(history)
-    assert list(out.columns) == list(ROLLING_FEATURES)
-    assert list(out.index) == list(history.index)
-    first_netflix = history.index[history[d.DATE].eq(pd.Timestamp("2024-01-01"))][0]
-    assert out.loc[first_netflix, "merchant_prev_count"] == 0
-    assert out.loc[first_netflix, "merchant_days_since_prev"] == -1
-    last_netflix = history.index[history[d.DATE].eq(pd.Timestamp("2024-06-01"))][0]
-    assert out.loc[last_netflix, "merchant_prev_count"] == 5
-    assert out.loc[last_netflix, "merchant_days_since_prev"] == 31
-    assert out.loc[last_netflix, "merchant_rolling_mean_abs"] == np.float64(15.99)
-    second_coffee = history.index[history[d.DATE].eq(pd.Timestamp("2024-01-04"))][0]
-    assert out.loc[second_coffee, "account_count_30d"] == 1
-    assert out.loc[second_coffee, "account_outflow_30d"] == 4.0

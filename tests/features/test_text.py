@@ -8,10 +8,12 @@ import pytest
 
 from titans_finance import domain as d
 from titans_finance.features.text import (
+    MERCHANT_KEY_COLUMN,
     TextVectorizer,
-    merchant_key,
-    normalize_descriptors,
-    normalize_text,
+    clean_descriptor,
+    clean_descriptors,
+    merchant_key_of,
+    prepare_text,
 )
 
 
@@ -25,22 +27,24 @@ from titans_finance.features.text import (
         ("", ""),
     ],
 )
-def test_normalize_text(raw: str, expected: str) -> None:
-    assert normalize_text(raw) == expected
+def test_clean_descriptor(raw: str, expected: str) -> None:
+    assert clean_descriptor(raw) == expected
 
 
-def test_normalize_descriptors_keeps_index_and_handles_missing() -> None:
+def test_clean_descriptors_keeps_index_and_handles_missing() -> None:
     values = pd.Series(["SHELL OIL 5744", None, "SHELL OIL 5744"], index=[3, 1, 2])
-    out = normalize_descriptors(values)
+    out = clean_descriptors(values)
     assert out.tolist() == ["shell oil", "", "shell oil"]
     assert list(out.index) == [3, 1, 2]
 
 
-def test_merchant_key_prefers_merchant_column() -> None:
+def test_merchant_key_of_prefers_merchant_column_and_reuses_the_prepared_key() -> None:
     frame = pd.DataFrame(
         {d.DESCRIPTION: ["TST* JOES DINER 44 SOMEWHERE", "X"], d.MERCHANT: [None, "Costco"]}
     )
-    assert merchant_key(frame).tolist() == ["joes diner 44", "costco"]
+    assert merchant_key_of(frame).tolist() == ["joes diner somewhere", "costco"]
+    prepared = prepare_text(frame).assign(**{MERCHANT_KEY_COLUMN: ["a", "b"]})
+    assert merchant_key_of(prepared).tolist() == ["a", "b"]
 
 
 def test_text_vectorizer_matches_plain_vectorisation() -> None:

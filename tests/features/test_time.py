@@ -6,20 +6,7 @@ import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
-from titans_finance.features.time import TIME_FEATURES, CalendarOneHot, TimeFeatures
-
-
-def test_time_features_values_and_missing_dates() -> None:
-    frame = pd.DataFrame({d.DATE: ["2024-02-29", None, "2024-03-02"]}, index=[7, 8, 9])
-    out = TimeFeatures().fit(frame).transform(frame)
-    assert list(out.columns) == list(TIME_FEATURES)
-    assert list(out.index) == [7, 8, 9]
-    first = out.loc[7]
-    assert first["day_of_week"] == 3  # Thursday
-    assert first["day_of_month"] == 29 and first["month"] == 2
-    assert first["is_month_end"] == 1 and first["days_to_month_end"] == 0
-    assert out.loc[9, "is_weekend"] == 1
-    assert (out.loc[8] == 0).all()
+from titans_finance.features.time import CalendarOneHot
 
 
 def test_calendar_one_hot() -> None:

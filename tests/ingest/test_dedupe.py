@@ -4,8 +4,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pandas as pd
+import pytest
 
-from titans_finance.ingest.dedupe import fingerprints
+from titans_finance.ingest.dedupe import fingerprint_descriptions, fingerprints
 
 
 def frame(rows: list[dict[str, object]]) -> pd.DataFrame:
@@ -71,3 +72,16 @@ def test_missing_account_is_default_and_index_kept() -> None:
 
 def test_empty_frame() -> None:
     assert fingerprints(pd.DataFrame(columns=["Date", "Amount", "Description"])).empty
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  Foo   BAR 123 ", "foo bar #"),
+        ("AT&amp;T  Bill 2024-01", "at&t bill #-#"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_fingerprint_descriptions(raw: str | None, expected: str) -> None:
+    assert fingerprint_descriptions(pd.Series([raw], dtype=object)).iloc[0] == expected

@@ -8,52 +8,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.factories import BERKA_CUT, berka_slice
 
 from titans_finance import domain as d
 from titans_finance.errors import TrainingDataError, ValidationError
 from titans_finance.models.amount import AmountModel
 
-BERKA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "berka" / "trans.asc"
-CUT = pd.Timestamp("1993-12-01")
-OPERATIONS = {
-    "VKLAD": ("Cash deposit", "Cash"),
-    "VYBER": ("Cash withdrawal", "Cash"),
-    "VYBER KARTOU": ("Card withdrawal", "Card"),
-    "PREVOD Z UCTU": ("Transfer in", "Transfer"),
-    "PREVOD NA UCET": ("Transfer out", "Transfer"),
-}
-
-
-def berka_slice(accounts: int = 60) -> pd.DataFrame:
-    """A canonical frame of the first ``accounts`` Berka accounts (read with pandas)."""
-    if not BERKA.is_file():
-        pytest.skip(f"{BERKA} is not available")
-    raw = pd.read_csv(BERKA, sep=";", encoding="latin-1", dtype=str, keep_default_na=False)
-    keep = raw["account_id"].isin(raw["account_id"].drop_duplicates().head(accounts))
-    raw = raw[keep]
-    operation = raw["operation"].map(lambda v: OPERATIONS.get(v, ("Interest", "")))
-    symbol = raw["k_symbol"].str.strip()
-    description = operation.str[0].where(symbol == "", symbol.str.title()) + np.where(
-        raw["bank"] != "", " bank " + raw["bank"], ""
-    )
-    sign = np.where(raw["type"] == "PRIJEM", 1.0, -1.0)
-    return pd.DataFrame(
-        {
-            d.DATE: pd.to_datetime(raw["date"], format="%y%m%d"),
-            d.TYPE: np.where(sign > 0, "Income", "Expense"),
-            d.DESCRIPTION: description,
-            d.AMOUNT: sign * raw["amount"].astype(float),
-            d.CATEGORY: symbol.where(symbol != "", operation.str[0]),
-            d.PAYMENT_METHOD: operation.str[1],
-            d.ACCOUNT: "berka-" + raw["account_id"],
-        }
-    ).reset_index(drop=True)
-
 
 @pytest.fixture(scope="module")
 def berka() -> tuple[pd.DataFrame, pd.DataFrame]:
-    frame = berka_slice()
-    return frame[frame[d.DATE] < CUT], frame[frame[d.DATE] >= CUT]
+    frame = berka_slice(60)
+    return frame[frame[d.DATE] < BERKA_CUT], frame[frame[d.DATE] >= BERKA_CUT]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +36,7 @@ def test_one_row_per_input_row_in_order_with_index(
     assert {"predicted_amount", "lower", "upper", "model_version"} <= set(out.columns)
     assert out["model_version"].eq(fitted.metadata_.version).all()
     # a monthly fee is predicted as a small negative amount, a pension as a large credit
-    fees = test[d.CATEGORY].eq("SLUZBY").to_numpy()
+    fees = test[d.CATEGORY].eq("Bank Fees").to_numpy()
     assert (out.loc[fees, "predicted_amount"] < 0).all()
     assert out.loc[fees, "predicted_amount"].abs().median() < 100
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score
-from tests.models.test_amount import CUT, berka_slice
+from tests.factories import BERKA_CUT, berka_slice
 
 from titans_finance import domain as d
 from titans_finance.errors import TrainingDataError, ValidationError
@@ -76,7 +76,7 @@ def crafted_batch() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def berka() -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = berka_slice(80)
-    return frame[frame[d.DATE] < CUT], frame[frame[d.DATE] >= CUT]
+    return frame[frame[d.DATE] < BERKA_CUT], frame[frame[d.DATE] >= BERKA_CUT]
 
 
 @pytest.fixture(scope="module")

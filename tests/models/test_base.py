@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from tests.models.categorised import synthetic_frame
+from tests.factories import synthetic_frame
 
 from titans_finance.errors import ModelIntegrityError, ModelNotTrainedError
 from titans_finance.models.base import ARTEFACT_NAME, METADATA_NAME

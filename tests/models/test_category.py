@@ -7,7 +7,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
-from tests.models.categorised import PERSONAL, personal_frame, synthetic_frame
+from tests.factories import PERSONAL, personal_frame, synthetic_frame
 
 from titans_finance import domain as d
 from titans_finance.errors import TrainingDataError

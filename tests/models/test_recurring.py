@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
-from tests.models.household import berka_slice, household_frame, households
+from tests.factories import berka_slice, household_frame, households
 
 from titans_finance.errors import TrainingDataError, ValidationError
 from titans_finance.models.recurring import RecurringModel, add_months
@@ -154,7 +154,7 @@ def test_real_berka_slice_finds_monthly_streams() -> None:
     streams = model.streams()
     assert streams["account"].nunique() >= 30
     assert (streams["period"] == "monthly").mean() > 0.9
-    interest = streams[streams["merchant"].str.contains("urok")]
+    interest = streams[streams["merchant"].str.contains("interest")]
     assert len(interest) >= 20
     assert (interest["direction"] == "in").all()
     cut = frame["Date"].quantile(0.75)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
-from tests.models.categorised import synthetic_frame
+from tests.factories import synthetic_frame
 
 from titans_finance import domain as d
 from titans_finance.domain import CategoryRule, RuleKind, rule_from_dict

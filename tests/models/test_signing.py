@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from tests.models.categorised import synthetic_frame
+from tests.factories import synthetic_frame
 
 from titans_finance.config import Settings
 from titans_finance.errors import ConfigurationError, ModelIntegrityError

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.models.categorised import synthetic_frame
+from tests.factories import synthetic_frame
 
 from titans_finance import registry
 from titans_finance.config import Settings

@@ -7,7 +7,7 @@ import pytest
 
 from titans_finance import domain as d
 from titans_finance.errors import InputFileError, ValidationError
-from titans_finance.ingest.merchants import normalize_merchants
+from titans_finance.merchants import normalize_merchants
 from titans_finance.models.category import CategoryModel
 from titans_finance.scale.batch import score_files
 

@@ -70,7 +70,8 @@ def _error(status_code: int, message: str, headers: dict[str, str] | None = None
 def _bearer_token(scope: Scope) -> bytes | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, token = value.partition(b" ")
+            header: bytes = value
+            scheme, _, token = header.partition(b" ")
             token = token.strip()
             if scheme.lower() == b"bearer" and token:
                 return token

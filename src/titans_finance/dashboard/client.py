@@ -31,6 +31,7 @@ from titans_finance.errors import (
     TitansError,
     ValidationError,
 )
+from titans_finance.frame import to_float
 from titans_finance.models.catalog import MODEL_NAMES, PREDICTABLE
 
 if TYPE_CHECKING:
@@ -716,7 +717,7 @@ def _records_for_json(frame: pd.DataFrame) -> list[dict[str, Any]]:
     if "date" in out:
         out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
     if "amount" in out:
-        out["amount"] = d.to_float(out["amount"])
+        out["amount"] = to_float(out["amount"])
     records = out.astype(object).where(out.notna(), None).to_dict("records")
     return [{str(k): v for k, v in row.items()} for row in records]
 

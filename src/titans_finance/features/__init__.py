@@ -1,44 +1,35 @@
-"""Feature transformers (DataFrame in): time, amount, text, categorical, behavioural.
+"""Feature transformers (DataFrame in) composed by the category model: text, merchant
+profile, categorical, amount bins and calendar one-hots.
 
 Each is an sklearn transformer composed inside a model's pipeline, so training and serving
-compute features the same way.
+compute features the same way.  The history models (amount, anomaly, recurring, cash flow)
+build their numeric working frame in ``models/_history.py`` from the same canonical-frame
+helpers (:mod:`titans_finance.frame`) and the same merchant identity
+(:mod:`titans_finance.merchants`); see docs/architecture.md.
 """
 
-from titans_finance.features.amount import AMOUNT_FEATURES, AmountBins, AmountFeatures
-from titans_finance.features.behavioural import (
-    PROFILE_FEATURES,
-    ROLLING_FEATURES,
-    MerchantProfile,
-    RollingBehaviour,
-    rolling_frame,
-)
+from titans_finance.features.amount import AmountBins
+from titans_finance.features.behavioural import PROFILE_FEATURES, MerchantProfile
 from titans_finance.features.categorical import CategoricalOneHot, categorical_values
 from titans_finance.features.text import (
     TextVectorizer,
-    merchant_key,
-    normalize_descriptors,
-    normalize_text,
+    clean_descriptor,
+    clean_descriptors,
+    merchant_key_of,
     transaction_text,
 )
-from titans_finance.features.time import TIME_FEATURES, CalendarOneHot, TimeFeatures
+from titans_finance.features.time import CalendarOneHot
 
 __all__ = [
-    "AMOUNT_FEATURES",
     "PROFILE_FEATURES",
-    "ROLLING_FEATURES",
-    "TIME_FEATURES",
     "AmountBins",
-    "AmountFeatures",
     "CalendarOneHot",
     "CategoricalOneHot",
     "MerchantProfile",
-    "RollingBehaviour",
     "TextVectorizer",
-    "TimeFeatures",
     "categorical_values",
-    "merchant_key",
-    "normalize_descriptors",
-    "normalize_text",
-    "rolling_frame",
+    "clean_descriptor",
+    "clean_descriptors",
+    "merchant_key_of",
     "transaction_text",
 ]

@@ -1,4 +1,4 @@
-"""Amount features: magnitude, sign, roundness, log-magnitude bins."""
+"""Amount features: sign and log-magnitude bins plus roundness flags, for linear models."""
 
 from __future__ import annotations
 
@@ -9,60 +9,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from titans_finance.features._columns import amount_column
-
-AMOUNT_FEATURES: tuple[str, ...] = (
-    "amount",
-    "amount_abs",
-    "amount_log",
-    "is_outflow",
-    "is_round_1",
-    "is_round_10",
-    "is_round_100",
-    "cents",
-    "amount_magnitude",
-)
-
-
-def amount_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The 9 amount features of ``AMOUNT_FEATURES``."""
-    amount = amount_column(frame)
-    absolute = np.abs(amount)
-    cents = np.round(absolute * 100).astype(np.int64)
-    return pd.DataFrame(
-        {
-            "amount": amount,
-            "amount_abs": absolute,
-            "amount_log": np.log1p(absolute),
-            "is_outflow": (amount < 0).astype(np.float64),
-            "is_round_1": (cents % 100 == 0).astype(np.float64),
-            "is_round_10": (cents % 1000 == 0).astype(np.float64),
-            "is_round_100": (cents % 10000 == 0).astype(np.float64),
-            "cents": (cents % 100).astype(np.float64),
-            "amount_magnitude": np.floor(np.log10(absolute + 1.0)),
-        },
-        index=frame.index,
-    )
-
-
-class AmountFeatures(BaseEstimator, TransformerMixin):
-    """Numeric amount features (signed, absolute, log, outflow flag, roundness, cents).
-
-    Stateless; Decimal or string amounts are converted to float.
-    """
-
-    def fit(self, frame: pd.DataFrame, y: object = None) -> Self:
-        """Nothing to learn; returns self."""
-        self.n_features_out_ = len(AMOUNT_FEATURES)
-        return self
-
-    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Amount features for each row."""
-        return amount_frame(frame)
-
-    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        """Output column names."""
-        return np.asarray(AMOUNT_FEATURES, dtype=object)
+from titans_finance.frame import amount_column
 
 
 class AmountBins(BaseEstimator, TransformerMixin):
@@ -116,4 +63,4 @@ class AmountBins(BaseEstimator, TransformerMixin):
         return np.asarray([*names, "round_1", "round_10"], dtype=object)
 
 
-__all__ = ["AMOUNT_FEATURES", "AmountBins", "AmountFeatures", "amount_frame"]
+__all__ = ["AmountBins"]

@@ -1,11 +1,8 @@
-"""Behavioural features: how a transaction compares with its merchant's and account's history.
+"""Behavioural features: how a transaction compares with its merchant's history.
 
-Two flavours, both vectorised (groupby/rolling, no per-row Python):
-
-* :class:`MerchantProfile` learns per-merchant statistics at fit time and looks them up at
-  transform time, so a single transaction scored alone gets the same features as in training.
-* :class:`RollingBehaviour` computes history inside the frame it is given (rolling amounts,
-  days since the previous transaction, frequency), for batch analyses over a full history.
+:class:`MerchantProfile` learns per-merchant statistics at fit time (vectorised groupby) and
+looks them up at transform time, so a single transaction scored alone gets the same features
+as in training.
 """
 
 from __future__ import annotations
@@ -16,9 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from titans_finance import domain as d
-from titans_finance.features._columns import amount_column, date_column, text_column
-from titans_finance.features.text import merchant_key
+from titans_finance.features.text import merchant_key_of
+from titans_finance.frame import amount_column, date_column
 
 PROFILE_FEATURES: tuple[str, ...] = (
     "merchant_seen",
@@ -32,22 +28,11 @@ PROFILE_FEATURES: tuple[str, ...] = (
     "merchant_is_recurring",
 )
 
-ROLLING_FEATURES: tuple[str, ...] = (
-    "merchant_days_since_prev",
-    "merchant_prev_count",
-    "merchant_rolling_mean_abs",
-    "merchant_amount_ratio",
-    "account_days_since_prev",
-    "account_count_30d",
-    "account_outflow_30d",
-    "account_inflow_30d",
-)
-
 
 def _merchant_stats(frame: pd.DataFrame) -> pd.DataFrame:
     data = pd.DataFrame(
         {
-            "merchant": merchant_key(frame).to_numpy(),
+            "merchant": merchant_key_of(frame).to_numpy(),
             "abs": np.abs(amount_column(frame)),
             "date": date_column(frame).to_numpy(),
         }
@@ -96,7 +81,7 @@ class MerchantProfile(BaseEstimator, TransformerMixin):
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Profile features per row (zeros for merchants not seen in training)."""
-        position = self.stats_.index.get_indexer(pd.Index(merchant_key(frame)))
+        position = self.stats_.index.get_indexer(pd.Index(merchant_key_of(frame)))
         seen = position >= 0
         take = np.where(seen, position, 0)
 
@@ -130,101 +115,4 @@ class MerchantProfile(BaseEstimator, TransformerMixin):
         return np.asarray(PROFILE_FEATURES, dtype=object)
 
 
-def rolling_frame(
-    frame: pd.DataFrame, window_days: int = 30, merchant_window: int = 5
-) -> pd.DataFrame:
-    """History features computed within ``frame`` (see ``ROLLING_FEATURES``), input order kept.
-
-    Each row only sees earlier rows (by date, then input order) of its merchant or account.
-    """
-    amount = amount_column(frame)
-    data = pd.DataFrame(
-        {
-            "merchant": merchant_key(frame).to_numpy(),
-            "account": text_column(frame, d.ACCOUNT, "default").to_numpy(),
-            "date": date_column(frame).fillna(pd.Timestamp(0)).to_numpy(),
-            "abs": np.abs(amount),
-            "out": np.where(amount < 0, -amount, 0.0),
-            "in": np.where(amount > 0, amount, 0.0),
-            "order": np.arange(len(frame)),
-        }
-    )
-    result = pd.DataFrame(index=np.arange(len(frame)))
-
-    # Merchant history: sorted by merchant then time, so group results align with rows.
-    data = data.sort_values(["merchant", "date", "order"], kind="stable", ignore_index=True)
-    by_merchant = data.groupby("merchant", sort=True)
-    previous = by_merchant["abs"].shift(1)
-    rolling_mean = (
-        previous.groupby(data["merchant"], sort=True)
-        .rolling(merchant_window, min_periods=1)
-        .mean()
-        .to_numpy()
-    )
-    rolling_mean = np.nan_to_num(rolling_mean, nan=0.0)
-    order = data["order"].to_numpy()
-    result.loc[order, "merchant_days_since_prev"] = (
-        by_merchant["date"].diff().dt.days.fillna(-1.0).to_numpy()
-    )
-    result.loc[order, "merchant_prev_count"] = by_merchant.cumcount().to_numpy(np.float64)
-    result.loc[order, "merchant_rolling_mean_abs"] = rolling_mean
-    result.loc[order, "merchant_amount_ratio"] = np.where(
-        rolling_mean > 0, data["abs"].to_numpy() / np.where(rolling_mean > 0, rolling_mean, 1), 1.0
-    )
-
-    # Account activity over a trailing time window (the current row excluded).
-    data = data.sort_values(["account", "date", "order"], kind="stable", ignore_index=True)
-    order = data["order"].to_numpy()
-    result.loc[order, "account_days_since_prev"] = (
-        data.groupby("account", sort=True)["date"].diff().dt.days.fillna(-1.0).to_numpy()
-    )
-    indexed = data.set_index("date")
-    rolling = indexed.groupby("account", sort=True)[["abs", "out", "in"]].rolling(
-        f"{window_days}D", closed="left"
-    )
-    counts = rolling["abs"].count().to_numpy()
-    sums = rolling[["out", "in"]].sum().to_numpy()
-    result.loc[order, "account_count_30d"] = np.nan_to_num(counts)
-    result.loc[order, "account_outflow_30d"] = np.nan_to_num(sums[:, 0])
-    result.loc[order, "account_inflow_30d"] = np.nan_to_num(sums[:, 1])
-    result.index = frame.index
-    return result[list(ROLLING_FEATURES)].astype(np.float64)
-
-
-class RollingBehaviour(BaseEstimator, TransformerMixin):
-    """Within-batch history: days since the merchant/account's previous transaction, rolling
-    merchant amount, account activity over a trailing window.
-
-    Parameters
-    ----------
-    window_days : int
-        Trailing window for account counts and sums (excludes the current day's later rows).
-    merchant_window : int
-        Number of previous merchant transactions averaged.
-    """
-
-    def __init__(self, window_days: int = 30, merchant_window: int = 5) -> None:
-        self.window_days = window_days
-        self.merchant_window = merchant_window
-
-    def fit(self, frame: pd.DataFrame, y: object = None) -> Self:
-        """Nothing to learn; returns self."""
-        self.n_features_out_ = len(ROLLING_FEATURES)
-        return self
-
-    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """History features per row, input order kept."""
-        return rolling_frame(frame, self.window_days, self.merchant_window)
-
-    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        """Output column names."""
-        return np.asarray(ROLLING_FEATURES, dtype=object)
-
-
-__all__ = [
-    "PROFILE_FEATURES",
-    "ROLLING_FEATURES",
-    "MerchantProfile",
-    "RollingBehaviour",
-    "rolling_frame",
-]
+__all__ = ["PROFILE_FEATURES", "MerchantProfile"]

@@ -11,8 +11,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from titans_finance import domain as d
-from titans_finance.features._columns import amount_column, text_column
-from titans_finance.features.text import lower_strip, map_distinct, merchant_key
+from titans_finance.features.text import lower_strip, merchant_key_of
+from titans_finance.frame import amount_column, map_distinct, text_column
 
 DEFAULT_CATEGORICALS: tuple[str, ...] = (d.TYPE, d.ACCOUNT, d.PAYMENT_METHOD, d.CURRENCY)
 MERCHANT_KEY = "merchant_key"
@@ -22,7 +22,7 @@ def categorical_values(frame: pd.DataFrame, column: str) -> pd.Series:
     """Lower-cased values of ``column``; ``Type`` falls back to the amount sign, ``merchant_key``
     is derived from merchant/description."""
     if column == MERCHANT_KEY:
-        return merchant_key(frame)
+        return merchant_key_of(frame)
     source = frame[column] if column in frame else text_column(frame, column)
     values = map_distinct(source, lower_strip)
     if column == d.TYPE:

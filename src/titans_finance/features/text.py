@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from typing import Any, Self
 
 import numpy as np
@@ -16,7 +15,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from titans_finance import domain as d
-from titans_finance.features._columns import text_column
+from titans_finance.frame import map_distinct, text_column
+from titans_finance.merchants import merchant_key
 
 # Payment-rail noise that says nothing about the merchant.
 _NOISE_WORDS = (
@@ -44,8 +44,9 @@ NORMALISED_COLUMN = "_description_normalised"
 MERCHANT_KEY_COLUMN = "_merchant_key"
 
 
-def normalize_text(text: str) -> str:
-    """Normalise one bank descriptor: lowercase, unescape, drop numbers and payment-rail noise."""
+def clean_descriptor(text: str) -> str:
+    """One bank descriptor as the text models read it: lower-case, HTML-unescaped, numbers and
+    payment-rail noise dropped (not the merchant name: see :mod:`titans_finance.merchants`)."""
     value = html.unescape(text).lower()
     for pattern, repl in _COMPILED:
         value = pattern.sub(repl, value)
@@ -53,7 +54,7 @@ def normalize_text(text: str) -> str:
 
 
 def _normalize_unique(values: list[str]) -> np.ndarray:
-    """:func:`normalize_text` over many strings with Arrow's vectorised regex kernels (same
+    """:func:`clean_descriptor` over many strings with Arrow's vectorised regex kernels (same
     results on ASCII text)."""
     array = pa.array(values, type=pa.string())
     has_entity = pc.match_substring(array, "&")
@@ -68,24 +69,10 @@ def _normalize_unique(values: list[str]) -> np.ndarray:
     return np.asarray(pc.utf8_trim_whitespace(array).to_numpy(zero_copy_only=False), dtype=object)
 
 
-def map_distinct(values: pd.Series, func: Callable[[list[str]], np.ndarray]) -> pd.Series:
-    """Apply ``func`` to the distinct values only and broadcast back (missing -> '')."""
-    codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
-    if pd.api.types.infer_dtype(uniques, skipna=False) == "string":
-        mapped = func(list(uniques))
-    else:
-        mapped = func([str(u) for u in uniques])
-    table = np.append(mapped, "").astype(object)  # code -1 (missing) -> ''
-    return pd.Series(table[codes], index=values.index, dtype=object)
-
-
-def normalize_descriptors(values: pd.Series) -> pd.Series:
-    """Vectorised :func:`normalize_text`: each distinct descriptor is normalised once."""
+def clean_descriptors(values: pd.Series) -> pd.Series:
+    """Vectorised :func:`clean_descriptor`: each distinct descriptor is cleaned once ('' for
+    missing)."""
     return map_distinct(values, _normalize_unique)
-
-
-def _first_words(values: list[str], max_words: int = 3) -> np.ndarray:
-    return np.asarray([" ".join(v.split(" ")[:max_words]) for v in values], dtype=object)
 
 
 def lower_strip(values: list[str]) -> np.ndarray:
@@ -97,26 +84,22 @@ def normalized_description(frame: pd.DataFrame) -> pd.Series:
     """The normalised Description (precomputed by :func:`prepare_text` when present)."""
     if NORMALISED_COLUMN in frame:
         return frame[NORMALISED_COLUMN]
-    return normalize_descriptors(text_column(frame, d.DESCRIPTION))
+    return clean_descriptors(text_column(frame, d.DESCRIPTION))
 
 
-def merchant_key(frame: pd.DataFrame, max_words: int = 3) -> pd.Series:
-    """A merchant identity per row: the ``merchant`` column when present, else the first words
-    of the normalised description (lowercase)."""
+def merchant_key_of(frame: pd.DataFrame) -> pd.Series:
+    """The merchant identity per row: the column :func:`prepare_text` precomputed when present,
+    else :func:`titans_finance.merchants.merchant_key`."""
     if MERCHANT_KEY_COLUMN in frame:
         return frame[MERCHANT_KEY_COLUMN]
-    derived = map_distinct(normalized_description(frame), lambda v: _first_words(v, max_words))
-    if d.MERCHANT in frame:
-        given = map_distinct(frame[d.MERCHANT], lower_strip)
-        return given.where(given != "", derived)
-    return derived
+    return merchant_key(frame)
 
 
 def prepare_text(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` plus the normalised description and merchant key, computed once so every
     transformer of a pipeline reuses them."""
     source = frame[d.DESCRIPTION] if d.DESCRIPTION in frame else text_column(frame, d.DESCRIPTION)
-    out = frame.assign(**{NORMALISED_COLUMN: normalize_descriptors(source)})
+    out = frame.assign(**{NORMALISED_COLUMN: clean_descriptors(source)})
     out[MERCHANT_KEY_COLUMN] = merchant_key(out)
     return out
 
@@ -126,9 +109,9 @@ def transaction_text(frame: pd.DataFrame, source: str = "description") -> pd.Ser
     if source == "description":
         return normalized_description(frame)
     if source == "merchant":
-        return merchant_key(frame)
+        return merchant_key_of(frame)
     if source == "both":
-        return normalized_description(frame) + " | " + merchant_key(frame)
+        return normalized_description(frame) + " | " + merchant_key_of(frame)
     raise ValueError(f"unknown text source {source!r}; use description, merchant or both")
 
 
@@ -189,11 +172,10 @@ __all__ = [
     "MERCHANT_KEY_COLUMN",
     "NORMALISED_COLUMN",
     "TextVectorizer",
+    "clean_descriptor",
+    "clean_descriptors",
     "lower_strip",
-    "map_distinct",
-    "merchant_key",
-    "normalize_descriptors",
-    "normalize_text",
+    "merchant_key_of",
     "normalized_description",
     "prepare_text",
     "transaction_text",

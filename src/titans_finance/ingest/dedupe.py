@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import html
 from decimal import Decimal
 
-import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
-from titans_finance.ingest.merchants import normalize_descriptions
-from titans_finance.ingest.normalize import expand, factorize_text
+from titans_finance.frame import clean_text, map_distinct, per_distinct
 
 _SEP = "\x1f"  # unit separator: cannot occur in a CSV field we keep
 
@@ -20,13 +18,6 @@ def _column(frame: pd.DataFrame, column: str) -> pd.Series:
     if column in frame:
         return frame[column]
     return pd.Series(None, index=frame.index, dtype=object)
-
-
-def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series("", index=frame.index, dtype=object)
-    codes, uniques = factorize_text(frame[column])
-    return expand(codes, uniques.tolist(), frame.index)
 
 
 def _format_amount(value: object) -> str:
@@ -43,11 +34,16 @@ def _format_date(value: object) -> str:
         return ""
 
 
-def _per_unique(values: pd.Series, func: Callable[[object], str]) -> pd.Series:
-    """``func`` once per distinct non-missing value; '' for missing values."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-    table = np.array([*(func(u) for u in uniques), ""], dtype=object)
-    return pd.Series(table[codes], index=values.index, dtype=object)
+def _fingerprint_unique(texts: list[str]) -> pd.Series:
+    raw = pd.Series(texts, dtype=object).map(html.unescape).astype(str)
+    out = raw.str.lower().str.replace(r"\d+", "#", regex=True)
+    return out.str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def fingerprint_descriptions(descriptions: pd.Series) -> pd.Series:
+    """Descriptions as they enter a fingerprint: lower-cased, HTML-unescaped, whitespace
+    collapsed and digit runs as ``#`` ('' for missing)."""
+    return map_distinct(descriptions, _fingerprint_unique, missing="")
 
 
 def fingerprints(frame: pd.DataFrame) -> pd.Series:
@@ -60,11 +56,11 @@ def fingerprints(frame: pd.DataFrame) -> pd.Series:
     """
     if frame.empty:
         return pd.Series([], index=frame.index, dtype=object)
-    account = _text(frame, d.ACCOUNT).replace("", d.DEFAULT_ACCOUNT)
-    reference = _text(frame, d.REFERENCE)
+    account = clean_text(frame, d.ACCOUNT).replace("", d.DEFAULT_ACCOUNT)
+    reference = clean_text(frame, d.REFERENCE)
     has_ref = reference != ""
     description = (
-        normalize_descriptions(frame[d.DESCRIPTION])
+        fingerprint_descriptions(frame[d.DESCRIPTION])
         if d.DESCRIPTION in frame
         else pd.Series("", index=frame.index, dtype=object)
     )
@@ -73,9 +69,9 @@ def fingerprints(frame: pd.DataFrame) -> pd.Series:
         + _SEP
         + account
         + _SEP
-        + _per_unique(_column(frame, d.DATE), _format_date)
+        + per_distinct(_column(frame, d.DATE), _format_date, "")
         + _SEP
-        + _per_unique(_column(frame, d.AMOUNT), _format_amount)
+        + per_distinct(_column(frame, d.AMOUNT), _format_amount, "")
         + _SEP
         + description
     )
@@ -89,4 +85,4 @@ def fingerprints(frame: pd.DataFrame) -> pd.Series:
     )
 
 
-__all__ = ["fingerprints"]
+__all__ = ["fingerprint_descriptions", "fingerprints"]

@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from titans_finance.frame import expand, factorize_text
+
 logger = logging.getLogger(__name__)
 
 Decimal_ = Literal[".", ","]
@@ -27,31 +29,9 @@ _CURRENCY_SYMBOLS = "$€£¥₹₽₩₪₺฿₴₦₱¢₫₡₲₵"
 _MINUSES = re.escape("-−–")  # ascii hyphen-minus, unicode minus, en dash
 
 
-def factorize_text(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Series]:
-    """(codes, distinct stripped strings): ``uniques[codes]`` rebuilds the stripped column.
-
-    Missing values become ''. Work on the few distinct values, then expand with ``codes``.
-    """
-    codes, raw = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    stripped = [str(v).strip() for v in raw.tolist()] + [""]
-    remap, uniques = pd.factorize(np.asarray(stripped, dtype=object), use_na_sentinel=True)
-    return remap[codes].astype(np.intp), pd.Series(uniques, dtype=object)
-
-
-def expand(codes: np.ndarray, parsed: list[object], index: pd.Index | None = None) -> pd.Series:
-    """Per-row values from a per-unique table (object dtype)."""
-    table = np.empty(len(parsed), dtype=object)
-    table[:] = parsed
-    return pd.Series(table[codes], index=index, dtype=object)
-
-
 def arrow_strings(values: pd.Series) -> pd.Series:
     """Arrow-backed strings (regexes then run in C++)."""
     return values.astype("string[pyarrow]")
-
-
-_factorize = factorize_text
-_expand = expand
 
 
 # --------------------------------------------------------------------------- amounts
@@ -76,7 +56,7 @@ _P_AMBIGUOUS_DOT = r"^[1-9]\d{0,2}\.\d{3}$"
 
 def infer_decimal_separator(values: pd.Series) -> Decimal_ | None:
     """'.' or ',' as the column's decimal separator from its unambiguous values, else None."""
-    _codes, uniques = _factorize(values)
+    _codes, uniques = factorize_text(values)
     core = _amount_cores(uniques)[0]
     return _column_decimal(core)
 
@@ -109,8 +89,8 @@ def parse_amounts(values: pd.Series, *, decimal: Decimal_ | None = None) -> pd.S
     """
     if len(values) == 0:
         return pd.Series([], index=values.index, dtype=object)
-    codes, uniques = _factorize(values)
-    return _expand(codes, amount_table(uniques, decimal=decimal), values.index)
+    codes, uniques = factorize_text(values)
+    return expand(codes, amount_table(uniques, decimal=decimal), values.index)
 
 
 def amount_table(uniques: pd.Series, *, decimal: Decimal_ | None = None) -> list[object]:
@@ -196,7 +176,7 @@ def _century(two_digit: pd.Series) -> pd.Series:
 
 def infer_dayfirst(values: pd.Series) -> bool | None:
     """Whether ``a/b/yyyy`` dates are day-first (True), month-first (False) or undecided (None)."""
-    _codes, uniques = _factorize(values)
+    _codes, uniques = factorize_text(values)
     parts = uniques.str.extract(_DMY)
     return _dayfirst_from_parts(parts)
 
@@ -223,8 +203,8 @@ def parse_dates(values: pd.Series, *, dayfirst: bool | None = None) -> pd.Series
     """
     if len(values) == 0:
         return pd.Series([], index=values.index, dtype=object)
-    codes, uniques = _factorize(values)
-    return _expand(codes, date_table(uniques, dayfirst=dayfirst), values.index)
+    codes, uniques = factorize_text(values)
+    return expand(codes, date_table(uniques, dayfirst=dayfirst), values.index)
 
 
 def date_table(uniques: pd.Series, *, dayfirst: bool | None = None) -> list[object]:
@@ -289,8 +269,6 @@ def _parse_free_form(text: pd.Series, *, dayfirst: bool) -> pd.Series:
 __all__ = [
     "amount_table",
     "date_table",
-    "expand",
-    "factorize_text",
     "infer_dayfirst",
     "infer_decimal_separator",
     "parse_amounts",

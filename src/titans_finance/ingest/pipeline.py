@@ -18,9 +18,9 @@ from titans_finance.errors import InputFileError, PermissionDeniedError
 from titans_finance.ingest.balance import check_balance_continuity
 from titans_finance.ingest.dedupe import fingerprints
 from titans_finance.ingest.mapping import load_mapping
-from titans_finance.ingest.merchants import normalize_merchants
 from titans_finance.ingest.readers import read_file
 from titans_finance.ingest.validate import validate_frame
+from titans_finance.merchants import normalize_merchants
 from titans_finance.storage.bulk import store_import
 
 logger = logging.getLogger(__name__)

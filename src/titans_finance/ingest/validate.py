@@ -13,30 +13,14 @@ import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
-from titans_finance.ingest.normalize import expand, factorize_text, parse_amounts, parse_dates
+from titans_finance.frame import clean_text, per_distinct
+from titans_finance.ingest.normalize import parse_amounts, parse_dates
 
 logger = logging.getLogger(__name__)
 
 EXAMPLE_DATE = "2024-01-31"
 
 _CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "¥": "JPY", "KČ": "CZK"}
-
-
-def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Stripped strings; missing or empty values become None (work on distinct values)."""
-    if column not in frame:
-        return pd.Series(None, index=frame.index, dtype=object)
-    codes, uniques = factorize_text(frame[column])
-    return expand(codes, uniques.where(uniques != "", None).tolist(), frame.index)
-
-
-def _per_unique(values: pd.Series, func: Callable[[Any], object], missing: object) -> pd.Series:
-    """``func`` applied once per distinct non-missing value, ``missing`` for missing ones."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-    table = np.empty(len(uniques) + 1, dtype=object)
-    table[: len(uniques)] = [func(u) for u in uniques]
-    table[len(uniques)] = missing
-    return pd.Series(table[codes], index=values.index, dtype=object)
 
 
 def _dates(values: pd.Series) -> pd.Series:
@@ -121,7 +105,7 @@ def validate_frame(
             rows = mask[mask].index
             reasons[rows] = message(rows) if callable(message) else message
 
-    raw_date = _text(frame, d.DATE)
+    raw_date = clean_text(frame, d.DATE, None)
     dates = _dates(frame[d.DATE]) if d.DATE in frame else pd.Series(None, index=frame.index)
     reject(raw_date.isna() & dates.isna(), "date is missing")
     reject(
@@ -133,20 +117,22 @@ def validate_frame(
         ),
     )
     latest = dt.date.today() + dt.timedelta(days=366)
-    out_of_range = _per_unique(dates, lambda v: not (d.MIN_DATE <= v <= latest), False).astype(bool)
+    out_of_range = per_distinct(dates, lambda v: not (d.MIN_DATE <= v <= latest), False).astype(
+        bool
+    )
     reject(
         out_of_range,
         lambda rows: "date " + dates[rows].astype(str) + f" is outside {d.MIN_DATE} .. {latest}",
     )
 
-    raw_amount = _text(frame, d.AMOUNT)
+    raw_amount = clean_text(frame, d.AMOUNT, None)
     amounts = _amounts(frame[d.AMOUNT]) if d.AMOUNT in frame else pd.Series(None, index=frame.index)
     reject(raw_amount.isna() & amounts.isna(), "amount is missing")
     reject(
         amounts.isna(),
         lambda rows: "amount '" + raw_amount[rows].astype(str) + "' is not a number",
     )
-    bad_size = _per_unique(
+    bad_size = per_distinct(
         amounts, lambda v: not v.is_finite() or abs(v) >= d.MAX_ABS_AMOUNT, False
     ).astype(bool)
     reject(
@@ -156,12 +142,12 @@ def validate_frame(
         ),
     )
 
-    description = _text(frame, d.DESCRIPTION)
+    description = clean_text(frame, d.DESCRIPTION, None)
     for fallback in (d.REFERENCE, d.MERCHANT):
         if fallback in frame and description.isna().any():
-            description = description.where(description.notna(), _text(frame, fallback))
+            description = description.where(description.notna(), clean_text(frame, fallback, None))
     reject(description.isna(), "description is empty (and no reference or merchant to use)")
-    length = _per_unique(description, len, 0).astype(int)
+    length = per_distinct(description, len, 0).astype(int)
     reject(
         length > d.MAX_DESCRIPTION,
         lambda rows: (
@@ -171,8 +157,8 @@ def validate_frame(
         ),
     )
 
-    given_type = _text(frame, d.TYPE)
-    mapped = _per_unique(given_type, lambda t: _type_value(str(t)), None)
+    given_type = clean_text(frame, d.TYPE, None)
+    mapped = per_distinct(given_type, lambda t: _type_value(str(t)), None)
     unknown = given_type.notna() & mapped.isna()
     if unknown.any():
         logger.info(
@@ -181,12 +167,12 @@ def validate_frame(
             given_type[unknown].iloc[0],
         )
     if mapped.isna().any():
-        from_sign = _per_unique(amounts, lambda v: d.type_from_amount(v).value, None)
+        from_sign = per_distinct(amounts, lambda v: d.type_from_amount(v).value, None)
         types = mapped.where(mapped.notna(), from_sign)
     else:
         types = mapped
 
-    currency = _per_unique(_text(frame, d.CURRENCY), _currency_code, None)
+    currency = per_distinct(clean_text(frame, d.CURRENCY, None), _currency_code, None)
     currency = currency.where(currency.notna(), default_currency)
 
     frame[d.DATE] = dates
@@ -202,7 +188,7 @@ def validate_frame(
         d.RECEIPT_URL,
         d.ACCOUNT,
     ):
-        frame[column] = _text(frame, column)
+        frame[column] = clean_text(frame, column, None)
     frame[d.ACCOUNT] = frame[d.ACCOUNT].where(frame[d.ACCOUNT].notna(), d.DEFAULT_ACCOUNT)
     if d.BALANCE in frame:
         frame[d.BALANCE] = _amounts(frame[d.BALANCE])

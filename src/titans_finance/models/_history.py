@@ -14,15 +14,15 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from titans_finance import domain as d
 from titans_finance.errors import TrainingDataError, ValidationError
-from titans_finance.features.text import lower_strip, map_distinct
+from titans_finance.features.text import lower_strip
+from titans_finance.frame import map_distinct, text_column, to_float
+from titans_finance.merchants import merchant_key
 
 logger = logging.getLogger(__name__)
 
 #: 1.4826 * MAD estimates the standard deviation of a normal sample.
 MAD_TO_SIGMA = 1.4826
 
-_DIGITS = re.compile(r"[\d#*/\\.,:;_\-]+")
-_SPACES = re.compile(r"\s+")
 _CASH = re.compile(r"\b(?:atm|cash|withdrawal|withdraw|vyber)\b", re.IGNORECASE)
 
 
@@ -36,47 +36,6 @@ def single_threaded() -> Iterator[None]:
     """
     with threadpool_limits(limits=1, user_api="openmp"):
         yield
-
-
-def _simple_merchants(descriptions: pd.Series) -> pd.Series:
-    """Lower-case, digits and punctuation removed: a fallback merchant key."""
-    text = descriptions.fillna("").astype(str).str.lower().str.replace(_DIGITS, " ", regex=True)
-    return text.str.replace(_SPACES, " ", regex=True).str.strip()
-
-
-def merchant_keys(frame: pd.DataFrame) -> pd.Series:
-    """The normalised merchant of each row: the ``merchant`` column where present, otherwise a
-    normalisation of ``Description`` (``ingest.merchants.normalize_merchants`` when available)."""
-    description = (
-        frame[d.DESCRIPTION]
-        if d.DESCRIPTION in frame
-        else pd.Series("", index=frame.index, dtype=object)
-    )
-    existing = frame.get(d.MERCHANT)
-    missing = (
-        existing.isna() | (existing.astype(str).str.strip() == "")
-        if existing is not None
-        else pd.Series(True, index=frame.index)
-    )
-    if not missing.any() and existing is not None:
-        return existing.astype(str).str.strip().str.lower()
-    from titans_finance.ingest.merchants import normalize_merchants
-
-    derived = pd.Series(normalize_merchants(description[missing]), index=description[missing].index)
-    derived = derived.fillna("").astype(str)
-    empty = derived.str.strip() == ""
-    derived[empty] = _simple_merchants(description[missing][empty])
-    out = pd.Series("", index=frame.index, dtype=object)
-    if existing is not None:
-        out[~missing] = existing[~missing].astype(str)
-    out[missing] = derived
-    return out.astype(str).str.strip().str.lower()
-
-
-def _text(frame: pd.DataFrame, column: str, default: str = "") -> pd.Series:
-    if column not in frame:
-        return pd.Series(default, index=frame.index, dtype=object)
-    return frame[column].astype(object).where(frame[column].notna(), default).astype(str)
 
 
 def require_columns(
@@ -123,30 +82,30 @@ def working_frame(
         bad = int(np.flatnonzero(dates.isna().to_numpy())[0])
         raise error(f"{what}: row {bad} has an unreadable {d.DATE} ({frame[d.DATE].iloc[bad]!r})")
     work["_date"] = dates.dt.normalize().to_numpy()
-    work["_account"] = _text(frame, d.ACCOUNT, d.DEFAULT_ACCOUNT).to_numpy()
-    work["_merchant"] = merchant_keys(frame).to_numpy()
+    work["_account"] = text_column(frame, d.ACCOUNT, d.DEFAULT_ACCOUNT).to_numpy()
+    work["_merchant"] = merchant_key(frame).to_numpy()
     # string work once per distinct value, not per row
-    work["_category"] = map_distinct(_text(frame, d.CATEGORY), lower_strip).to_numpy()
+    work["_category"] = map_distinct(text_column(frame, d.CATEGORY), lower_strip).to_numpy()
     type_sign = {"expense": -1.0, "income": 1.0}
     work["_type_sign"] = (
         map_distinct(
-            _text(frame, d.TYPE),
+            text_column(frame, d.TYPE),
             lambda v: np.asarray([type_sign.get(t, 0.0) for t in lower_strip(v)], dtype=object),
         )
         .to_numpy()
         .astype(float)
     )
     method_cash = map_distinct(
-        _text(frame, d.PAYMENT_METHOD),
+        text_column(frame, d.PAYMENT_METHOD),
         lambda v: np.asarray(["cash" in t for t in lower_strip(v)], dtype=object),
     )
     description_cash = map_distinct(
-        _text(frame, d.DESCRIPTION),
+        text_column(frame, d.DESCRIPTION),
         lambda v: pd.Series(v, dtype=object).str.contains(_CASH, regex=True).to_numpy(object),
     )
     work["_is_cash"] = method_cash.to_numpy(bool) | description_cash.to_numpy(bool)
     if d.AMOUNT in frame:
-        amount = d.to_float(frame[d.AMOUNT])
+        amount = to_float(frame[d.AMOUNT])
         if need_amount and np.isnan(amount).any():
             bad = int(np.flatnonzero(np.isnan(amount))[0])
             raise error(
@@ -231,7 +190,6 @@ __all__ = [
     "MAD_TO_SIGMA",
     "attach",
     "group_table",
-    "merchant_keys",
     "prior_stats",
     "require_columns",
     "single_threaded",

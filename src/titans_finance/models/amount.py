@@ -495,7 +495,8 @@ def _split_date(work: pd.DataFrame, fraction: float) -> pd.Timestamp | None:
 
 def _weights(features: pd.DataFrame) -> np.ndarray:
     """Row weights proportional to the reference magnitude (absolute error in money)."""
-    return (np.expm1(features["ref"].to_numpy().clip(0.0, 30.0)) + 1.0) ** _WEIGHT_POWER
+    reference = np.asarray(features["ref"].to_numpy(dtype=np.float64))
+    return np.asarray((np.expm1(reference.clip(0.0, 30.0)) + 1.0) ** _WEIGHT_POWER)
 
 
 def _weighted_sample(weight: np.ndarray, seed: int) -> np.ndarray:
@@ -516,7 +517,7 @@ def _best_shrink(features: pd.DataFrame, target: np.ndarray, correction: np.ndar
 def _descriptions(frame: pd.DataFrame, positions: pd.Series) -> np.ndarray:
     source = frame[d.DESCRIPTION] if d.DESCRIPTION in frame else frame[d.MERCHANT]
     text = source.astype(object).where(source.notna(), "").astype(str).str.strip().str.lower()
-    return text.to_numpy()[positions.to_numpy()]
+    return np.asarray(text.to_numpy(dtype=object)[positions.to_numpy()], dtype=object)
 
 
 def _mondrian_keys(work: pd.DataFrame, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from titans_finance import domain as d
 from titans_finance.errors import TrainingDataError, ValidationError
+from titans_finance.frame import to_float
 from titans_finance.models._history import (
     MAD_TO_SIGMA,
     attach,
@@ -252,7 +253,7 @@ class AnomalyModel(TitansModel):
                 f"anomaly model training needs at least {_MIN_ROWS} transactions, got {len(work)}"
             )
         if d.BALANCE in frame:
-            work["_balance"] = d.to_float(frame[d.BALANCE])
+            work["_balance"] = to_float(frame[d.BALANCE])
         work = work.sort_values(["_date", "_pos"], kind="stable").reset_index(drop=True)
         if "id" in frame:
             work["_id"] = frame["id"].astype(str).to_numpy()[work["_pos"].to_numpy()]
@@ -615,7 +616,8 @@ class AnomalyModel(TitansModel):
     def _isolation(self, ctx: pd.DataFrame) -> np.ndarray:
         """Isolation-forest outlyingness as the rank among the validation rows (0..1)."""
         raw = -self.forest_.score_samples(self._features(ctx).to_numpy())
-        return np.searchsorted(self.forest_scores_, raw, side="right") / len(self.forest_scores_)
+        ranks = np.searchsorted(self.forest_scores_, raw, side="right")
+        return np.asarray(ranks / len(self.forest_scores_), dtype=np.float64)
 
     def _duplicates(self, ctx: pd.DataFrame) -> np.ndarray:
         """Rows repeating an earlier row's account, merchant and amount within the window."""
@@ -850,7 +852,7 @@ def inject_anomalies(
     out = frame.copy()
     if d.AMOUNT not in out or out.empty:
         raise ValidationError("cannot inject anomalies: the frame has no Amount rows")
-    amount = pd.Series(d.to_float(out[d.AMOUNT]), index=out.index)
+    amount = pd.Series(to_float(out[d.AMOUNT]), index=out.index)
     n_each = max(1, int(len(out) * rate / 2))
     scaled = rng.choice(len(out), size=min(n_each, len(out)), replace=False)
     amount.iloc[scaled] = amount.iloc[scaled] * 10.0

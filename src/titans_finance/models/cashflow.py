@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from titans_finance import domain as d
 from titans_finance.errors import NotFoundError, TrainingDataError, ValidationError
+from titans_finance.frame import to_float
 from titans_finance.models._history import working_frame
 from titans_finance.models.base import ModelMetadata, TitansModel
 from titans_finance.models.recurring import RecurringModel
@@ -167,7 +168,7 @@ class CashflowModel(TitansModel):
             else work["_merchant"].to_numpy()
         )
         balance = (
-            d.to_float(frame[d.BALANCE].reset_index(drop=True))
+            to_float(frame[d.BALANCE].reset_index(drop=True))
             if d.BALANCE in frame
             else np.full(len(frame), np.nan)
         )
@@ -420,7 +421,7 @@ class CashflowModel(TitansModel):
             return np.full(n, self.interval_factor_)
         lower, upper = self._scaled_sides(self._scale_design(state.scale, widths), widths)
         half = np.maximum(widths, max(self.width_floor_, 1e-9)).mean(axis=1)
-        return self.interval_factor_ * 0.5 * (lower + upper) / half
+        return np.asarray(self.interval_factor_ * 0.5 * (lower + upper) / half, dtype=np.float64)
 
     def _widths(self, state: _State, rng: np.random.Generator) -> np.ndarray:
         """Raw simulated spread of each account's 30-day net: (below, above) the mean."""
@@ -470,7 +471,7 @@ class CashflowModel(TitansModel):
         assert coef is not None
         features = self.state_.features
         structural = features[:, 0] + features[:, 1]
-        return coef[0] + features @ coef[1:] - structural
+        return np.asarray(coef[0] + features @ coef[1:] - structural, dtype=np.float64)
 
     def forecast(
         self, days: int | None = None, *, by_account: bool = False, account: str | None = None
@@ -766,7 +767,7 @@ def _deviations(
     offsets = (starts[..., None] + np.arange(block)) % n_valid[:, None, None, None]
     offsets = offsets.reshape(len(accounts), n_sims, -1)[:, :, :days]
     columns = first[:, None, None] + offsets
-    sims = flows[np.arange(len(accounts))[:, None, None], columns]
+    sims: np.ndarray = flows[np.arange(len(accounts))[:, None, None], columns]
     sims -= state.raw_daily_mean[accounts][:, None, None]
     if len(occurrences):
         position = pd.Series(np.arange(len(accounts)), index=accounts)

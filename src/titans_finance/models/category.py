@@ -83,7 +83,7 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=1, keepdims=True)
     np.exp(shifted, out=shifted)
     shifted /= shifted.sum(axis=1, keepdims=True)
-    return shifted
+    return np.asarray(shifted)
 
 
 def _fit_temperature(scores: np.ndarray, target: np.ndarray) -> float:
@@ -364,7 +364,8 @@ class CategoryModel(TitansModel):
         """Boolean per row: its merchant was absent from the training data (monitoring)."""
         check_is_fitted(self, "estimator_")
         prepared = prepare_text(frame)
-        return self.known_merchants_.get_indexer(pd.Index(prepared[MERCHANT_KEY_COLUMN])) < 0
+        positions = self.known_merchants_.get_indexer(pd.Index(prepared[MERCHANT_KEY_COLUMN]))
+        return np.asarray(positions < 0)
 
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         if len(frame) == 0:

@@ -15,8 +15,8 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from titans_finance import domain as d
-from titans_finance.features._columns import amount_column, text_column
-from titans_finance.features.text import normalize_descriptors
+from titans_finance.features.text import clean_descriptors
+from titans_finance.frame import amount_column, text_column
 
 COLD_START_SOURCE = "cold_start"
 MATCH_CONFIDENCE = 0.45
@@ -308,7 +308,7 @@ _PATTERNS = _compile(DEFAULT_TAXONOMY)
 
 
 def _taxonomy_text(frame: pd.DataFrame) -> pd.Series:
-    text = normalize_descriptors(text_column(frame, d.DESCRIPTION))
+    text = clean_descriptors(text_column(frame, d.DESCRIPTION))
     if d.MERCHANT in frame:
         text = text + " " + text_column(frame, d.MERCHANT).str.lower()
     return text

@@ -16,7 +16,7 @@ most ``TOP_LEVELS`` levels (the rest pooled as ``OTHER``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -53,14 +53,15 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
 
 def _window_shares(counts: np.ndarray) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.float64) + _PSEUDO_COUNT
-    return counts / counts.sum()
+    return np.asarray(counts / counts.sum(), dtype=np.float64)
 
 
 def _amounts(frame: pd.DataFrame) -> np.ndarray:
     if d.AMOUNT not in frame:
         return np.empty(0)
     values = pd.to_numeric(frame[d.AMOUNT], errors="coerce").to_numpy(dtype=np.float64)
-    return values[np.isfinite(values)]
+    finite: np.ndarray = values[np.isfinite(values)]
+    return finite
 
 
 def _levels(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -142,7 +143,7 @@ def drift(reference: Mapping[str, Any], frame: pd.DataFrame) -> dict[str, dict[s
     report: dict[str, dict[str, float]] = {}
     if len(frame) == 0:
         return report
-    checks = {
+    checks: dict[str, Callable[[Mapping[str, Any]], dict[str, float] | None]] = {
         "amount": lambda ref: _numeric_drift(ref, _amounts(frame)),
         "category": lambda ref: _categorical_drift(ref, _levels(frame, d.CATEGORY)),
         "account": lambda ref: _categorical_drift(ref, _levels(frame, d.ACCOUNT)),

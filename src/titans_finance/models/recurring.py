@@ -86,7 +86,7 @@ def add_months(dates: np.ndarray, months: np.ndarray) -> np.ndarray:
     month_len = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(
         np.int64
     )
-    return target.astype("datetime64[D]") + np.minimum(day_of_month, month_len - 1)
+    return np.asarray(target.astype("datetime64[D]") + np.minimum(day_of_month, month_len - 1))
 
 
 def step_dates(dates: np.ndarray, period_idx: np.ndarray, steps: np.ndarray) -> np.ndarray:

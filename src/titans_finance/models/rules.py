@@ -10,8 +10,8 @@ import pandas as pd
 
 from titans_finance import domain as d
 from titans_finance.errors import ValidationError
-from titans_finance.features._columns import amount_column, text_column
-from titans_finance.features.text import merchant_key
+from titans_finance.features.text import merchant_key_of
+from titans_finance.frame import amount_column, text_column
 from titans_finance.patterns import compile_rule_regex
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def rule_mask(frame: pd.DataFrame, rule: d.CategoryRule) -> np.ndarray:
         mask &= _regex_mask(text_column(frame, d.DESCRIPTION), rule.pattern)
     elif kind is d.RuleKind.MERCHANT:
         wanted = rule.pattern.strip().lower()
-        keys = merchant_key(frame).str.lower()
+        keys = merchant_key_of(frame).str.lower()
         mask &= (keys == wanted).to_numpy(bool)
     elif kind is d.RuleKind.ACCOUNT:
         accounts = text_column(frame, d.ACCOUNT).str.strip().str.lower()
@@ -93,7 +93,7 @@ def propose_rules(
         return []
     data = pd.DataFrame(
         {
-            "merchant": merchant_key(frame.loc[labelled]).to_numpy(),
+            "merchant": merchant_key_of(frame.loc[labelled]).to_numpy(),
             "category": labels[labelled].astype(str).to_numpy(),
         }
     )

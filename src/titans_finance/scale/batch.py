@@ -21,7 +21,7 @@ SCHEDULERS = ("threads", "processes", "synchronous")
 
 
 def _score_partition(partition: pd.DataFrame, model: TitansModel) -> pd.DataFrame:
-    from titans_finance.ingest.merchants import normalize_merchants
+    from titans_finance.merchants import normalize_merchants
 
     frame = partition.copy()
     frame[d.DATE] = pd.to_datetime(frame[d.DATE], errors="coerce")

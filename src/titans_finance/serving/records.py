@@ -51,7 +51,7 @@ _MERCHANT_MEMO_MAX = 200_000
 
 
 def _merchants(descriptions: pd.Series) -> np.ndarray:
-    from titans_finance.ingest.merchants import normalize_merchants
+    from titans_finance.merchants import normalize_merchants
 
     codes, uniques = pd.factorize(descriptions, use_na_sentinel=False)
     memo = _MERCHANT_MEMO

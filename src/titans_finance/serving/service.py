@@ -27,7 +27,7 @@ from titans_finance.serving.cache import LRUCache, ModelStats
 from titans_finance.serving.records import frame_records, record_key, records_to_frame
 
 if TYPE_CHECKING:
-    from titans_finance.models.cashflow import ForecastResult
+    from titans_finance.models.cashflow import CashflowModel, ForecastResult
 
 logger = logging.getLogger(__name__)
 _Result = TypeVar("_Result")
@@ -284,27 +284,32 @@ class ModelService:
     def predict_category(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Category predictions; stored rules override the model (source = "rule")."""
         rules = self._rules
-        return self._timed(
+        result: pd.DataFrame = self._timed(
             "category",
             lambda m: m.predict_with_rules(frame, rules) if rules else m.predict(frame),
             len(frame),
             "confidence",
         )
+        return result
 
     def predict_amount(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Amount predictions with their interval (predicted_amount, lower, upper)."""
-        return self._timed("amount", lambda m: m.predict(frame), len(frame))
+        result: pd.DataFrame = self._timed("amount", lambda m: m.predict(frame), len(frame))
+        return result
 
     def predict_anomaly(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Anomaly scores, flags, risk levels and reasons."""
-        return self._timed("anomaly", lambda m: m.predict(frame), len(frame), "anomaly_score")
+        result: pd.DataFrame = self._timed(
+            "anomaly", lambda m: m.predict(frame), len(frame), "anomaly_score"
+        )
+        return result
 
     def forecast(self, days: int, *, account: str | None = None) -> ForecastResult:
         """The cash-flow model's forecast: its daily frame and summary."""
         if days < 1:
             raise ValidationError(f"forecast_days must be at least 1, got {days}")
 
-        def call(model: Any) -> ForecastResult:
+        def call(model: CashflowModel) -> ForecastResult:
             if account is not None:
                 return model.forecast(days, account=account)
             return model.forecast(days)
@@ -313,7 +318,10 @@ class ModelService:
 
     def recurring_streams(self, *, active_only: bool = False) -> pd.DataFrame:
         """The recurring streams the recurring model found."""
-        return self._timed("recurring", lambda m: m.streams(active_only=active_only), 1)
+        result: pd.DataFrame = self._timed(
+            "recurring", lambda m: m.streams(active_only=active_only), 1
+        )
+        return result
 
     def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
         """Dispatch: ``kind`` is category, amount or anomaly."""

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from titans_finance import domain as d
 from titans_finance.domain import RejectedRow as RejectedRowRecord
+from titans_finance.frame import per_distinct
 from titans_finance.storage.tables import (
     Account,
     Import,
@@ -155,13 +156,6 @@ def _insert_or_skip(conn: Connection, table: Any, keys: list[str]) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
-def _per_distinct(values: pd.Series, convert: Any) -> list[Any]:
-    """``convert`` applied once per distinct non-missing value; None where missing."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-    table = np.array([*(convert(u) for u in uniques), None], dtype=object)
-    return table[codes].tolist()
-
-
 def _insert_columns(
     frame: pd.DataFrame, account_ids: dict[str, int], import_id: int
 ) -> list[list[Any]]:
@@ -177,9 +171,11 @@ def _insert_columns(
             continue
         values = frame[source]
         if source == d.DATE:
-            columns.append(_per_distinct(values, lambda v: pd.Timestamp(v).date().isoformat()))
+            columns.append(
+                per_distinct(values, lambda v: pd.Timestamp(v).date().isoformat()).tolist()
+            )
         elif source in (d.AMOUNT, d.BALANCE):
-            columns.append(_per_distinct(values, str))
+            columns.append(per_distinct(values, str).tolist())
         else:
             columns.append(values.astype(object).where(values.notna(), None).tolist())
     return columns

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from titans_finance import domain as d
 from titans_finance.domain import TransactionFilter
 from titans_finance.errors import NotFoundError, ValidationError
+from titans_finance.frame import to_float
 from titans_finance.patterns import compile_rule_regex
 from titans_finance.storage.tables import (
     Account,
@@ -280,7 +281,7 @@ def load_transactions(engine: Engine, flt: TransactionFilter | None = None) -> p
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     frame[d.DATE] = pd.to_datetime(frame[d.DATE])
     for column in (d.AMOUNT, d.BALANCE):
-        frame[column] = d.to_float(frame[column])
+        frame[column] = to_float(frame[column])
     return frame
 
 

@@ -29,14 +29,9 @@ import pyarrow.csv as pacsv  # type: ignore[import-untyped]
 from titans_finance import domain as d
 from titans_finance.domain import RejectedRow
 from titans_finance.errors import InputFileError
+from titans_finance.frame import expand, factorize_text
 from titans_finance.ingest.mapping import ColumnMapping, coerce_mapping
-from titans_finance.ingest.normalize import (
-    amount_table,
-    arrow_strings,
-    date_table,
-    expand,
-    factorize_text,
-)
+from titans_finance.ingest.normalize import amount_table, arrow_strings, date_table
 from titans_finance.ingest.readers._common import decode_text
 from titans_finance.ingest.readers.base import ReadResult
 
@@ -606,7 +601,8 @@ def _direction_sign(values: _Coded, mapping: ColumnMapping) -> np.ndarray | None
     if not bool(known.all()) or not bool((lowered != "").any()):
         return None
     sign = np.where(lowered.isin(out_words), -1, np.where(lowered.isin(in_words), 1, 0))
-    return np.asarray(sign)[values.codes]
+    signs: np.ndarray = np.asarray(sign)[values.codes]
+    return signs
 
 
 def _negated(table: np.ndarray) -> np.ndarray:

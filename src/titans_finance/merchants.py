@@ -1,6 +1,8 @@
-"""Merchant names from raw bank descriptions, and the normalised description used for fingerprints.
+"""The merchant identity: clean merchant names from raw bank descriptions, and the one
+merchant key every model and ingest use.
 
-Everything runs as pandas ``.str`` operations on the distinct descriptions, then maps back.
+Low in the stack beside :mod:`titans_finance.frame`.  Everything runs as pandas ``.str``
+operations on the distinct descriptions, then maps back.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import re
 
 import numpy as np
 import pandas as pd
+
+from titans_finance import domain as d
+from titans_finance.frame import map_distinct
 
 # Well-known descriptor spellings -> merchant (checked on the upper-cased description).
 _ALIASES: tuple[tuple[str, str], ...] = (
@@ -119,15 +124,6 @@ def _clean_unique(text: pd.Series) -> pd.Series:
     return result.where(result.str.len() > 0, None)
 
 
-def _map_unique(values: pd.Series, func: object) -> pd.Series:
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    done = func(pd.Series(uniques, dtype=object))  # type: ignore[operator]
-    table = np.empty(len(uniques) + 1, dtype=object)
-    table[: len(uniques)] = done.tolist()
-    table[len(uniques)] = None
-    return pd.Series(table[codes], index=values.index, dtype=object)
-
-
 def normalize_merchants(descriptions: pd.Series) -> pd.Series:
     """Clean merchant names from raw descriptions (object dtype; None where nothing is left).
 
@@ -135,19 +131,56 @@ def normalize_merchants(descriptions: pd.Series) -> pd.Series:
     numbers, dates, reference codes, legal suffixes and recognisable trailing locations, unescapes
     HTML entities, title-cases, and maps well-known descriptors (``AMZN Mktp`` -> ``Amazon``).
     """
-    return _map_unique(descriptions, _clean_unique)
+    return map_distinct(
+        descriptions, lambda texts: _clean_unique(pd.Series(texts, dtype=object)), missing=None
+    )
 
 
-def _describe_unique(text: pd.Series) -> pd.Series:
-    raw = text.map(html.unescape, na_action="ignore").fillna("").astype(str)
-    out = raw.str.lower().str.replace(r"\d+", "#", regex=True)
-    return out.str.replace(r"\s+", " ", regex=True).str.strip()
+_DIGITS = re.compile(r"[\d#*/\\.,:;_\-]+")
+_SPACES = re.compile(r"\s+")
 
 
-def normalize_descriptions(descriptions: pd.Series) -> pd.Series:
-    """Descriptions lower-cased, HTML-unescaped, whitespace collapsed and digit runs as ``#``."""
-    out = _map_unique(descriptions, _describe_unique)
-    return out.fillna("")
+def _simple_merchants(descriptions: pd.Series) -> pd.Series:
+    """Lower-case, digits and punctuation removed: the key when no merchant name is left."""
+    text = descriptions.fillna("").astype(str).str.lower().str.replace(_DIGITS, " ", regex=True)
+    return text.str.replace(_SPACES, " ", regex=True).str.strip()
 
 
-__all__ = ["normalize_descriptions", "normalize_merchants"]
+def _keys_of_descriptions(texts: list[str]) -> list[str]:
+    """Merchant keys of distinct descriptions: the cleaned name, else the tidied text."""
+    descriptions = pd.Series(texts, dtype=object)
+    names = _clean_unique(descriptions).fillna("").astype(str)
+    empty = names.str.strip() == ""
+    names[empty] = _simple_merchants(descriptions[empty])
+    return list(names.str.strip().str.lower())
+
+
+def merchant_key(frame: pd.DataFrame) -> pd.Series:
+    """The merchant identity of each row (lower-case strings, same index as ``frame``).
+
+    The ``Merchant`` column where it holds a name (ingest fills it with
+    :func:`normalize_merchants`); otherwise :func:`normalize_merchants` of ``Description``,
+    and, where nothing of a merchant name is left, the description without digits and
+    punctuation.  Every model (category, amount, anomaly, recurring, cash flow) and the rules
+    key merchants this way, so they agree about who the merchant is.
+    """
+    if d.MERCHANT in frame:
+        given = map_distinct(
+            frame[d.MERCHANT], lambda names: [n.strip().lower() for n in names]
+        ).to_numpy()
+    else:
+        given = np.full(len(frame), "", dtype=object)
+    missing = np.flatnonzero(given == "")
+    if len(missing) == 0:
+        return pd.Series(given, index=frame.index, dtype=object)
+    if d.DESCRIPTION in frame:
+        rest = frame[d.DESCRIPTION].iloc[missing].reset_index(drop=True)
+    else:
+        rest = pd.Series("", index=pd.RangeIndex(len(missing)), dtype=object)
+    derived = map_distinct(rest, _keys_of_descriptions, missing="")
+    out = given.copy()
+    out[missing] = derived.to_numpy()
+    return pd.Series(out, index=frame.index, dtype=object)
+
+
+__all__ = ["merchant_key", "normalize_merchants"]

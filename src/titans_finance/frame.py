@@ -1,0 +1,141 @@
+"""The canonical transaction frame: column accessors and per-distinct-value helpers.
+
+Low in the stack, beside :mod:`titans_finance.domain` (the column names and vocabulary): every
+layer above (ingest, storage, features, models, serving) reads the canonical frame through these
+helpers rather than writing its own.
+
+* ``per_distinct`` / ``map_distinct``: bank exports repeat the same dates, amounts and
+  descriptors, so work is done once per distinct value and broadcast back to the rows.
+* ``factorize_text`` / ``expand``: the same idea for stripped strings, as (codes, uniques).
+* ``text_column`` / ``clean_text`` / ``amount_column`` / ``date_column``: tolerant column access
+  (a constant column when the column is absent).
+* ``to_float``: the one Decimal -> float conversion of the project, where money leaves exact
+  arithmetic for model input, charts and JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from titans_finance import domain as d
+
+
+def per_distinct(
+    values: pd.Series, func: Callable[[Any], object], missing: object = None
+) -> pd.Series:
+    """``func`` applied once per distinct non-missing value; ``missing`` for missing values.
+
+    Returns an object Series with the index of ``values``.
+    """
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[: len(uniques)] = [func(u) for u in uniques]
+    table[len(uniques)] = missing  # code -1 (missing) picks the last entry
+    return pd.Series(table[codes], index=values.index, dtype=object)
+
+
+def map_distinct(
+    values: pd.Series,
+    func: Callable[[list[str]], Sequence[Any] | np.ndarray | pd.Series],
+    missing: object = "",
+) -> pd.Series:
+    """``func`` on the list of distinct non-missing values *as strings*, broadcast back.
+
+    ``func`` is vectorised: it takes every distinct text at once and returns one result each,
+    in order.  Missing values get ``missing``.  Returns an object Series with the index of
+    ``values``.
+    """
+    codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
+    if pd.api.types.infer_dtype(uniques, skipna=False) == "string":
+        texts = list(uniques)
+    else:
+        texts = [str(u) for u in uniques]
+    mapped = func(texts)
+    table = np.empty(len(texts) + 1, dtype=object)
+    table[: len(texts)] = list(mapped)
+    table[len(texts)] = missing
+    return pd.Series(table[codes], index=values.index, dtype=object)
+
+
+def factorize_text(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Series]:
+    """(codes, distinct stripped strings): ``uniques[codes]`` rebuilds the stripped column.
+
+    Missing values become ''. Work on the few distinct values, then expand with ``codes``.
+    """
+    codes, raw = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    stripped = [str(v).strip() for v in raw.tolist()] + [""]
+    remap, uniques = pd.factorize(np.asarray(stripped, dtype=object), use_na_sentinel=True)
+    return remap[codes].astype(np.intp), pd.Series(uniques, dtype=object)
+
+
+def expand(codes: np.ndarray, parsed: list[object], index: pd.Index | None = None) -> pd.Series:
+    """Per-row values from a per-unique table (object dtype)."""
+    table = np.empty(len(parsed), dtype=object)
+    table[:] = parsed
+    return pd.Series(table[codes], index=index, dtype=object)
+
+
+def text_column(frame: pd.DataFrame, name: str, default: str = "") -> pd.Series:
+    """Column ``name`` as strings, as given ('' for missing); a constant column when absent."""
+    if name not in frame:
+        return pd.Series(default, index=frame.index, dtype=object)
+    values = frame[name]
+    return values.astype(object).where(values.notna(), default).astype(str)
+
+
+def clean_text(frame: pd.DataFrame, name: str, empty: str | None = "") -> pd.Series:
+    """Column ``name`` as stripped strings; missing or blank values (and an absent column)
+    become ``empty``.  Strips once per distinct value."""
+    if name not in frame:
+        return pd.Series(empty, index=frame.index, dtype=object)
+    codes, uniques = factorize_text(frame[name])
+    if empty != "":
+        uniques = uniques.where(uniques != "", empty)
+    return expand(codes, uniques.tolist(), frame.index)
+
+
+def to_float(values: pd.Series) -> np.ndarray:
+    """Amounts as float64 (accepts Decimal, strings of numbers, floats); NaN where not a number.
+
+    The one Decimal -> float conversion of the project (for model input, charts and JSON).
+    """
+    if values.dtype == object:
+        values = values.astype("string")
+    numbers = pd.to_numeric(values, errors="coerce")
+    return np.asarray(pd.Series(numbers).astype("float64").to_numpy(), dtype=np.float64)
+
+
+def amount_column(frame: pd.DataFrame) -> np.ndarray:
+    """Signed amounts as float64 (Decimal and strings converted; missing or absent -> 0)."""
+    if d.AMOUNT not in frame:
+        return np.zeros(len(frame), dtype=np.float64)
+    return np.asarray(np.nan_to_num(to_float(frame[d.AMOUNT]), nan=0.0), dtype=np.float64)
+
+
+def date_column(frame: pd.DataFrame) -> pd.Series:
+    """Dates as naive datetime64 (NaT when missing or absent)."""
+    if d.DATE not in frame:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    values = frame[d.DATE]
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        values = pd.to_datetime(values, errors="coerce")
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_localize(None)
+    return values
+
+
+__all__ = [
+    "amount_column",
+    "clean_text",
+    "date_column",
+    "expand",
+    "factorize_text",
+    "map_distinct",
+    "per_distinct",
+    "text_column",
+    "to_float",
+]
