@@ -81,9 +81,11 @@ def test_csv_dispatch(tmp_path: Path) -> None:
 
 
 def test_unknown_format_lists_valid_names(golden: Path) -> None:
-    with pytest.raises(ValidationError, match=r"auto\|csv\|ofx\|qif\|camt\|berka"):
-        read_file(golden / "qif" / "bank.qif", format="xls")
-    assert SUPPORTED_FORMATS == ("csv", "ofx", "qif", "camt", "berka")
+    with pytest.raises(
+        ValidationError, match=r"auto\|csv\|ofx\|qif\|camt\|mt940\|xlsx\|pdf\|berka"
+    ):
+        read_file(golden / "qif" / "bank.qif", format="docx")
+    assert SUPPORTED_FORMATS == ("csv", "ofx", "qif", "camt", "mt940", "xlsx", "pdf", "berka")
 
 
 def test_missing_file(tmp_path: Path) -> None:

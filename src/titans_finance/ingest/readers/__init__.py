@@ -51,6 +51,12 @@ def _matches(pattern: str, *, anywhere: bool = True, flags: int = 0) -> Callable
     return lambda text: compiled.match(text) is not None
 
 
+def _sniff_with(function: str, text: str) -> bool:
+    """A sniff that lives in its reader module (``module:function``), imported on first use."""
+    module, name = function.split(":")
+    return bool(getattr(importlib.import_module(module), name)(text))
+
+
 _PKG = "titans_finance.ingest.readers"
 # Sniff order matters: the first matching spec wins; csv, with no sniff, is the fallback.
 REGISTRY: tuple[ReaderSpec, ...] = (
@@ -80,6 +86,31 @@ REGISTRY: tuple[ReaderSpec, ...] = (
             r"|<(?:\w+:)?BkToCstmr(?:Stmt|AcctRpt|DbtCdtNtfctn)\b"
         ),
         "ISO 20022 CAMT.052/053/054 XML",
+    ),
+    ReaderSpec(
+        "mt940",
+        f"{_PKG}.mt94x:read_mt940",
+        (".sta", ".mt940", ".940", ".942", ".mt942"),
+        ("mt942", "sta", "swift"),
+        # Sniffed before csv, which would take the colon-separated tag lines for a table.
+        lambda text: _sniff_with(f"{_PKG}.mt94x:looks_like_mt940", text),
+        "SWIFT MT940/MT942 statement",
+    ),
+    ReaderSpec(
+        "xlsx",
+        f"{_PKG}.spreadsheet:read_spreadsheet",
+        (".xlsx", ".xlsm", ".xls", ".ods"),
+        ("xls", "xlsm", "ods", "excel", "spreadsheet"),
+        lambda text: _sniff_with(f"{_PKG}.spreadsheet:looks_like_spreadsheet", text),
+        "spreadsheet (XLSX/XLS/ODS)",
+    ),
+    ReaderSpec(
+        "pdf",
+        f"{_PKG}.pdf:read_pdf",
+        (".pdf",),
+        (),
+        _matches(r"%PDF-", anywhere=False),
+        "PDF statement (text layer)",
     ),
     ReaderSpec(
         "berka",
