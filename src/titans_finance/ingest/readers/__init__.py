@@ -73,7 +73,12 @@ REGISTRY: tuple[ReaderSpec, ...] = (
         f"{_PKG}.qif:read_qif",
         (".qif",),
         (),
-        _matches(r"^(?:[#;][^\n]*\n\s*)*!(?:Type:|Account|Option:|Clear:)", flags=re.IGNORECASE),
+        # A header line within the first lines: comments or a banner may precede it.
+        _matches(
+            r"^(?:[^\n]*\n){0,30}?[ \t]*!(?:Type:|Account|Option:|Clear:)",
+            anywhere=False,
+            flags=re.IGNORECASE,
+        ),
         "Quicken QIF",
     ),
     ReaderSpec(
