@@ -5,8 +5,9 @@ statement line into a canonical row. The amount is signed by the debit/credit ma
 ``RC``, a reversed credit, take money out; ``C`` and ``RD`` put it in: the package's
 ``Options.all()`` fixes, which its next major release makes the default). The date is the entry
 (booking) date when the line carries one, else the value date. The description is the ``:86:``
-counterparty name (``?32``/``?33``) and purpose (``?20``..``?29``), or the unstructured ``:86:``
-text, or the ``:61:`` supplementary details. The bank reference (after ``//``), else the
+counterparty name (``?32``/``?33``) and purpose (``?20``..``?29``), or ``/NAME/`` and ``/REMI/``
+of the Dutch banks' slash layout, or the unstructured ``:86:`` text, or the ``:61:``
+supplementary details. The bank reference (after ``//``), else the
 customer reference, is the row's Reference when it identifies one transaction (``NONREF`` and
 references repeated for different bookings are not used). Opening and closing balance lines
 (``:60F:``/``:60M:``, ``:62F:``/``:62M:``) are not transactions: they are checked against the
@@ -40,6 +41,7 @@ _STATEMENT_START = re.compile(r"(?m)^:20:")
 _LINE_TAG = re.compile(r"(?m)^:61:")
 _STATEMENT_TAG = re.compile(r"(?m)^:(?:25|28C?|60[FM]|61|62[FM]|34F|13D?):")
 _SUBFIELD = re.compile(r"\?(\d{2})")
+_SLASH_KEY = re.compile(r"/(?:NAME|REMI)/")
 _NO_REFERENCE = frozenset({"", "NONREF", "NOREF", "NOTPROVIDED", "NONE"})
 # SWIFT transaction type codes (the 3 letters after N/F/S in :61:) to payment methods.
 _METHODS = {
@@ -108,6 +110,12 @@ def _subfields(details: str) -> dict[str, str]:
     return fields
 
 
+def _slash_field(text: str, key: str) -> str:
+    """The value after ``/KEY/`` up to the next ``/CODE/`` (upper-case code) or the end."""
+    found = re.search(rf"/{key}/(.*?)(?=/[A-Z]{{2,9}}/|\Z)", text)
+    return _clean(found.group(1).strip("/")) if found else ""
+
+
 def _clean(text: object) -> str:
     return re.sub(r"\s+", " ", str(text or "")).strip()
 
@@ -123,6 +131,12 @@ def _description(data: Mapping[str, Any]) -> str:
         purpose = purpose or _clean(" ".join(fields.get(f"2{i}", "") for i in range(10)))
         posting = posting or _clean(fields.get("00"))
         free = ""
+    elif _SLASH_KEY.search(free):
+        # Dutch banks' /CODE/value layout: the counterparty's NAME and the remittance REMI.
+        flat = free.replace("\n", "")
+        name = name or _slash_field(flat, "NAME")
+        purpose = purpose or _slash_field(flat, "REMI")
+        free = "" if (name or purpose) else free
     parts = [p for p in (name, purpose or _clean(free)) if p]
     text = " - ".join(parts) or posting or _clean(data.get("extra_details"))
     return text[: d.MAX_DESCRIPTION]
