@@ -145,6 +145,28 @@ FORMAT_CHOICES: tuple[str, ...] = ("auto", *SUPPORTED_FORMATS)
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(_EXTENSIONS)
 
 
+# Binary files that are not exports, by their magic bytes: what they are and what to do. No
+# column mapping helps with these, so the message never suggests one.
+_NOT_EXPORTS: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive, not a bank export: unzip it and import the files inside"),
+    (b"\x1f\x8b", "a gzip-compressed file: decompress it and import the file inside"),
+    (b"\x89PNG", "a PNG image: a picture of a statement has no data to import"),
+    (b"\xff\xd8\xff", "a JPEG image: a picture of a statement has no data to import"),
+    (b"Rar!", "a RAR archive, not a bank export: extract it and import the files inside"),
+    (b"7z\xbc\xaf", "a 7-Zip archive, not a bank export: extract it and import the files inside"),
+)
+_EXPORT_HINT = "download the statement as CSV, OFX, QIF, CAMT, MT940, XLSX or PDF"
+
+
+def _refuse_non_export(path: Path) -> None:
+    """InputFileError naming what a file that no reader recognised actually is, if known."""
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    for magic, what in _NOT_EXPORTS:
+        if head.startswith(magic):
+            raise InputFileError(f"{path}: {what}; {_EXPORT_HINT}")
+
+
 def spec_of(name: str) -> ReaderSpec:
     """The registered spec of a format name (``KeyError`` for an unknown one)."""
     return _BY_NAME[name]
@@ -213,6 +235,8 @@ def read_file(
     name = resolve_format(format, path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
+    if name == "csv" and (format or "auto").strip().lower() == "auto":
+        _refuse_non_export(path)
     result = _BY_NAME[name].load()(path, account=account, mapping=mapping)
     result.format = name
     return result

@@ -42,7 +42,9 @@ Grid = list[tuple[int, list[Any]]]
 def looks_like_spreadsheet(text: str) -> bool:
     """Whether a file's first bytes (Latin-1) are an XLSX/ODS zip or an OLE2 (XLS) file."""
     if text.startswith("PK\x03\x04"):
-        return "xl/" in text or "opendocument.spreadsheet" in text
+        # An Office Open XML package that is not a Word or PowerPoint one, or an ODS.
+        office = "[Content_Types].xml" in text[:256] and not ("word/" in text or "ppt/" in text)
+        return office or "xl/" in text or "opendocument.spreadsheet" in text
     return text.startswith("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
