@@ -116,3 +116,13 @@ def test_real_files_outside_the_transaction_schema_are_refused(
 ) -> None:
     with pytest.raises(InputFileError):
         load_frame(shared_data / relative)
+
+
+def test_row_without_text_is_stored_with_empty_description(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "no_text.csv"
+    path.write_text("Date,Description,Amount\n2024-01-02,,-12.50\n2024-01-03,Coffee,-3.00\n")
+    first = ingest_file(engine, path)
+    assert (first.inserted, first.rejected) == (2, 0)
+    frame = repo.load_transactions(engine)
+    assert sorted(frame[d.DESCRIPTION]) == ["", "Coffee"]
+    assert ingest_file(engine, path).inserted == 0

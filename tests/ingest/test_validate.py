@@ -48,7 +48,6 @@ def test_good_row_is_tidied() -> None:
         ({"Amount": float("inf")}, "line 12: amount"),
         ({"Amount": Decimal("NaN")}, "line 12: amount"),
         ({"Amount": Decimal("1e12")}, "not finite or too large"),
-        ({"Description": "   "}, "line 12: description is empty"),
         ({"Description": "x" * 501}, "line 12: description is 501 characters long (at most 500)"),
     ],
 )
@@ -60,15 +59,27 @@ def test_rejects_with_reasons(changes: dict[str, object], reason: str) -> None:
     assert rejects[0].reason.startswith(reason) or reason in rejects[0].reason
 
 
-def test_description_filled_from_reference_then_merchant() -> None:
+def test_description_filled_from_reference_then_merchant_then_category() -> None:
     frame, rejects = validate_frame(
         pd.concat(
-            [one(Description="", Reference="REF-9"), one(Description=None, merchant="Acme")],
+            [
+                one(Description="", Reference="REF-9"),
+                one(Description=None, merchant="Acme"),
+                one(Description=" ", Category="Groceries"),
+            ],
             ignore_index=True,
         )
     )
     assert rejects == []
-    assert frame["Description"].tolist() == ["REF-9", "Acme"]
+    assert frame["Description"].tolist() == ["REF-9", "Acme", "Groceries"]
+
+
+@pytest.mark.parametrize("description", [None, "", "   "])
+def test_row_with_date_and_amount_is_kept_without_text(description: str | None) -> None:
+    frame, rejects = validate_frame(one(Description=description))
+    assert rejects == []
+    assert frame.iloc[0]["Description"] == ""
+    assert frame.iloc[0]["Amount"] == Decimal("-4.50")
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,9 @@ def ingest(
         ..., help="Export files (CSV, OFX/QFX, QIF, CAMT.053, Berka)."
     ),
     account: str | None = typer.Option(None, "--account", "-a", help="Account name for the rows."),
-    file_format: str = typer.Option("auto", "--format", "-f", help="auto|csv|ofx|qif|camt|berka"),
+    file_format: str = typer.Option(
+        "auto", "--format", "-f", help="auto|csv|ofx|qif|camt|mt940|xlsx|pdf|berka"
+    ),
     mapping: Path | None = typer.Option(
         None,
         "--mapping",

@@ -85,8 +85,10 @@ def validate_frame(
     """Check and tidy a reader's canonical frame; return (accepted rows, rejected rows).
 
     Rejects rows whose date is missing or outside 1900-01-01 .. today + 1 year, whose amount is
-    missing, not finite or not below 1e12 in size, whose description is empty (after trying
-    Reference, then merchant) or longer than 500 characters. Fills Type from the amount sign
+    missing, not finite or not below 1e12 in size, or whose description is longer than 500
+    characters. A row with a date and an amount is never rejected for lacking text: an empty
+    description falls back to Reference, then merchant, then Category, else stays the empty
+    string. Fills Type from the amount sign
     when missing or unrecognised and maps synonyms (debit, credit, withdrawal, ...) to
     Income/Expense/Transfer. Currency becomes a 3-letter upper-case code, else
     ``default_currency``. Strings are stripped; empty strings become None.
@@ -143,10 +145,11 @@ def validate_frame(
     )
 
     description = clean_text(frame, d.DESCRIPTION, None)
-    for fallback in (d.REFERENCE, d.MERCHANT):
+    for fallback in (d.REFERENCE, d.MERCHANT, d.CATEGORY):
         if fallback in frame and description.isna().any():
             description = description.where(description.notna(), clean_text(frame, fallback, None))
-    reject(description.isna(), "description is empty (and no reference or merchant to use)")
+    # Money without text is still money: the ledger keeps it with an empty description.
+    description = description.where(description.notna(), "")
     length = per_distinct(description, len, 0).astype(int)
     reject(
         length > d.MAX_DESCRIPTION,

@@ -25,6 +25,12 @@ from titans_finance.ingest.readers import SUPPORTED_FORMATS, detect_format, read
         ("qif/bank.qif", "qif"),
         ("qif/ccard_dayfirst.qif", "qif"),
         ("berka/trans_slice.asc", "berka"),
+        ("formats/mt940_structured.sta", "mt940"),
+        ("formats/mt940_swift_blocks.940", "mt940"),
+        ("formats/mt942_interim.942", "mt940"),
+        ("formats/statement_title_rows.xlsx", "xlsx"),
+        ("formats/statement_legacy.xls", "xlsx"),
+        ("formats/statement_text_layer.pdf", "pdf"),
     ],
 )
 def test_detect_golden_files(golden: Path, relative: str, expected: str) -> None:
@@ -81,9 +87,11 @@ def test_csv_dispatch(tmp_path: Path) -> None:
 
 
 def test_unknown_format_lists_valid_names(golden: Path) -> None:
-    with pytest.raises(ValidationError, match=r"auto\|csv\|ofx\|qif\|camt\|berka"):
-        read_file(golden / "qif" / "bank.qif", format="xls")
-    assert SUPPORTED_FORMATS == ("csv", "ofx", "qif", "camt", "berka")
+    with pytest.raises(
+        ValidationError, match=r"auto\|csv\|ofx\|qif\|camt\|mt940\|xlsx\|pdf\|berka"
+    ):
+        read_file(golden / "qif" / "bank.qif", format="docx")
+    assert SUPPORTED_FORMATS == ("csv", "ofx", "qif", "camt", "mt940", "xlsx", "pdf", "berka")
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -91,3 +99,32 @@ def test_missing_file(tmp_path: Path) -> None:
         read_file(tmp_path / "nope.ofx")
     with pytest.raises(InputFileError, match="no such file"):
         read_file(tmp_path / "nope.ofx", format="ofx")
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        (b"PK\x03\x04\x14\x00\x00\x00export.csv" + b"\x00" * 64, "ZIP archive"),
+        (b"\x1f\x8b\x08\x00" + b"\x00" * 64, "gzip"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "PNG image"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 64, "JPEG image"),
+    ],
+)
+def test_non_exports_named_and_no_mapping_suggested(
+    tmp_path: Path, content: bytes, what: str
+) -> None:
+    path = tmp_path / "statement.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputFileError, match=what) as error:
+        read_file(path)
+    assert "--mapping" not in str(error.value)
+
+
+def test_mt940_with_semicolons_is_not_sniffed_as_csv(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        ":20:A;B\n:25:DE1;2\n:28C:1\n:60F:C240101EUR1,00\n:61:240102D1,00NMSC;X\n"
+        ":86:a;b;c\n:62F:C240102EUR0,00\n-\n"
+    )
+    assert detect_format(path) == "mt940"
+    assert read_file(path).frame[d.AMOUNT].tolist() == [Decimal("-1.00")]

@@ -132,12 +132,51 @@ def test_comments_empty_elements_keep_line_numbers(tmp_path: Path) -> None:
         "</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n"
     )
     result = read_ofx(path)
-    assert result.frame["line"].tolist() == [7]
-    assert result.frame[d.TYPE].tolist() == ["Income"]
-    assert result.frame[d.DESCRIPTION].tolist() == ["Credit"]  # no NAME/MEMO: the type
-    assert [(r.line, r.reason) for r in result.rejects] == [
-        (8, "the transaction has no FITID (the bank's transaction id)")
-    ]
+    assert result.frame["line"].tolist() == [7, 8]
+    assert result.frame[d.TYPE].tolist() == ["Income", "Expense"]
+    assert result.frame[d.DESCRIPTION].tolist() == ["", ""]  # no NAME/MEMO/PAYEE: empty
+    assert result.frame[d.REFERENCE].tolist() == ["A", None]  # no FITID: no reference
+    assert result.rejects == []
+
+
+def _one_transaction(tmp_path: Path, inner: str) -> Path:
+    path = tmp_path / "one.ofx"
+    path.write_text(
+        "OFXHEADER:100\nDATA:OFXSGML\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>EUR"
+        "<BANKACCTFROM><BANKID>1<ACCTID>9<ACCTTYPE>CHECKING</BANKACCTFROM><BANKTRANLIST>\n"
+        f"<STMTTRN>{inner}</STMTTRN>\n"
+        "</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("inner", "description"),
+    [
+        ("<NAME>SHOP<MEMO>CARD 12", "SHOP - CARD 12"),
+        ("<MEMO>ONLY MEMO", "ONLY MEMO"),
+        ("<PAYEE><NAME>PAYEE NAME<ADDR1>1 Road<CITY>X<STATE>Y<POSTALCODE>1</PAYEE>", "PAYEE NAME"),
+        ("", ""),
+    ],
+    ids=["name+memo", "memo", "payee", "none"],
+)
+def test_description_falls_back_name_memo_payee_empty(
+    tmp_path: Path, inner: str, description: str
+) -> None:
+    path = _one_transaction(
+        tmp_path, f"<TRNTYPE>DEBIT<DTPOSTED>20240105<TRNAMT>-3.50<FITID>F1{inner}"
+    )
+    result = read_ofx(path)
+    assert result.rejects == []
+    assert result.frame[d.DESCRIPTION].tolist() == [description]
+
+
+def test_no_fitid_and_unknown_type_still_load(tmp_path: Path) -> None:
+    path = _one_transaction(tmp_path, "<TRNTYPE>CARD<DTPOSTED>20240105<TRNAMT>-3.50<NAME>X")
+    result = read_ofx(path)
+    assert result.rejects == []
+    row = result.frame.iloc[0]
+    assert (row[d.AMOUNT], row[d.REFERENCE], row[d.TYPE]) == (Decimal("-3.50"), None, "Expense")
 
 
 def test_investment_only_file_refused(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ import pytest
 
 from titans_finance import domain as d
 from titans_finance.errors import InputFileError
+from titans_finance.ingest.readers import detect_format
 from titans_finance.ingest.readers.qif import read_qif
+from titans_finance.ingest.validate import validate_frame
 
 
 def test_bank_file(golden: Path) -> None:
@@ -119,3 +121,39 @@ def test_autoswitch_account_list_and_named_registers(tmp_path: Path) -> None:
     assert frame[d.ACCOUNT].tolist() == ["Checking", "Visa"]
     assert frame[d.PAYMENT_METHOD].tolist() == [None, "Card"]
     assert frame[d.DESCRIPTION].tolist() == ["Shop", "Cafe"]
+
+
+def test_banner_comments_and_blank_lines_before_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "banner.qif"
+    path.write_text(
+        "Exported by Example Bank on 2024-02-01\n# comment\n; another\n\n"
+        "!Type:Bank\nD02/01/2024\nT-9.99\nPShop\n^\n"
+    )
+    assert detect_format(path) == "qif"
+    frame = read_qif(path).frame
+    assert frame[d.AMOUNT].tolist() == [Decimal("-9.99")]
+
+
+def test_records_without_payee_fall_back_to_memo_category_or_empty(tmp_path: Path) -> None:
+    path = tmp_path / "nopayee.qif"
+    path.write_text(
+        "!Type:Bank\n"
+        "D01/02/2024\nT-1.00\nMcard fee\n^\n"
+        "D01/03/2024\nT-2.00\nLBank Charges\n^\n"
+        "D01/04/2024\nT-3.00\n^\n"
+        "D01/05/2024\nT-4.00\nLHousehold\nSFood\n$-1.50\nSGarden\n$-2.50\n^\n"
+        "D01/06/2024\nSFood\n$-1.25\nSGarden\n$-2.75\n^\n"
+    )
+    result = read_qif(path)
+    assert result.rejects == []
+    frame = result.frame
+    assert frame[d.DESCRIPTION].tolist() == ["card fee", "Bank Charges", "", "Household", ""]
+    assert frame[d.AMOUNT].tolist() == [
+        Decimal("-1.00"),
+        Decimal("-2.00"),
+        Decimal("-3.00"),
+        Decimal("-4.00"),  # T, not the splits
+        Decimal("-4.00"),  # no T: the splits' sum
+    ]
+    kept, rejects = validate_frame(frame)
+    assert rejects == [] and len(kept) == 5

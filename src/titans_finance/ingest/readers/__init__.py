@@ -51,6 +51,12 @@ def _matches(pattern: str, *, anywhere: bool = True, flags: int = 0) -> Callable
     return lambda text: compiled.match(text) is not None
 
 
+def _sniff_with(function: str, text: str) -> bool:
+    """A sniff that lives in its reader module (``module:function``), imported on first use."""
+    module, name = function.split(":")
+    return bool(getattr(importlib.import_module(module), name)(text))
+
+
 _PKG = "titans_finance.ingest.readers"
 # Sniff order matters: the first matching spec wins; csv, with no sniff, is the fallback.
 REGISTRY: tuple[ReaderSpec, ...] = (
@@ -67,7 +73,12 @@ REGISTRY: tuple[ReaderSpec, ...] = (
         f"{_PKG}.qif:read_qif",
         (".qif",),
         (),
-        _matches(r"^(?:[#;][^\n]*\n\s*)*!(?:Type:|Account|Option:|Clear:)", flags=re.IGNORECASE),
+        # A header line within the first lines: comments or a banner may precede it.
+        _matches(
+            r"^(?:[^\n]*\n){0,30}?[ \t]*!(?:Type:|Account|Option:|Clear:)",
+            anywhere=False,
+            flags=re.IGNORECASE,
+        ),
         "Quicken QIF",
     ),
     ReaderSpec(
@@ -80,6 +91,31 @@ REGISTRY: tuple[ReaderSpec, ...] = (
             r"|<(?:\w+:)?BkToCstmr(?:Stmt|AcctRpt|DbtCdtNtfctn)\b"
         ),
         "ISO 20022 CAMT.052/053/054 XML",
+    ),
+    ReaderSpec(
+        "mt940",
+        f"{_PKG}.mt94x:read_mt940",
+        (".sta", ".mt940", ".940", ".942", ".mt942"),
+        ("mt942", "sta", "swift"),
+        # Sniffed before csv, which would take the colon-separated tag lines for a table.
+        lambda text: _sniff_with(f"{_PKG}.mt94x:looks_like_mt940", text),
+        "SWIFT MT940/MT942 statement",
+    ),
+    ReaderSpec(
+        "xlsx",
+        f"{_PKG}.spreadsheet:read_spreadsheet",
+        (".xlsx", ".xlsm", ".xls", ".ods"),
+        ("xls", "xlsm", "ods", "excel", "spreadsheet"),
+        lambda text: _sniff_with(f"{_PKG}.spreadsheet:looks_like_spreadsheet", text),
+        "spreadsheet (XLSX/XLS/ODS)",
+    ),
+    ReaderSpec(
+        "pdf",
+        f"{_PKG}.pdf:read_pdf",
+        (".pdf",),
+        (),
+        _matches(r"%PDF-", anywhere=False),
+        "PDF statement (text layer)",
     ),
     ReaderSpec(
         "berka",
@@ -107,6 +143,28 @@ SUPPORTED_FORMATS: tuple[str, ...] = tuple(
 )
 FORMAT_CHOICES: tuple[str, ...] = ("auto", *SUPPORTED_FORMATS)
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(_EXTENSIONS)
+
+
+# Binary files that are not exports, by their magic bytes: what they are and what to do. No
+# column mapping helps with these, so the message never suggests one.
+_NOT_EXPORTS: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive, not a bank export: unzip it and import the files inside"),
+    (b"\x1f\x8b", "a gzip-compressed file: decompress it and import the file inside"),
+    (b"\x89PNG", "a PNG image: a picture of a statement has no data to import"),
+    (b"\xff\xd8\xff", "a JPEG image: a picture of a statement has no data to import"),
+    (b"Rar!", "a RAR archive, not a bank export: extract it and import the files inside"),
+    (b"7z\xbc\xaf", "a 7-Zip archive, not a bank export: extract it and import the files inside"),
+)
+_EXPORT_HINT = "download the statement as CSV, OFX, QIF, CAMT, MT940, XLSX or PDF"
+
+
+def _refuse_non_export(path: Path) -> None:
+    """InputFileError naming what a file that no reader recognised actually is, if known."""
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    for magic, what in _NOT_EXPORTS:
+        if head.startswith(magic):
+            raise InputFileError(f"{path}: {what}; {_EXPORT_HINT}")
 
 
 def spec_of(name: str) -> ReaderSpec:
@@ -177,6 +235,8 @@ def read_file(
     name = resolve_format(format, path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
+    if name == "csv" and (format or "auto").strip().lower() == "auto":
+        _refuse_non_export(path)
     result = _BY_NAME[name].load()(path, account=account, mapping=mapping)
     result.format = name
     return result

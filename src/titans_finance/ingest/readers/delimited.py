@@ -273,6 +273,19 @@ def _split(line: str, delimiter: str) -> list[str]:
         return []
 
 
+def _header_score(cells: list[str], wanted: set[str]) -> float | None:
+    """How much a row of cells looks like a header (None: not one). A header names at least
+    two known fields or one column the mapping names; preamble rows ("Konto;123456") name at
+    most one. ``wanted`` are the mapping's column names, normalised."""
+    if len(cells) < 2:
+        return None
+    known = {f for f in (_field_of(c) for c in cells) if f}
+    mapped = sum(1 for c in cells if normalise_header(c) in wanted)
+    if len(known) < 2 and not mapped:
+        return None
+    return len(known) + 3 * mapped + ("date" in known) + bool({"amount", "debit", "credit"} & known)
+
+
 def _find_header(
     lines: list[str], mapping: ColumnMapping, delimiter: str | None
 ) -> tuple[int, str]:
@@ -288,19 +301,9 @@ def _find_header(
         for delim in delimiters:
             if delim not in line and delimiter is None:
                 continue
-            cells = _split(line, delim)
-            if len(cells) < 2:
+            score = _header_score(_split(line, delim), wanted)
+            if score is None:
                 continue
-            known = {f for f in (_field_of(c) for c in cells) if f}
-            mapped = sum(1 for c in cells if normalise_header(c) in wanted)
-            if len(known) < 2 and not mapped:
-                continue
-            score = (
-                len(known)
-                + 3 * mapped
-                + ("date" in known)
-                + bool({"amount", "debit", "credit"} & known)
-            )
             if best is None or score > best[0]:
                 best = (score, index, delim)
         if best is not None:
@@ -853,6 +856,30 @@ def read_delimited(
         table = _read_headerless(text, header, delimiter, width, path)
     else:
         table = _read_table(text, header, delimiter, path)
+    return rows_from_table(
+        table, spec, path=path, account=account, headerless=headerless, text=text, extra=truncated
+    )
+
+
+def rows_from_table(
+    table: _Table,
+    spec: ColumnMapping,
+    *,
+    path: Path,
+    account: str | None,
+    headerless: bool,
+    text: str,
+    extra: list[RejectedRow] | None = None,
+) -> ReadResult:
+    """The one table -> mapping -> rows step of every tabular format (CSV, spreadsheet, PDF).
+
+    ``table`` holds the source's columns as text; columns are recognised by header (or, when
+    ``headerless``, by content), values parsed and signed, and bad rows rejected with their
+    line. ``text`` gives each rejected row's raw line (its line ``n`` is ``text``'s line ``n``);
+    ``extra`` are rejects found before (a truncated last row). Raises InputFileError when no
+    date or amount column is found or the table has no rows.
+    """
+    truncated = list(extra or [])
     columns = table.columns
     resolved = _resolve(columns, spec) if not headerless else _fields_by_content(table, spec)
     found = ", ".join(repr(c) for c in columns)
@@ -951,4 +978,103 @@ def read_delimited(
     return ReadResult(frame=frame, rejects=rejects, format="csv", source_rows=source_rows)
 
 
-__all__ = ["DELIMITERS", "SYNONYMS", "normalise_header", "read_delimited"]
+def grid_header(rows: list[tuple[int, list[str]]], spec: ColumnMapping) -> int | None:
+    """Index of the header row among a grid's first rows, as CSV's header detection finds it:
+    the first row naming two known fields (or a column the mapping names); None if none."""
+    wanted = {normalise_header(c) for c in spec.columns().values()}
+    return next(
+        (
+            index
+            for index, (_line, cells) in enumerate(rows[:_HEADER_SCAN_LINES])
+            if _header_score(cells, wanted) is not None
+        ),
+        None,
+    )
+
+
+def header_field(name: str) -> str | None:
+    """The field a column header names (``date``, ``amount``, ...), by the synonym table."""
+    return _field_of(name)
+
+
+def is_transaction_row(cells: list[str], spec: ColumnMapping) -> bool:
+    """Whether a row of cells is a transaction (a date and an amount, no header words)."""
+    return _is_data_row(cells, spec)
+
+
+def read_grid(
+    grid: list[tuple[int, list[str]]],
+    *,
+    path: Path,
+    account: str | None = None,
+    mapping: Mapping[str, Any] | ColumnMapping | None = None,
+    what: str = "table",
+) -> ReadResult:
+    """Canonical rows from a grid of text cells (a spreadsheet sheet, a PDF's table rows).
+
+    ``grid`` is ``(line, cells)`` per non-empty source row, ``line`` being what a reject
+    reports (the sheet's row number). The header is the first row, within the first rows,
+    that names known fields (title rows above it are skipped); a grid whose first row is
+    already a transaction maps its columns by content. Then the same column recognition and
+    row parsing as CSV (``rows_from_table``). Raises InputFileError when no header and no
+    transaction row is found.
+    """
+    spec = coerce_mapping(mapping)
+    rows = grid[spec.skip_rows :]
+    header = grid_header(rows, spec)
+    headerless = False
+    if header is None:
+        first = next(
+            (
+                i
+                for i, (_, cells) in enumerate(rows[:_HEADER_SCAN_LINES])
+                if _is_data_row(cells, spec)
+            ),
+            None,
+        )
+        if first is None or spec.columns():
+            found = rows[0][1] if rows else []
+            raise InputFileError(
+                f"{path}: {what}: no header row naming a date and an amount column, and no "
+                f"row that is a transaction (first row: {', '.join(map(repr, found[:12]))}); "
+                "map the columns with --mapping FILE (see titans_finance.ingest.mapping)"
+            )
+        header, headerless = first - 1, True
+    width = max(len(cells) for _, cells in rows[header + 1 :] or [(0, [""])])
+    if headerless:
+        names = [f"column_{i + 1}" for i in range(width)]
+    else:
+        head = rows[header][1]
+        width = max(width, len(head))
+        names = _unique_names([*head, *[""] * (width - len(head))])
+    body = rows[header + 1 :]
+    if not headerless:
+        # A header repeated on every page (PDF) or sheet block is not a transaction.
+        repeated = [c.strip().lower() for c in rows[header][1]]
+        body = [(n, cells) for n, cells in body if [c.strip().lower() for c in cells] != repeated]
+    frame = pd.DataFrame(
+        [[*cells, *[""] * (width - len(cells))][:width] for _, cells in body],
+        columns=names,
+        dtype=object,
+    )
+    lines = np.asarray([line for line, _ in body], dtype=np.int64)
+    last = int(grid[-1][0]) if grid else 0
+    by_line = dict(grid)
+    text = "\n".join(",".join(by_line.get(n, [])) for n in range(1, last + 1))
+    table = _Table(names, frame, lines, [])
+    return rows_from_table(
+        table, spec, path=path, account=account, headerless=headerless, text=text
+    )
+
+
+__all__ = [
+    "DELIMITERS",
+    "SYNONYMS",
+    "grid_header",
+    "header_field",
+    "is_transaction_row",
+    "normalise_header",
+    "read_delimited",
+    "read_grid",
+    "rows_from_table",
+]

@@ -69,6 +69,7 @@ _PI_OR_COMMENT = re.compile(r"<\?.*?\?>|<!--.*?-->", re.DOTALL)
 _STMTTRN_TAG = re.compile(r"<STMTTRN>", re.IGNORECASE)
 _SPEC_ORDER = {name.upper(): i for i, name in enumerate(STMTTRN.spec)}
 _TRNTYPES = frozenset(TRNTYPES)
+_NO_FITID = "\x00no-fitid"  # placeholder for ofxtools' required FITID; never stored
 _CHARSETS = {"1252": "cp1252", "ISO-8859-1": "latin-1", "8859-1": "latin-1", "NONE": None}
 
 
@@ -152,7 +153,7 @@ def _groom(transaction: ET.Element) -> ET.Element:
 
 def _precheck(transaction: ET.Element) -> None:
     """Readable reasons for the commonest defects, before ofxtools' own validation."""
-    missing = [t for t in ("TRNTYPE", "DTPOSTED", "TRNAMT") if _text(transaction, t) is None]
+    missing = [t for t in ("DTPOSTED", "TRNAMT") if _text(transaction, t) is None]
     if missing:
         raise ValueError(f"the transaction has no {', '.join(missing)}")
     posted = _text(transaction, "DTPOSTED") or ""
@@ -165,11 +166,34 @@ def _precheck(transaction: ET.Element) -> None:
     amount = _text(transaction, "TRNAMT")
     if parse_money(amount) is None:
         raise ValueError(f"amount {amount!r} is not a number")
-    trntype = (_text(transaction, "TRNTYPE") or "").upper()
+
+
+def _completed(transaction: ET.Element) -> ET.Element:
+    """A copy with what ofxtools requires but a row does not need filled in: a TRNTYPE from
+    the amount's sign when missing or not an OFX type, and a placeholder FITID when missing
+    (the row then gets no Reference, and its fingerprint is the documented content one)."""
+    groomed = _groom(transaction)
+    # PAYEE is an address block whose many required parts banks leave out; only its NAME is
+    # used (read from the source element), so the block is not validated.
+    for element in groomed.findall("PAYEE"):
+        groomed.remove(element)
+    trntype = (_text(groomed, "TRNTYPE") or "").upper()
     if trntype not in _TRNTYPES:
-        raise ValueError(f"transaction type {trntype!r} is not an OFX TRNTYPE")
-    if _text(transaction, "FITID") is None:
-        raise ValueError("the transaction has no FITID (the bank's transaction id)")
+        money = parse_money(_text(groomed, "TRNAMT"))
+        fallback = "DEBIT" if money is not None and money < 0 else "CREDIT"
+        for element in groomed.findall("TRNTYPE"):
+            groomed.remove(element)
+        element = ET.Element("TRNTYPE")
+        element.text = fallback
+        groomed.insert(0, element)
+    if _text(groomed, "FITID") is None:
+        for element in groomed.findall("FITID"):
+            groomed.remove(element)
+        element = ET.Element("FITID")
+        element.text = _NO_FITID
+        after = [i for i, c in enumerate(groomed) if _SPEC_ORDER[c.tag] < _SPEC_ORDER["FITID"]]
+        groomed.insert(after[-1] + 1 if after else 0, element)
+    return groomed
 
 
 def _convert(transaction: ET.Element) -> Any:
@@ -178,7 +202,7 @@ def _convert(transaction: ET.Element) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return Aggregate.from_etree(_groom(transaction))
+            return Aggregate.from_etree(_completed(transaction))
     except Exception as exc:  # ofxtools raises ValueError/TypeError/KeyError subclasses
         message = str(exc).strip() or type(exc).__name__
         raise ValueError(f"invalid OFX transaction: {message}") from None
@@ -190,12 +214,14 @@ def _posted_date(transaction: ET.Element) -> date:
     return date(int(text[0:4]), int(text[4:6]), int(text[6:8]))
 
 
-def _description(model: Any) -> str | None:
-    name = model.name or (model.payee.name if model.payee is not None else None)
-    memo = model.memo
-    if name and memo and memo.strip().lower() not in name.lower():
-        return f"{name.strip()} - {memo.strip()}"
-    return (name or memo or "").strip() or None
+def _description(model: Any, transaction: ET.Element) -> str:
+    """NAME (with MEMO when it adds something), else MEMO, else PAYEE's name, else empty."""
+    name = (model.name or "").strip()
+    memo = (model.memo or "").strip()
+    payee = _text(transaction, "PAYEE/NAME") or ""
+    if name and memo and memo.lower() not in name.lower():
+        return f"{name} - {memo}"
+    return name or memo or payee
 
 
 def _ledger_balance(statement: ET.Element) -> tuple[Decimal, date] | None:
@@ -230,7 +256,9 @@ def read_ofx(
 ) -> ReadResult:
     """Read an OFX/QFX file: one row per ``STMTTRN`` of every bank or credit-card statement.
 
-    Description is NAME + MEMO, Reference the FITID, Payment Method from TRNTYPE, Account the
+    Description is NAME + MEMO (else MEMO, else PAYEE, else empty), Reference the FITID (none
+    for a transaction without one: its fingerprint is then account + date + amount +
+    description), Payment Method from TRNTYPE, Account the
     ACCTID (or ``account`` when given), Currency the statement's CURDEF (or the transaction's
     CURRENCY).  ``line`` is the source line of the ``<STMTTRN>`` tag.  ``mapping`` is not used.
     Balance is counted back from the statement's ``LEDGERBAL`` when every transaction of the
@@ -283,13 +311,13 @@ def read_ofx(
                 {
                     d.DATE: posted,
                     d.TYPE: d.type_from_amount(amount).value,
-                    d.DESCRIPTION: _description(model) or trntype.title(),
+                    d.DESCRIPTION: _description(model, transaction),
                     d.AMOUNT: amount,
                     d.CATEGORY: CATEGORIES.get(trntype),
                     d.PAYMENT_METHOD: PAYMENT_METHODS.get(trntype)
                     or ("Card" if statement.tag == "CCSTMTRS" else None),
                     d.STATUS: "posted",
-                    d.REFERENCE: model.fitid,
+                    d.REFERENCE: None if model.fitid == _NO_FITID else model.fitid,
                     d.ACCOUNT: account or acctid,
                     d.CURRENCY: _text(transaction, "CURRENCY/CURSYM") or currency,
                 }

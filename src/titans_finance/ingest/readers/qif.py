@@ -42,6 +42,7 @@ _NUMBER_METHODS = {
     "TXFR": "Transfer",
     "DEP": "Deposit",
 }
+_HEADER = re.compile(r"(?im)^[ \t]*!(?:Type:|Account|Option:|Clear:)")
 _DATE = re.compile(r"^\s*(\d{1,4})\s*[/.-]\s*(\d{1,2})\s*(['/.-])\s*(\d{1,4})\s*$")
 
 
@@ -50,6 +51,7 @@ class _Record:
     line: int
     fields: dict[str, str] = field(default_factory=dict)
     raw: list[str] = field(default_factory=list)
+    splits: list[str] = field(default_factory=list)
 
 
 def _records(text: str) -> tuple[list[tuple[str, str | None, _Record]], set[str]]:
@@ -95,7 +97,10 @@ def _records(text: str) -> tuple[list[tuple[str, str | None, _Record]], set[str]
             current = _Record(line=number)
         current.raw.append(line)
         code, value = line[0], line[1:].strip()
-        if code in "SE$":  # split lines: the total on T is what moved
+        if code == "$":  # split amounts: the total on T is what moved; they stand in without T
+            current.splits.append(value)
+            continue
+        if code in "SE":  # split category and memo
             continue
         if code not in current.fields:
             current.fields[code] = value
@@ -152,16 +157,19 @@ def read_qif(
     """Read a QIF file: one row per bank, credit-card or cash register record.
 
     ``Account`` is ``account`` when given, else the name from a preceding ``!Account`` block.
-    A record whose date or amount cannot be read is rejected; ``line`` is the record's first
-    line.  ``mapping`` is not used.  Raises ``InputFileError`` when the file has no QIF header
-    or no register section.
+    Lines before the first header (comments, a banner) are ignored. Description is payee
+    (with memo), else memo, else the category line, else empty; a record without ``T`` takes
+    the sum of its split amounts. A record whose date or amount cannot be read is rejected;
+    ``line`` is the record's first line. ``mapping`` is not used. Raises ``InputFileError``
+    when the file has no QIF header or no register section.
     """
     del mapping
     path = Path(path)
     text = decode_text(read_bytes(path, "a QIF file"))
-    if not text.lstrip().startswith("!"):
+    # Comment lines, blank lines or a bank's banner may stand before the first header.
+    if not _HEADER.search(text):
         raise InputFileError(
-            f"{path}: not a QIF file: it should start with a header such as !Type:Bank"
+            f"{path}: not a QIF file: no header line such as !Type:Bank or !Account"
         )
     records, skipped = _records(text)
     if skipped:
@@ -182,9 +190,15 @@ def read_qif(
                 raise ValueError("the record has no date (D line)")
             when = _parse_date(fields["D"], day_first)
             amount_text = fields.get("T") or fields.get("U")
-            if amount_text is None:
+            amount: Decimal | None
+            if amount_text is None and record.splits:
+                parts = [parse_money(v) for v in record.splits]
+                amount_text = " + ".join(record.splits)
+                amount = None if None in parts else sum((p for p in parts if p), Decimal(0))
+            elif amount_text is None:
                 raise ValueError("the record has no amount (T line)")
-            amount: Decimal | None = parse_money(amount_text)
+            else:
+                amount = parse_money(amount_text)
             if amount is None:
                 raise ValueError(f"amount {amount_text!r} is not a number")
         except ValueError as exc:
@@ -200,9 +214,11 @@ def read_qif(
             method = "Transfer"
         payee, memo = fields.get("P") or None, fields.get("M") or None
         if payee and memo and memo.lower() not in payee.lower():
-            description: str | None = f"{payee} - {memo}"
+            description = f"{payee} - {memo}"
         else:
-            description = payee or memo
+            # No payee: the memo, else the category line as written, else no text at all.
+            written = (fields.get("L") or "").split("/", 1)[0].strip().strip("[]").strip()
+            description = payee or memo or written
         kind = d.TransactionType.TRANSFER if transfer else d.type_from_amount(amount)
         rows.append(
             {
