@@ -204,6 +204,22 @@ def to_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def check_accounts(prepared: PreparedFile, allowed_accounts: Collection[str] | None) -> None:
+    """PermissionDeniedError when the file holds rows of accounts outside ``allowed_accounts``
+    (None: any account)."""
+    if allowed_accounts is None:
+        return
+    named = prepared.frame[d.ACCOUNT] if d.ACCOUNT in prepared.frame else pd.Series([None])
+    outside = sorted(
+        {"(no account)" if pd.isna(v) else str(v) for v in named.unique()} - set(allowed_accounts)
+    )
+    if outside:
+        shown = ", ".join(map(repr, outside[:5]))
+        raise PermissionDeniedError(
+            f"file: rows of accounts this caller may not change: {shown}; nothing was stored"
+        )
+
+
 def ingest_file(
     engine: Engine,
     path: Path,
@@ -228,17 +244,7 @@ def ingest_file(
         on_stage=on_stage,
         engine=engine,
     )
-    if allowed_accounts is not None:
-        named = prepared.frame[d.ACCOUNT] if d.ACCOUNT in prepared.frame else pd.Series([None])
-        outside = sorted(
-            {"(no account)" if pd.isna(v) else str(v) for v in named.unique()}
-            - set(allowed_accounts)
-        )
-        if outside:
-            shown = ", ".join(map(repr, outside[:5]))
-            raise PermissionDeniedError(
-                f"file: rows of accounts this caller may not change: {shown}; nothing was stored"
-            )
+    check_accounts(prepared, allowed_accounts)
     if on_stage:
         on_stage("storing")
     stored = store_import(
@@ -282,6 +288,7 @@ def ingest_file(
 __all__ = [
     "FileSummary",
     "PreparedFile",
+    "check_accounts",
     "ingest_file",
     "load_frame",
     "prepare_file",

@@ -8,7 +8,7 @@ stored; the mapping it used can be written to an editable file and passed back a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from titans_finance import domain as d
 from titans_finance.domain import RejectedRow
-from titans_finance.ingest.pipeline import prepare_file
+from titans_finance.ingest.pipeline import check_accounts, prepare_file
 
 PREVIEW_COLUMNS = (
     d.DATE,
@@ -85,15 +85,18 @@ def preview_file(
     mapping: Path | Mapping[str, Any] | None = None,
     engine: Engine | None = None,
     display_name: str | None = None,
+    allowed_accounts: Collection[str] | None = None,
 ) -> ImportPreview:
     """Read and validate ``path`` as ``ingest_file`` would (applying a remembered mapping when
     ``engine`` is given and no mapping is), store nothing, and describe the result.
 
-    Raises InputFileError when the file cannot be read at all, as an import would.
+    Raises InputFileError when the file cannot be read at all, and PermissionDeniedError when
+    it holds rows of accounts outside ``allowed_accounts``, as an import would.
     """
     prepared = prepare_file(
         Path(path), file_format=file_format, account=account, mapping=mapping, engine=engine
     )
+    check_accounts(prepared, allowed_accounts)
     shown = [c for c in PREVIEW_COLUMNS if c in prepared.frame]
     return ImportPreview(
         file=display_name or str(path),

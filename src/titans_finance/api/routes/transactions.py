@@ -220,7 +220,8 @@ async def preview_import(
     mapping: Annotated[str | None, Form(max_length=20_000, description=_MAPPING_HELP)] = None,
 ) -> Any:
     """Detected layout, the mapping used, the first rows as they would be stored, and the
-    rows that would be skipped or rejected; same scope as the import, stores nothing."""
+    rows that would be skipped or rejected; same scope and account rules as the import (403
+    for rows of accounts the caller may not change), stores nothing."""
     principal.require_account(account, required=False)
     from titans_finance.ingest.preview import preview_file
 
@@ -231,6 +232,7 @@ async def preview_import(
         lambda path, **kw: preview_file(path, engine=engine, **kw),
         file_format=file_format,
         mapping=_mapping_form(mapping),
+        allowed_accounts=principal.accounts,
     )
     return {"success": True, **preview.to_dict()}
 
