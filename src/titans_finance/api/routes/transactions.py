@@ -101,8 +101,8 @@ def _mapping_form(text: str | None) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(text)
-    except ValueError as exc:
-        raise ValidationError(f"mapping: not valid JSON ({exc.msg})") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValidationError(f"mapping: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from exc
     if not isinstance(data, dict):
         raise ValidationError("mapping: a JSON object of field -> column is expected")
     try:

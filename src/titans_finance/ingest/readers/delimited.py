@@ -1178,17 +1178,17 @@ def read_delimited(
             has_text |= (col.uniques != "").to_numpy()[col.codes]
         kinds = summary_kinds(col.uniques)
         if any(kinds):
-            per_row = _as_object(kinds)[col.codes]
+            per_row = _as_object(list(kinds))[col.codes]
             summary = np.where(pd.isna(summary), per_row, summary)
     # A balance line is never a transaction; a total line only when it lacks a date or amount.
     is_summary = (summary == "balance") | ((summary == "total") & (bad_date | bad_amount))
     continuation = no_date & no_amount & has_text & ~is_summary
     parents = continuation_parents(continuation, ~(bad_date | bad_amount | is_summary))
     if parents:
-        joined = _row_text(table, text_columns, np.fromiter(parents, dtype=np.intp))
+        extras = _row_text(table, text_columns, np.fromiter(parents, dtype=np.intp))
         described = out[d.DESCRIPTION].astype(object).to_numpy()
         for row, parent in parents.items():
-            extra = joined[row]
+            extra = extras[row]
             current = described[parent]
             described[parent] = (
                 extra if current is None or current != current else (f"{current} {extra}")
