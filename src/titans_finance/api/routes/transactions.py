@@ -102,7 +102,9 @@ def _mapping_form(text: str | None) -> dict[str, Any] | None:
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise ValidationError(f"mapping: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})") from exc
+        raise ValidationError(
+            f"mapping: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})"
+        ) from exc
     if not isinstance(data, dict):
         raise ValidationError("mapping: a JSON object of field -> column is expected")
     try:

@@ -1072,6 +1072,53 @@ def read_delimited(
         table = _read_headerless(text, header, delimiter, width, path)
     else:
         table = _read_table(text, header, delimiter, path)
+    result = rows_from_table(
+        table, spec, path=path, account=account, headerless=headerless, text=text, extra=truncated
+    )
+    assert result.layout is not None
+    file_part = _file_layout(located, encoding)
+    for key, value in file_part.pop("mapping").items():
+        result.layout["mapping"].setdefault(key, value)
+    result.layout.update(file_part)
+    return result
+
+
+def _file_layout(head: _Head, encoding: str) -> dict[str, Any]:
+    """The file-level part of a delimited export's layout: delimiter, encoding, header line,
+    signature, and the mapping keys that reproduce them."""
+    mapping: dict[str, Any] = {"delimiter": head.delimiter, "encoding": encoding}
+    if head.headerless:
+        mapping["headerless"] = True
+    return {
+        "encoding": encoding,
+        "delimiter": head.delimiter,
+        "header_line": None if head.headerless else head.header + 1,
+        "headerless": head.headerless,
+        "signature": _signature(head),
+        "mapping": mapping,
+    }
+
+
+def rows_from_table(
+    table: _Table,
+    spec: ColumnMapping,
+    *,
+    path: Path,
+    account: str | None,
+    headerless: bool,
+    text: str,
+    extra: list[RejectedRow] | None = None,
+) -> ReadResult:
+    """The table -> mapping -> rows step of a tabular export: columns recognised by header
+    (cross-checked by content) or, when ``headerless``, by content; values parsed and signed;
+    summary lines skipped, continuation lines joined, bad rows rejected with their line.
+
+    ``text`` gives each row's raw line (its line ``n`` is ``text``'s line ``n``); ``extra`` are
+    rejects found before (a truncated last row). The layout it returns has no file-level
+    parts (encoding, delimiter): the caller adds them. Raises InputFileError when no date or
+    amount column is found or the table has no rows.
+    """
+    truncated = list(extra or [])
     columns = table.columns
     explicit = spec.columns()
     profiles = _profiles(table, spec) if len(table) else {}
@@ -1188,10 +1235,9 @@ def read_delimited(
         extras = _row_text(table, text_columns, np.fromiter(parents, dtype=np.intp))
         described = out[d.DESCRIPTION].astype(object).to_numpy()
         for row, parent in parents.items():
-            extra = extras[row]
             current = described[parent]
             described[parent] = (
-                extra if current is None or current != current else (f"{current} {extra}")
+                extras[row] if current is None or current != current else f"{current} {extras[row]}"
             )
         out[d.DESCRIPTION] = described
     joined_rows = np.zeros(n, dtype=bool)
@@ -1246,11 +1292,10 @@ def read_delimited(
         return own
 
     layout = _layout(
-        located,
+        headerless,
         table,
         resolved,
         spec,
-        encoding=encoding,
         convention=convention,
         inverted=inverted,
         notes=notes,
@@ -1289,18 +1334,17 @@ def _description_fallbacks(columns: list[str], resolved: Mapping[str, str]) -> l
 
 
 def _layout(
-    head: _Head,
+    headerless: bool,
     table: _Table,
     resolved: Mapping[str, str],
     spec: ColumnMapping,
     *,
-    encoding: str,
     convention: str,
     inverted: bool,
     notes: list[str],
     joined: int,
 ) -> dict[str, Any]:
-    """What was detected, for previews, and the mapping that reproduces it."""
+    """What was detected in the table, for previews, and the mapping that reproduces it."""
     by_column = {column: field for field, column in resolved.items()}
     date_uniques = table.column(resolved["date"]).uniques
     order = date_order(date_uniques, spec.dayfirst)
@@ -1319,9 +1363,7 @@ def _layout(
         document["dayfirst"] = order == "DMY"
     if decimal and "decimal" not in document:
         document["decimal"] = decimal
-    document.setdefault("delimiter", head.delimiter)
-    document.setdefault("encoding", encoding)
-    if head.headerless:
+    if headerless:
         document["headerless"] = True
     return {
         "columns": {
@@ -1333,15 +1375,22 @@ def _layout(
         "sign": convention,
         "date_order": order,
         "decimal": decimal,
-        "encoding": encoding,
-        "delimiter": head.delimiter,
-        "header_line": None if head.headerless else head.header + 1,
-        "headerless": head.headerless,
-        "signature": _signature(head),
+        "encoding": None,
+        "delimiter": None,
+        "header_line": None,
+        "headerless": headerless,
+        "signature": None,
         "notes": notes,
         "continuation_lines": joined,
         "mapping": document,
     }
 
 
-__all__ = ["DELIMITERS", "SYNONYMS", "file_signature", "normalise_header", "read_delimited"]
+__all__ = [
+    "DELIMITERS",
+    "SYNONYMS",
+    "file_signature",
+    "normalise_header",
+    "read_delimited",
+    "rows_from_table",
+]
