@@ -1284,7 +1284,7 @@ def rows_from_table(
         "%s: %d rows, %d rejected, %d skipped", path, len(frame), len(rejects), len(skipped)
     )
     for message in warnings:
-        logger.warning("%s: %s", path, message)
+        logger.info("%s: %s", path, message)
 
     def source_rows() -> pd.DataFrame:
         own = pd.DataFrame({name: table.column(name).values() for name in columns})
