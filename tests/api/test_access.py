@@ -392,6 +392,36 @@ CASES: dict[tuple[str, str], Case] = {
             ),
         ),
     ),
+    ("POST", "/transactions/import/preview"): Case(
+        Scope.WRITE,
+        _req(
+            "POST", "/transactions/import/preview", files={"file": ("n.csv", OWN_IMPORT.encode())}
+        ),
+        _both(
+            _refused(
+                _req(
+                    "POST",
+                    "/transactions/import/preview",
+                    files={"file": ("o.csv", OTHER_IMPORT.encode())},
+                )
+            ),
+            _refused(
+                _req(
+                    "POST",
+                    "/transactions/import/preview",
+                    files={"file": ("o.csv", OWN_IMPORT.encode())},
+                    data={"account": OTHER},
+                )
+            ),
+            _allowed(
+                _req(
+                    "POST",
+                    "/transactions/import/preview",
+                    files={"file": ("n.csv", OWN_IMPORT.encode())},
+                )
+            ),
+        ),
+    ),
     ("GET", "/transactions"): Case(
         Scope.READ,
         ALL_TX,

@@ -69,3 +69,80 @@ def test_list_and_export_with_filters(settings_env: Settings, tmp_path: Path) ->
 def test_bad_date_option_is_rejected(settings_env: Settings) -> None:
     result = runner.invoke(app, ["transactions", "list", "--from", "31/31/2024"])
     assert result.exit_code == 2
+
+
+FORMATS = Path(__file__).resolve().parents[1] / "data" / "formats"
+
+
+def _import_counts(output: str) -> list[str]:
+    return [
+        cell.strip()
+        for line in output.splitlines()
+        if line.startswith("│") and "csv" in line
+        for cell in line.strip("│").split("│")
+    ]
+
+
+def test_dry_run_previews_stores_nothing_and_writes_the_mapping(
+    settings_env: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "uk.csv"
+    source.write_bytes((FORMATS / "uk_value_column.csv").read_bytes())
+    result = runner.invoke(app, ["ingest", str(source), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Detected layout" in out and "separate debit and credit columns" in out
+    assert "DMY" in out and "TESCO" in out and "2024-03-02" in out
+    assert "skipped line 2: balance line" in out and "nothing was stored" in out
+    written = tmp_path / "uk.csv.mapping.yaml"
+    assert "debit: Money Out" in written.read_text()
+    # Nothing stored: the real import inserts all four transactions.
+    real = runner.invoke(app, ["ingest", str(source)])
+    assert real.exit_code == 0, real.output
+    assert _import_counts(real.output)[1:8] == ["csv", "6", "4", "0", "0", "2", "0"]
+
+
+def test_edited_mapping_is_used_then_remembered_for_the_layout(
+    settings_env: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "amex.csv"
+    source.write_bytes((FORMATS / "amex_card.csv").read_bytes())
+    mapping = tmp_path / "amex.yaml"
+    preview = runner.invoke(app, ["ingest", str(source), "-n", "--save-mapping", str(mapping)])
+    assert preview.exit_code == 0, preview.output
+    assert "card statement" in preview.output
+    # The user says the signs are right as they are.
+    mapping.write_text(mapping.read_text().replace("sign: invert", "sign: as_is"))
+    first = runner.invoke(app, ["ingest", str(source), "--mapping", str(mapping), "-a", "Amex"])
+    assert first.exit_code == 0, first.output
+    # The next export of the same layout is read with the remembered mapping.
+    later = tmp_path / "amex_april.csv"
+    later.write_text(
+        "Date,Description,Card Member,Account #,Amount\n04/02/2024,UBER TRIP,J SMITH,-41005,9.99\n"
+    )
+    again = runner.invoke(app, ["ingest", str(later), "--dry-run", "-a", "Amex"])
+    assert again.exit_code == 0, again.output
+    assert "using the mapping remembered for this layout" in again.output
+    assert "9.99" in again.output and "-9.99" not in again.output
+
+
+def test_account_option_overrides_the_file_column_with_a_warning(settings_env: Settings) -> None:
+    result = runner.invoke(
+        app, ["ingest", str(FORMATS / "amex_card.csv"), "--account", "Amex", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning" in result.output and "'Amex'" in result.output
+
+
+def test_save_mapping_takes_one_file(settings_env: Settings, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(FORMATS / "amex_card.csv"),
+            str(FORMATS / "chase_card.csv"),
+            "--save-mapping",
+            str(tmp_path / "m.yaml"),
+        ],
+    )
+    assert result.exit_code == 2 and "one file" in result.output

@@ -245,9 +245,13 @@ def test_account_argument_and_default(csv_dir: Path) -> None:
         "Visa",
     ]
     assert read_delimited(csv_dir / "utf8_bom.csv").frame["Account"].iloc[0] == "default"
-    # A column in the file wins over the argument.
-    frame = read_delimited(csv_dir / "personal_style.csv", account="Visa").frame
-    assert frame["Account"].iloc[0] == "Platinum Card"
+    # An explicit account wins over the file's own account column, with a warning naming
+    # the accounts it overrides; without one the file's column is kept.
+    result = read_delimited(csv_dir / "personal_style.csv", account="Visa")
+    assert set(result.frame["Account"]) == {"Visa"}
+    assert "'Platinum Card'" in result.warnings[0] and "'Visa'" in result.warnings[0]
+    own = read_delimited(csv_dir / "personal_style.csv")
+    assert "Platinum Card" in set(own.frame["Account"]) and not own.warnings
 
 
 def test_mapping_for_unknown_headers(tmp_path: Path) -> None:

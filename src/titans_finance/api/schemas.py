@@ -482,9 +482,37 @@ class ImportResponse(Response):
     inserted: int
     duplicates: int
     rejected: int
+    skipped: int = Field(0, description="Summary lines (balances, totals) left out on purpose")
     import_id: int | None = None
     rejects: list[RejectPublic] = Field(default_factory=list)
+    skipped_rows: list[RejectPublic] = Field(
+        default_factory=list, description="The first skipped rows, each with its reason"
+    )
     balance_breaks: list[dict[str, Any]] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    mapping_source: Literal["given", "remembered"] | None = Field(
+        None, description="Whether a mapping was given, remembered for the layout, or none used"
+    )
+
+
+class ImportPreviewResponse(Response):
+    """What importing an upload would store (nothing is stored): detected layout, the mapping
+    that reproduces it, the first rows as they would be stored, skipped and rejected rows."""
+
+    file: str
+    format: str
+    rows: int
+    rejected: int
+    skipped: int
+    layout: dict[str, Any] | None = None
+    mapping: dict[str, Any] | None = Field(
+        None, description="Send back (edited) as the `mapping` form field of the import"
+    )
+    mapping_source: Literal["given", "remembered"] | None = None
+    warnings: list[str] = Field(default_factory=list)
+    preview: list[dict[str, Any]] = Field(default_factory=list)
+    rejects: list[RejectPublic] = Field(default_factory=list)
+    skipped_rows: list[RejectPublic] = Field(default_factory=list)
 
 
 class ImportPublic(BaseModel):
@@ -497,6 +525,7 @@ class ImportPublic(BaseModel):
     rows_inserted: int
     rows_duplicate: int
     rows_rejected: int
+    rows_skipped: int = 0
     balance_breaks: int
     created_at: dt.datetime
     rejects: list[RejectPublic] = Field(

@@ -97,9 +97,29 @@ class DashboardClient(Protocol):
         ...
 
     def import_file(
-        self, name: str, content: bytes, *, account: str | None = None, file_format: str = "auto"
+        self,
+        name: str,
+        content: bytes,
+        *,
+        account: str | None = None,
+        file_format: str = "auto",
+        mapping: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Import an uploaded export file; returns the import summary (FileSummary.to_dict)."""
+        """Import an uploaded export file; returns the import summary (FileSummary.to_dict).
+
+        A given ``mapping`` (ColumnMapping keys) is used and remembered for the layout."""
+        ...
+
+    def preview_import(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        account: str | None = None,
+        file_format: str = "auto",
+        mapping: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """What importing the file would store, nothing stored (ImportPreview.to_dict)."""
         ...
 
     def predict(self, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -226,7 +246,13 @@ class LocalClient:
         return list_runs(self.engine, limit=limit)
 
     def import_file(
-        self, name: str, content: bytes, *, account: str | None = None, file_format: str = "auto"
+        self,
+        name: str,
+        content: bytes,
+        *,
+        account: str | None = None,
+        file_format: str = "auto",
+        mapping: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         from titans_finance.ingest.pipeline import ingest_file
 
@@ -235,9 +261,39 @@ class LocalClient:
             path = Path(folder) / f"upload{suffix}"
             path.write_bytes(content)
             summary = ingest_file(
-                self.engine, path, file_format=file_format, account=account, display_name=name
+                self.engine,
+                path,
+                file_format=file_format,
+                account=account,
+                mapping=mapping,
+                display_name=name,
             )
         return summary.to_dict()
+
+    def preview_import(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        account: str | None = None,
+        file_format: str = "auto",
+        mapping: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        from titans_finance.ingest.preview import preview_file
+
+        suffix = Path(name).suffix[:10]
+        with tempfile.TemporaryDirectory(prefix="titans-upload-") as folder:
+            path = Path(folder) / f"upload{suffix}"
+            path.write_bytes(content)
+            preview = preview_file(
+                path,
+                file_format=file_format,
+                account=account,
+                mapping=mapping,
+                engine=self.engine,
+                display_name=name,
+            )
+        return preview.to_dict()
 
     def _service(self) -> ModelService:
         """The model service, reloaded when the models on disk changed since the last call."""
@@ -394,6 +450,20 @@ _BATCH_COLUMNS = {
     "amount_lower": "lower",
     "amount_upper": "upper",
 }
+
+
+def _upload_form(
+    account: str | None, file_format: str, mapping: dict[str, Any] | None
+) -> dict[str, str]:
+    """The form fields of an upload: format, and account and mapping (JSON) when given."""
+    import json
+
+    data = {"format": file_format}
+    if account:
+        data["account"] = account
+    if mapping is not None:
+        data["mapping"] = json.dumps(mapping)
+    return data
 
 
 class ApiClient:
@@ -573,11 +643,36 @@ class ApiClient:
         ]
 
     def import_file(
-        self, name: str, content: bytes, *, account: str | None = None, file_format: str = "auto"
+        self,
+        name: str,
+        content: bytes,
+        *,
+        account: str | None = None,
+        file_format: str = "auto",
+        mapping: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        data = {"format": file_format, **({"account": account} if account else {})}
         body: dict[str, Any] = self._request(
-            "POST", "/transactions/import", files={"file": (name, content)}, data=data
+            "POST",
+            "/transactions/import",
+            files={"file": (name, content)},
+            data=_upload_form(account, file_format, mapping),
+        )
+        return body
+
+    def preview_import(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        account: str | None = None,
+        file_format: str = "auto",
+        mapping: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = self._request(
+            "POST",
+            "/transactions/import/preview",
+            files={"file": (name, content)},
+            data=_upload_form(account, file_format, mapping),
         )
         return body
 

@@ -15,7 +15,11 @@ Example (TOML)::
     skip_rows = 4
     account = "Giro"
     currency = "EUR"
-    invert_sign = false
+    sign = "as_is"             # or "invert": card statements listing charges as positive
+    headerless = false         # true: the file has no header row; columns are column_1, ...
+
+``titans ingest FILE --dry-run`` writes the mapping it detected in this format (YAML), to be
+edited and passed back with ``--mapping``.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ class ColumnMapping(BaseModel):
     account: str | None = None
     currency: str | None = None
     invert_sign: bool = False
+    sign: Literal["as_is", "invert"] | None = None
+    headerless: bool = False
 
     @field_validator("delimiter")
     @classmethod
@@ -84,7 +90,17 @@ class ColumnMapping(BaseModel):
     def _amount_source(self) -> ColumnMapping:
         if self.amount and (self.debit or self.credit):
             raise ValueError("give either 'amount' or 'debit'/'credit' columns, not both")
+        if self.sign is None and self.invert_sign:
+            self.sign = "invert"
+        self.invert_sign = self.sign == "invert"
         return self
+
+    @property
+    def sign_setting(self) -> Literal["as_is", "invert"] | None:
+        """``invert``/``as_is`` when the mapping fixes the sign convention, None to detect it."""
+        if self.sign is not None:
+            return self.sign
+        return "invert" if self.invert_sign else None
 
     def columns(self) -> dict[str, str]:
         """Canonical field -> source column, for the fields this mapping names."""
@@ -107,6 +123,36 @@ class ColumnMapping(BaseModel):
             "type_column",
         )
         return {f: v for f in fields if (v := getattr(self, f))}
+
+
+def mapping_document(mapping: ColumnMapping) -> dict[str, Any]:
+    """The keys a mapping file needs to reproduce ``mapping`` (defaults left out)."""
+    data = mapping.model_dump(exclude_defaults=True, exclude_none=True)
+    data.pop("invert_sign", None)  # ``sign`` says it
+    return data
+
+
+def dump_mapping(mapping: ColumnMapping, path: Path | str) -> Path:
+    """Write ``mapping`` as an editable YAML file (JSON when ``path`` ends in ``.json``)."""
+    import json
+
+    path = Path(path)
+    data = mapping_document(mapping)
+    if path.suffix.lower() == ".json":
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = (
+            "# Column mapping written by `titans ingest --dry-run`; edit it and import with\n"
+            "# `titans ingest FILE --mapping THIS_FILE`.\n"
+            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        )
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(
+            f"{path}: cannot write the mapping file ({exc.strerror or exc})"
+        ) from exc
+    return path
 
 
 def coerce_mapping(mapping: Mapping[str, Any] | ColumnMapping | None) -> ColumnMapping:
@@ -145,6 +191,7 @@ def load_mapping(path: Path | str) -> ColumnMapping:
     data: Any
     try:
         is_toml = path.suffix.lower() == ".toml"
+        # JSON is YAML, so ``.json`` mapping files load through the YAML parser.
         data = tomllib.loads(text) if is_toml else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         raise InputFileError(f"{path}: not valid TOML/YAML: {exc}") from exc
@@ -158,4 +205,4 @@ def load_mapping(path: Path | str) -> ColumnMapping:
         raise InputFileError(f"{path}: invalid column mapping: {_explain(exc)}") from exc
 
 
-__all__ = ["ColumnMapping", "coerce_mapping", "load_mapping"]
+__all__ = ["ColumnMapping", "coerce_mapping", "dump_mapping", "load_mapping", "mapping_document"]

@@ -40,11 +40,18 @@ class PreparedFile:
     balance_breaks: list[BalanceBreak]
     source_rows: Callable[[], pd.DataFrame] | None = None
     """The file's own columns by source line, where the format has them (see ``ReadResult``)."""
+    skipped: list[RejectedRow] = field(default_factory=list)
+    """Summary lines (opening/closing balance, totals) left out, each with its reason."""
+    warnings: list[str] = field(default_factory=list)
+    layout: dict[str, Any] | None = None
+    """What the reader detected (delimited text): see ``ReadResult.layout``."""
+    mapping_source: str | None = None
+    """``"given"`` (a mapping was passed), ``"remembered"`` (saved for this layout) or None."""
 
     @property
     def rows_read(self) -> int:
-        """Rows seen in the file: accepted plus rejected."""
-        return len(self.frame) + len(self.rejects)
+        """Rows seen in the file: accepted plus rejected plus skipped."""
+        return len(self.frame) + len(self.rejects) + len(self.skipped)
 
 
 @dataclass
@@ -60,9 +67,17 @@ class FileSummary:
     import_id: int | None = None
     rejects: list[RejectedRow] = field(default_factory=list)
     balance_breaks: list[BalanceBreak] = field(default_factory=list)
+    skipped_rows: list[RejectedRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    mapping_source: str | None = None
+
+    @property
+    def skipped(self) -> int:
+        """Summary lines left out on purpose (not transactions, not errors)."""
+        return len(self.skipped_rows)
 
     def to_dict(self, max_rejects: int = 20) -> dict[str, Any]:
-        """JSON-ready summary with the first rejects and balance breaks."""
+        """JSON-ready summary with the first rejects, skipped rows and balance breaks."""
         return {
             "file": self.file,
             "format": self.format,
@@ -70,9 +85,13 @@ class FileSummary:
             "inserted": self.inserted,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
+            "skipped": self.skipped,
             "import_id": self.import_id,
             "rejects": [r.__dict__ for r in self.rejects[:max_rejects]],
+            "skipped_rows": [r.__dict__ for r in self.skipped_rows[:max_rejects]],
             "balance_breaks": [b.__dict__ for b in self.balance_breaks[:max_rejects]],
+            "warnings": list(self.warnings),
+            "mapping_source": self.mapping_source,
         }
 
 
@@ -91,13 +110,22 @@ def prepare_file(
     account: str | None = None,
     mapping: Path | Mapping[str, Any] | None = None,
     on_stage: StageCallback | None = None,
+    engine: Engine | None = None,
 ) -> PreparedFile:
-    """Read, validate, normalise and fingerprint one file; raises InputFileError if unreadable."""
+    """Read, validate, normalise and fingerprint one file; raises InputFileError if unreadable.
+
+    With ``engine`` and no ``mapping``, a delimited file whose layout has a remembered mapping
+    (``titans_finance.storage.mappings``) is read with it (``mapping_source="remembered"``).
+    """
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     stage = on_stage or (lambda _name: None)
     mapping_spec: Any = load_mapping(mapping) if isinstance(mapping, Path | str) else mapping
+    source = "given" if mapping is not None else None
+    if mapping_spec is None and engine is not None:
+        mapping_spec = _remembered(engine, path, file_format, account)
+        source = "remembered" if mapping_spec is not None else None
     stage("reading")
     result = read_file(path, format=file_format, account=account, mapping=mapping_spec)
     stage("validating")
@@ -110,8 +138,43 @@ def prepare_file(
     if d.BALANCE in frame and frame[d.BALANCE].notna().any():
         breaks.extend(check_balance_continuity(frame))
     return PreparedFile(
-        path, _sha256(path), result.format, frame, rejects, breaks, result.source_rows
+        path,
+        _sha256(path),
+        result.format,
+        frame,
+        rejects,
+        breaks,
+        result.source_rows,
+        skipped=list(result.skipped),
+        warnings=list(result.warnings),
+        layout=result.layout,
+        mapping_source=source,
     )
+
+
+def _remembered(
+    engine: Engine, path: Path, file_format: str, account: str | None
+) -> dict[str, Any] | None:
+    """The mapping remembered for a delimited file's layout, or None."""
+    from titans_finance.ingest.readers import resolve_format
+    from titans_finance.ingest.readers.delimited import file_signature
+    from titans_finance.storage.mappings import remembered_mapping
+
+    if resolve_format(file_format, path) != "csv":
+        return None
+    return remembered_mapping(engine, file_signature(path), account)
+
+
+def remember_layout(engine: Engine, prepared: PreparedFile, account: str | None) -> bool:
+    """Save the mapping a delimited file was read with under its layout signature, so the next
+    file of that layout is read the same way; False when the file has no layout."""
+    from titans_finance.ingest.readers.delimited import file_signature
+    from titans_finance.storage.mappings import remember_mapping
+
+    if prepared.layout is None:
+        return False
+    remember_mapping(engine, file_signature(prepared.path), prepared.layout["mapping"], account)
+    return True
 
 
 def load_frame(
@@ -141,6 +204,22 @@ def to_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def check_accounts(prepared: PreparedFile, allowed_accounts: Collection[str] | None) -> None:
+    """PermissionDeniedError when the file holds rows of accounts outside ``allowed_accounts``
+    (None: any account)."""
+    if allowed_accounts is None:
+        return
+    named = prepared.frame[d.ACCOUNT] if d.ACCOUNT in prepared.frame else pd.Series([None])
+    outside = sorted(
+        {"(no account)" if pd.isna(v) else str(v) for v in named.unique()} - set(allowed_accounts)
+    )
+    if outside:
+        shown = ", ".join(map(repr, outside[:5]))
+        raise PermissionDeniedError(
+            f"file: rows of accounts this caller may not change: {shown}; nothing was stored"
+        )
+
+
 def ingest_file(
     engine: Engine,
     path: Path,
@@ -158,19 +237,14 @@ def ingest_file(
     (PermissionDeniedError) before anything is written.
     """
     prepared = prepare_file(
-        path, file_format=file_format, account=account, mapping=mapping, on_stage=on_stage
+        path,
+        file_format=file_format,
+        account=account,
+        mapping=mapping,
+        on_stage=on_stage,
+        engine=engine,
     )
-    if allowed_accounts is not None:
-        named = prepared.frame[d.ACCOUNT] if d.ACCOUNT in prepared.frame else pd.Series([None])
-        outside = sorted(
-            {"(no account)" if pd.isna(v) else str(v) for v in named.unique()}
-            - set(allowed_accounts)
-        )
-        if outside:
-            shown = ", ".join(map(repr, outside[:5]))
-            raise PermissionDeniedError(
-                f"file: rows of accounts this caller may not change: {shown}; nothing was stored"
-            )
+    check_accounts(prepared, allowed_accounts)
     if on_stage:
         on_stage("storing")
     stored = store_import(
@@ -182,7 +256,11 @@ def ingest_file(
         rejects=prepared.rejects,
         rows_read=prepared.rows_read,
         balance_breaks=len(prepared.balance_breaks),
+        skipped=len(prepared.skipped),
     )
+    if prepared.mapping_source == "given":
+        # A mapping the user chose is remembered for the next file of this layout.
+        remember_layout(engine, prepared, account)
     logger.info(
         "%s: read %d, inserted %d, duplicates %d, rejected %d",
         prepared.path.name,
@@ -201,14 +279,19 @@ def ingest_file(
         import_id=stored.import_id,
         rejects=prepared.rejects,
         balance_breaks=prepared.balance_breaks,
+        skipped_rows=prepared.skipped,
+        warnings=prepared.warnings,
+        mapping_source=prepared.mapping_source,
     )
 
 
 __all__ = [
     "FileSummary",
     "PreparedFile",
+    "check_accounts",
     "ingest_file",
     "load_frame",
     "prepare_file",
+    "remember_layout",
     "to_model_frame",
 ]

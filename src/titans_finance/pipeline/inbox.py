@@ -46,6 +46,8 @@ class InboxFile:
     inserted: int = 0
     duplicates: int = 0
     rejected_rows: int = 0
+    skipped_rows: int = 0
+    """Summary lines (opening/closing balance, totals) left out on purpose."""
     reason: str | None = None
 
 
@@ -171,6 +173,7 @@ def _process(engine: Engine, inbox: Path, path: Path, run_id: int) -> InboxFile:
         inserted=summary.inserted,
         duplicates=summary.duplicates,
         rejected_rows=summary.rejected,
+        skipped_rows=summary.skipped,
     )
     return _file_away(inbox / ARCHIVE, path, entry, run_id)
 

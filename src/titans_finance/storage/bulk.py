@@ -78,6 +78,7 @@ def store_import(
     rejects: Sequence[RejectedRowRecord],
     rows_read: int,
     balance_breaks: int = 0,
+    skipped: int = 0,
 ) -> StoredImport:
     """Store one file's accepted rows and rejects in a single database transaction.
 
@@ -98,6 +99,7 @@ def store_import(
                 rows_read=rows_read,
                 rows_rejected=len(rejects),
                 balance_breaks=balance_breaks,
+                rows_skipped=skipped,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         inserted = (

@@ -50,6 +50,7 @@ class ImportRecord:
     balance_breaks: int
     created_at: str
     rejects: list[dict[str, Any]] = field(default_factory=list)
+    rows_skipped: int = 0
 
 
 # -- feedback, rules and budgets ----------------------------------------------------------------

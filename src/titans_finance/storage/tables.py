@@ -57,6 +57,25 @@ class Import(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     balance_breaks: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    rows_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Summary lines (opening/closing balance, totals) left out on purpose."""
+
+
+class ImportMapping(Base):
+    """A column mapping a user confirmed, remembered for the next file of the same layout."""
+
+    __tablename__ = "import_mappings"
+    __table_args__ = (UniqueConstraint("signature", "account"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    signature: Mapped[str] = mapped_column(String(64), index=True)
+    account: Mapped[str] = mapped_column(String(200), default="")
+    """The ``--account`` it was confirmed for; empty for any account."""
+    mapping: Mapped[str] = mapped_column(Text)
+    """The mapping as JSON (``ColumnMapping`` keys)."""
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
 
 
 class Transaction(Base):

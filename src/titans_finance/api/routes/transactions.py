@@ -81,30 +81,43 @@ async def _save_upload(upload: UploadFile, target: Path, limit: int) -> int:
     return size
 
 
-@import_router.post(
-    "/import",
-    response_model=s.ImportResponse,
-    status_code=status.HTTP_201_CREATED,
-    summary="Import a bank export file",
-    responses={
-        413: {"model": s.ErrorResponse, "description": "File too large"},
-        415: {"model": s.ErrorResponse, "description": "Not a supported file type"},
-    },
+_UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": s.ErrorResponse, "description": "File too large"},
+    415: {"model": s.ErrorResponse, "description": "Not a supported file type"},
+}
+_MAPPING_HELP = (
+    "Column mapping as JSON (the `mapping` of a preview, edited): which column feeds each "
+    "field, `sign` (as_is|invert), `dayfirst`, `decimal`, ..."
 )
-async def import_file(
-    state: StateDep,
-    engine: EngineDep,
-    principal: WriteDep,
-    file: Annotated[UploadFile, File(description="CSV, OFX/QFX, QIF, CAMT.053 XML or Berka")],
-    account: Annotated[str | None, Form(max_length=100)] = None,
-    file_format: Annotated[FileFormat, Form(alias="format")] = "auto",
-) -> Any:
-    """Read, validate, de-duplicate and store the file in one transaction; returns the summary.
 
-    A caller limited to accounts may only import rows of those accounts (403 otherwise,
-    nothing stored).
-    """
-    principal.require_account(account, required=False)
+
+def _mapping_form(text: str | None) -> dict[str, Any] | None:
+    """The ``mapping`` form field as a validated mapping dict (422 when it is not one)."""
+    import json
+
+    from titans_finance.ingest.mapping import coerce_mapping, mapping_document
+
+    if text is None or not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValidationError(
+            f"mapping: not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ValidationError("mapping: a JSON object of field -> column is expected")
+    try:
+        return mapping_document(coerce_mapping(data))
+    except TitansError as exc:
+        raise ValidationError(exc.message.replace("invalid column mapping", "mapping")) from exc
+
+
+async def _with_upload(
+    state: Any, file: UploadFile, account: str | None, work: Any, **kwargs: Any
+) -> Any:
+    """Check the upload (type, size, not binary), save it to a temporary file and run
+    ``work(path, display_name=..., **kwargs)`` in the thread pool; messages name the upload."""
     if account is not None and "\x00" in account:
         raise ValidationError("account: NUL characters (\\u0000) are not allowed in text")
     name = _safe_name(file.filename)
@@ -129,24 +142,51 @@ async def import_file(
             detail=f"file: {name!r} looks binary; upload a text export (CSV, OFX, QIF, XML)",
         )
     await file.seek(0)
-    from titans_finance.ingest.pipeline import ingest_file
-
     with tempfile.TemporaryDirectory(prefix="titans-upload-") as tmp:
         target = Path(tmp) / f"upload{suffix}"
         await _save_upload(file, target, limit)
         try:
-            summary = await run_in_threadpool(
-                ingest_file,
-                engine,
-                target,
-                file_format=file_format,
-                account=account,
-                display_name=name,
-                allowed_accounts=principal.accounts,
+            return await run_in_threadpool(
+                work, target, account=account, display_name=name, **kwargs
             )
         except TitansError as exc:  # messages name the upload, never the temporary folder
             exc.message = exc.message.replace(str(target), name).replace(tmp, "upload")
             raise
+
+
+@import_router.post(
+    "/import",
+    response_model=s.ImportResponse,
+    status_code=status.HTTP_201_CREATED,
+    summary="Import a bank export file",
+    responses=_UPLOAD_ERRORS,
+)
+async def import_file(
+    state: StateDep,
+    engine: EngineDep,
+    principal: WriteDep,
+    file: Annotated[UploadFile, File(description="CSV, OFX/QFX, QIF, CAMT.053 XML or Berka")],
+    account: Annotated[str | None, Form(max_length=100)] = None,
+    file_format: Annotated[FileFormat, Form(alias="format")] = "auto",
+    mapping: Annotated[str | None, Form(max_length=20_000, description=_MAPPING_HELP)] = None,
+) -> Any:
+    """Read, validate, de-duplicate and store the file in one transaction; returns the summary.
+
+    A caller limited to accounts may only import rows of those accounts (403 otherwise,
+    nothing stored). A given mapping is remembered for the next file of the same layout.
+    """
+    principal.require_account(account, required=False)
+    from titans_finance.ingest.pipeline import ingest_file
+
+    summary = await _with_upload(
+        state,
+        file,
+        account,
+        lambda path, **kw: ingest_file(engine, path, **kw),
+        file_format=file_format,
+        mapping=_mapping_form(mapping),
+        allowed_accounts=principal.accounts,
+    )
     await run_in_threadpool(
         store.record_audit,
         engine,
@@ -154,15 +194,49 @@ async def import_file(
         action="import",
         target=str(summary.import_id),
         detail={
-            "file": name,
+            "file": summary.file,
             "format": summary.format,
             "read": summary.read,
             "inserted": summary.inserted,
             "duplicates": summary.duplicates,
             "rejected": summary.rejected,
+            "skipped": summary.skipped,
         },
     )
     return {"success": True, **summary.to_dict()}
+
+
+@import_router.post(
+    "/import/preview",
+    response_model=s.ImportPreviewResponse,
+    summary="Preview the import of a bank export file (nothing is stored)",
+    responses=_UPLOAD_ERRORS,
+)
+async def preview_import(
+    state: StateDep,
+    engine: EngineDep,
+    principal: WriteDep,
+    file: Annotated[UploadFile, File(description="CSV, OFX/QFX, QIF, CAMT.053 XML or Berka")],
+    account: Annotated[str | None, Form(max_length=100)] = None,
+    file_format: Annotated[FileFormat, Form(alias="format")] = "auto",
+    mapping: Annotated[str | None, Form(max_length=20_000, description=_MAPPING_HELP)] = None,
+) -> Any:
+    """Detected layout, the mapping used, the first rows as they would be stored, and the
+    rows that would be skipped or rejected; same scope and account rules as the import (403
+    for rows of accounts the caller may not change), stores nothing."""
+    principal.require_account(account, required=False)
+    from titans_finance.ingest.preview import preview_file
+
+    preview = await _with_upload(
+        state,
+        file,
+        account,
+        lambda path, **kw: preview_file(path, engine=engine, **kw),
+        file_format=file_format,
+        mapping=_mapping_form(mapping),
+        allowed_accounts=principal.accounts,
+    )
+    return {"success": True, **preview.to_dict()}
 
 
 _PUBLIC_COLUMNS = {

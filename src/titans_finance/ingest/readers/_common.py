@@ -56,14 +56,14 @@ _COMMON_ENCODINGS = frozenset(
 )
 
 
-def decode_text(
+def decode_text_with_encoding(
     data: bytes,
     encoding: str | None = None,
     *,
     source: Path | str | None = None,
     strict: bool = False,
-) -> str:
-    """The one text decoder of every reader: bytes of an export to ``str`` without a BOM.
+) -> tuple[str, str]:
+    """``decode_text`` and the name of the encoding it used (for import previews).
 
     Order: the declared ``encoding`` (a failure raises ``InputFileError`` when ``strict``, else
     falls through), a UTF-8 or UTF-16 byte-order mark, UTF-8, then charset detection. The
@@ -76,12 +76,12 @@ def decode_text(
     where = f"{source}: " if source is not None else ""
     if encoding:
         try:
-            return data.decode(encoding).lstrip("\ufeff")
+            return data.decode(encoding).lstrip("\ufeff"), encoding
         except (LookupError, UnicodeDecodeError) as exc:
             if strict:
                 raise InputFileError(f"{where}cannot decode as {encoding}: {exc}") from exc
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "utf-8-sig"
     # UTF-32-LE's mark starts with UTF-16-LE's, so it is tried first.
     for marks, codec in (
         ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),
@@ -89,7 +89,7 @@ def decode_text(
     ):
         if data.startswith(marks):
             try:
-                return data.decode(codec).lstrip("\ufeff")
+                return data.decode(codec).lstrip("\ufeff"), codec
             except UnicodeDecodeError as exc:
                 name = codec.upper()
                 raise InputFileError(f"{where}has a {name} mark but is not valid {name}") from exc
@@ -98,7 +98,7 @@ def decode_text(
             f"{where}looks like a binary file, not a text export (it contains NUL bytes)"
         )
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
@@ -109,9 +109,23 @@ def decode_text(
     if name in ("latin_1", "ascii"):
         name = "cp1252"  # they differ from cp1252 only in 0x80-0x9f, where banks mean cp1252
     try:
-        return data.decode(name)
+        return data.decode(name), name
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return data.decode("latin-1"), "latin-1"
+
+
+def decode_text(
+    data: bytes,
+    encoding: str | None = None,
+    *,
+    source: Path | str | None = None,
+    strict: bool = False,
+) -> str:
+    """The one text decoder of every reader: bytes of an export to ``str`` without a BOM.
+
+    See ``decode_text_with_encoding`` for the order in which encodings are tried.
+    """
+    return decode_text_with_encoding(data, encoding, source=source, strict=strict)[0]
 
 
 def parse_money(text: str | None) -> Decimal | None:

@@ -24,6 +24,12 @@ class ReadResult:
     ``source_rows``, where the format has columns of its own (delimited text), builds the file's
     own columns as stripped text (None where empty), one row per parsed record, indexed by the
     same ``line``; it is called only by those who need it (``titans predict``).
+    ``skipped`` lists rows left out on purpose (opening/closing balance and total lines), each
+    with its reason; they are neither transactions nor errors. ``warnings`` are messages for
+    the user about the whole file (e.g. ``--account`` overriding the file's own accounts).
+    ``layout``, where the reader detects one (delimited text), describes what it detected:
+    columns -> fields, sign convention, date order, decimal separator, encoding, and the
+    mapping (``ColumnMapping`` keys) that reproduces the read.
     """
 
     frame: pd.DataFrame
@@ -31,6 +37,9 @@ class ReadResult:
     format: str = "csv"
     balance_breaks: list[BalanceBreak] = field(default_factory=list)
     source_rows: Callable[[], pd.DataFrame] | None = None
+    skipped: list[RejectedRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    layout: dict[str, Any] | None = None
 
 
 class Reader(Protocol):

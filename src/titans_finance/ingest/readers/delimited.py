@@ -15,7 +15,7 @@ import itertools
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -30,10 +30,22 @@ from titans_finance import domain as d
 from titans_finance.domain import RejectedRow
 from titans_finance.errors import InputFileError
 from titans_finance.frame import expand, factorize_text
-from titans_finance.ingest.mapping import ColumnMapping, coerce_mapping
-from titans_finance.ingest.normalize import amount_table, arrow_strings, date_table
-from titans_finance.ingest.readers._common import decode_text
+from titans_finance.ingest.mapping import ColumnMapping, coerce_mapping, mapping_document
+from titans_finance.ingest.normalize import (
+    amount_table,
+    arrow_strings,
+    date_table,
+    infer_decimal_separator,
+)
+from titans_finance.ingest.readers._common import decode_text_with_encoding
 from titans_finance.ingest.readers.base import ReadResult
+from titans_finance.ingest.readers.csv_rows import (
+    card_column,
+    charges_positive,
+    continuation_parents,
+    date_order,
+    summary_kinds,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,13 +88,14 @@ _SYNONYM_TEXT: dict[str, str] = {
         "debit|debits|withdrawal|withdrawals|money out|paid out|out|debit amount|soll|"
         "ausgang|belastung|debit euros|debit eur|debe|cargo|cargos|af|uscite|addebiti|dare|"
         "debito|saida|vydej|withdrawal amount|charges|debet|obciazenia|terheles|deebet|uttag|"
-        "nosto|vydaj"
+        "nosto|vydaj|wyplata|wyplaty|uitgaven|uitgave|ausgaben|depenses|gastos|spese|utgifter|"
+        "kiadas"
     ),
     "credit": (
         "credit|credits|deposit|deposits|money in|paid in|in|credit amount|haben|eingang|"
         "gutschrift|credit euros|credit eur|haber|abono|abonos|bij|entrate|accrediti|avere|"
         "credito|entrada|prijem|deposit amount|payments|uznania|jovairas|kreedit|insattning|"
-        "pano"
+        "pano|wplata|wplaty|inkomsten|inkomst|einnahmen|recettes|ingresos|inkomster|bevetel"
     ),
     "direction": (
         "af bij|debit credit|credit debit|dr cr|cr dr|soll haben|s h|d c|d k|c d|dc|dk|"
@@ -98,6 +111,11 @@ _SYNONYM_TEXT: dict[str, str] = {
         "forklaring|meddelande|beskrivning|selite|viesti|apraksts|paskirtis|selgitus|opis|"
         "opis operacji|tytul|tytul operacji|kozlemeny|megjegyzes|poznamka|"
         "informace pro prijemce|zprava|verwendungszweck 1|buchungsdetails"
+    ),
+    "counter_account": (
+        "tegenrekening|tegenrekening iban bban|counter account|counterparty account|gegenkonto|"
+        "iban gegenkonto|kontonummer gegenkonto|compte contrepartie|rachunek kontrahenta|"
+        "cislo protiuctu|protiucet"
     ),
     "payee": (
         "payee|name|payee name|counterparty|counterparty name|"
@@ -630,7 +648,6 @@ def _currency_from_header(header: str | None) -> str | None:
     return found.group(1) if found else None
 
 
-_CARD_COLUMNS = {"cc num", "card number", "card no", "cc number", "pan"}
 _SIGNED = r"^[-−(]|[-−)]$"
 
 
@@ -641,28 +658,36 @@ def _has_sign(column: _Coded) -> bool:
 
 def _amounts(
     table: _Table, resolved: Mapping[str, str], spec: ColumnMapping
-) -> tuple[np.ndarray, Callable[[int], str]]:
-    """(signed Decimal amounts per row, raw text of row i for messages)."""
+) -> tuple[np.ndarray, Callable[[int], str], str, bool]:
+    """(signed Decimal amounts per row, raw text of row i for messages, the sign convention
+    in words, whether signs were inverted)."""
     n = len(table)
+    invert = spec.sign_setting == "invert"
     if "amount" in resolved:
         column = table.column(resolved["amount"])
         parsed = _as_object(amount_table(column.uniques, decimal=spec.decimal))
         amount = parsed[column.codes]
         sign: np.ndarray | None = None
+        convention = "signed amounts (negative = money out)"
         if "direction" in resolved:
             direction = _direction_sign(table.column(resolved["direction"]), spec)
             if direction is not None and ("type_column" in spec.columns() or not _has_sign(column)):
                 sign = direction
-        elif any(normalise_header(c) in _CARD_COLUMNS for c in table.columns) and not _has_sign(
-            column
+                convention = f"unsigned amounts, sign from column {resolved['direction']!r}"
+        card = card_column(table.columns) if sign is None and spec.sign_setting is None else None
+        if card is not None and charges_positive(
+            list(parsed), np.bincount(column.codes, minlength=len(parsed))
         ):
-            # Card-transaction logs (Sparkov-like: cc_num, merchant, amt) list purchases unsigned.
-            sign = np.full(n, -1)
+            # Card statements (Amex-like: "Card Member", Sparkov-like: "cc_num") list charges
+            # as positive numbers and payments as negative ones.
+            invert = True
+            convention = f"card statement (column {card!r}): charges are positive, inverted"
         if sign is not None:
             absolute = _absolute(parsed)
             amount = np.where(sign == -1, _negated(absolute)[column.codes], absolute[column.codes])
         raw_amount: Callable[[int], str] = column.text
     else:
+        convention = "separate debit and credit columns"
         empty = _Coded(np.zeros(n, dtype=np.intp), pd.Series([""], dtype=object))
         debit_col = table.column(resolved["debit"]) if "debit" in resolved else empty
         credit_col = table.column(resolved["credit"]) if "credit" in resolved else empty
@@ -685,9 +710,11 @@ def _amounts(
         def raw_amount(row: int) -> str:
             return f"{debit_col.text(row)} / {credit_col.text(row)}".strip(" /")
 
-    if spec.invert_sign:
+    if invert:
         amount = np.array([None if v is None else -v for v in amount], dtype=object)
-    return amount, raw_amount
+        if spec.sign_setting == "invert":
+            convention += "; inverted by the mapping (sign: invert)"
+    return amount, raw_amount, convention, invert
 
 
 # --------------------------------------------------------------------------- content votes
@@ -753,17 +780,29 @@ def _running_balance(amount: list[object], balance: list[object]) -> bool:
     return max(forward, backward) >= 0.8 * (len(pairs) - 1)
 
 
-def _fields_by_content(table: _Table, spec: ColumnMapping) -> dict[str, str]:
-    """Canonical field -> column, voted by what the values look like (headerless files).
+@dataclass
+class _Profile:
+    """What one column's values look like (a sample of its first rows)."""
 
-    A date column parses as dates; amounts parse as money (a column that another one's
-    values accumulate into is the running balance); a column of D/C words is the direction;
-    the text column with the most distinct values is the description.
-    """
-    dates: dict[str, float] = {}
-    numbers: dict[str, list[object]] = {}
-    texts: dict[str, int] = {}
-    resolved: dict[str, str] = {}
+    date_share: float
+    amount_share: float
+    decimals: bool
+    amounts: list[object]
+    direction: bool
+    distinct: int
+
+    @property
+    def is_date(self) -> bool:
+        return self.date_share >= 0.8
+
+    @property
+    def is_money(self) -> bool:
+        return self.amount_share >= 0.9 and not self.date_share >= 0.5
+
+
+def _profiles(table: _Table, spec: ColumnMapping) -> dict[str, _Profile]:
+    """Column -> profile of its non-empty sample values; empty columns are left out."""
+    out: dict[str, _Profile] = {}
     for name in table.columns:
         coded = table.column(name)
         sample = pd.Series(coded.values().head(_CONTENT_SAMPLE).fillna(""), dtype=object)
@@ -774,16 +813,36 @@ def _fields_by_content(table: _Table, spec: ColumnMapping) -> dict[str, str]:
             date_table(_tidy_dates(uniques), dayfirst=spec.dayfirst), uniques
         )
         amounts = amount_table(sample, decimal=spec.decimal)
-        amount_share = _parsed_share(amounts, sample)
-        if date_share >= 0.8 and "date" not in resolved:
+        out[name] = _Profile(
+            date_share=date_share,
+            amount_share=_parsed_share(amounts, sample),
+            decimals=bool(sample.str.contains(r"[.,]\d", regex=True).any()),
+            amounts=amounts,
+            direction=_direction_sign(coded, spec) is not None,
+            distinct=len(uniques),
+        )
+    return out
+
+
+def _fields_by_content(profiles: Mapping[str, _Profile]) -> dict[str, str]:
+    """Canonical field -> column, voted by what the values look like.
+
+    A date column parses as dates; amounts parse as money (a column that another one's
+    values accumulate into is the running balance); a column of D/C words is the direction;
+    the text column with the most distinct values is the description.
+    """
+    numbers: dict[str, list[object]] = {}
+    texts: dict[str, int] = {}
+    resolved: dict[str, str] = {}
+    for name, profile in profiles.items():
+        if profile.is_date and "date" not in resolved:
             resolved["date"] = name
-            dates[name] = date_share
-        elif amount_share >= 0.9 and sample.str.contains(r"[.,]\d", regex=True).any():
-            numbers[name] = amounts
-        elif "direction" not in resolved and _direction_sign(coded, spec) is not None:
+        elif profile.is_money and profile.decimals:
+            numbers[name] = profile.amounts
+        elif "direction" not in resolved and profile.direction:
             resolved["direction"] = name
-        elif amount_share < 0.5:
-            texts[name] = len(uniques)
+        elif profile.amount_share < 0.5 and profile.date_share < 0.5:
+            texts[name] = profile.distinct
     names = list(numbers)
     for amount_name in names:
         for balance_name in names:
@@ -799,6 +858,179 @@ def _fields_by_content(table: _Table, spec: ColumnMapping) -> dict[str, str]:
     return resolved
 
 
+# Field -> (what its values must look like, how to say it). The header vote is checked
+# against the content vote with this one table: a field whose column fails its test takes
+# the content vote's column for that field, or the mapping is reported ambiguous.
+_CONTENT_TESTS: dict[str, tuple[Callable[[_Profile], bool], str]] = {
+    "date": (lambda p: p.date_share >= 0.5, "dates"),
+    "amount": (lambda p: p.is_money, "amounts"),
+    "debit": (lambda p: p.amount_share >= 0.9 and p.date_share < 0.5, "amounts"),
+    "credit": (lambda p: p.amount_share >= 0.9 and p.date_share < 0.5, "amounts"),
+    "balance": (lambda p: p.is_money, "amounts"),
+}
+
+
+def _cross_check(
+    resolved: dict[str, str], profiles: Mapping[str, _Profile], explicit: Collection[str]
+) -> list[str]:
+    """Correct header-voted fields (in place) whose values say otherwise; notes for the user.
+
+    Explicitly mapped fields are never changed. A column named like an amount whose values
+    accumulate into another amount column's is the running balance and the two swap.
+    """
+    notes: list[str] = []
+    content = _fields_by_content(profiles)
+    for field, (test, what) in _CONTENT_TESTS.items():
+        column = resolved.get(field)
+        if column is None or field in explicit or column not in profiles:
+            continue
+        if test(profiles[column]):
+            continue
+        if field == "amount":
+            # Unsigned debit/credit columns the amount header had outvoted.
+            pair = {
+                f: c for c in profiles if c != column and (f := _field_of(c)) in ("debit", "credit")
+            }
+            if pair and all(_CONTENT_TESTS[f][0](profiles[c]) for f, c in pair.items()):
+                del resolved["amount"]
+                resolved.update(pair)
+                notes.append(
+                    f"column {column!r} is named like amount but holds no amounts; using "
+                    + " and ".join(f"{c!r} as {f}" for f, c in pair.items())
+                )
+                continue
+        other = content.get(field)
+        if other is not None and other != column and other not in resolved.values():
+            resolved[field] = other
+            notes.append(
+                f"column {column!r} is named like {field} but holds no {what}; "
+                f"{other!r} does and is used"
+            )
+        else:
+            notes.append(
+                f"ambiguous: column {column!r} is named like {field} but its values are not "
+                f"{what}; check the mapping"
+            )
+    direction = content.get("direction")
+    if (
+        "direction" not in resolved
+        and direction is not None
+        and direction not in resolved.values()
+        and _field_of(direction) is None
+    ):
+        # An unnamed D/C column (Volksbank's last column holds S/H under an empty header).
+        resolved["direction"] = direction
+        notes.append(f"column {direction!r} holds debit/credit marks and gives the sign")
+    amount, balance = resolved.get("amount"), content.get("balance")
+    if (
+        amount is not None
+        and "amount" not in explicit
+        and balance == amount
+        and content.get("amount") not in (None, amount)
+        and content["amount"] not in resolved.values()
+    ):
+        resolved["amount"] = content["amount"]
+        resolved["balance"] = amount
+        notes.append(
+            f"column {amount!r} is a running balance of {content['amount']!r}: "
+            f"{content['amount']!r} is the amount"
+        )
+    elif amount is not None and resolved.get("balance") and not set(explicit) & {"amount"}:
+        bal = resolved["balance"]
+        if (
+            amount in profiles
+            and bal in profiles
+            and _running_balance(profiles[bal].amounts, profiles[amount].amounts)
+            and not _running_balance(profiles[amount].amounts, profiles[bal].amounts)
+        ):
+            resolved["amount"], resolved["balance"] = bal, amount
+            notes.append(f"columns {amount!r} and {bal!r} swapped: {amount!r} is the balance")
+    return notes
+
+
+@dataclass
+class _Head:
+    """Where the table starts: its header line (or first data line when headerless)."""
+
+    header: int
+    delimiter: str
+    cells: list[str]
+    headerless: bool
+    lines: list[str]
+
+
+def _locate(text: str, spec: ColumnMapping, path: Path) -> _Head:
+    """The header line, delimiter and header cells of a decoded export (InputFileError when
+    ``skip_rows`` skips everything or a line is absurdly wide)."""
+    head = _physical_lines(text[: 1 << 16])[: _HEADER_SCAN_LINES + spec.skip_rows + 1]
+    skip = spec.skip_rows
+    if skip >= len(head):
+        raise InputFileError(f"{path}: skip_rows={skip} but the file has only {len(head)} lines")
+    forced = spec.delimiter
+    excel_hint = re.fullmatch(r"(?i)sep=(.)", head[skip].strip("\ufeff \t"))
+    if excel_hint:  # Excel's "sep=;" first line
+        forced = forced or excel_hint.group(1)
+        skip += 1
+    _check_width(head[skip:], forced, path)
+    header_rel, delimiter = _find_header(head[skip:], spec, forced)
+    header = skip + header_rel
+    if spec.headerless:
+        header = next((i for i in range(skip, len(head)) if head[i].strip()), skip)
+        return _Head(header, delimiter, _split(head[header], delimiter), True, head)
+    header_cells = _split(head[header], delimiter) if header < len(head) else []
+    if not spec.columns() and header < len(head):
+        for delim in (delimiter,) if forced else (delimiter, *DELIMITERS):
+            candidate = _split(head[header], delim)
+            if _is_data_row(candidate, spec):
+                return _Head(header, delim, candidate, True, head)
+    return _Head(header, delimiter, header_cells, False, head)
+
+
+def _signature(head: _Head) -> str:
+    """A short hash of the layout: normalised header cells (or the width of a headerless file)
+    and the delimiter; files of one bank's export share it."""
+    import hashlib
+
+    if head.headerless:
+        key = f"headerless|{len(head.cells)}|{head.delimiter}"
+    else:
+        key = head.delimiter + "|" + "|".join(normalise_header(c) for c in head.cells)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def file_signature(path: Path, mapping: Mapping[str, Any] | ColumnMapping | None = None) -> str:
+    """The layout signature of a delimited export (its header row's normalised cells), read
+    from the first 64 KiB only; InputFileError when the file cannot be read."""
+    spec = coerce_mapping(mapping)
+    try:
+        with Path(path).open("rb") as handle:
+            raw = handle.read(1 << 16)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    text, _encoding = decode_text_with_encoding(raw, spec.encoding, source=path)
+    return _signature(_locate(text.replace("\r\n", "\n"), spec, Path(path)))
+
+
+# Resolved field -> the ColumnMapping key that names its column.
+_MAPPING_KEY = {
+    "direction": "type_column",
+    "account": "account_column",
+    "currency": "currency_column",
+}
+
+
+def _row_text(table: _Table, columns: list[str], rows: np.ndarray) -> dict[int, str]:
+    """Row -> its non-empty cells of ``columns`` joined by spaces."""
+    parts: dict[int, list[str]] = {int(r): [] for r in rows}
+    for name in columns:
+        coded = table.column(name)
+        for r in parts:
+            value = coded.text(r)
+            if value:
+                parts[r].append(value)
+    return {r: " ".join(p) for r, p in parts.items()}
+
+
 def read_delimited(
     path: Path,
     *,
@@ -806,6 +1038,11 @@ def read_delimited(
     mapping: Mapping[str, Any] | ColumnMapping | None = None,
 ) -> ReadResult:
     """Read a delimited bank export into canonical rows plus rejected rows (format ``csv``).
+
+    Opening/closing balance and total lines are skipped (``ReadResult.skipped``, with the
+    reason); a line with text but no date and no amount continues the description of the
+    transaction above it. ``account`` (the caller's ``--account``) wins over the file's own
+    account column, with a warning when that column names other accounts.
 
     Raises InputFileError when the file cannot be read at all: empty, binary, undecodable,
     header only, or without a recognisable date or amount column (the message lists the
@@ -819,32 +1056,14 @@ def read_delimited(
         raise InputFileError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
     if not raw.strip():
         raise InputFileError(f"{path}: the file is empty")
-    text = decode_text(raw, spec.encoding, source=path, strict=True)
+    text, encoding = decode_text_with_encoding(raw, spec.encoding, source=path, strict=True)
     if _looks_binary(text):
         raise InputFileError(f"{path}: looks like a binary file, not a CSV/text export")
     if "\r" in text and "\n" not in text:
         text = text.replace("\r", "\n")  # classic Mac line ends
-    head = _physical_lines(text[: 1 << 16])[: _HEADER_SCAN_LINES + spec.skip_rows + 1]
-    skip = spec.skip_rows
-    if skip >= len(head):
-        raise InputFileError(f"{path}: skip_rows={skip} but the file has only {len(head)} lines")
-    forced = spec.delimiter
-    excel_hint = re.fullmatch(r"(?i)sep=(.)", head[skip].strip("\ufeff \t"))
-    if excel_hint:  # Excel's "sep=;" first line
-        forced = forced or excel_hint.group(1)
-        skip += 1
-    _check_width(head[skip:], forced, path)
-    header_rel, delimiter = _find_header(head[skip:], spec, forced)
-    header = skip + header_rel
-    header_cells = _split(head[header], delimiter) if header < len(head) else []
-    headerless = False
-    if not spec.columns() and header < len(head):
-        for delim in (delimiter,) if forced else (delimiter, *DELIMITERS):
-            candidate = _split(head[header], delim)
-            if _is_data_row(candidate, spec):
-                headerless, delimiter, header_cells = True, delim, candidate
-                break
-    width = len(header_cells) if headerless else len(_split(head[header], delimiter))
+    located = _locate(text, spec, path)
+    header, delimiter, headerless = located.header, located.delimiter, located.headerless
+    width = len(located.cells)
     cells = width * (text.count("\n") + 1 - header)
     if cells > MAX_CELLS:
         raise InputFileError(
@@ -856,9 +1075,31 @@ def read_delimited(
         table = _read_headerless(text, header, delimiter, width, path)
     else:
         table = _read_table(text, header, delimiter, path)
-    return rows_from_table(
+    result = rows_from_table(
         table, spec, path=path, account=account, headerless=headerless, text=text, extra=truncated
     )
+    assert result.layout is not None
+    file_part = _file_layout(located, encoding)
+    for key, value in file_part.pop("mapping").items():
+        result.layout["mapping"].setdefault(key, value)
+    result.layout.update(file_part)
+    return result
+
+
+def _file_layout(head: _Head, encoding: str) -> dict[str, Any]:
+    """The file-level part of a delimited export's layout: delimiter, encoding, header line,
+    signature, and the mapping keys that reproduce them."""
+    mapping: dict[str, Any] = {"delimiter": head.delimiter, "encoding": encoding}
+    if head.headerless:
+        mapping["headerless"] = True
+    return {
+        "encoding": encoding,
+        "delimiter": head.delimiter,
+        "header_line": None if head.headerless else head.header + 1,
+        "headerless": head.headerless,
+        "signature": _signature(head),
+        "mapping": mapping,
+    }
 
 
 def rows_from_table(
@@ -871,17 +1112,27 @@ def rows_from_table(
     text: str,
     extra: list[RejectedRow] | None = None,
 ) -> ReadResult:
-    """The one table -> mapping -> rows step of every tabular format (CSV, spreadsheet, PDF).
+    """The one table -> mapping -> rows step of every tabular format (CSV, spreadsheet, PDF):
+    columns recognised by header (cross-checked by content) or, when ``headerless``, by
+    content; values parsed and signed; summary lines skipped, continuation lines joined, bad
+    rows rejected with their line.
 
-    ``table`` holds the source's columns as text; columns are recognised by header (or, when
-    ``headerless``, by content), values parsed and signed, and bad rows rejected with their
-    line. ``text`` gives each rejected row's raw line (its line ``n`` is ``text``'s line ``n``);
-    ``extra`` are rejects found before (a truncated last row). Raises InputFileError when no
-    date or amount column is found or the table has no rows.
+    ``text`` gives each row's raw line (its line ``n`` is ``text``'s line ``n``); ``extra`` are
+    rejects found before (a truncated last row). The layout it returns has no file-level
+    parts (encoding, delimiter): the caller adds them. Raises InputFileError when no date or
+    amount column is found or the table has no rows.
     """
     truncated = list(extra or [])
     columns = table.columns
-    resolved = _resolve(columns, spec) if not headerless else _fields_by_content(table, spec)
+    explicit = spec.columns()
+    profiles = _profiles(table, spec) if len(table) else {}
+    notes: list[str] = []
+    if headerless and not explicit:
+        resolved = _fields_by_content(profiles)
+    else:
+        resolved = _resolve(columns, spec)
+        explicit_fields = {_MAPPING_KEY_INV.get(k, k) for k in explicit}
+        notes = _cross_check(resolved, profiles, explicit_fields)
     found = ", ".join(repr(c) for c in columns)
     hint = "; map the columns with --mapping FILE (see titans_finance.ingest.mapping)"
     has_amount = bool({"amount", "debit", "credit"} & resolved.keys())
@@ -906,7 +1157,7 @@ def rows_from_table(
         date_values = date_table(_tidy_dates(date_col.uniques), dayfirst=spec.dayfirst)
     date_t = _as_object(date_values)
     dates = date_t[date_col.codes]
-    amount, raw_amount = _amounts(table, resolved, spec)
+    amount, raw_amount, convention, inverted = _amounts(table, resolved, spec)
 
     def text_of(field: str) -> pd.Series | None:
         return table.column(resolved[field]).values() if field in resolved else None
@@ -921,6 +1172,10 @@ def rows_from_table(
             both = payee.notna() & description.notna() & (payee != description)
             joined = payee.where(~both, payee + " / " + description)
             description = joined.where(payee.notna(), description)
+    # No transaction is dropped for lacking text: fall back to the other text columns.
+    for fallback in _description_fallbacks(columns, resolved):
+        values = table.column(fallback).values()
+        description = values if description is None else description.fillna(values)
 
     out[d.DATE] = dates
     out[d.TYPE] = text_of("type")
@@ -928,9 +1183,24 @@ def rows_from_table(
     out[d.AMOUNT] = amount
     for field in ("category", "payment_method", "status", "reference", "receipt_url", "currency"):
         out[_CANONICAL_FOR_FIELD[field]] = text_of(field)
-    default_account = spec.account or account or d.DEFAULT_ACCOUNT
+    warnings: list[str] = []
     accounts = text_of("account")
-    out[d.ACCOUNT] = accounts.fillna(default_account) if accounts is not None else default_account
+    chosen = account or spec.account
+    if chosen and accounts is not None:
+        named = sorted({str(v) for v in accounts.dropna().unique()} - {chosen})
+        if named:
+            shown = ", ".join(repr(v) for v in named[:5]) + (" ..." if len(named) > 5 else "")
+            warnings.append(
+                f"the file's account column {resolved['account']!r} names {shown}; every row "
+                f"is stored in account {chosen!r} as asked (leave out --account to keep the "
+                "file's accounts)"
+            )
+    if chosen:
+        out[d.ACCOUNT] = chosen
+    elif accounts is not None:
+        out[d.ACCOUNT] = accounts.fillna(d.DEFAULT_ACCOUNT)
+    else:
+        out[d.ACCOUNT] = d.DEFAULT_ACCOUNT
     currency = spec.currency or _currency_from_header(resolved.get("amount"))
     if currency:
         out[d.CURRENCY] = out[d.CURRENCY].fillna(currency)
@@ -943,10 +1213,56 @@ def rows_from_table(
 
     bad_date = np.array([v is None for v in date_values], dtype=bool)[date_col.codes]
     bad_amount = pd.isna(amount)
-    bad = bad_date | bad_amount
+    no_date = (date_col.uniques == "").to_numpy()[date_col.codes]
+    no_amount = np.ones(n, dtype=bool)
+    for field in ("amount", "debit", "credit"):
+        if field in resolved:
+            col = table.column(resolved[field])
+            no_amount &= (col.uniques == "").to_numpy()[col.codes]
+    money = {resolved[f] for f in ("amount", "debit", "credit", "balance") if f in resolved}
+    text_columns = [c for c in columns if c not in money and c != resolved["date"]]
+    has_text = np.zeros(n, dtype=bool)
+    summary = np.full(n, None, dtype=object)
+    for name in [c for c in columns if c not in money]:
+        col = table.column(name)
+        if name != resolved["date"]:
+            has_text |= (col.uniques != "").to_numpy()[col.codes]
+        kinds = summary_kinds(col.uniques)
+        if any(kinds):
+            per_row = _as_object(list(kinds))[col.codes]
+            summary = np.where(pd.isna(summary), per_row, summary)
+    # A balance line is never a transaction; a total line only when it lacks a date or amount.
+    is_summary = (summary == "balance") | ((summary == "total") & (bad_date | bad_amount))
+    continuation = no_date & no_amount & has_text & ~is_summary
+    parents = continuation_parents(continuation, ~(bad_date | bad_amount | is_summary))
+    if parents:
+        extras = _row_text(table, text_columns, np.fromiter(parents, dtype=np.intp))
+        described = out[d.DESCRIPTION].astype(object).to_numpy()
+        for row, parent in parents.items():
+            current = described[parent]
+            described[parent] = (
+                extras[row] if current is None or current != current else f"{current} {extras[row]}"
+            )
+        out[d.DESCRIPTION] = described
+    joined_rows = np.zeros(n, dtype=bool)
+    joined_rows[list(parents)] = True
+    bad = (bad_date | bad_amount) & ~is_summary & ~joined_rows
+    dropped = bad | is_summary | joined_rows
     rejects = list(table.rejects) + truncated
-    if bad.any():
+    lines: list[str] | None = None
+    if bad.any() or is_summary.any():
         lines = _physical_lines(text)
+    skipped: list[RejectedRow] = []
+    for i in np.flatnonzero(is_summary):
+        row = int(i)
+        line_no = int(table.lines[row])
+        raw_line = lines[line_no - 1] if lines and line_no <= len(lines) else ""
+        label = "balance" if summary[row] == "balance" else "total"
+        skipped.append(
+            RejectedRow(line_no, raw_line, f"line {line_no}: {label} line, not a transaction")
+        )
+    if bad.any():
+        assert lines is not None
         for i in np.flatnonzero(bad):
             row = int(i)
             line_no = int(table.lines[row])
@@ -966,16 +1282,38 @@ def rows_from_table(
                 )
             raw_line = lines[line_no - 1] if line_no <= len(lines) else ""
             rejects.append(RejectedRow(line_no, raw_line, f"line {line_no}: {what}"))
-    frame = out.loc[~bad].reset_index(drop=True) if bad.any() else out
+    frame = out.loc[~dropped].reset_index(drop=True) if dropped.any() else out
     rejects.sort(key=lambda r: r.line)
-    logger.debug("%s: %d rows, %d rejected", path, len(frame), len(rejects))
+    logger.debug(
+        "%s: %d rows, %d rejected, %d skipped", path, len(frame), len(rejects), len(skipped)
+    )
+    for message in warnings:
+        logger.info("%s: %s", path, message)
 
     def source_rows() -> pd.DataFrame:
         own = pd.DataFrame({name: table.column(name).values() for name in columns})
         own.index = pd.Index(table.lines, name="line")
         return own
 
-    return ReadResult(frame=frame, rejects=rejects, format="csv", source_rows=source_rows)
+    layout = _layout(
+        headerless,
+        table,
+        resolved,
+        spec,
+        convention=convention,
+        inverted=inverted,
+        notes=notes,
+        joined=len(parents),
+    )
+    return ReadResult(
+        frame=frame,
+        rejects=rejects,
+        format="csv",
+        source_rows=source_rows,
+        skipped=skipped,
+        warnings=warnings,
+        layout=layout,
+    )
 
 
 def grid_header(rows: list[tuple[int, list[str]]], spec: ColumnMapping) -> int | None:
@@ -1067,9 +1405,84 @@ def read_grid(
     )
 
 
+# Fields recognised (so that no other field claims the column) but not stored.
+_UNSTORED = frozenset({"counter_account"})
+_MAPPING_KEY_INV = {
+    "type_column": "direction",
+    "account_column": "account",
+    "currency_column": "currency",
+}
+# Text columns a description falls back to, in order, when the description and payee are
+# empty (or missing): a second memo/description column, then reference, category, type.
+_FALLBACK_FIELDS = ("description", "payee", "reference", "category", "type")
+
+
+def _description_fallbacks(columns: list[str], resolved: Mapping[str, str]) -> list[str]:
+    """Columns to fill an empty description from: unused description-like columns first
+    (a second memo), then the resolved reference, category and type columns."""
+    used = set(resolved.values())
+    spare = [c for c in columns if c not in used and _field_of(c) in ("description", "payee")]
+    chosen = [resolved[f] for f in _FALLBACK_FIELDS[2:] if f in resolved]
+    return [*spare, *chosen]
+
+
+def _layout(
+    headerless: bool,
+    table: _Table,
+    resolved: Mapping[str, str],
+    spec: ColumnMapping,
+    *,
+    convention: str,
+    inverted: bool,
+    notes: list[str],
+    joined: int,
+) -> dict[str, Any]:
+    """What was detected in the table, for previews, and the mapping that reproduces it."""
+    by_column = {column: field for field, column in resolved.items()}
+    date_uniques = table.column(resolved["date"]).uniques
+    order = date_order(date_uniques, spec.dayfirst)
+    amount_column = resolved.get("amount") or resolved.get("debit") or resolved.get("credit")
+    decimal = spec.decimal
+    if decimal is None and amount_column is not None:
+        decimal = infer_decimal_separator(table.column(amount_column).uniques) or "."
+    keys = {_MAPPING_KEY.get(f, f): c for f, c in resolved.items() if f not in _UNSTORED}
+    if "type" in resolved and resolved.get("direction") == resolved["type"]:
+        keys.pop("type_column", None)
+    document: dict[str, Any] = {**mapping_document(spec), **keys}
+    document.pop("invert_sign", None)
+    if spec.sign_setting is None:
+        document["sign"] = "invert" if inverted else "as_is"
+    if order in ("DMY", "MDY") and spec.dayfirst is None and not spec.date_format:
+        document["dayfirst"] = order == "DMY"
+    if decimal and "decimal" not in document:
+        document["decimal"] = decimal
+    if headerless:
+        document["headerless"] = True
+    return {
+        "columns": {
+            c: _MAPPING_KEY.get(by_column[c], by_column[c])
+            if c in by_column and by_column[c] not in _UNSTORED
+            else None
+            for c in table.columns
+        },
+        "sign": convention,
+        "date_order": order,
+        "decimal": decimal,
+        "encoding": None,
+        "delimiter": None,
+        "header_line": None,
+        "headerless": headerless,
+        "signature": None,
+        "notes": notes,
+        "continuation_lines": joined,
+        "mapping": document,
+    }
+
+
 __all__ = [
     "DELIMITERS",
     "SYNONYMS",
+    "file_signature",
     "grid_header",
     "header_field",
     "is_transaction_row",
