@@ -159,7 +159,8 @@ def stratified_cap(
     target: np.ndarray, weights: np.ndarray, cap: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """At most ``cap`` rows, every class kept (its rarest rows all), weights rescaled so each
-    class keeps its total weight.  Returns ``(indices, weights)``; all rows when under cap."""
+    class keeps its share of the total weight and the mean weight is unchanged.  Returns
+    ``(indices, weights)``; all rows when under cap."""
     if len(target) <= cap:
         return np.arange(len(target)), weights
     rng = np.random.default_rng(seed)
@@ -183,7 +184,10 @@ def stratified_cap(
         new_weights.append(w)
     order = np.concatenate(picked)
     sort = np.argsort(order, kind="stable")
-    return order[sort], np.concatenate(new_weights)[sort]
+    # keep the mean weight: the sample stands for the data, not for its size (a total kept
+    # as large as the full data's would make the solver's effective C, and cost, explode)
+    sampled = np.concatenate(new_weights)[sort] * (len(order) / len(target))
+    return order[sort], sampled
 
 
 @contextmanager
@@ -214,6 +218,9 @@ class CategoryModel(TitansModel):
     calibration_folds : int
         Folds of the search and of the out-of-fold scores the temperature is fitted on (0 or 1
         disables both: defaults are used, uncalibrated).
+    aggregate : bool
+        Merge identical feature rows (same descriptor, merchant, per-row features and label)
+        into one row weighted by its count before fitting: the same model, fitted faster.
     max_train_rows : int
         Cap on distinct (aggregated) rows of the final fit; above it, a stratified sample
         whose weights keep each category's total.
@@ -241,8 +248,9 @@ class CategoryModel(TitansModel):
         char_max_features: int = 1 << 15,
         word_max_features: int = 1 << 14,
         calibration_folds: int = 4,
-        max_train_rows: int = 150_000,
-        cv_max_rows: int = 12_000,
+        aggregate: bool = True,
+        max_train_rows: int = 40_000,
+        cv_max_rows: int = 10_000,
         vocabulary_max_rows: int = 60_000,
         min_labelled_rows: int = 10,
         random_state: int = 0,
@@ -254,6 +262,7 @@ class CategoryModel(TitansModel):
         self.char_max_features = char_max_features
         self.word_max_features = word_max_features
         self.calibration_folds = calibration_folds
+        self.aggregate = aggregate
         self.max_train_rows = max_train_rows
         self.cv_max_rows = cv_max_rows
         self.vocabulary_max_rows = vocabulary_max_rows
@@ -421,8 +430,11 @@ class CategoryModel(TitansModel):
         labels and merchant keys.  The text blocks are built once per distinct descriptor."""
         pair_codes, first_of_pair = self._pairs(train)
         other, other_widths = self._blocks(self.other_features_, train)
-        hashes = _row_hashes(other, self.random_state)
-        _, first, count = aggregate_rows([pair_codes, hashes[:, 0], hashes[:, 1], target])
+        if self.aggregate:
+            hashes = _row_hashes(other, self.random_state)
+            _, first, count = aggregate_rows([pair_codes, hashes[:, 0], hashes[:, 1], target])
+        else:
+            first, count = np.arange(len(target)), np.ones(len(target), dtype=np.int64)
         text, text_widths = self._blocks(self.text_features_, train.iloc[first_of_pair])
         self.n_text_features_ = text.shape[1]
         self.block_widths_ = np.asarray(text_widths + other_widths, dtype=np.int64)
