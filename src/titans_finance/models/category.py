@@ -408,7 +408,7 @@ class CategoryModel(TitansModel):
         logger.info("category: %d rows -> %d distinct feature rows", n, len(y))
         balanced = self._balanced(y, weights)
         with _stage("choose C and block weights by cross-validation", len(y)):
-            self._search(matrix, y, balanced, merchants)
+            self._search(matrix, y, balanced, weights, merchants)
         _, _, scale = self._scale(self.weight_profile_)
         rows, fit_weights = stratified_cap(y, balanced, self.max_train_rows, self.random_state)
         with _stage("final fit", len(rows)):
@@ -468,8 +468,9 @@ class CategoryModel(TitansModel):
         splits: list[tuple[np.ndarray, np.ndarray]],
         C: float,
     ) -> np.ndarray:
-        """Out-of-fold scores (NaN rows where a fold could not be fitted, or whose category
-        was absent from the fold's training part)."""
+        """Out-of-fold scores (NaN rows where a fold could not be fitted).  A row whose
+        category the fold never saw keeps its (lowest) score: new merchants often are new
+        categories, and the temperature should know."""
         n_classes = len(self.classes_)
         oof = np.full((len(target), n_classes), np.nan, dtype=np.float32)
         for train_idx, test_idx in splits:
@@ -483,19 +484,25 @@ class CategoryModel(TitansModel):
             # A class missing from this fold's training part gets the row's lowest score.
             block = np.repeat(scores.min(axis=1, keepdims=True) - 1.0, n_classes, axis=1)
             block[:, present] = scores
-            # a row whose category this fold never saw says nothing about the scores' scale
-            block[~np.isin(target[test_idx], present)] = np.nan
             oof[test_idx] = block
         return oof
 
     def _search(
-        self, matrix: sp.csr_matrix, y: np.ndarray, weights: np.ndarray, merchants: np.ndarray
+        self,
+        matrix: sp.csr_matrix,
+        y: np.ndarray,
+        weights: np.ndarray,
+        counts: np.ndarray,
+        merchants: np.ndarray,
     ) -> None:
-        """Pick C and the block-weight profile by weighted out-of-fold accuracy on a capped
-        stratified sample (ties: the earlier grid entry, defaults first), then fit the
-        temperatures on the winner's out-of-fold scores.  Sets ``C_``, ``weight_profile_``,
-        ``temperature_``, ``temperature_unseen_`` and ``search_scores_``."""
+        """Pick C and the block-weight profile by out-of-fold accuracy on a capped stratified
+        sample (ties: the earlier grid entry, defaults first), then fit the temperatures on
+        the winner's out-of-fold scores.  ``weights`` (class-balanced) weigh the fits,
+        ``counts`` (rows each distinct row stands for) the accuracy and the temperature, as
+        on real data.  Sets ``C_``, ``weight_profile_``, ``temperature_``,
+        ``temperature_unseen_`` and ``search_scores_``."""
         rows, w = stratified_cap(y, weights, self.cv_max_rows, self.random_state)
+        _, n = stratified_cap(y, counts, self.cv_max_rows, self.random_state)  # same rows
         sample, target, groups_raw = matrix[rows], y[rows], merchants[rows]
         folds = min(self.calibration_folds, len(rows))
         grid = [
@@ -520,7 +527,7 @@ class CategoryModel(TitansModel):
             if not scored.any():
                 continue
             hit = oof[scored].argmax(axis=1) == target[scored]
-            score = float(np.sum(w[scored] * hit) / np.sum(w[scored]))
+            score = float(np.sum(n[scored] * hit) / np.sum(n[scored]))
             self.search_scores_[f"C={C:g},weights={profile}"] = round(score, 5)
             if score > best_score + 1e-9:
                 best_oof, best_score = oof, score
@@ -536,7 +543,7 @@ class CategoryModel(TitansModel):
         scored = ~np.isnan(best_oof).any(axis=1)
         if scored.sum() >= 2:
             self.temperature_ = _fit_temperature(
-                best_oof[scored].astype(np.float64), target[scored], w[scored]
+                best_oof[scored].astype(np.float64), target[scored], n[scored]
             )
         self.temperature_unseen_ = self.temperature_
         groups = pd.factorize(groups_raw)[0]
@@ -548,7 +555,7 @@ class CategoryModel(TitansModel):
         oof = self._out_of_fold(sample @ sp.diags(scale), target, w, grouped, self.C_)
         scored = ~np.isnan(oof).any(axis=1)
         if scored.sum() >= 2:
-            unseen = _fit_temperature(oof[scored].astype(np.float64), target[scored], w[scored])
+            unseen = _fit_temperature(oof[scored].astype(np.float64), target[scored], n[scored])
             self.temperature_unseen_ = max(unseen, self.temperature_)
 
     def _remember_merchants(self, train: pd.DataFrame, labels: np.ndarray) -> None:
