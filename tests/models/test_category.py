@@ -11,7 +11,13 @@ from tests.factories import PERSONAL, personal_frame, synthetic_frame
 
 from titans_finance import domain as d
 from titans_finance.errors import TrainingDataError
-from titans_finance.models.category import OUTPUT_COLUMNS, CategoryModel
+from titans_finance.models.category import (
+    C_GRID,
+    OUTPUT_COLUMNS,
+    WEIGHT_PROFILES,
+    CategoryModel,
+    stratified_cap,
+)
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +148,75 @@ def test_calibration_temperature_and_logreg_option() -> None:
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     with pytest.raises(ValueError, match="unknown classifier"):
         CategoryModel(classifier="tree").fit(frame)
+
+
+def test_explanation_names_merchant_history_brand_and_evidence(
+    fitted_synthetic: CategoryModel,
+) -> None:
+    rows = pd.DataFrame(
+        {
+            d.DESCRIPTION: ["SHELL OIL #4411 RENO NV", "SHEETZ 0042 ALTOONA PA"],
+            d.AMOUNT: [-41.0, -38.0],
+            d.DATE: pd.to_datetime(["2025-02-01", "2025-02-02"]),
+        }
+    )
+    result = fitted_synthetic.predict(rows)
+    known, unseen = result["explanation"].tolist()
+    assert "merchant seen" in known and "as Fuel" in known
+    assert "brand database: Shell (amenity=fuel)" in known
+    assert "evidence: '" in known
+    assert unseen.startswith("merchant not seen in training")
+    assert "brand database: Sheetz (amenity=fuel)" in unseen
+
+
+def test_rule_rows_say_a_rule_decided(fitted_synthetic: CategoryModel) -> None:
+    rule = d.CategoryRule(pattern="netflix", category="Fun")
+    rows = pd.DataFrame({d.DESCRIPTION: ["NETFLIX.COM", "SHELL OIL"], d.AMOUNT: [-15.99, -40.0]})
+    result = fitted_synthetic.predict_with_rules(rows, [rule])
+    assert result["explanation"].iloc[0] == "a user rule matched this transaction"
+    assert result["explanation"].iloc[1].startswith("merchant seen")
+
+
+def test_search_picks_from_the_grid_deterministically() -> None:
+    frame = synthetic_frame(200)
+    first, second = CategoryModel().fit(frame), CategoryModel().fit(frame)
+    assert (first.C_, first.weight_profile_) == (second.C_, second.weight_profile_)
+    assert first.search_scores_ == second.search_scores_
+    grid = {f"C={c:g},weights={p}" for p in WEIGHT_PROFILES for c in C_GRID}
+    assert set(first.search_scores_) == grid
+    best = max(first.search_scores_.values())
+    assert first.search_scores_[f"C={first.C_:g},weights={first.weight_profile_}"] == best
+    pinned = CategoryModel(C=0.3, weight_profile="context").fit(frame)
+    assert (pinned.C_, pinned.weight_profile_) == (0.3, "context")
+    assert list(pinned.search_scores_) == ["C=0.3,weights=context"]
+    with pytest.raises(ValueError, match="unknown weight_profile"):
+        CategoryModel(weight_profile="loud").fit(frame)
+
+
+def test_aggregating_identical_rows_gives_the_same_model() -> None:
+    base = synthetic_frame(80)
+    frame = pd.concat([base, base.iloc[:40], base.iloc[:40]], ignore_index=True)  # duplicates
+    params = {"C": 0.5, "weight_profile": "default", "calibration_folds": 0}
+    merged = CategoryModel(aggregate=True, **params).fit(frame)
+    plain = CategoryModel(aggregate=False, **params).fit(frame)
+    assert merged.n_distinct_rows_ < plain.n_distinct_rows_ == len(frame)
+    probe = synthetic_frame(60, seed=5)
+    np.testing.assert_allclose(
+        merged.decision_scores(probe), plain.decision_scores(probe), atol=2e-3
+    )
+    assert merged.predict(probe)["predicted_category"].tolist() == (
+        plain.predict(probe)["predicted_category"].tolist()
+    )
+
+
+def test_stratified_cap_keeps_every_class_and_its_share() -> None:
+    target = np.array([0] * 900 + [1] * 90 + [2] * 10)
+    weights = np.ones(len(target))
+    rows, capped = stratified_cap(target, weights, cap=100, seed=0)
+    assert len(rows) <= 100 and set(target[rows]) == {0, 1, 2}
+    assert (target[rows] == 2).sum() == 10  # the rare class whole
+    shares = np.bincount(target[rows], weights=capped) / capped.sum()
+    np.testing.assert_allclose(shares, [0.9, 0.09, 0.01], rtol=1e-9)
+    np.testing.assert_allclose(capped.mean(), 1.0)
+    again, _ = stratified_cap(target, weights, cap=100, seed=0)
+    np.testing.assert_array_equal(rows, again)

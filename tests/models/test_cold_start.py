@@ -53,3 +53,17 @@ def test_empty_and_missing_columns() -> None:
     assert len(empty) == 0
     only_text = cold_start_predict(pd.DataFrame({d.DESCRIPTION: ["Uber trip"]}))
     assert only_text["predicted_category"].iloc[0] == "Transport"
+
+
+def test_brand_database_decides_and_says_so() -> None:
+    frame = pd.DataFrame(
+        {
+            d.DESCRIPTION: ["SHEETZ #1234 ALTOONA PA", "PAYROLL ACME", "zzqx"],
+            d.AMOUNT: [-30.0, 1000.0, -5.0],
+        }
+    )
+    result = cold_start_predict(frame)
+    assert result["predicted_category"].tolist() == ["Fuel", "Salary & Income", "Other"]
+    assert result["explanation"].iloc[0] == "brand database: Sheetz (amenity=fuel -> Fuel)"
+    assert "keyword 'payroll'" in result["explanation"].iloc[1]  # money words before brands
+    assert result["explanation"].iloc[2] == "no brand or keyword matched"

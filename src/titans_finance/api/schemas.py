@@ -188,6 +188,11 @@ class CategoryResponse(Response):
     confidence_level: str
     alternatives: list[Alternative] = Field(default_factory=list)
     source: str = Field("model", description="`rule` when a user rule decided, else `model`")
+    explanation: str | None = Field(
+        None,
+        description="why: the merchant's history, a brand-database match, the evidence words, "
+        "or the user rule that decided",
+    )
     model_used: str = "category"
     model_version: str | None = None
 
@@ -201,6 +206,8 @@ class CategoryResponse(Response):
                     "confidence_level": "HIGH",
                     "alternatives": [{"category": "Restaurants", "probability": 0.04}],
                     "source": "model",
+                    "explanation": "merchant seen 31 times as Coffee Shops; brand database: "
+                    "Starbucks (amenity=cafe); evidence: 'starbucks'",
                     "model_used": "category",
                     "model_version": "3f2a9c1b7d10",
                 }

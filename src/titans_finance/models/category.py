@@ -1,16 +1,24 @@
 """Transaction categorisation that learns the user's own taxonomy from labelled history.
 
 Sparse features (TF-IDF char_wb and word n-grams of the normalised descriptor and merchant,
-merchant identity, type/account/payment method, signed log-amount bins, calendar buckets and
-the merchant's recurrence profile) feed a linear classifier.  Probabilities are calibrated by
-temperature scaling fitted on out-of-fold scores, which copes with classes that have a single
-example.  User rules always take precedence (:meth:`CategoryModel.predict_with_rules`).
+merchant identity, default-taxonomy keyword hits, the brand-database match of
+:mod:`models.brands`, type/account/payment method, signed log-amount bins, calendar buckets
+and the merchant's recurrence profile) feed a linear classifier.
+
+Training cost grows with the information in the data, not its row count: identical feature
+rows are aggregated into one weighted row, the regularisation and block weights are chosen by
+cross-validation on a capped stratified sample of the user's own rows (a small fixed grid), and
+probabilities are calibrated by temperature scaling fitted on that search's out-of-fold scores.
+Every prediction carries an ``explanation`` (merchant history, brand match, evidence tokens);
+user rules always take precedence (:meth:`CategoryModel.predict_with_rules`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -42,6 +50,7 @@ from titans_finance.features.text import (
 )
 from titans_finance.features.time import CalendarOneHot
 from titans_finance.models.base import TitansModel
+from titans_finance.models.brands import BrandHits, brand_frame
 from titans_finance.models.cold_start import TaxonomyHits
 from titans_finance.models.metrics import classification_report
 from titans_finance.models.rules import apply_rules
@@ -54,8 +63,31 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "confidence_level",
     "alternatives",
     "source",
+    "explanation",
 )
 RULE_CONFIDENCE = 1.0
+RULE_EXPLANATION = "a user rule matched this transaction"
+
+TEXT_WEIGHTS: dict[str, float] = {
+    "char_ngrams": 1.0,
+    "word_ngrams": 1.0,
+    "merchant": 0.7,
+    "taxonomy": 0.5,
+    "brand": 0.5,
+}
+OTHER_WEIGHTS: dict[str, float] = {
+    "categorical": 0.5,
+    "amount_bins": 0.5,
+    "calendar": 0.25,
+    "merchant_profile": 0.3,
+}
+# Block-weight profiles searched per user: multipliers of the defaults above.
+WEIGHT_PROFILES: dict[str, dict[str, float]] = {
+    "default": {},
+    "context": {"categorical": 2.0, "amount_bins": 2.0, "calendar": 2.0, "merchant_profile": 2.0},
+}
+C_GRID: tuple[float, ...] = (0.5, 0.2, 1.5)
+SEARCH_FOLDS = 3
 
 
 def labelled_rows(frame: pd.DataFrame) -> pd.Series:
@@ -86,17 +118,84 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
     return np.asarray(shifted)
 
 
-def _fit_temperature(scores: np.ndarray, target: np.ndarray) -> float:
-    """The temperature minimising the negative log-likelihood of softmax(scores / T)."""
+def _fit_temperature(
+    scores: np.ndarray, target: np.ndarray, weights: np.ndarray | None = None
+) -> float:
+    """The temperature minimising the (weighted) negative log-likelihood of softmax(scores/T)."""
+    w = np.ones(len(target)) if weights is None else np.asarray(weights, dtype=np.float64)
 
     def nll(log_t: float) -> float:
         scaled = scores / np.exp(log_t)
         scaled = scaled - scaled.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(scaled).sum(axis=1))
-        return float(np.mean(log_norm - scaled[np.arange(len(target)), target]))
+        loss = log_norm - scaled[np.arange(len(target)), target]
+        return float(np.sum(w * loss) / np.sum(w))
 
     result = minimize_scalar(nll, bounds=(np.log(0.01), np.log(100.0)), method="bounded")
     return float(np.exp(result.x))
+
+
+def _row_hashes(matrix: sp.csr_matrix, seed: int = 0) -> np.ndarray:
+    """Two random projections per row (int64 view): equal rows get equal hashes."""
+    rng = np.random.default_rng(seed)
+    projection = rng.standard_normal((matrix.shape[1], 2))
+    return np.asarray(matrix.astype(np.float64) @ projection).view(np.int64)
+
+
+def aggregate_rows(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group rows whose every key column is equal.
+
+    Returns ``(group, first, count)``: each row's group code, the first row of each group and
+    each group's size (groups in order of first appearance)."""
+    frame = pd.DataFrame({f"k{i}": np.asarray(k) for i, k in enumerate(keys)})
+    group = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+    first = np.full(int(group.max()) + 1 if len(group) else 0, -1, dtype=np.int64)
+    first[group[::-1]] = np.arange(len(group))[::-1]
+    count = np.bincount(group, minlength=len(first))
+    return group, first, count
+
+
+def stratified_cap(
+    target: np.ndarray, weights: np.ndarray, cap: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``cap`` rows, every class kept (its rarest rows all), weights rescaled so each
+    class keeps its share of the total weight and the mean weight is unchanged.  Returns
+    ``(indices, weights)``; all rows when under cap."""
+    if len(target) <= cap:
+        return np.arange(len(target)), weights
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(target, return_counts=True)
+    # water-filling: the largest per-class quota q with sum(min(count, q)) <= cap
+    low, high = 1, int(counts.max())
+    while low < high:
+        mid = (low + high + 1) // 2
+        if np.minimum(counts, mid).sum() <= cap:
+            low = mid
+        else:
+            high = mid - 1
+    picked, new_weights = [], []
+    for cls, count in zip(classes, counts, strict=True):
+        rows = np.flatnonzero(target == cls)
+        if count > low:
+            rows = np.sort(rng.choice(rows, size=low, replace=False))
+        w = weights[rows].astype(np.float64)
+        w *= weights[target == cls].sum() / w.sum()
+        picked.append(rows)
+        new_weights.append(w)
+    order = np.concatenate(picked)
+    sort = np.argsort(order, kind="stable")
+    # keep the mean weight: the sample stands for the data, not for its size (a total kept
+    # as large as the full data's would make the solver's effective C, and cost, explode)
+    sampled = np.concatenate(new_weights)[sort] * (len(order) / len(target))
+    return order[sort], sampled
+
+
+@contextmanager
+def _stage(name: str, rows: int) -> Iterator[None]:
+    started = time.perf_counter()
+    logger.info("category: %s (%d rows) ...", name, rows)
+    yield
+    logger.info("category: %s done in %.1f s", name, time.perf_counter() - started)
 
 
 class CategoryModel(TitansModel):
@@ -107,18 +206,33 @@ class CategoryModel(TitansModel):
     classifier : {"svm", "logreg"}
         Linear model on the sparse features: LinearSVC (default) or multinomial logistic
         regression; both are calibrated by temperature scaling.
-    C : float
-        Inverse regularisation strength.
+    C : float or None
+        Inverse regularisation strength; None chooses it per user by cross-validation over
+        :data:`C_GRID`.
+    weight_profile : str or None
+        Feature-block weights (a key of :data:`WEIGHT_PROFILES`); None chooses per user.
     class_weight : {"balanced", None}
         Re-weight rare categories.
     char_max_features, word_max_features : int
         Vocabulary caps of the char_wb 2-5 and word 1-2 TF-IDF vectorisers (bounded for speed).
     calibration_folds : int
-        Folds of the out-of-fold scores the temperature is fitted on (0 disables calibration).
+        Folds of the search and of the out-of-fold scores the temperature is fitted on (0 or 1
+        disables both: defaults are used, uncalibrated).
+    aggregate : bool
+        Merge identical feature rows (same descriptor, merchant, per-row features and label)
+        into one row weighted by its count before fitting: the same model, fitted faster.
+    max_train_rows : int
+        Cap on distinct (aggregated) rows of the final fit; above it, a stratified sample
+        whose weights keep each category's total.
+    cv_max_rows : int
+        Cap on distinct rows of the cross-validated search and calibration (stratified).
+    vocabulary_max_rows : int
+        Rows the TF-IDF vocabularies and document frequencies are learnt from (a random
+        sample above it).
     min_labelled_rows : int
         Fewer labelled rows than this is a TrainingDataError.
     random_state : int
-        Seed of the calibration folds.
+        Seed of the folds and samples.
     """
 
     model_type: ClassVar[str] = "category"
@@ -128,20 +242,30 @@ class CategoryModel(TitansModel):
     def __init__(
         self,
         classifier: str = "svm",
-        C: float = 0.5,
+        C: float | None = None,
+        weight_profile: str | None = None,
         class_weight: str | None = "balanced",
         char_max_features: int = 1 << 15,
         word_max_features: int = 1 << 14,
         calibration_folds: int = 4,
+        aggregate: bool = True,
+        max_train_rows: int = 25_000,
+        cv_max_rows: int = 8_000,
+        vocabulary_max_rows: int = 60_000,
         min_labelled_rows: int = 10,
         random_state: int = 0,
     ) -> None:
         self.classifier = classifier
         self.C = C
+        self.weight_profile = weight_profile
         self.class_weight = class_weight
         self.char_max_features = char_max_features
         self.word_max_features = word_max_features
         self.calibration_folds = calibration_folds
+        self.aggregate = aggregate
+        self.max_train_rows = max_train_rows
+        self.cv_max_rows = cv_max_rows
+        self.vocabulary_max_rows = vocabulary_max_rows
         self.min_labelled_rows = min_labelled_rows
         self.random_state = random_state
 
@@ -170,13 +294,9 @@ class CategoryModel(TitansModel):
                 ("word_ngrams", TextVectorizer(word, source="both")),
                 ("merchant", CategoricalOneHot((MERCHANT_KEY,))),
                 ("taxonomy", TaxonomyHits()),
+                ("brand", BrandHits()),
             ],
-            transformer_weights={
-                "char_ngrams": 1.0,
-                "word_ngrams": 1.0,
-                "merchant": 0.7,
-                "taxonomy": 0.5,
-            },
+            transformer_weights=dict(TEXT_WEIGHTS),
         )
 
     def _other_features(self) -> FeatureUnion:
@@ -189,19 +309,15 @@ class CategoryModel(TitansModel):
                 ("calendar", CalendarOneHot()),
                 ("merchant_profile", Pipeline([("p", MerchantProfile()), ("s", MaxAbsScaler())])),
             ],
-            transformer_weights={
-                "categorical": 0.5,
-                "amount_bins": 0.5,
-                "calendar": 0.25,
-                "merchant_profile": 0.3,
-            },
+            transformer_weights=dict(OTHER_WEIGHTS),
         )
 
-    def _classifier(self) -> Any:
+    def _classifier(self, C: float) -> Any:
+        # class balance is in the sample weights (they also carry aggregated row counts)
         if self.classifier == "svm":
-            return LinearSVC(C=self.C, class_weight=self.class_weight)
+            return LinearSVC(C=C)
         if self.classifier == "logreg":
-            return LogisticRegression(C=self.C * 20, class_weight=self.class_weight, max_iter=2000)
+            return LogisticRegression(C=C * 20, max_iter=2000)
         raise ValueError(f"unknown classifier {self.classifier!r}; use 'svm' or 'logreg'")
 
     @staticmethod
@@ -236,88 +352,238 @@ class CategoryModel(TitansModel):
                 f"every labelled transaction has the same category ({labels[0]!r}); the "
                 "category model needs at least two categories"
             )
+        if self.weight_profile is not None and self.weight_profile not in WEIGHT_PROFILES:
+            raise ValueError(
+                f"unknown weight_profile {self.weight_profile!r}; use one of "
+                f"{sorted(WEIGHT_PROFILES)}"
+            )
         return frame.loc[mask], labels
+
+    @staticmethod
+    def _pairs(prepared: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Code of each row's (normalised descriptor, merchant key) pair and the first row of
+        each distinct pair."""
+        text_codes, _ = pd.factorize(prepared[NORMALISED_COLUMN], sort=False)
+        key_codes, key_uniques = pd.factorize(prepared[MERCHANT_KEY_COLUMN], sort=False)
+        pair = text_codes.astype(np.int64) * (len(key_uniques) + 1) + key_codes
+        pair_codes, pair_uniques = pd.factorize(pair, sort=False)
+        first = np.full(len(pair_uniques), -1, dtype=np.int64)
+        first[pair_codes[::-1]] = np.arange(len(pair_codes))[::-1]
+        return pair_codes.astype(np.int64), first
+
+    @staticmethod
+    def _blocks(union: FeatureUnion, frame: pd.DataFrame) -> tuple[sp.csr_matrix, list[int]]:
+        """The union's blocks side by side, unweighted, with their widths."""
+        blocks = [
+            sp.csr_matrix(t.transform(frame), dtype=np.float32) for _, t in union.transformer_list
+        ]
+        return sp.hstack(blocks, format="csr", dtype=np.float32), [b.shape[1] for b in blocks]
+
+    def _scale(self, profile: str) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
+        """Text and other block weights of a profile and the column scale vector."""
+        factors = WEIGHT_PROFILES[profile]
+        text = {k: v * factors.get(k, 1.0) for k, v in TEXT_WEIGHTS.items()}
+        other = {k: v * factors.get(k, 1.0) for k, v in OTHER_WEIGHTS.items()}
+        weights = [text[n] for n, _ in self.text_features_.transformer_list] + [
+            other[n] for n, _ in self.other_features_.transformer_list
+        ]
+        scale = np.repeat(np.asarray(weights, dtype=np.float32), self.block_widths_)
+        return text, other, scale
 
     # -- contract ----------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame) -> None:
         train, labels = self._validate(frame)
-        train = prepare_text(train)
-        self.classes_, target = np.unique(labels, return_inverse=True)
-        self.text_features_ = self._text_features().fit(train)
-        self.other_features_ = self._other_features().fit(train)
-        text = self.text_features_.transform(train)
-        self.n_text_features_ = text.shape[1]
-        matrix = sp.hstack([text, self.other_features_.transform(train)], format="csr")
-        matrix = matrix.astype(np.float32)
-        merchants = train[MERCHANT_KEY_COLUMN].to_numpy()
-        self.known_merchants_ = pd.Index(pd.unique(merchants))
-        self.temperature_, self.temperature_unseen_ = self._calibrate(matrix, target, merchants)
-        self.estimator_ = self._classifier().fit(matrix, target)
+        n = len(labels)
+        with _stage("normalise descriptors", n):
+            train = prepare_text(train)
+            self.classes_, target = np.unique(labels, return_inverse=True)
+        with _stage("learn vocabularies and profiles", n):
+            sample = train
+            if n > self.vocabulary_max_rows:
+                sample = train.sample(self.vocabulary_max_rows, random_state=self.random_state)
+            self.text_features_ = self._text_features().fit(sample)
+            self.other_features_ = self._other_features().fit(train)
+        with _stage("featurise and aggregate identical rows", n):
+            matrix, weights, y, merchants = self._aggregated_matrix(train, target)
+        logger.info("category: %d rows -> %d distinct feature rows", n, len(y))
+        balanced = self._balanced(y, weights)
+        with _stage("choose C and block weights by cross-validation", len(y)):
+            self._search(matrix, y, balanced, weights, merchants)
+        _, _, scale = self._scale(self.weight_profile_)
+        rows, fit_weights = stratified_cap(y, balanced, self.max_train_rows, self.random_state)
+        with _stage("final fit", len(rows)):
+            self.estimator_ = self._classifier(self.C_).fit(
+                matrix[rows] @ sp.diags(scale), y[rows], sample_weight=fit_weights
+            )
         coef = np.atleast_2d(np.asarray(self.estimator_.coef_, dtype=np.float32))
         self.text_coef_ = np.ascontiguousarray(coef[:, : self.n_text_features_].T)
         self.other_coef_ = np.ascontiguousarray(coef[:, self.n_text_features_ :].T)
         self.intercept_ = np.atleast_1d(np.asarray(self.estimator_.intercept_, dtype=np.float32))
-        self.n_labelled_ = len(labels)
+        self._remember_merchants(train, labels)
+        self.n_labelled_ = n
+        self.n_distinct_rows_ = len(y)
+
+    def _aggregated_matrix(
+        self, train: pd.DataFrame, target: np.ndarray
+    ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]:
+        """Unweighted feature matrix of the distinct (features, label) rows, their counts,
+        labels and merchant keys.  The text blocks are built once per distinct descriptor."""
+        pair_codes, first_of_pair = self._pairs(train)
+        other, other_widths = self._blocks(self.other_features_, train)
+        if self.aggregate:
+            hashes = _row_hashes(other, self.random_state)
+            _, first, count = aggregate_rows([pair_codes, hashes[:, 0], hashes[:, 1], target])
+        else:
+            first, count = np.arange(len(target)), np.ones(len(target), dtype=np.int64)
+        text, text_widths = self._blocks(self.text_features_, train.iloc[first_of_pair])
+        self.n_text_features_ = text.shape[1]
+        self.block_widths_ = np.asarray(text_widths + other_widths, dtype=np.int64)
+        word_start = text_widths[0]
+        self.word_columns_ = (word_start, word_start + text_widths[1])
+        self.word_names_ = np.asarray(
+            self.text_features_.transformer_list[1][1].vectorizer_.get_feature_names_out(),
+            dtype=object,
+        )
+        matrix = sp.hstack([text[pair_codes[first]], other[first]], format="csr")
+        merchants = train[MERCHANT_KEY_COLUMN].to_numpy()[first]
+        return matrix.astype(np.float32), count.astype(np.float64), target[first], merchants
+
+    def _balanced(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Sample weights: row counts, times the class balance when ``class_weight`` asks."""
+        if self.class_weight is None:
+            return weights
+        if self.class_weight != "balanced":
+            raise ValueError(f"unknown class_weight {self.class_weight!r}; use 'balanced' or None")
+        totals = np.bincount(y, weights=weights, minlength=len(self.classes_))
+        present = totals > 0
+        factor = np.zeros_like(totals)
+        factor[present] = totals.sum() / (present.sum() * totals[present])
+        return weights * factor[y]
 
     def _out_of_fold(
-        self, matrix: sp.csr_matrix, target: np.ndarray, splits: Any
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Out-of-fold scores (NaN rows where a fold could not be fitted) and train indices."""
+        self,
+        matrix: sp.csr_matrix,
+        target: np.ndarray,
+        weights: np.ndarray,
+        splits: list[tuple[np.ndarray, np.ndarray]],
+        C: float,
+    ) -> np.ndarray:
+        """Out-of-fold scores (NaN rows where a fold could not be fitted).  A row whose
+        category the fold never saw keeps its (lowest) score: new merchants often are new
+        categories, and the temperature should know."""
         n_classes = len(self.classes_)
         oof = np.full((len(target), n_classes), np.nan, dtype=np.float32)
-        train_parts = []
         for train_idx, test_idx in splits:
             present = np.unique(target[train_idx])
             if len(present) < 2:
                 continue
-            estimator = self._classifier().fit(matrix[train_idx], target[train_idx])
+            estimator = self._classifier(C).fit(
+                matrix[train_idx], target[train_idx], sample_weight=weights[train_idx]
+            )
             scores = self._scores(estimator, matrix[test_idx])
             # A class missing from this fold's training part gets the row's lowest score.
             block = np.repeat(scores.min(axis=1, keepdims=True) - 1.0, n_classes, axis=1)
             block[:, present] = scores
             oof[test_idx] = block
-            train_parts.append(train_idx)
-        return oof, train_parts
+        return oof
 
-    def _calibrate(
-        self, matrix: sp.csr_matrix, target: np.ndarray, merchants: np.ndarray
-    ) -> tuple[float, float]:
-        """Temperatures for known and for unseen merchants, fitted on out-of-fold scores.
-
-        Random folds give scores for merchants the fold's model has seen; folds grouped by
-        merchant give scores for merchants it has never seen, which deserve lower confidence.
-        """
-        folds = min(self.calibration_folds, len(target))
+    def _search(
+        self,
+        matrix: sp.csr_matrix,
+        y: np.ndarray,
+        weights: np.ndarray,
+        counts: np.ndarray,
+        merchants: np.ndarray,
+    ) -> None:
+        """Pick C and the block-weight profile by out-of-fold accuracy on a capped stratified
+        sample (ties: the earlier grid entry, defaults first), then fit the temperatures on
+        the winner's out-of-fold scores.  ``weights`` (class-balanced) weigh the fits,
+        ``counts`` (rows each distinct row stands for) the accuracy and the temperature, as
+        on real data.  Sets ``C_``, ``weight_profile_``, ``temperature_``,
+        ``temperature_unseen_`` and ``search_scores_``."""
+        rows, w = stratified_cap(y, weights, self.cv_max_rows, self.random_state)
+        _, n = stratified_cap(y, counts, self.cv_max_rows, self.random_state)  # same rows
+        sample, target, groups_raw = matrix[rows], y[rows], merchants[rows]
+        folds = min(self.calibration_folds, len(rows))
+        grid = [
+            (C, profile)
+            for profile in ([self.weight_profile] if self.weight_profile else WEIGHT_PROFILES)
+            for C in ([self.C] if self.C is not None else C_GRID)
+        ]
+        self.C_, self.weight_profile_ = grid[0]
+        self.temperature_ = self.temperature_unseen_ = 1.0
+        self.search_scores_: dict[str, float] = {}
         if folds < 2:
-            return 1.0, 1.0
-        splitter = KFold(n_splits=folds, shuffle=True, random_state=self.random_state)
-        oof, _ = self._out_of_fold(matrix, target, splitter.split(matrix))
-        scored = ~np.isnan(oof).any(axis=1)
-        seen_t = (
-            _fit_temperature(oof[scored].astype(np.float64), target[scored])
-            if scored.sum() >= 2
-            else 1.0
+            return
+        search_folds = min(folds, SEARCH_FOLDS) if len(grid) > 1 else folds
+        splits = list(
+            KFold(n_splits=search_folds, shuffle=True, random_state=self.random_state).split(sample)
         )
-        groups = pd.factorize(merchants)[0]
+        best_oof, best_score = None, -np.inf
+        for C, profile in grid:
+            _, _, scale = self._scale(profile)
+            oof = self._out_of_fold(sample @ sp.diags(scale), target, w, splits, C)
+            scored = ~np.isnan(oof).any(axis=1)
+            if not scored.any():
+                continue
+            hit = oof[scored].argmax(axis=1) == target[scored]
+            score = float(np.sum(n[scored] * hit) / np.sum(n[scored]))
+            self.search_scores_[f"C={C:g},weights={profile}"] = round(score, 5)
+            if score > best_score + 1e-9:
+                best_oof, best_score = oof, score
+                self.C_, self.weight_profile_ = C, profile
+        logger.info(
+            "category: chose C=%g, weights=%s (out-of-fold accuracy %.3f)",
+            self.C_,
+            self.weight_profile_,
+            best_score,
+        )
+        if best_oof is None:
+            return
+        scored = ~np.isnan(best_oof).any(axis=1)
+        if scored.sum() >= 2:
+            self.temperature_ = _fit_temperature(
+                best_oof[scored].astype(np.float64), target[scored], n[scored]
+            )
+        self.temperature_unseen_ = self.temperature_
+        groups = pd.factorize(groups_raw)[0]
         n_groups = int(groups.max()) + 1 if len(groups) else 0
         if n_groups < 2:
-            return seen_t, seen_t
-        grouped = GroupKFold(n_splits=min(folds, n_groups))
-        oof, _ = self._out_of_fold(matrix, target, grouped.split(matrix, groups=groups))
+            return
+        _, _, scale = self._scale(self.weight_profile_)
+        grouped = list(GroupKFold(n_splits=min(folds, n_groups)).split(sample, groups=groups))
+        oof = self._out_of_fold(sample @ sp.diags(scale), target, w, grouped, self.C_)
         scored = ~np.isnan(oof).any(axis=1)
-        if scored.sum() < 2:
-            return seen_t, seen_t
-        unseen_t = _fit_temperature(oof[scored].astype(np.float64), target[scored])
-        return seen_t, max(unseen_t, seen_t)
+        if scored.sum() >= 2:
+            unseen = _fit_temperature(oof[scored].astype(np.float64), target[scored], n[scored])
+            self.temperature_unseen_ = max(unseen, self.temperature_)
+
+    def _remember_merchants(self, train: pd.DataFrame, labels: np.ndarray) -> None:
+        """Per merchant key: its training count and most frequent category (explanations)."""
+        counts = (
+            pd.DataFrame({"key": train[MERCHANT_KEY_COLUMN].to_numpy(), "category": labels})
+            .groupby(["key", "category"], sort=True)
+            .size()
+            .rename("n")
+            .reset_index()
+            .sort_values(["key", "n"], ascending=[True, False], kind="stable")
+        )
+        top = counts.drop_duplicates("key", keep="first").set_index("key")
+        self.merchant_history_ = top[["category", "n"]]
+        self.known_merchants_ = pd.Index(top.index)
+        text, other, _ = self._scale(self.weight_profile_)
+        self.text_features_.transformer_weights = text
+        self.other_features_.transformer_weights = other
 
     def feature_names(self) -> list[str]:
         """Feature families with their widths."""
         check_is_fitted(self, "text_features_")
-        return [
-            f"{name}[{getattr(transformer, 'n_features_out_', None) or _width(transformer)}]"
+        names = [
+            n
             for union in (self.text_features_, self.other_features_)
-            for name, transformer in union.transformer_list
+            for n, _ in union.transformer_list
         ]
+        return [f"{name}[{width}]" for name, width in zip(names, self.block_widths_, strict=True)]
 
     def decision_scores(self, frame: pd.DataFrame) -> np.ndarray:
         """Uncalibrated class scores (n_rows x n_classes, float32) in one vectorised pass.
@@ -327,15 +593,14 @@ class CategoryModel(TitansModel):
         materialises its n-gram matrix row by row.
         """
         check_is_fitted(self, "estimator_")
-        return self._decision(prepare_text(frame))
+        return self._decision(prepare_text(frame))[0]
 
-    def _decision(self, prepared: pd.DataFrame) -> np.ndarray:
-        text_codes, _ = pd.factorize(prepared[NORMALISED_COLUMN], sort=False)
-        key_codes, key_uniques = pd.factorize(prepared[MERCHANT_KEY_COLUMN], sort=False)
-        pair = text_codes.astype(np.int64) * (len(key_uniques) + 1) + key_codes
-        pair_codes, pair_uniques = pd.factorize(pair, sort=False)
-        first = np.full(len(pair_uniques), -1, dtype=np.int64)
-        first[pair_codes[::-1]] = np.arange(len(pair_codes))[::-1]
+    def _decision(
+        self, prepared: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix]:
+        """Scores, each row's pair code, the first row of each pair and the pairs' text
+        matrix."""
+        pair_codes, first = self._pairs(prepared)
         distinct = prepared.iloc[first]
         text_matrix = self.text_features_.transform(distinct).tocsr().astype(np.float32)
         text_scores = np.asarray(text_matrix @ self.text_coef_, dtype=np.float32)
@@ -345,7 +610,13 @@ class CategoryModel(TitansModel):
         scores += self.intercept_
         if scores.shape[1] == 1:  # binary problem: one signed margin
             scores = np.column_stack([-scores[:, 0] / 2, scores[:, 0] / 2])
-        return scores
+        return scores, pair_codes, first, text_matrix
+
+    def _calibrated(self, prepared: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
+        seen = self.known_merchants_.get_indexer(pd.Index(prepared[MERCHANT_KEY_COLUMN])) >= 0
+        temperature = np.where(seen, self.temperature_, self.temperature_unseen_)
+        scores /= temperature.astype(np.float32)[:, None]
+        return _softmax(scores)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, one column per ``classes_`` entry (float32).
@@ -354,11 +625,7 @@ class CategoryModel(TitansModel):
         """
         check_is_fitted(self, "estimator_")
         prepared = prepare_text(frame)
-        scores = self._decision(prepared)
-        seen = self.known_merchants_.get_indexer(pd.Index(prepared[MERCHANT_KEY_COLUMN])) >= 0
-        temperature = np.where(seen, self.temperature_, self.temperature_unseen_)
-        scores /= temperature.astype(np.float32)[:, None]
-        return _softmax(scores)
+        return self._calibrated(prepared, self._decision(prepared)[0])
 
     def unseen_merchants(self, frame: pd.DataFrame) -> np.ndarray:
         """Boolean per row: its merchant was absent from the training data (monitoring)."""
@@ -370,7 +637,9 @@ class CategoryModel(TitansModel):
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         if len(frame) == 0:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in OUTPUT_COLUMNS})
-        proba = self.predict_proba(frame)
+        prepared = prepare_text(frame)
+        scores, pair_codes, first, text_matrix = self._decision(prepared)
+        proba = self._calibrated(prepared, scores)
         k = min(3, proba.shape[1])
         top = np.argpartition(-proba, k - 1, axis=1)[:, :k]
         top_p = np.take_along_axis(proba, top, axis=1)
@@ -388,17 +657,74 @@ class CategoryModel(TitansModel):
                 "confidence_level": confidence_levels(confidence),
                 "alternatives": alternatives,
                 "source": np.full(len(frame), "model", dtype=object),
+                "explanation": self._explain(prepared, pair_codes, first, text_matrix, top[:, 0]),
             },
             index=frame.index,
         )
+
+    def _explain(
+        self,
+        prepared: pd.DataFrame,
+        pair_codes: np.ndarray,
+        first: np.ndarray,
+        text_matrix: sp.csr_matrix,
+        predicted: np.ndarray,
+    ) -> np.ndarray:
+        """Why each row got its category: the merchant's history, the brand-database match and
+        the descriptor words that weighed most for it.  Built once per distinct (descriptor,
+        merchant, predicted category) and broadcast."""
+        n_classes = len(self.classes_)
+        combo_codes, combos = pd.factorize(pair_codes * n_classes + predicted, sort=False)
+        combo_pair, combo_cls = combos // n_classes, combos % n_classes
+        rep = first[combo_pair]
+        keys = pd.Index(prepared[MERCHANT_KEY_COLUMN].to_numpy()[rep])
+        position = self.merchant_history_.index.get_indexer(keys)
+        history_cat = self.merchant_history_["category"].to_numpy(dtype=object)
+        history_n = self.merchant_history_["n"].to_numpy()
+        brands = brand_frame(pd.Series(prepared[NORMALISED_COLUMN].to_numpy()[rep], dtype=object))
+        evidence = self._evidence(text_matrix[combo_pair], combo_cls)
+        texts = []
+        for i, pos in enumerate(position.tolist()):
+            parts = []
+            if pos >= 0:
+                parts.append(f"merchant seen {history_n[pos]} times as {history_cat[pos]}")
+            else:
+                parts.append("merchant not seen in training")
+            brand = brands["brand"].iat[i]
+            if brand is not None:
+                parts.append(f"brand database: {brand} ({brands['tag'].iat[i]})")
+            if evidence[i]:
+                parts.append("evidence: " + ", ".join(f"'{w}'" for w in evidence[i]))
+            texts.append("; ".join(parts))
+        table = np.asarray(texts, dtype=object)
+        return table[combo_codes]
+
+    def _evidence(
+        self, text_rows: sp.csr_matrix, classes: np.ndarray, top: int = 2
+    ) -> list[list[str]]:
+        """Per row, the (up to ``top``) word n-grams pushing hardest towards its class."""
+        start, stop = self.word_columns_
+        words = text_rows[:, start:stop].tocsr()
+        row = np.repeat(np.arange(words.shape[0]), np.diff(words.indptr))
+        contribution = words.data * self.text_coef_[start + words.indices, classes[row]]
+        keep = contribution > 0
+        row, col, contribution = row[keep], words.indices[keep], contribution[keep]
+        order = np.lexsort((-contribution, row))
+        row, col = row[order], col[order]
+        rank = np.arange(len(row)) - np.searchsorted(row, row, side="left")
+        out: list[list[str]] = [[] for _ in range(words.shape[0])]
+        for r, c in zip(row[rank < top].tolist(), col[rank < top].tolist(), strict=True):
+            out[r].append(str(self.word_names_[c]))
+        return out
 
     def predict_with_rules(
         self, frame: pd.DataFrame, rules: Sequence[d.CategoryRule] = ()
     ) -> pd.DataFrame:
         """Like :meth:`predict`, but rows matched by a user rule take the rule's category.
 
-        Rule rows get ``source="rule"`` and confidence 1.0; their ``alternatives`` keep the
-        model's top 3.  Rules are matched vectorised (see :func:`models.rules.apply_rules`).
+        Rule rows get ``source="rule"``, confidence 1.0 and a rule explanation; their
+        ``alternatives`` keep the model's top 3.  Rules are matched vectorised (see
+        :func:`models.rules.apply_rules`).
         """
         result = self.predict(frame)
         if not rules or len(frame) == 0:
@@ -410,6 +736,7 @@ class CategoryModel(TitansModel):
             result.loc[hit, "confidence"] = RULE_CONFIDENCE
             result.loc[hit, "confidence_level"] = d.confidence_level(RULE_CONFIDENCE).value
             result.loc[hit, "source"] = "rule"
+            result.loc[hit, "explanation"] = RULE_EXPLANATION
         return result
 
     def evaluate(self, frame: pd.DataFrame) -> dict[str, float]:
@@ -459,4 +786,11 @@ def _width(transformer: Any) -> int:
         return 0
 
 
-__all__ = ["OUTPUT_COLUMNS", "CategoryModel", "confidence_levels", "labelled_rows"]
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "CategoryModel",
+    "aggregate_rows",
+    "confidence_levels",
+    "labelled_rows",
+    "stratified_cap",
+]

@@ -1,8 +1,13 @@
-"""Cold start: a default taxonomy from keywords and well-known merchant names.
+"""Cold start: a default taxonomy from the brand database, keywords and well-known names.
 
 Used before the user has labelled any history (``titans predict category --cold-start``).
-Confidences are deliberately capped low (LOW level) and every row is marked
-``source="cold_start"``.
+A descriptor naming a brand of the packaged brand database (:mod:`models.brands`, OSM
+name-suggestion-index) takes the taxonomy category of the brand's OSM tag (Sheetz ->
+``amenity=fuel`` -> Fuel), unless it mentions a money-movement keyword (payroll, transfer,
+fee...: :data:`FINANCIAL_CATEGORIES`); otherwise the first taxonomy category whose keywords it
+mentions.
+Confidences are deliberately capped low (LOW level), every row is marked
+``source="cold_start"`` and says why in ``explanation``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ COLD_START_SOURCE = "cold_start"
 MATCH_CONFIDENCE = 0.45
 FALLBACK_CONFIDENCE = 0.15
 OTHER = "Other"
+# Categories whose keywords decide before a brand match ("PAYROLL ACME" is income).
+FINANCIAL_CATEGORIES = frozenset(
+    {"Fees & Charges", "Taxes", "Salary & Income", "Rent & Mortgage", "Transfers", "Cash"}
+)
 
 # Order matters: the first matching category wins (specific before generic).
 DEFAULT_TAXONOMY: dict[str, tuple[str, ...]] = {
@@ -347,20 +356,70 @@ class TaxonomyHits(BaseEstimator, TransformerMixin):
         return np.asarray([f"taxonomy={c}" for c in self.categories_], dtype=object)
 
 
+def _explanations(
+    frame: pd.DataFrame,
+    patterns: dict[str, re.Pattern[str]],
+    predicted: np.ndarray,
+    brands: pd.DataFrame,
+    by_brand: np.ndarray,
+) -> np.ndarray:
+    """Why each row got its cold-start category (built once per distinct text)."""
+    text = _taxonomy_text(frame)
+    codes, uniques = pd.factorize(text.to_numpy() + "\x00" + predicted.astype(str), sort=False)
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    out = []
+    for row in first.tolist():
+        category = str(predicted[row])
+        if by_brand[row]:
+            out.append(
+                f"brand database: {brands['brand'].iat[row]} ({brands['tag'].iat[row]} -> "
+                f"{category})"
+            )
+            continue
+        pattern = patterns.get(category)
+        found = pattern.search(str(text.iat[row])) if pattern is not None else None
+        if found is not None:
+            out.append(f"keyword '{found.group(0)}' of the default taxonomy ({category})")
+        elif category == "Salary & Income":
+            out.append("no brand or keyword matched; money in")
+        else:
+            out.append("no brand or keyword matched")
+    return np.asarray(out, dtype=object)[codes] if len(codes) else np.asarray(out, dtype=object)
+
+
 def cold_start_predict(
     frame: pd.DataFrame, taxonomy: dict[str, tuple[str, ...]] | None = None
 ) -> pd.DataFrame:
     """Default-taxonomy categories for a frame, with the category model's output columns.
 
     ``predicted_category``, ``confidence`` (<= 0.45, LOW), ``confidence_level``, ``alternatives``
-    (up to 3 matching categories) and ``source="cold_start"``; one row per input row.
+    (up to 3 matching categories), ``source="cold_start"`` and ``explanation`` (the brand or
+    keyword that decided); one row per input row.  A brand-database match decides first (only
+    with the default taxonomy, whose category names the brand tags map onto).
     """
+    from titans_finance.models.brands import brand_frame
+
     patterns = _compile(taxonomy) if taxonomy is not None else _PATTERNS
     categories = list(patterns)
     hits = taxonomy_hits(frame, patterns)
+    names = np.asarray(categories, dtype=object)
+    brands = brand_frame(normalize_descriptors(text_column(frame, d.DESCRIPTION)))
+    brand_category = brands["brand_category"].to_numpy(dtype=object)
+    by_brand = pd.Series(brand_category).isin(categories).to_numpy()
+    # money-movement keywords (payroll, transfer, fee...) say more than a brand name in them
+    financial = [i for i, c in enumerate(categories) if c in FINANCIAL_CATEGORIES]
+    by_brand &= ~hits[:, financial].any(axis=1) if financial else True
+    if len(frame) and by_brand.any():
+        # the brand's category leads; keyword matches stay as alternatives
+        index = {c: i for i, c in enumerate(categories)}
+        rows = np.flatnonzero(by_brand)
+        hits = hits.copy()
+        hits[rows, [index[c] for c in brand_category[rows]]] = True
     matched = hits.any(axis=1)
     first = hits.argmax(axis=1)
-    names = np.asarray(categories, dtype=object)
+    if len(frame) and by_brand.any():
+        first[rows] = [index[c] for c in brand_category[rows]]
     predicted = np.where(matched, names[first] if len(first) else first, OTHER).astype(object)
     income = amount_column(frame) > 0
     income_fallback = ~matched & income
@@ -373,11 +432,11 @@ def cold_start_predict(
         if count <= 1:
             alternatives.append([{"category": str(pred), "probability": float(conf)}])
             continue
-        others = names[row_hits][:3]
+        others = [str(pred), *[str(o) for o in names[row_hits] if o != pred][:2]]
         share = (1.0 - conf) / max(count, 2)
         alternatives.append(
-            [{"category": str(others[0]), "probability": float(conf)}]
-            + [{"category": str(o), "probability": round(float(share), 4)} for o in others[1:]]
+            [{"category": others[0], "probability": float(conf)}]
+            + [{"category": o, "probability": round(float(share), 4)} for o in others[1:]]
         )
     return pd.DataFrame(
         {
@@ -386,6 +445,7 @@ def cold_start_predict(
             "confidence_level": np.full(len(frame), d.ConfidenceLevel.LOW.value, dtype=object),
             "alternatives": alternatives,
             "source": np.full(len(frame), COLD_START_SOURCE, dtype=object),
+            "explanation": _explanations(frame, patterns, predicted, brands, by_brand & matched),
         },
         index=frame.index,
     )

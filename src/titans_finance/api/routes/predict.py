@@ -107,6 +107,7 @@ async def predict_category(body: s.CategoryRequest, state: StateDep, principal: 
         "confidence_level": r.get("confidence_level") or "LOW",
         "alternatives": _alternatives(r.get("alternatives")),
         "source": r.get("source") or "model",
+        "explanation": r.get("explanation"),
         "model_used": "category",
         "model_version": r.get("model_version"),
     }
