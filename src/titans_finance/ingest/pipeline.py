@@ -91,17 +91,26 @@ def prepare_file(
     account: str | None = None,
     mapping: Path | Mapping[str, Any] | None = None,
     on_stage: StageCallback | None = None,
+    require_amount: bool = True,
 ) -> PreparedFile:
-    """Read, validate, normalise and fingerprint one file; raises InputFileError if unreadable."""
+    """Read, validate, normalise and fingerprint one file; raises InputFileError if unreadable.
+
+    ``require_amount=False`` accepts rows without an amount (files to predict amounts for)."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     stage = on_stage or (lambda _name: None)
     mapping_spec: Any = load_mapping(mapping) if isinstance(mapping, Path | str) else mapping
     stage("reading")
-    result = read_file(path, format=file_format, account=account, mapping=mapping_spec)
+    result = read_file(
+        path,
+        format=file_format,
+        account=account,
+        mapping=mapping_spec,
+        require_amount=require_amount,
+    )
     stage("validating")
-    frame, invalid = validate_frame(result.frame)
+    frame, invalid = validate_frame(result.frame, require_amount=require_amount)
     rejects = sorted([*result.rejects, *invalid], key=lambda r: r.line)
     frame = frame.copy()
     frame[d.MERCHANT] = normalize_merchants(frame[d.DESCRIPTION])

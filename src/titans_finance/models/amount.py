@@ -84,7 +84,8 @@ class AmountModel(TitansModel):
     resampled in proportion to the square root of their reference magnitude (a compromise
     between counting every row alike and absolute error in money).  The point model's
     correction is shrunk toward the reference level by a factor chosen on the time-ordered
-    calibration rows (0 = the pair median when the model does not beat it).
+    calibration rows (0 = the pair median when the model does not beat it).  The amount
+    itself is never an input: rows to score need a date and a description (or merchant).
 
     The interval is conformalised quantile regression (CQR, Romano et al. 2019): the bound
     models are fitted on the older rows and calibrated on the most recent
@@ -92,7 +93,9 @@ class AmountModel(TitansModel):
     separate correction per category within each history-size bin (Mondrian CQR; cells with few
     calibration rows fall back to the bin, then to all rows).  Working in log space makes the
     width proportional to the amount's scale.  The sign comes from ``Type`` (Expense negative,
-    Income positive) or, for transfers and unknown types, from the pair's history.
+    Income positive) or, for transfers and unknown types, from the history: the share of
+    money-out rows of the account and merchant, else of the merchant on any account, else of
+    the account and category, else of the category (money out without any history).
 
     Parameters
     ----------
@@ -345,7 +348,7 @@ class AmountModel(TitansModel):
         sign = work["_type_sign"].to_numpy().copy()
         unknown = sign == 0
         if unknown.any():
-            share_negative = work["am_neg"].fillna(work["ac_neg"]).fillna(0.5).to_numpy()
+            share_negative = _share_money_out(work)
             sign[unknown] = np.where(share_negative[unknown] >= 0.5, -1.0, 1.0)
         predicted = sign * magnitude
         lower = np.where(sign < 0, -mag_high, mag_low)
@@ -463,6 +466,15 @@ def _slope(history: pd.DataFrame, keys: list[str], t: pd.Series) -> pd.Series:
     cov = sums["ty"] - sums["t"] * sums["y"] / sums["n"]
     slope = cov / var.where((var > 1e-9) & (sums["n"] >= 3))
     return slope.fillna(0.0)
+
+
+def _share_money_out(work: pd.DataFrame) -> np.ndarray:
+    """Share of money-out rows in the most specific history: the account and merchant, the
+    merchant on any account, the account and category, the category (0.5 without history)."""
+    share = work["am_neg"]
+    for prefix in ("m", "ac", "c"):
+        share = share.fillna(work[f"{prefix}_neg"])
+    return share.fillna(0.5).to_numpy(dtype=float)
 
 
 def _reference(work: pd.DataFrame) -> pd.Series:

@@ -805,12 +805,14 @@ def read_delimited(
     *,
     account: str | None = None,
     mapping: Mapping[str, Any] | ColumnMapping | None = None,
+    require_amount: bool = True,
 ) -> ReadResult:
     """Read a delimited bank export into canonical rows plus rejected rows (format ``csv``).
 
     Raises InputFileError when the file cannot be read at all: empty, binary, undecodable,
     header only, or without a recognisable date or amount column (the message lists the
-    columns found and how to map them).
+    columns found and how to map them).  With ``require_amount=False`` a file without an
+    amount column is read with every Amount missing (rows whose amount is to be predicted).
     """
     path = Path(path)
     spec = coerce_mapping(mapping)
@@ -868,7 +870,7 @@ def read_delimited(
         )
     if "date" not in resolved:
         raise InputFileError(f"{path}: no date column found (columns: {found}){hint}")
-    if not has_amount:
+    if not has_amount and require_amount:
         raise InputFileError(f"{path}: no amount column found (columns: {found}){hint}")
     if len(table) == 0 and not table.rejects:
         raise InputFileError(f"{path}: only a header row, no transactions")
@@ -883,7 +885,10 @@ def read_delimited(
         date_values = date_table(_tidy_dates(date_col.uniques), dayfirst=spec.dayfirst)
     date_t = _as_object(date_values)
     dates = date_t[date_col.codes]
-    amount, raw_amount = _amounts(table, resolved, spec)
+    if has_amount:
+        amount, raw_amount = _amounts(table, resolved, spec)
+    else:
+        amount, raw_amount = np.full(n, None, dtype=object), (lambda _row: "")
 
     def text_of(field: str) -> pd.Series | None:
         return table.column(resolved[field]).values() if field in resolved else None
@@ -919,7 +924,7 @@ def read_delimited(
     out["line"] = table.lines
 
     bad_date = np.array([v is None for v in date_values], dtype=bool)[date_col.codes]
-    bad_amount = pd.isna(amount)
+    bad_amount = pd.isna(amount) if has_amount else np.zeros(n, dtype=bool)
     bad = bad_date | bad_amount
     rejects = list(table.rejects) + truncated
     if bad.any():
