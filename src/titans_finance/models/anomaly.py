@@ -218,8 +218,8 @@ class AnomalyModel(TitansModel):
     Severity: rows at 5x or more the largest amount their account ever moved (in or out;
     accounts with at least 5 rows) get a floor on their amount reason that grows with the
     ratio (``SEVERITY_RATIOS`` -> ``SEVERITY_SCORES``: 5x medium, 7x high, 10x critical);
-    from 1.5x the reason names the account's largest amount.  Risk levels: score below ``threshold`` low, below 0.75 medium, below 0.9
-    high, else critical.  Every detector except ``possible_duplicate`` (an exact-amount match)
+    from 1.5x the reason names the account's largest amount.  Risk levels: score below
+    ``threshold`` low, below 0.75 medium, below 0.9 high, else critical.  Every detector except ``possible_duplicate`` (an exact-amount match)
     is non-decreasing in |amount| with all else equal, so score and risk level never fall as
     the amount grows.
 
