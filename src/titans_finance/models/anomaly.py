@@ -210,8 +210,9 @@ class AnomalyModel(TitansModel):
     - ``price_rise``: a merchant with steady recurring amounts charging more than
       ``price_rise_threshold`` above its usual price; from ``threshold`` up, by the size of the
       rise.
-    - ``unusual_pattern``: an ``IsolationForest`` over the engineered features (amount,
-      deviations, history size, calendar); its score is the rank among the training rows and
+    - ``unusual_pattern``: an ``IsolationForest`` over the pattern around the amount (history
+      size and level, calendar, days since the merchant's last row), times a ramp of how far
+      the amount is above usual; its score is the rank among the training rows and
       it weighs at most ``isolation_weight``, so alone it never flags a row: on Berka with
       injected anomalies it lowers average precision when given more weight.
 
@@ -219,9 +220,9 @@ class AnomalyModel(TitansModel):
     accounts with at least 5 rows) get a floor on their amount reason that grows with the
     ratio (``SEVERITY_RATIOS`` -> ``SEVERITY_SCORES``: 5x medium, 7x high, 10x critical);
     from 1.5x the reason names the account's largest amount.  Risk levels: score below
-    ``threshold`` low, below 0.75 medium, below 0.9 high, else critical.  Every detector except ``possible_duplicate`` (an exact-amount match)
-    is non-decreasing in |amount| with all else equal, so score and risk level never fall as
-    the amount grows.
+    ``threshold`` low, below 0.75 medium, below 0.9 high, else critical.  Every detector
+    except ``possible_duplicate`` (an exact-amount match) is non-decreasing in |amount| with
+    all else equal, so score and risk level never fall as the amount grows.
 
     A row without an account (the ``default`` account when training had none of that name)
     is judged against the profile of all accounts together: the user's whole history.
