@@ -61,13 +61,13 @@ def baseline(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
     return merged["pair"].fillna(merged["desc"]).fillna(train[d.AMOUNT].median()).to_numpy()
 
 
-def run_cutoff(frame: pd.DataFrame, cutoff: pd.Timestamp, coverage: float = 0.9) -> dict:
+def run_cutoff(frame: pd.DataFrame, cutoff: pd.Timestamp, **params: float) -> dict:
     """Fit on rows up to ``cutoff`` (inclusive), score the next two months without amounts."""
     end = cutoff + pd.offsets.MonthEnd(HORIZON_MONTHS)
     train = frame[frame[d.DATE] <= cutoff]
     test = frame[(frame[d.DATE] > cutoff) & (frame[d.DATE] <= end)].reset_index(drop=True)
     start = time.perf_counter()
-    model = AmountModel(coverage=coverage).fit(train)
+    model = AmountModel(**params).fit(train)
     fit_seconds = time.perf_counter() - start
     predicted = model.predict(test[list(INPUT_COLUMNS)])
     actual = test[d.AMOUNT].to_numpy(dtype=float)
@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=0, help="0: all accounts")
     parser.add_argument("--held-out", action="store_true", help="also report held-out accounts")
     parser.add_argument("--cutoffs", default="", help="comma-separated subset of the cut-offs")
+    parser.add_argument("--drift-margin", type=float, default=None, help="AmountModel setting")
     args = parser.parse_args()
     berka = load_berka()
     berka[d.DATE] = pd.to_datetime(berka[d.DATE])
@@ -102,7 +103,11 @@ def main() -> None:
     groups = [("development", False)] + (
         [("held-out (report only)", True)] if args.held_out else []
     )
-    result: dict[str, object] = {"accounts_per_group": args.accounts, "groups": {}}
+    result: dict[str, object] = {
+        "accounts_per_group": args.accounts,
+        "drift_margin": args.drift_margin,
+        "groups": {},
+    }
     print("| accounts | cut-off | train rows | test rows | MAE | baseline MAE | ratio | coverage |")
     print("|---|---|---|---|---|---|---|---|")
     for name, held_out in groups:
@@ -110,7 +115,8 @@ def main() -> None:
         rows = []
         chosen = [c for c in CUTOFFS if not args.cutoffs or str(c.date()) in args.cutoffs]
         for cutoff in chosen:
-            m = run_cutoff(frame, cutoff)
+            params = {} if args.drift_margin is None else {"drift_margin": args.drift_margin}
+            m = run_cutoff(frame, cutoff, **params)
             rows.append(m)
             print(
                 f"| {name} | {m['cutoff']} | {m['train_rows']} | {m['test_rows']} | "
