@@ -43,6 +43,24 @@ def test_amount_seed_example(client: TestClient) -> None:
     assert body["model_used"] == "amount" and body["model_version"]
 
 
+def test_amount_without_amount_or_type_takes_the_direction_from_history(
+    client: TestClient,
+) -> None:
+    """No amount (it is what is predicted) and no type: the history says money in or out."""
+    for description, sign in (("Biweekly Paycheck", 1), ("Mortgage Payment", -1)):
+        response = client.post("/predict/amount", json={"description": description})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["predicted_amount"] * sign > 0, body
+        lower, upper = body["confidence_interval"]
+        assert lower <= body["predicted_amount"] <= upper
+        assert body["model_version"]
+    typed = client.post(
+        "/predict/amount", json={"description": "Biweekly Paycheck", "type": "Expense"}
+    ).json()
+    assert typed["predicted_amount"] < 0  # a declared type wins over the history
+
+
 def test_anomaly_seed_example(client: TestClient) -> None:
     response = client.post("/predict/anomaly", json=SEED_ANOMALY)
     assert response.status_code == 200, response.text
@@ -104,6 +122,31 @@ def test_batch_scores_every_row_in_order(client: TestClient) -> None:
         assert row["amount_lower"] <= row["predicted_amount"] <= row["amount_upper"]
         assert 0 <= row["anomaly_score"] <= 1
     assert set(body["model_versions"]) == {"category", "anomaly", "amount"}
+
+
+def test_batch_accepts_rows_without_an_amount(client: TestClient) -> None:
+    """Rows without an amount get an amount prediction; the anomaly check, which needs an
+    amount, answers for the rows that have one and leaves the others empty."""
+    transactions = [
+        {"description": "Biweekly Paycheck"},
+        {"description": "Mortgage Payment", "date": "2019-06-01"},
+        {"description": "Amazon", "amount": -23.5, "type": "Expense"},
+        {"description": "Mortgage Payment", "type": "Expense"},
+    ]
+    response = client.post(
+        "/predict/batch", json={"transactions": transactions, "predict_amounts": True}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    results = body["results"]
+    assert [r["index"] for r in results] == [0, 1, 2, 3]
+    assert results[0]["predicted_amount"] > 0
+    assert results[1]["predicted_amount"] < 0 and results[3]["predicted_amount"] < 0
+    for row in results:
+        assert row["amount_lower"] <= row["predicted_amount"] <= row["amount_upper"]
+        assert row["category"]
+    assert [r["anomaly_score"] is None for r in results] == [True, True, False, True]
+    assert body["model_versions"]["amount"] and body["model_versions"]["anomaly"]
 
 
 def test_batch_agrees_with_single_prediction(client: TestClient) -> None:

@@ -168,3 +168,43 @@ def test_predict_other_formats_keep_canonical_columns(app: typer.Typer, env: Pat
     assert scored["predicted_category"].iloc[[0, 2]].notna().all()
     assert pd.isna(scored["predicted_category"].iloc[1])
     assert scored["reject_reason"].iloc[1]
+
+
+def test_predict_amount_without_an_amount_column(app: typer.Typer, env: Path) -> None:
+    """The amount is what is predicted: a file without one is scored, one row per input row,
+    money out for expenses, money in for income, and the history's direction without a type."""
+    runner = CliRunner()
+    history = _csv(env / "history.csv", synthetic_frame(240))
+    result = runner.invoke(app, ["train", "amount", "--data", str(history)])
+    assert result.exit_code == 0, result.output
+    scoring = synthetic_frame(12, seed=6).drop(columns=[d.AMOUNT, d.CATEGORY])
+    scoring[d.DESCRIPTION] = ["ACME CORP PAYROLL", "WHOLE FOODS MKT #12"] * 6
+    scoring[d.TYPE] = ["Income", "Expense", "", "", "Expense", "Income"] * 2
+    source = _csv(env / "no_amount.csv", scoring)
+    output = env / "amounts.csv"
+    result = runner.invoke(
+        app, ["predict", "amount", "--input", str(source), "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(output, keep_default_na=False, na_values=[""])
+    assert len(scored) == len(scoring)
+    assert scored[d.DESCRIPTION].tolist() == scoring[d.DESCRIPTION].tolist()
+    assert scored["model_version"].notna().all()
+    predicted, types = scored["predicted_amount"], scoring[d.TYPE]
+    assert (predicted[types.eq("Income").to_numpy()] > 0).all()
+    assert (predicted[types.eq("Expense").to_numpy()] < 0).all()
+    untyped = types.eq("").to_numpy()
+    payroll = scoring[d.DESCRIPTION].str.startswith("ACME").to_numpy()
+    assert (predicted[untyped & payroll] > 0).all()  # the payroll was always money in
+    assert (predicted[untyped & ~payroll] < 0).all()
+    assert (scored["lower"] <= predicted).all() and (predicted <= scored["upper"]).all()
+
+
+def test_predict_category_still_needs_an_amount_column(app: typer.Typer, env: Path) -> None:
+    source = _csv(env / "no_amount.csv", synthetic_frame(5).drop(columns=[d.AMOUNT]))
+    result = CliRunner().invoke(
+        app,
+        ["predict", "category", "--cold-start", "--input", str(source), "--output", "x.csv"],
+    )
+    assert result.exit_code != 0
+    assert "no amount column" in str(result.exception)

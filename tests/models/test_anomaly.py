@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 from tests.factories import BERKA_CUT, berka_slice
 
@@ -188,3 +190,84 @@ def test_rescoring_the_history_does_not_flag_rows_as_their_own_duplicates() -> N
     model = AnomalyModel(**SMALL).fit(history)
     out = model.predict(history.tail(30))
     assert not any("possible_duplicate" in codes for codes in out["reason_codes"])
+
+
+_RISK_ORDER = {level.value: rank for rank, level in enumerate(d.RiskLevel)}
+# (description, category, payment method, sign, account): a known merchant, a new merchant,
+# cash, money in, and a row naming no account
+_TEMPLATES = (
+    ("GROCER", "Groceries", "Card", -1.0, "checking"),
+    ("LUXURY JEWELS", "Shopping", "Card", -1.0, "checking"),
+    ("ATM WITHDRAWAL", "Cash", "Cash", -1.0, "checking"),
+    ("ACME PAYROLL", "Salary", "Transfer", 1.0, "checking"),
+    ("NETFLIX.COM", "Subscriptions", "Card", -1.0, "checking"),
+    ("NEW GADGET STORE", "Shopping", "Card", -1.0, None),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    template=st.sampled_from(_TEMPLATES),
+    cents=st.lists(st.integers(1, 10_000_000), min_size=2, max_size=25, unique=True),
+    day=st.integers(1, 28),
+)
+def test_score_and_risk_never_fall_as_the_amount_grows(
+    home_model: AnomalyModel,
+    template: tuple[str, str, str, float, str | None],
+    cents: list[int],
+    day: int,
+) -> None:
+    """All else equal, a larger |amount| never scores lower nor gets a lower risk level.
+    (An amount repeating an earlier charge exactly is a possible duplicate: a point check, so
+    the history's own amounts are left out.)"""
+    description, category, method, sign, account = template
+    seen = {round(abs(a) * 100) for a in household()[d.AMOUNT]}
+    magnitudes = np.array(sorted(c for c in cents if c not in seen), dtype=float) / 100.0
+    if len(magnitudes) < 2:
+        return
+    batch = pd.DataFrame(
+        {
+            d.DATE: pd.Timestamp("2024-09-01") + pd.Timedelta(days=day - 1),
+            d.DESCRIPTION: description,
+            d.AMOUNT: sign * magnitudes,
+            d.CATEGORY: category,
+            d.PAYMENT_METHOD: method,
+            d.TYPE: "Income" if sign > 0 else "Expense",
+            d.ACCOUNT: account if account is not None else d.DEFAULT_ACCOUNT,
+        }
+    )
+    # one row per request: rows of one batch are also checked against each other (duplicates)
+    out = pd.concat([home_model.predict(batch.iloc[[i]]) for i in range(len(batch))])
+    scores = out["anomaly_score"].to_numpy()
+    ranks = out["risk_level"].map(_RISK_ORDER).to_numpy()
+    assert (np.diff(scores) >= 0).all(), list(zip(magnitudes, scores, strict=True))
+    assert (np.diff(ranks) >= 0).all(), list(zip(magnitudes, out["risk_level"], strict=True))
+
+
+def test_severity_grows_to_critical_at_ten_times_the_largest_amount(
+    home_model: AnomalyModel,
+) -> None:
+    """A first-seen merchant at 10x the largest amount the account ever moved is critical,
+    and the reason says how far beyond it the amount is."""
+    largest = household()[d.AMOUNT].abs().max()
+    batch = crafted_batch().iloc[[2, 2, 2]].copy()
+    batch[d.AMOUNT] = [-2.0 * largest, -4.0 * largest, -10.0 * largest]
+    batch.index = ["x2", "x4", "x10"]
+    out = home_model.predict(batch)
+    assert out["risk_level"].tolist()[2] == "critical"
+    assert out["anomaly_score"].is_monotonic_increasing
+    assert out.loc["x10", "reason_codes"] == ["new_merchant_large"]
+    assert "10.0x the largest amount ever moved on this account" in out.loc["x10", "reasons"][0]
+
+
+def test_a_row_without_an_account_is_compared_with_the_whole_history() -> None:
+    """The request names no account: it is judged against all the user's accounts."""
+    history = pd.concat([household(account="checking"), household(account="savings")])
+    model = AnomalyModel(**SMALL).fit(history.sort_values(d.DATE).reset_index(drop=True))
+    batch = crafted_batch().iloc[[2, 4]].copy()  # a new jeweller at -4,800; a usual grocery
+    batch[d.ACCOUNT] = None
+    batch[d.AMOUNT] = [-5000.0, -41.10]
+    out = model.predict(batch)
+    assert out["is_anomaly"].tolist() == [True, False]
+    assert "any of your accounts" in out["reasons"].iloc[0][0]
+    assert out["risk_level"].iloc[0] != "low"

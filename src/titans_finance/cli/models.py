@@ -156,7 +156,8 @@ def predict(
     settings, target = _settings_and_dir(models_dir)
     with _progress(err_console) as progress:
         task = progress.add_task(f"reading {input_path.name}", total=None)
-        prepared = prepare_file(input_path)
+        # the amount is what the amount model predicts: a file may come without one
+        prepared = prepare_file(input_path, require_amount=model != "amount")
         frame = to_model_frame(prepared.frame)
         progress.update(task, description=f"{model}: scoring {len(frame)} rows")
         predictions = _predict_frame(model, frame, target, settings, cold_start, use_rules)

@@ -111,11 +111,13 @@ def prepare_file(
     mapping: Path | Mapping[str, Any] | None = None,
     on_stage: StageCallback | None = None,
     engine: Engine | None = None,
+    require_amount: bool = True,
 ) -> PreparedFile:
     """Read, validate, normalise and fingerprint one file; raises InputFileError if unreadable.
 
     With ``engine`` and no ``mapping``, a delimited file whose layout has a remembered mapping
     (``titans_finance.storage.mappings``) is read with it (``mapping_source="remembered"``).
+    ``require_amount=False`` accepts rows without an amount (files to predict amounts for).
     """
     path = Path(path)
     if not path.is_file():
@@ -127,9 +129,15 @@ def prepare_file(
         mapping_spec = _remembered(engine, path, file_format, account)
         source = "remembered" if mapping_spec is not None else None
     stage("reading")
-    result = read_file(path, format=file_format, account=account, mapping=mapping_spec)
+    result = read_file(
+        path,
+        format=file_format,
+        account=account,
+        mapping=mapping_spec,
+        require_amount=require_amount,
+    )
     stage("validating")
-    frame, invalid = validate_frame(result.frame)
+    frame, invalid = validate_frame(result.frame, require_amount=require_amount)
     rejects = sorted([*result.rejects, *invalid], key=lambda r: r.line)
     frame = frame.copy()
     frame[d.MERCHANT] = normalize_merchants(frame[d.DESCRIPTION])

@@ -80,7 +80,7 @@ def _raw(frame: pd.DataFrame, index: Any) -> str:
 
 
 def validate_frame(
-    frame: pd.DataFrame, *, default_currency: str | None = None
+    frame: pd.DataFrame, *, default_currency: str | None = None, require_amount: bool = True
 ) -> tuple[pd.DataFrame, list[d.RejectedRow]]:
     """Check and tidy a reader's canonical frame; return (accepted rows, rejected rows).
 
@@ -91,7 +91,8 @@ def validate_frame(
     string. Fills Type from the amount sign
     when missing or unrecognised and maps synonyms (debit, credit, withdrawal, ...) to
     Income/Expense/Transfer. Currency becomes a 3-letter upper-case code, else
-    ``default_currency``. Strings are stripped; empty strings become None.
+    ``default_currency``. Strings are stripped; empty strings become None.  With
+    ``require_amount=False`` a missing amount is kept (and Type left empty when not given).
     """
     frame = frame.copy()
     lines = (
@@ -129,9 +130,10 @@ def validate_frame(
 
     raw_amount = clean_text(frame, d.AMOUNT, None)
     amounts = _amounts(frame[d.AMOUNT]) if d.AMOUNT in frame else pd.Series(None, index=frame.index)
-    reject(raw_amount.isna() & amounts.isna(), "amount is missing")
+    if require_amount:
+        reject(raw_amount.isna() & amounts.isna(), "amount is missing")
     reject(
-        amounts.isna(),
+        amounts.isna() & raw_amount.notna(),
         lambda rows: "amount '" + raw_amount[rows].astype(str) + "' is not a number",
     )
     bad_size = per_distinct(

@@ -61,6 +61,7 @@ _BINS = np.array([1, 3, 10])
 _MIN_ROWS = 30
 #: shrinkage weights tried for the model's correction to the reference level
 _SHRINKS = np.linspace(0.0, 1.0, 5)
+_MIN_SHRINK_ROWS = 200  # calibration rows a category needs for its own shrinkage
 _RECENT_DAYS = 91
 _MIN_SUPPORT = 3
 #: rows weigh (reference magnitude) ** this in the point model: between counting every row
@@ -84,7 +85,8 @@ class AmountModel(TitansModel):
     resampled in proportion to the square root of their reference magnitude (a compromise
     between counting every row alike and absolute error in money).  The point model's
     correction is shrunk toward the reference level by a factor chosen on the time-ordered
-    calibration rows (0 = the pair median when the model does not beat it).
+    calibration rows (0 = the pair median when the model does not beat it).  The amount
+    itself is never an input: rows to score need a date and a description (or merchant).
 
     The interval is conformalised quantile regression (CQR, Romano et al. 2019): the bound
     models are fitted on the older rows and calibrated on the most recent
@@ -92,7 +94,9 @@ class AmountModel(TitansModel):
     separate correction per category within each history-size bin (Mondrian CQR; cells with few
     calibration rows fall back to the bin, then to all rows).  Working in log space makes the
     width proportional to the amount's scale.  The sign comes from ``Type`` (Expense negative,
-    Income positive) or, for transfers and unknown types, from the pair's history.
+    Income positive) or, for transfers and unknown types, from the history: the share of
+    money-out rows of the account and merchant, else of the merchant on any account, else of
+    the account and category, else of the category (money out without any history).
 
     Parameters
     ----------
@@ -213,6 +217,7 @@ class AmountModel(TitansModel):
         alpha = (1.0 - self.coverage) / 2.0
         self.calibration_: dict[str, float] = {"global": 0.0}
         self.shrink_ = 1.0
+        self.shrinks_: dict[str, float] = {}
         split = _split_date(work, self.calibration_fraction)
         bounds = self._fit_calibrated(work, split, alpha) if split is not None else None
 
@@ -228,6 +233,7 @@ class AmountModel(TitansModel):
         self.low_model_, self.high_model_ = bounds
         self.cutoff_ = work["_date"].iloc[-1] + pd.Timedelta(days=1)
         self.history_ = HistoryTables.build(work, self.cutoff_)
+        self.categories_ = _usual_categories(work)
         self._fit_baseline(frame, work)
 
     def _fit_calibrated(
@@ -245,7 +251,15 @@ class AmountModel(TitansModel):
         low, high, mid = self._fitted_trio(rows, features, alpha)
         cal_work, cal_x = self._features(recent, HistoryTables.build(older, split), split)
         cal_y = cal_work["_log"].to_numpy() - cal_x["ref"].to_numpy()
-        self.shrink_ = _best_shrink(cal_x, cal_y, mid.predict(cal_x))
+        correction = mid.predict(cal_x)
+        self.shrink_ = _best_shrink(cal_x, cal_y, correction)
+        # per category with enough calibration rows: the model may beat the pair median on
+        # fees and not on household payments
+        kinds = _shrink_keys(cal_work)
+        for kind in np.unique(kinds):
+            rows = kinds == kind
+            if rows.sum() >= _MIN_SHRINK_ROWS:
+                self.shrinks_[str(kind)] = _best_shrink(cal_x[rows], cal_y[rows], correction[rows])
         self.calibration_ = self._calibrate(cal_work, cal_x, cal_y, low, high)
         return low, high
 
@@ -323,9 +337,23 @@ class AmountModel(TitansModel):
     def _predict_impl(self, frame: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "median_model_")
         work = working_frame(frame, need_amount=False, what="amount prediction", training=False)
+        work = _fill_categories(work, getattr(self, "categories_", None))
         work, features = self._features(work, self.history_, self.cutoff_)
         ref = features["ref"].to_numpy()
-        mid = self.shrink_ * self.median_model_.predict(features)
+        shrink = (
+            pd.Series(_shrink_keys(work))
+            .map(getattr(self, "shrinks_", {}))
+            .fillna(self.shrink_)
+            .to_numpy(dtype=float)
+        )
+        mid = shrink * self.median_model_.predict(features)
+        # a pair whose last three amounts are equal (a pension, a salary, a standing order)
+        # repeats its last amount exactly
+        steady = (features["am_n"].to_numpy() >= 3) & (
+            np.abs(work["am_last3"].to_numpy(dtype=float) - work["am_last"].to_numpy(dtype=float))
+            < 1e-9
+        )
+        mid = np.where(steady, work["am_last"].to_numpy(dtype=float) - ref, mid)
         low = self.low_model_.predict(features)
         high = self.high_model_.predict(features)
         bin_keys, cell_keys = _mondrian_keys(work, features)
@@ -345,7 +373,7 @@ class AmountModel(TitansModel):
         sign = work["_type_sign"].to_numpy().copy()
         unknown = sign == 0
         if unknown.any():
-            share_negative = work["am_neg"].fillna(work["ac_neg"]).fillna(0.5).to_numpy()
+            share_negative = _share_money_out(work)
             sign[unknown] = np.where(share_negative[unknown] >= 0.5, -1.0, 1.0)
         predicted = sign * magnitude
         lower = np.where(sign < 0, -mag_high, mag_low)
@@ -463,6 +491,50 @@ def _slope(history: pd.DataFrame, keys: list[str], t: pd.Series) -> pd.Series:
     cov = sums["ty"] - sums["t"] * sums["y"] / sums["n"]
     slope = cov / var.where((var > 1e-9) & (sums["n"] >= 3))
     return slope.fillna(0.0)
+
+
+def _shrink_keys(work: pd.DataFrame) -> np.ndarray:
+    """The category of each row: the cells of the per-category shrinkage (adding the
+    direction, to tell cash deposits from withdrawals, made cut-offs worse on Berka)."""
+    return work["_category"].to_numpy(dtype=str)
+
+
+def _usual_categories(work: pd.DataFrame) -> dict[str, pd.Series]:
+    """The most frequent category per (account, merchant) and per merchant in training."""
+    known = work[work["_category"] != ""]
+    out: dict[str, pd.Series] = {}
+    for name, keys in (("am", ["_account", "_merchant"]), ("m", ["_merchant"])):
+        counts = known.groupby([*keys, "_category"], sort=False).size().rename("n").reset_index()
+        top = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates(keys)
+        out[name] = top.set_index(keys)["_category"]
+    return out
+
+
+def _fill_categories(work: pd.DataFrame, usual: dict[str, pd.Series] | None) -> pd.DataFrame:
+    """Rows without a category take the usual one of their account and merchant, else of the
+    merchant (a request carrying only date, account, description and type)."""
+    missing = work["_category"].to_numpy() == ""
+    if usual is None or not missing.any():
+        return work
+    pair = pd.MultiIndex.from_frame(work[["_account", "_merchant"]])
+    guess = pd.Series(usual["am"].reindex(pair).to_numpy(), index=work.index)
+    guess = guess.fillna(
+        pd.Series(usual["m"].reindex(work["_merchant"]).to_numpy(), index=work.index)
+    )
+    work = work.copy()
+    work["_category"] = np.where(
+        missing, guess.fillna("").to_numpy(dtype=object), work["_category"]
+    )
+    return work
+
+
+def _share_money_out(work: pd.DataFrame) -> np.ndarray:
+    """Share of money-out rows in the most specific history: the account and merchant, the
+    merchant on any account, the account and category, the category (0.5 without history)."""
+    share = work["am_neg"]
+    for prefix in ("m", "ac", "c"):
+        share = share.fillna(work[f"{prefix}_neg"])
+    return share.fillna(0.5).to_numpy(dtype=float)
 
 
 def _reference(work: pd.DataFrame) -> pd.Series:

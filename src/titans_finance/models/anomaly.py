@@ -37,10 +37,10 @@ CASH = "cash_outsized"
 PATTERN = "unusual_pattern"
 REASON_CODES: tuple[str, ...] = (AMOUNT, NEW_MERCHANT, DUPLICATE, PRICE_RISE, CASH, PATTERN)
 
+#: the isolation forest judges the pattern around the amount (history size, calendar, gap),
+#: not the amount itself: the amount enters only through a non-decreasing gate, so the score
+#: never falls as |amount| grows
 _IF_FEATURES: tuple[str, ...] = (
-    "log",
-    "z",
-    "excess",
     "log_n",
     "level",
     "is_cash",
@@ -61,6 +61,17 @@ _FACTORS = (3.0, 30.0)  # synthetic anomalies: amount multiplied by a log-unifor
 _REASON_FLOOR = 0.3  # a detector at or above this level contributes its reason
 _SCALE_FLOOR = 0.2  # log-space: deviations under ~20% are never "unusual" on their own
 _PRIOR_WEIGHT = 3.0  # pseudo-observations pulling a short history's spread to the account's
+#: the profile of all accounts together, for rows that name no account
+ALL_ACCOUNTS = "*all accounts*"
+#: severity floor by |amount| / the largest amount the account ever moved (in or out):
+#: 5x -> 0.5 (medium), 7x -> 0.75 (high), 10x -> 0.9 (critical), 100x -> 0.99; chosen on
+#: Berka development accounts (starting at 1.5-3x flagged many clean rows and lowered AP)
+SEVERITY_RATIOS: tuple[float, ...] = (5.0, 7.0, 10.0, 100.0)
+SEVERITY_SCORES: tuple[float, ...] = (0.5, 0.75, 0.9, 0.99)
+_SEVERITY_MIN_ROWS = 5  # an account needs this many rows before its largest amount means much
+_SEVERITY_TEXT_RATIO = 1.5  # from this ratio an amount reason names the account's largest
+#: risk level by combined score: below ``threshold`` low, then medium, high and critical
+RISK_BOUNDS: tuple[float, float] = (0.75, 0.9)
 
 
 def _ramp(x: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -147,6 +158,27 @@ def _repeats(work: pd.DataFrame, days: int, *, same_amount: bool = True) -> np.n
     return flagged
 
 
+def severity(ratio: np.ndarray) -> np.ndarray:
+    """The severity floor for |amount| at ``ratio`` times the largest amount the account
+    ever moved: 0 below 5x, then piecewise linear in log(ratio) through ``SEVERITY_SCORES``
+    (a tiny tolerance keeps an exact 10x at 0.9 despite rounding)."""
+    log_ratio = np.log(np.maximum(np.nan_to_num(np.asarray(ratio, dtype=float), nan=0.0), 1e-12))
+    log_ratio = log_ratio + 1e-9
+    points = np.log(np.asarray(SEVERITY_RATIOS))
+    score = np.interp(log_ratio, points, np.asarray(SEVERITY_SCORES))
+    return np.where(log_ratio >= points[0], score, 0.0)
+
+
+def risk_levels(score: np.ndarray, threshold: float) -> np.ndarray:
+    """Risk level of each combined score: low below ``threshold``, medium below 0.75, high
+    below 0.9, critical from 0.9 (non-decreasing in the score)."""
+    return np.select(
+        [score < threshold, score < RISK_BOUNDS[0], score < RISK_BOUNDS[1]],
+        [d.RiskLevel.LOW.value, d.RiskLevel.MEDIUM.value, d.RiskLevel.HIGH.value],
+        d.RiskLevel.CRITICAL.value,
+    )
+
+
 def _money(values: np.ndarray) -> list[str]:
     return [f"{v:,.2f}" for v in values]
 
@@ -179,10 +211,22 @@ class AnomalyModel(TitansModel):
     - ``price_rise``: a merchant with steady recurring amounts charging more than
       ``price_rise_threshold`` above its usual price; from ``threshold`` up, by the size of the
       rise.
-    - ``unusual_pattern``: an ``IsolationForest`` over the engineered features (amount,
-      deviations, history size, calendar); its score is the rank among the training rows and
+    - ``unusual_pattern``: an ``IsolationForest`` over the pattern around the amount (history
+      size and level, calendar, days since the merchant's last row), times a ramp of how far
+      the amount is above usual; its score is the rank among the training rows and
       it weighs at most ``isolation_weight``, so alone it never flags a row: on Berka with
       injected anomalies it lowers average precision when given more weight.
+
+    Severity: rows at 5x or more the largest amount their account ever moved (in or out;
+    accounts with at least 5 rows) get a floor on their amount reason that grows with the
+    ratio (``SEVERITY_RATIOS`` -> ``SEVERITY_SCORES``: 5x medium, 7x high, 10x critical);
+    from 1.5x the reason names the account's largest amount.  Risk levels: score below
+    ``threshold`` low, below 0.75 medium, below 0.9 high, else critical.  Every detector
+    except ``possible_duplicate`` (an exact-amount match) is non-decreasing in |amount| with
+    all else equal, so score and risk level never fall as the amount grows.
+
+    A row without an account (the ``default`` account when training had none of that name)
+    is judged against the profile of all accounts together: the user's whole history.
 
     Only larger-than-usual amounts count.  Fitted state is statistics per (account, merchant),
     (account, category), account and category plus the last three rows per (account,
@@ -289,11 +333,12 @@ class AnomalyModel(TitansModel):
             :: max(1, len(features) // 2000)
         ]
         self._fit_combiner(clean, fake)
-        self._build(work)
+        self._build(work, pooled=True)
         self.feedback_: list[dict[str, str]] = []
 
-    def _build(self, work: pd.DataFrame) -> None:
-        """Compact history statistics of ``work`` (date-sorted): the scoring context."""
+    def _build(self, work: pd.DataFrame, *, pooled: bool = False) -> None:
+        """Compact history statistics of ``work`` (date-sorted): the scoring context; with
+        ``pooled`` the per-account tables also hold ``ALL_ACCOUNTS``, every account together."""
         median = float(work["_log"].median())
         self.global_ = {
             "median": median,
@@ -301,12 +346,16 @@ class AnomalyModel(TitansModel):
             "mag_mean": float(work["_mag"].mean()),
             "mag_std": float(work["_mag"].std(ddof=0)) or 1.0,
         }
-        self.am_ = self._recurring(work, group_table(work, _AM, "am"))
-        self.ac_ = group_table(work, _AC, "ac")
-        account = group_table(work, _A, "a")
-        self.account_ = account.merge(self._account_levels(work), on="_account", how="left")
-        cash = work[work["_is_cash"] & (work["_sign"] < 0)]
-        money_out = work.loc[work["_sign"] < 0]
+        self.accounts_ = np.sort(work["_account"].unique().astype(str))
+        full = work
+        if pooled:
+            full = pd.concat([work, work.assign(_account=ALL_ACCOUNTS)], ignore_index=True)
+        self.am_ = self._recurring(full, group_table(full, _AM, "am"))
+        self.ac_ = group_table(full, _AC, "ac")
+        account = group_table(full, _A, "a")
+        self.account_ = account.merge(self._account_levels(full), on="_account", how="left")
+        cash = full[full["_is_cash"] & (full["_sign"] < 0)]
+        money_out = full.loc[full["_sign"] < 0]
         self.typical_out_ = (
             cash.groupby("_account")["_mag"]
             .median()
@@ -332,11 +381,11 @@ class AnomalyModel(TitansModel):
             .rename_axis("_ckey")
             .reset_index()
         )
-        rank = work.groupby(_AM, sort=False).cumcount(ascending=False)
+        rank = full.groupby(_AM, sort=False).cumcount(ascending=False)
         tail_columns = ["_account", "_merchant", "_amount", "_date"] + (
-            ["_id"] if "_id" in work else []
+            ["_id"] if "_id" in full else []
         )
-        self.tail_ = work.loc[rank.to_numpy() < 3, tail_columns].reset_index(drop=True)
+        self.tail_ = full.loc[rank.to_numpy() < 3, tail_columns].reset_index(drop=True)
         self.trained_until_ = work["_date"].max()
 
         # Typical one-step forecast error per category and history size: each row judged
@@ -528,9 +577,6 @@ class AnomalyModel(TitansModel):
 
     def _features(self, ctx: pd.DataFrame) -> pd.DataFrame:
         out = pd.DataFrame(index=ctx.index)
-        out["log"] = ctx["_log"]
-        out["z"] = np.clip(ctx["z_pred"], -20, 20)
-        out["excess"] = np.clip(np.nan_to_num(ctx["excess"], posinf=0.0, neginf=0.0), -10, 10)
         out["log_n"] = np.log1p(ctx["n"])
         out["level"] = ctx["level"].astype(float)
         out["is_cash"] = ctx["_is_cash"].astype(float)
@@ -585,8 +631,20 @@ class AnomalyModel(TitansModel):
         )
         scores[CASH] = np.where(cash, np.maximum(magnitude, np.minimum(rules[CASH], floor)), 0.0)
 
+        # severity: the further beyond the largest amount the account ever moved, the higher
+        ratio = ctx["_mag"].to_numpy(dtype=float) / np.expm1(ctx["a_max"].to_numpy(dtype=float))
+        seasoned = ctx["a_n"].fillna(0).to_numpy(dtype=float) >= _SEVERITY_MIN_ROWS
+        ctx["over_max"] = np.where(seasoned, ratio, np.nan)
+        floor_by_size = severity(ctx["over_max"].to_numpy())
+        kind = np.select([cash, new], [2, 1], 0)  # the one amount reason of each row
+        for code, column in enumerate((AMOUNT, NEW_MERCHANT, CASH)):
+            values = scores[column].to_numpy()
+            scores[column] = np.where(kind == code, np.maximum(values, floor_by_size), values)
+
+        # unusual pattern around the amount, counted only as far as the amount is above usual
         rank = self._isolation(ctx)
-        scores[PATTERN] = self.isolation_weight * _ramp(rank, self.contamination_rank, 1.0)
+        above = _ramp(ctx["z_pred"].to_numpy(dtype=float), 0.0, 2.0)
+        scores[PATTERN] = self.isolation_weight * _ramp(rank, self.contamination_rank, 1.0) * above
         return scores, ctx
 
     @staticmethod
@@ -654,16 +712,17 @@ class AnomalyModel(TitansModel):
         work = working_frame(frame, need_amount=True, what="anomaly scoring", training=False)
         if "id" in frame:
             work["id"] = frame["id"].to_numpy()
+        accounts = getattr(self, "accounts_", None)
+        if accounts is not None and d.DEFAULT_ACCOUNT not in accounts:
+            # no account named: compare with the user's whole history
+            unnamed = work["_account"].to_numpy() == d.DEFAULT_ACCOUNT
+            work["_account"] = np.where(unnamed, ALL_ACCOUNTS, work["_account"].to_numpy())
         scores, ctx = self._detectors(work)
         self._apply_feedback(scores, ctx)
         values = scores.to_numpy()
         combined = 1.0 - np.prod(1.0 - values, axis=1)
         flagged = combined >= self.threshold
-        risk = np.select(
-            [~flagged, combined < 0.75, combined < 0.9],
-            [d.RiskLevel.LOW.value, d.RiskLevel.MEDIUM.value, d.RiskLevel.HIGH.value],
-            d.RiskLevel.CRITICAL.value,
-        )
+        risk = risk_levels(combined, self.threshold)
         codes, reasons = self._reasons(values, flagged, ctx)
         return pd.DataFrame(
             {
@@ -696,6 +755,29 @@ class AnomalyModel(TitansModel):
         return codes, reasons
 
     def _texts(
+        self, code: str, rows: np.ndarray, ctx: pd.DataFrame
+    ) -> tuple[np.ndarray, list[str]]:
+        """Reason texts of ``rows`` for ``code``; amount reasons say how far beyond the
+        account's largest amount the row is, and rows without an account say "your accounts"."""
+        rows, texts = self._base_texts(code, rows, ctx)
+        if not len(rows) or code not in (AMOUNT, NEW_MERCHANT, CASH):
+            return rows, texts
+        sub = ctx.iloc[rows]
+        ratio = sub["over_max"].to_numpy(dtype=float)
+        largest = np.expm1(sub["a_max"].to_numpy(dtype=float))
+        pooled = sub["_account"].to_numpy() == ALL_ACCOUNTS
+        out: list[str] = []
+        for text, r, big, whole in zip(texts, ratio, _money(largest), pooled, strict=True):
+            if r >= _SEVERITY_TEXT_RATIO:
+                text += f"; {r:.1f}x the largest amount ever moved on this account ({big})"
+            if whole:
+                text = text.replace("this account", "any of your accounts").replace(
+                    "the account's", "your accounts'"
+                )
+            out.append(text)
+        return rows, out
+
+    def _base_texts(
         self, code: str, rows: np.ndarray, ctx: pd.DataFrame
     ) -> tuple[np.ndarray, list[str]]:
         if not len(rows):
@@ -797,7 +879,7 @@ class AnomalyModel(TitansModel):
         """
         check_is_fitted(self, "am_")
         today = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(self.trained_until_)
-        steady = self.am_[self.am_["rec_steady"]]
+        steady = self.am_[self.am_["rec_steady"] & (self.am_["_account"] != ALL_ACCOUNTS)]
         due = steady["am_last_date"] + pd.to_timedelta(steady["rec_gap"] * tolerance, unit="D")
         late = steady[due < today]
         return pd.DataFrame(

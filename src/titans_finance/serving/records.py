@@ -24,7 +24,9 @@ def _signed_amounts(amounts: np.ndarray, types: Sequence[Any]) -> tuple[np.ndarr
     """Signed amounts (negative = money out) and the type of every row.
 
     A positive amount declared as an Expense is money out; a negative Income is money in.  Rows
-    without a type take it from the sign.  Types are mapped per distinct value, not per row.
+    without a type take it from the sign; rows with neither keep a missing amount and no type
+    (the amount model then takes the direction from the history).  Types are mapped per
+    distinct value, not per row.
     """
     codes, uniques = pd.factorize(pd.Series(types, dtype=object), use_na_sentinel=True)
     parsed = [d.parse_type(u) for u in uniques]
@@ -41,6 +43,7 @@ def _signed_amounts(amounts: np.ndarray, types: Sequence[Any]) -> tuple[np.ndarr
         d.TransactionType.TRANSFER.value,
         np.where(signed > 0, d.TransactionType.INCOME.value, d.TransactionType.EXPENSE.value),
     ).astype(object)
+    canonical[(declared == "") & np.isnan(amounts)] = None
     return signed, canonical
 
 
@@ -105,18 +108,17 @@ def columns_to_frame(
         return values if values is not None else [None] * n
 
     amounts = pd.Series(column("amount"), dtype="float64").to_numpy()
-    signed, types = _signed_amounts(np.nan_to_num(amounts, nan=0.0), column("type"))
+    signed, types = _signed_amounts(amounts, column("type"))
     dates = _dates(column("date"), today)
     descriptions = pd.Series(column("description"), dtype=object).fillna("").astype(str)
     accounts = pd.Series(column("account"), dtype=object).fillna(d.DEFAULT_ACCOUNT)
-    all_missing = n > 0 and bool(np.isnan(amounts).all())
     frame = pd.DataFrame(
         {
             d.DATE: dates.astype("datetime64[ns]"),
             d.TYPE: types,
             d.DESCRIPTION: descriptions.to_numpy(),
-            # amount prediction requests carry no amount: keep it missing, not 0
-            d.AMOUNT: amounts if all_missing else signed,
+            # a row without an amount (an amount prediction request) keeps it missing, not 0
+            d.AMOUNT: signed,
             d.CATEGORY: pd.Series(column("category"), dtype=object).to_numpy(),
             d.PAYMENT_METHOD: pd.Series(column("payment_method"), dtype=object).to_numpy(),
             d.ACCOUNT: accounts.to_numpy(),

@@ -227,6 +227,36 @@ def _batch_frame(transactions: list[s.BatchTransaction]) -> pd.DataFrame:
     return frame
 
 
+def _score_anomalies(state: AppState, frame: pd.DataFrame, out: pd.DataFrame) -> None:
+    """Anomaly columns of ``out`` for the rows that carry an amount (the check compares the
+    amount with the history); rows without one keep empty anomaly fields."""
+    has_amount = frame[d.AMOUNT].notna().to_numpy()
+    rows = np.flatnonzero(has_amount)
+    if len(rows) == 0:
+        for column in ("is_anomaly", "anomaly_score", "risk_level", "reasons"):
+            out[column] = None
+        return
+    scored = frame if len(rows) == len(frame) else frame.iloc[rows].reset_index(drop=True)
+    ano = state.models.predict_anomaly(scored)
+    columns = {
+        "is_anomaly": ano["is_anomaly"].astype(bool).to_numpy(),
+        "anomaly_score": pd.to_numeric(ano["anomaly_score"]).to_numpy(),
+        "risk_level": ano["risk_level"].astype(str).to_numpy(),
+    }
+    if "reasons" in ano:
+        reasons = np.empty(len(ano), dtype=object)
+        reasons[:] = [list(r) if isinstance(r, list | tuple) else [] for r in ano["reasons"]]
+        columns["reasons"] = reasons
+    for column, values in columns.items():
+        if len(rows) == len(frame):
+            out[column] = values
+        else:
+            full = np.full(len(frame), None, dtype=object)
+            full[rows] = values
+            out[column] = full
+    state.metrics.predictions.labels("anomaly").inc(len(rows))
+
+
 def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
     start = time.perf_counter()
     service = state.models
@@ -253,16 +283,8 @@ def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
         versions["amount"] = service.models.version("amount")
         state.metrics.predictions.labels("amount").inc(n)
     if body.detect_anomalies:
-        ano = service.predict_anomaly(frame)
-        out["is_anomaly"] = ano["is_anomaly"].astype(bool).to_numpy()
-        out["anomaly_score"] = pd.to_numeric(ano["anomaly_score"]).to_numpy()
-        out["risk_level"] = ano["risk_level"].astype(str).to_numpy()
-        if "reasons" in ano:
-            out["reasons"] = [
-                list(r) if isinstance(r, list | tuple) else [] for r in ano["reasons"]
-            ]
+        _score_anomalies(state, frame, out)
         versions["anomaly"] = service.models.version("anomaly")
-        state.metrics.predictions.labels("anomaly").inc(n)
     float_columns = out.select_dtypes(include="float").columns
     out[float_columns] = out[float_columns].round(6)
     envelope = pydantic_core.to_json(

@@ -224,12 +224,14 @@ def read_file(
     format: str = "auto",
     account: str | None = None,
     mapping: Mapping[str, Any] | None = None,
+    require_amount: bool = True,
 ) -> ReadResult:
     """Read any supported export into canonical rows, rejected rows and balance breaks.
 
     ``format`` is ``auto`` (sniff the content) or one of ``FORMAT_CHOICES``.  Raises
     ``ValidationError`` for an unknown format name and ``InputFileError`` when the file cannot
-    be read at all.
+    be read at all.  ``require_amount=False`` lets a delimited file without an amount column
+    through (bank formats always carry amounts).
     """
     path = Path(path)
     name = resolve_format(format, path)
@@ -237,7 +239,12 @@ def read_file(
         raise InputFileError(f"{path}: no such file")
     if name == "csv" and (format or "auto").strip().lower() == "auto":
         _refuse_non_export(path)
-    result = _BY_NAME[name].load()(path, account=account, mapping=mapping)
+    if not require_amount and name == "csv":
+        from titans_finance.ingest.readers.delimited import read_delimited
+
+        result = read_delimited(path, account=account, mapping=mapping, require_amount=False)
+    else:
+        result = _BY_NAME[name].load()(path, account=account, mapping=mapping)
     result.format = name
     return result
 

@@ -1036,6 +1036,7 @@ def read_delimited(
     *,
     account: str | None = None,
     mapping: Mapping[str, Any] | ColumnMapping | None = None,
+    require_amount: bool = True,
 ) -> ReadResult:
     """Read a delimited bank export into canonical rows plus rejected rows (format ``csv``).
 
@@ -1046,7 +1047,8 @@ def read_delimited(
 
     Raises InputFileError when the file cannot be read at all: empty, binary, undecodable,
     header only, or without a recognisable date or amount column (the message lists the
-    columns found and how to map them).
+    columns found and how to map them).  With ``require_amount=False`` a file without an
+    amount column is read with every Amount missing (rows whose amount is to be predicted).
     """
     path = Path(path)
     spec = coerce_mapping(mapping)
@@ -1142,7 +1144,7 @@ def rows_from_table(
         )
     if "date" not in resolved:
         raise InputFileError(f"{path}: no date column found (columns: {found}){hint}")
-    if not has_amount:
+    if not has_amount and require_amount:
         raise InputFileError(f"{path}: no amount column found (columns: {found}){hint}")
     if len(table) == 0 and not table.rejects:
         raise InputFileError(f"{path}: only a header row, no transactions")
@@ -1157,7 +1159,11 @@ def rows_from_table(
         date_values = date_table(_tidy_dates(date_col.uniques), dayfirst=spec.dayfirst)
     date_t = _as_object(date_values)
     dates = date_t[date_col.codes]
-    amount, raw_amount, convention, inverted = _amounts(table, resolved, spec)
+    if has_amount:
+        amount, raw_amount, convention, inverted = _amounts(table, resolved, spec)
+    else:
+        amount, raw_amount = np.full(n, None, dtype=object), (lambda _row: "")
+        convention, inverted = "no amount column (amounts to be predicted)", False
 
     def text_of(field: str) -> pd.Series | None:
         return table.column(resolved[field]).values() if field in resolved else None
@@ -1212,7 +1218,7 @@ def rows_from_table(
     out["line"] = table.lines
 
     bad_date = np.array([v is None for v in date_values], dtype=bool)[date_col.codes]
-    bad_amount = pd.isna(amount)
+    bad_amount = pd.isna(amount) if has_amount else np.zeros(n, dtype=bool)
     no_date = (date_col.uniques == "").to_numpy()[date_col.codes]
     no_amount = np.ones(n, dtype=bool)
     for field in ("amount", "debit", "credit"):
