@@ -138,7 +138,8 @@ def normalize_merchants(descriptions: pd.Series) -> pd.Series:
     return _map_unique(descriptions, _clean_unique)
 
 
-def _describe_unique(text: pd.Series) -> pd.Series:
+def describe_distinct(text: pd.Series) -> pd.Series:
+    """``normalize_descriptions`` on distinct descriptions (missing values become '')."""
     raw = text.map(html.unescape, na_action="ignore").fillna("").astype(str)
     out = raw.str.lower().str.replace(r"\d+", "#", regex=True)
     return out.str.replace(r"\s+", " ", regex=True).str.strip()
@@ -146,7 +147,7 @@ def _describe_unique(text: pd.Series) -> pd.Series:
 
 def normalize_descriptions(descriptions: pd.Series) -> pd.Series:
     """Descriptions lower-cased, HTML-unescaped, whitespace collapsed and digit runs as ``#``."""
-    out = _map_unique(descriptions, _describe_unique)
+    out = _map_unique(descriptions, describe_distinct)
     return out.fillna("")
 
 

@@ -38,6 +38,27 @@ def factorize_text(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Serie
     return remap[codes].astype(np.intp), pd.Series(uniques, dtype=object)
 
 
+def factorize_objects(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of an object column, code -1 for missing values.
+
+    A column of Decimals is told apart by spelling (``str`` round-trips a Decimal exactly),
+    which is several times faster than hashing Decimals.
+    """
+    objects = np.asarray(values, dtype=object)
+    if pd.api.types.infer_dtype(objects, skipna=True) != "decimal":
+        codes, uniques = pd.factorize(objects, use_na_sentinel=True)
+        return codes, np.asarray(uniques, dtype=object)
+    spelled = np.array(list(map(str, objects.tolist())), dtype=object)
+    codes, spellings = pd.factorize(spelled)
+    # Missing values (None, NaN, ...) are found among the distinct spellings' first rows.
+    _, first = np.unique(codes, return_index=True)
+    present = ~pd.isna(objects[first])
+    if present.all():
+        return codes, objects[first]
+    remap = np.where(present, np.cumsum(present) - 1, -1)
+    return remap[codes], objects[first][present]
+
+
 def expand(codes: np.ndarray, parsed: list[object], index: pd.Index | None = None) -> pd.Series:
     """Per-row values from a per-unique table (object dtype)."""
     table = np.empty(len(parsed), dtype=object)
@@ -290,6 +311,7 @@ __all__ = [
     "amount_table",
     "date_table",
     "expand",
+    "factorize_objects",
     "factorize_text",
     "infer_dayfirst",
     "infer_decimal_separator",

@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
-from titans_finance.ingest.normalize import expand, factorize_text, parse_amounts, parse_dates
+from titans_finance.ingest.normalize import (
+    expand,
+    factorize_objects,
+    factorize_text,
+    parse_amounts,
+    parse_dates,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +38,7 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
 
 def _per_unique(values: pd.Series, func: Callable[[Any], object], missing: object) -> pd.Series:
     """``func`` applied once per distinct non-missing value, ``missing`` for missing ones."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, uniques = factorize_objects(values)
     table = np.empty(len(uniques) + 1, dtype=object)
     table[: len(uniques)] = [func(u) for u in uniques]
     table[len(uniques)] = missing
@@ -114,18 +120,21 @@ def validate_frame(
         else pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
     )
     reasons = pd.Series(None, index=frame.index, dtype=object)
+    accepted = np.ones(len(frame), dtype=bool)  # no reason yet (cheaper than reasons.isna())
 
     def reject(mask: pd.Series, message: Callable[[pd.Index], pd.Series] | str) -> None:
-        mask = mask & reasons.isna()
-        if mask.any():
-            rows = mask[mask].index
+        hit = np.asarray(mask, dtype=bool) & accepted
+        if hit.any():
+            rows = frame.index[hit]
             reasons[rows] = message(rows) if callable(message) else message
+            accepted[hit] = False
 
     raw_date = _text(frame, d.DATE)
     dates = _dates(frame[d.DATE]) if d.DATE in frame else pd.Series(None, index=frame.index)
-    reject(raw_date.isna() & dates.isna(), "date is missing")
+    no_date = dates.isna()
+    reject(raw_date.isna() & no_date, "date is missing")
     reject(
-        dates.isna(),
+        no_date,
         lambda rows: (
             "date '"
             + raw_date[rows].astype(str)
@@ -141,9 +150,10 @@ def validate_frame(
 
     raw_amount = _text(frame, d.AMOUNT)
     amounts = _amounts(frame[d.AMOUNT]) if d.AMOUNT in frame else pd.Series(None, index=frame.index)
-    reject(raw_amount.isna() & amounts.isna(), "amount is missing")
+    no_amount = amounts.isna()
+    reject(raw_amount.isna() & no_amount, "amount is missing")
     reject(
-        amounts.isna(),
+        no_amount,
         lambda rows: "amount '" + raw_amount[rows].astype(str) + "' is not a number",
     )
     bad_size = _per_unique(
@@ -208,7 +218,7 @@ def validate_frame(
         frame[d.BALANCE] = _amounts(frame[d.BALANCE])
     frame["line"] = lines
 
-    bad = reasons.notna()
+    bad = ~accepted
     rejects = [
         d.RejectedRow(int(lines[i]), _raw(frame, i), f"line {int(lines[i])}: {reasons[i]}")
         for i in frame.index[bad]
@@ -216,7 +226,7 @@ def validate_frame(
     columns = [*d.CANONICAL_COLUMNS]
     columns += [c for c in (d.BALANCE, d.MERCHANT) if c in frame]
     columns.append("line")
-    return frame.loc[~bad, columns], rejects
+    return (frame.loc[accepted, columns] if bad.any() else frame[columns]), rejects
 
 
 __all__ = ["validate_frame"]
