@@ -49,7 +49,7 @@ def factorize_objects(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.nd
         codes, uniques = pd.factorize(objects, use_na_sentinel=True)
         return codes, np.asarray(uniques, dtype=object)
     spelled = np.array(list(map(str, objects.tolist())), dtype=object)
-    codes, spellings = pd.factorize(spelled)
+    codes, _spellings = pd.factorize(spelled)
     # Missing values (None, NaN, ...) are found among the distinct spellings' first rows.
     _, first = np.unique(codes, return_index=True)
     present = ~pd.isna(objects[first])

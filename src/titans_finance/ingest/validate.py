@@ -45,6 +45,24 @@ def _per_unique(values: pd.Series, func: Callable[[Any], object], missing: objec
     return pd.Series(table[codes], index=values.index, dtype=object)
 
 
+class _Distinct:
+    """A column as codes into its distinct non-missing values (code -1: missing), so every
+    check and parse runs once per distinct value and is spread back to rows in one take."""
+
+    def __init__(self, frame: pd.DataFrame, column: str) -> None:
+        values = frame[column] if column in frame else pd.Series(None, index=frame.index)
+        self.index = frame.index
+        self.codes, self.uniques = factorize_objects(values)
+
+    def rows(self, table: list[Any], missing: object = None) -> pd.Series:
+        """Per-row values from one entry per distinct value (``missing`` for missing rows)."""
+        return expand(self.codes, [*table, missing], self.index)
+
+    def raw_text(self) -> pd.Series:
+        """Stripped strings per row; missing or empty values become None."""
+        return self.rows([str(u).strip() or None for u in self.uniques])
+
+
 def _dates(values: pd.Series) -> pd.Series:
     """Dates as datetime.date, parsing strings and converting timestamps; None where invalid."""
     out = pd.Series(None, index=values.index, dtype=object)
@@ -129,9 +147,12 @@ def validate_frame(
             reasons[rows] = message(rows) if callable(message) else message
             accepted[hit] = False
 
-    raw_date = _text(frame, d.DATE)
-    dates = _dates(frame[d.DATE]) if d.DATE in frame else pd.Series(None, index=frame.index)
-    no_date = dates.isna()
+    date_column = _Distinct(frame, d.DATE)
+    raw_date = date_column.raw_text()
+    date_table = _dates(pd.Series(date_column.uniques, dtype=object)).tolist()
+    date_missing = pd.isna(np.asarray(date_table, dtype=object)).tolist()
+    dates = date_column.rows(date_table)
+    no_date = date_column.rows(date_missing, True).astype(bool)
     reject(raw_date.isna() & no_date, "date is missing")
     reject(
         no_date,
@@ -142,22 +163,35 @@ def validate_frame(
         ),
     )
     latest = dt.date.today() + dt.timedelta(days=366)
-    out_of_range = _per_unique(dates, lambda v: not (d.MIN_DATE <= v <= latest), False).astype(bool)
+    out_of_range = date_column.rows(
+        [
+            not m and not (d.MIN_DATE <= v <= latest)
+            for v, m in zip(date_table, date_missing, strict=True)
+        ],
+        False,
+    ).astype(bool)
     reject(
         out_of_range,
         lambda rows: "date " + dates[rows].astype(str) + f" is outside {d.MIN_DATE} .. {latest}",
     )
 
-    raw_amount = _text(frame, d.AMOUNT)
-    amounts = _amounts(frame[d.AMOUNT]) if d.AMOUNT in frame else pd.Series(None, index=frame.index)
-    no_amount = amounts.isna()
+    amount_column = _Distinct(frame, d.AMOUNT)
+    raw_amount = amount_column.raw_text()
+    amount_table = _amounts(pd.Series(amount_column.uniques, dtype=object)).tolist()
+    amount_missing = pd.isna(np.asarray(amount_table, dtype=object)).tolist()
+    amounts = amount_column.rows(amount_table)
+    no_amount = amount_column.rows(amount_missing, True).astype(bool)
     reject(raw_amount.isna() & no_amount, "amount is missing")
     reject(
         no_amount,
         lambda rows: "amount '" + raw_amount[rows].astype(str) + "' is not a number",
     )
-    bad_size = _per_unique(
-        amounts, lambda v: not v.is_finite() or abs(v) >= d.MAX_ABS_AMOUNT, False
+    bad_size = amount_column.rows(
+        [
+            not m and (not v.is_finite() or abs(v) >= d.MAX_ABS_AMOUNT)
+            for v, m in zip(amount_table, amount_missing, strict=True)
+        ],
+        False,
     ).astype(bool)
     reject(
         bad_size,
@@ -191,7 +225,12 @@ def validate_frame(
             given_type[unknown].iloc[0],
         )
     if mapped.isna().any():
-        from_sign = _per_unique(amounts, lambda v: d.type_from_amount(v).value, None)
+        from_sign = amount_column.rows(
+            [
+                None if m else d.type_from_amount(v).value
+                for v, m in zip(amount_table, amount_missing, strict=True)
+            ]
+        )
         types = mapped.where(mapped.notna(), from_sign)
     else:
         types = mapped
