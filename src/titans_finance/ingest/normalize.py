@@ -51,7 +51,8 @@ def factorize_objects(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.nd
     spelled = np.array(list(map(str, objects.tolist())), dtype=object)
     codes, _spellings = pd.factorize(spelled)
     # Missing values (None, NaN, ...) are found among the distinct spellings' first rows.
-    _, first = np.unique(codes, return_index=True)
+    # Codes number values in order of first appearance: a new code is where the running max grows.
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
     present = ~pd.isna(objects[first])
     if present.all():
         return codes, objects[first]

@@ -131,7 +131,7 @@ def validate_frame(
     Income/Expense/Transfer. Currency becomes a 3-letter upper-case code, else
     ``default_currency``. Strings are stripped; empty strings become None.
     """
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # columns are replaced, never written into
     lines = (
         pd.to_numeric(frame["line"], errors="coerce").fillna(0).astype(int)
         if "line" in frame
