@@ -27,37 +27,55 @@ _CURRENCY_SYMBOLS = "$€£¥₹₽₩₪₺฿₴₦₱¢₫₡₲₵"
 _MINUSES = re.escape("-−–")  # ascii hyphen-minus, unicode minus, en dash
 
 
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """The first row of every code, for codes numbered in order of first appearance (from 0):
+    a new code is where the running maximum grows."""
+    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+
+
+def _by_identity(objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct objects) grouping rows that hold the very same object.
+
+    Readers spread one object per distinct value over the rows, so grouping by ``id`` (an
+    integer hash) first leaves only a few objects to hash by value.
+    """
+    ids = np.fromiter(map(id, objects), dtype=np.int64, count=len(objects))
+    codes, _ = pd.factorize(ids)
+    return codes, objects[_first_rows(codes)]
+
+
 def factorize_text(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Series]:
     """(codes, distinct stripped strings): ``uniques[codes]`` rebuilds the stripped column.
 
     Missing values become ''. Work on the few distinct values, then expand with ``codes``.
     """
-    codes, raw = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    by_object, objects = _by_identity(np.asarray(values, dtype=object))
+    codes, raw = pd.factorize(objects, use_na_sentinel=True)
     stripped = [str(v).strip() for v in raw.tolist()] + [""]
     remap, uniques = pd.factorize(np.asarray(stripped, dtype=object), use_na_sentinel=True)
-    return remap[codes].astype(np.intp), pd.Series(uniques, dtype=object)
+    return remap[codes[by_object]].astype(np.intp), pd.Series(uniques, dtype=object)
 
 
 def factorize_objects(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values) of an object column, code -1 for missing values.
 
-    A column of Decimals is told apart by spelling (``str`` round-trips a Decimal exactly),
-    which is several times faster than hashing Decimals.
+    Rows holding the same object are grouped first (see ``_by_identity``); Decimals are then
+    told apart by spelling (``str`` round-trips a Decimal exactly), which is several times
+    faster than hashing them.
     """
-    objects = np.asarray(values, dtype=object)
+    by_object, objects = _by_identity(np.asarray(values, dtype=object))
     if pd.api.types.infer_dtype(objects, skipna=True) != "decimal":
         codes, uniques = pd.factorize(objects, use_na_sentinel=True)
-        return codes, np.asarray(uniques, dtype=object)
+        return codes[by_object], np.asarray(uniques, dtype=object)
     spelled = np.array(list(map(str, objects.tolist())), dtype=object)
     codes, _spellings = pd.factorize(spelled)
-    # Missing values (None, NaN, ...) are found among the distinct spellings' first rows.
-    # Codes number values in order of first appearance: a new code is where the running max grows.
-    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
-    present = ~pd.isna(objects[first])
+    # Missing values (None, NaN, ...) are found among the distinct spellings' first objects.
+    first = objects[_first_rows(codes)]
+    present = ~pd.isna(first)
     if present.all():
-        return codes, objects[first]
+        return codes[by_object], first
     remap = np.where(present, np.cumsum(present) - 1, -1)
-    return remap[codes], objects[first][present]
+    return remap[codes][by_object], first[present]
 
 
 def expand(codes: np.ndarray, parsed: list[object], index: pd.Index | None = None) -> pd.Series:
