@@ -7,17 +7,13 @@ import html
 from decimal import Decimal
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from titans_finance import domain as d
-from titans_finance.frame import clean_text, map_distinct, per_distinct
+from titans_finance.frame import factorize_objects, factorize_text, map_distinct
 
 _SEP = "\x1f"  # unit separator: cannot occur in a CSV field we keep
-
-
-def _column(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column in frame:
-        return frame[column]
-    return pd.Series(None, index=frame.index, dtype=object)
 
 
 def _format_amount(value: object) -> str:
@@ -46,6 +42,37 @@ def fingerprint_descriptions(descriptions: pd.Series) -> pd.Series:
     return map_distinct(descriptions, _fingerprint_unique, missing="")
 
 
+def _arrow_column(codes: np.ndarray, table: list[str]) -> pa.Array:
+    """Per-row strings from distinct strings and per-row codes, built in Arrow (no row objects)."""
+    indices = np.where(codes < 0, len(table) - 1, codes)  # -1 (missing): the last entry
+    return pa.array(table, type=pa.string()).take(pa.array(indices, type=pa.int64()))
+
+
+def _text(frame: pd.DataFrame, column: str, default: str = "") -> pa.Array:
+    """The stripped text of a column ('' where missing, ``default`` where empty)."""
+    if column not in frame:
+        return pa.array(np.full(len(frame), default, dtype=object), type=pa.string())
+    codes, uniques = factorize_text(frame[column])
+    return _arrow_column(codes, [u or default for u in uniques.tolist()])
+
+
+def _formatted(frame: pd.DataFrame, column: str, func: Callable[[object], str]) -> pa.Array:
+    """``func`` once per distinct non-missing value of a column; '' for missing values."""
+    if column not in frame:
+        return pa.array(np.full(len(frame), "", dtype=object), type=pa.string())
+    codes, uniques = factorize_objects(frame[column])
+    return _arrow_column(codes, [*(func(u) for u in uniques), ""])
+
+
+def _descriptions(frame: pd.DataFrame) -> pa.Array:
+    """The fingerprint form of every row's description (``fingerprint_descriptions``)."""
+    if d.DESCRIPTION not in frame:
+        return pa.array(np.full(len(frame), "", dtype=object), type=pa.string())
+    codes, uniques = pd.factorize(frame[d.DESCRIPTION].astype(object), use_na_sentinel=True)
+    described = _fingerprint_unique([str(u) for u in uniques]).tolist()
+    return _arrow_column(codes, [*described, ""])
+
+
 def fingerprints(frame: pd.DataFrame) -> pd.Series:
     """A sha256 hex digest per row (same index).
 
@@ -53,33 +80,33 @@ def fingerprints(frame: pd.DataFrame) -> pd.Series:
     (2 dp) + normalised description. Each key also includes its occurrence number within the
     frame, so identical rows in one file stay distinct while re-importing the same (or an
     overlapping) export reproduces the same fingerprints.
+
+    The per-column work runs once per distinct value; the keys are joined, counted and
+    spelled in Arrow, so only the sha256 itself is a per-row Python step.
     """
     if frame.empty:
         return pd.Series([], index=frame.index, dtype=object)
-    account = clean_text(frame, d.ACCOUNT).replace("", d.DEFAULT_ACCOUNT)
-    reference = clean_text(frame, d.REFERENCE)
-    has_ref = reference != ""
-    description = (
-        fingerprint_descriptions(frame[d.DESCRIPTION])
-        if d.DESCRIPTION in frame
-        else pd.Series("", index=frame.index, dtype=object)
+    account = _text(frame, d.ACCOUNT, default=d.DEFAULT_ACCOUNT)
+    reference = _text(frame, d.REFERENCE)
+    by_content = pc.binary_join_element_wise(
+        "c",
+        account,
+        _formatted(frame, d.DATE, _format_date),
+        _formatted(frame, d.AMOUNT, _format_amount),
+        _descriptions(frame),
+        _SEP,
     )
-    by_content = (
-        "c"
-        + _SEP
-        + account
-        + _SEP
-        + per_distinct(_column(frame, d.DATE), _format_date, "")
-        + _SEP
-        + per_distinct(_column(frame, d.AMOUNT), _format_amount, "")
-        + _SEP
-        + description
+    by_reference = pc.binary_join_element_wise("r", account, reference, _SEP)
+    key = pc.if_else(pc.not_equal(reference, ""), by_reference, by_content)
+    groups = key.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    occurrence = pd.Series(groups).groupby(groups, sort=False).cumcount().to_numpy()
+    material = pc.binary_join_element_wise(
+        key, pc.cast(pa.array(occurrence, type=pa.int64()), pa.string()), _SEP
     )
-    key = ("r" + _SEP + account + _SEP + reference).where(has_ref, by_content)
-    occurrence = key.groupby(key, sort=False).cumcount().astype(str)
-    material = (key + _SEP + occurrence).tolist()
+    encoded = pc.cast(material, pa.binary()).to_pylist()
+    sha256 = hashlib.sha256
     return pd.Series(
-        [hashlib.sha256(m.encode("utf-8")).hexdigest() for m in material],
+        [sha256(m).hexdigest() for m in encoded],
         index=frame.index,
         dtype=object,
     )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
-from titans_finance.frame import clean_text, per_distinct
+from titans_finance.frame import clean_text, expand, factorize_objects, per_distinct
 from titans_finance.ingest.normalize import parse_amounts, parse_dates
 
 logger = logging.getLogger(__name__)
@@ -21,6 +21,24 @@ logger = logging.getLogger(__name__)
 EXAMPLE_DATE = "2024-01-31"
 
 _CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "¥": "JPY", "KČ": "CZK"}
+
+
+class _Distinct:
+    """A column as codes into its distinct non-missing values (code -1: missing), so every
+    check and parse runs once per distinct value and is spread back to rows in one take."""
+
+    def __init__(self, frame: pd.DataFrame, column: str) -> None:
+        values = frame[column] if column in frame else pd.Series(None, index=frame.index)
+        self.index = frame.index
+        self.codes, self.uniques = factorize_objects(values)
+
+    def rows(self, table: list[Any], missing: object = None) -> pd.Series:
+        """Per-row values from one entry per distinct value (``missing`` for missing rows)."""
+        return expand(self.codes, [*table, missing], self.index)
+
+    def raw_text(self) -> pd.Series:
+        """Stripped strings per row; missing or empty values become None."""
+        return self.rows([str(u).strip() or None for u in self.uniques])
 
 
 def _dates(values: pd.Series) -> pd.Series:
@@ -94,25 +112,31 @@ def validate_frame(
     ``default_currency``. Strings are stripped; empty strings become None.  With
     ``require_amount=False`` a missing amount is kept (and Type left empty when not given).
     """
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # columns are replaced, never written into
     lines = (
         pd.to_numeric(frame["line"], errors="coerce").fillna(0).astype(int)
         if "line" in frame
         else pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
     )
     reasons = pd.Series(None, index=frame.index, dtype=object)
+    accepted = np.ones(len(frame), dtype=bool)  # no reason yet (cheaper than reasons.isna())
 
     def reject(mask: pd.Series, message: Callable[[pd.Index], pd.Series] | str) -> None:
-        mask = mask & reasons.isna()
-        if mask.any():
-            rows = mask[mask].index
+        hit = np.asarray(mask, dtype=bool) & accepted
+        if hit.any():
+            rows = frame.index[hit]
             reasons[rows] = message(rows) if callable(message) else message
+            accepted[hit] = False
 
-    raw_date = clean_text(frame, d.DATE, None)
-    dates = _dates(frame[d.DATE]) if d.DATE in frame else pd.Series(None, index=frame.index)
-    reject(raw_date.isna() & dates.isna(), "date is missing")
+    date_column = _Distinct(frame, d.DATE)
+    raw_date = date_column.raw_text()
+    date_table = _dates(pd.Series(date_column.uniques, dtype=object)).tolist()
+    date_missing = pd.isna(np.asarray(date_table, dtype=object)).tolist()
+    dates = date_column.rows(date_table)
+    no_date = date_column.rows(date_missing, True).astype(bool)
+    reject(raw_date.isna() & no_date, "date is missing")
     reject(
-        dates.isna(),
+        no_date,
         lambda rows: (
             "date '"
             + raw_date[rows].astype(str)
@@ -120,24 +144,36 @@ def validate_frame(
         ),
     )
     latest = dt.date.today() + dt.timedelta(days=366)
-    out_of_range = per_distinct(dates, lambda v: not (d.MIN_DATE <= v <= latest), False).astype(
-        bool
-    )
+    out_of_range = date_column.rows(
+        [
+            not m and not (d.MIN_DATE <= v <= latest)
+            for v, m in zip(date_table, date_missing, strict=True)
+        ],
+        False,
+    ).astype(bool)
     reject(
         out_of_range,
         lambda rows: "date " + dates[rows].astype(str) + f" is outside {d.MIN_DATE} .. {latest}",
     )
 
-    raw_amount = clean_text(frame, d.AMOUNT, None)
-    amounts = _amounts(frame[d.AMOUNT]) if d.AMOUNT in frame else pd.Series(None, index=frame.index)
+    amount_column = _Distinct(frame, d.AMOUNT)
+    raw_amount = amount_column.raw_text()
+    amount_table = _amounts(pd.Series(amount_column.uniques, dtype=object)).tolist()
+    amount_missing = pd.isna(np.asarray(amount_table, dtype=object)).tolist()
+    amounts = amount_column.rows(amount_table)
+    no_amount = amount_column.rows(amount_missing, True).astype(bool)
     if require_amount:
-        reject(raw_amount.isna() & amounts.isna(), "amount is missing")
+        reject(raw_amount.isna() & no_amount, "amount is missing")
     reject(
-        amounts.isna() & raw_amount.notna(),
+        no_amount & raw_amount.notna(),
         lambda rows: "amount '" + raw_amount[rows].astype(str) + "' is not a number",
     )
-    bad_size = per_distinct(
-        amounts, lambda v: not v.is_finite() or abs(v) >= d.MAX_ABS_AMOUNT, False
+    bad_size = amount_column.rows(
+        [
+            not m and (not v.is_finite() or abs(v) >= d.MAX_ABS_AMOUNT)
+            for v, m in zip(amount_table, amount_missing, strict=True)
+        ],
+        False,
     ).astype(bool)
     reject(
         bad_size,
@@ -172,7 +208,12 @@ def validate_frame(
             given_type[unknown].iloc[0],
         )
     if mapped.isna().any():
-        from_sign = per_distinct(amounts, lambda v: d.type_from_amount(v).value, None)
+        from_sign = amount_column.rows(
+            [
+                None if m else d.type_from_amount(v).value
+                for v, m in zip(amount_table, amount_missing, strict=True)
+            ]
+        )
         types = mapped.where(mapped.notna(), from_sign)
     else:
         types = mapped
@@ -199,7 +240,7 @@ def validate_frame(
         frame[d.BALANCE] = _amounts(frame[d.BALANCE])
     frame["line"] = lines
 
-    bad = reasons.notna()
+    bad = ~accepted
     rejects = [
         d.RejectedRow(int(lines[i]), _raw(frame, i), f"line {int(lines[i])}: {reasons[i]}")
         for i in frame.index[bad]
@@ -207,7 +248,7 @@ def validate_frame(
     columns = [*d.CANONICAL_COLUMNS]
     columns += [c for c in (d.BALANCE, d.MERCHANT) if c in frame]
     columns.append("line")
-    return frame.loc[~bad, columns], rejects
+    return (frame.loc[accepted, columns] if bad.any() else frame[columns]), rejects
 
 
 __all__ = ["validate_frame"]
