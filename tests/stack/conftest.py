@@ -21,8 +21,11 @@ COMPOSE = "/usr/bin/docker-compose"
 DOCKER = "/usr/bin/docker"
 REPLICAS = 3
 BURST = 400  # per-key burst; the refill (1 request per hour) is negligible during the test
-# The monitoring and dashboard profiles, minus Grafana (not in Debian; checked offline).
-SERVICES = ("api", "nginx", "mlflow", "dashboard", "prometheus", "alertmanager")
+# The monitoring, dashboard and jupyter profiles, minus Grafana (not in Debian; checked offline).
+SERVICES = ("api", "nginx", "mlflow", "dashboard", "prometheus", "alertmanager", "jupyter")
+# Profiles brought up; `orchestration` (Airflow) is run per command (`compose run airflow ...`),
+# so no scheduler triggers DAG runs behind the test's back.
+PROFILES = ("dashboard", "monitoring", "jupyter", "orchestration")
 
 
 def free_port() -> int:
@@ -43,7 +46,12 @@ class Stack:
     figures: dict[str, object] = field(default_factory=dict)
 
     def compose(
-        self, *args: str, check: bool = True, timeout: float = 600, env_file: Path | None = None
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 600,
+        env_file: Path | None = None,
+        stdin: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run docker-compose on compose.yaml + the test override for this project."""
         command = [
@@ -59,7 +67,13 @@ class Stack:
             *args,
         ]
         result = subprocess.run(
-            command, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+            command,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            input=stdin,
         )
         if check and result.returncode != 0:
             raise AssertionError(
@@ -67,6 +81,11 @@ class Stack:
                 f"{result.stderr[-3000:]}"
             )
         return result
+
+    @staticmethod
+    def profiles() -> list[str]:
+        """``--profile`` options for every profile the test uses."""
+        return [option for name in PROFILES for option in ("--profile", name)]
 
     def containers(self, service: str, *, every: bool = False) -> list[str]:
         """Ids of the running (``every``: also stopped) containers of ``service``, by replica."""
@@ -151,7 +170,16 @@ def stack_env() -> dict[str, str]:
     keys = {name: secrets.token_urlsafe(32) for name in ("ops", "load", "limit", "dashboard")}
     ports = {
         name: free_port()
-        for name in ("http", "mlflow", "dashboard", "prometheus", "alertmanager", "grafana")
+        for name in (
+            "http",
+            "mlflow",
+            "dashboard",
+            "prometheus",
+            "alertmanager",
+            "grafana",
+            "jupyter",
+            "airflow",
+        )
     }
     return {
         "TITANS_VERSION": "stack-test",
@@ -172,6 +200,8 @@ def stack_env() -> dict[str, str]:
         "TITANS_PROMETHEUS_PORT": str(ports["prometheus"]),
         "TITANS_ALERTMANAGER_PORT": str(ports["alertmanager"]),
         "TITANS_GRAFANA_PORT": str(ports["grafana"]),
+        "TITANS_JUPYTER_PORT": str(ports["jupyter"]),
+        "TITANS_AIRFLOW_PORT": str(ports["airflow"]),
         "STACK_ALERTMANAGER_DIR": os.environ["STACK_ALERTMANAGER_DIR"],
         **{f"_KEY_{k.upper()}": v for k, v in keys.items()},
     }
@@ -179,24 +209,22 @@ def stack_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def stack(stack_env: dict[str, str]) -> Iterator[Stack]:
-    """The stack with the dashboard and monitoring profiles and three API replicas, up and
-    healthy; taken down (volumes included) afterwards."""
+    """The stack with the dashboard, monitoring and jupyter profiles and three API replicas, up
+    and healthy (Airflow's image ready for `compose run`); taken down, volumes included, after."""
     env_file = Path(os.environ["STACK_ENV_FILE"])
     write_env(env_file, {k: v for k, v in stack_env.items() if not k.startswith("_KEY_")})
     keys = {k[5:].lower(): v for k, v in stack_env.items() if k.startswith("_KEY_")}
     ports = {
         name: int(stack_env[f"TITANS_{name.upper()}_PORT"])
-        for name in ("http", "mlflow", "dashboard", "prometheus", "alertmanager")
+        for name in ("http", "mlflow", "dashboard", "prometheus", "alertmanager", "jupyter")
     }
     project = os.environ.get("STACK_PROJECT", "titansstack")
     running = Stack(project=project, env_file=env_file, keys=keys, ports=ports)
+    running.figures["image_build_s"] = json.loads(os.environ.get("STACK_BUILD_SECONDS") or "{}")
     start = time.monotonic()
     try:
         running.compose(
-            "--profile",
-            "dashboard",
-            "--profile",
-            "monitoring",
+            *running.profiles(),
             "up",
             "-d",
             "--no-build",
@@ -213,6 +241,14 @@ def stack(stack_env: dict[str, str]) -> Iterator[Stack]:
         artifacts.mkdir(parents=True, exist_ok=True)
         (artifacts / "stack-compose.log").write_text(logs)
         start = time.monotonic()
-        running.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False)
+        running.compose(
+            *running.profiles(),
+            "down",
+            "--volumes",
+            "--remove-orphans",
+            "--timeout",
+            "10",
+            check=False,
+        )
         running.figures["down_s"] = round(time.monotonic() - start, 1)
         print(f"\nstack figures: {json.dumps(running.figures, indent=2)}")

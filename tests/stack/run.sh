@@ -10,12 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO="$(pwd)"
 START=$(date +%s)
+START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 CACHE_DIR="${TITANS_STACK_CACHE:-/var/cache/titans-stack}"
 BASE_IMAGE=titans-stack/bookworm-base:cache       # kept between runs (the cache)
 PYTHON_IMAGE=titans-stack/python:test             # stand-in for python:3.11-slim-bookworm
 SERVICES_IMAGE=titans-stack/services:test         # stand-in for postgres, redis, nginx, ...
 APP_IMAGE=titans-finance:stack-test               # the real image from deploy/Dockerfile
+NOTEBOOKS_IMAGE=titans-finance-notebooks:stack-test  # the same with the `notebooks` group (jupyter)
+AIRFLOW_IMAGE=titans-finance-airflow:stack-test   # deploy/airflow/Dockerfile (orchestration)
 export STACK_PROJECT="${STACK_PROJECT:-titansstack}"
 # Debian's docker.io client: BuildKit built in (the 28.x client in /usr/local/bin needs buildx).
 DOCKER=/usr/bin/docker
@@ -50,10 +53,25 @@ teardown() {
   local code=$?
   say "teardown (containers, volumes, networks and images of this run; the base image stays cached)"
   as_root /usr/bin/docker-compose -p "$STACK_PROJECT" -f compose.yaml -f tests/stack/compose.test.yaml \
+    --profile dashboard --profile monitoring --profile jupyter --profile orchestration \
     --env-file "$STACK_ENV_FILE" down --volumes --remove-orphans --timeout 10 >/dev/null 2>&1 || true
   as_root "$DOCKER" ps -aq --filter "label=com.docker.compose.project=$STACK_PROJECT" | xargs -r as_root "$DOCKER" rm -f >/dev/null 2>&1 || true
   as_root "$DOCKER" volume ls -q --filter "label=com.docker.compose.project=$STACK_PROJECT" | xargs -r as_root "$DOCKER" volume rm -f >/dev/null 2>&1 || true
-  as_root "$DOCKER" rmi -f "$APP_IMAGE" "$PYTHON_IMAGE" "$SERVICES_IMAGE" >/dev/null 2>&1 || true
+  as_root "$DOCKER" rmi -f "$AIRFLOW_IMAGE" "$NOTEBOOKS_IMAGE" "$APP_IMAGE" "$PYTHON_IMAGE" \
+    "$SERVICES_IMAGE" >/dev/null 2>&1 || true
+  if [ "$code" = 0 ] && [ -f bench/results/stack.json ]; then
+    # The whole run, next to the figures the tests wrote (cold: no cached base image).
+    python3 - "$(( $(date +%s) - START ))" "$COLD_BASE" "$START_LOAD" <<'PY' || true
+import json, os, sys
+path = "bench/results/stack.json"
+figures = json.load(open(path))
+figures["make_test_stack_s"] = int(sys.argv[1])
+figures["base_image_from_debootstrap"] = sys.argv[2] == "1"
+figures["load_average_at_start"] = [float(x) for x in sys.argv[3].split()]
+figures["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+open(path, "w").write(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+PY
+  fi
   rm -f "$STACK_ENV_FILE"
   if [ -n "$STARTED_DOCKERD" ]; then as_root kill "$STARTED_DOCKERD" 2>/dev/null || true; fi
   say "test-stack finished with exit code $code in $(( $(date +%s) - START )) s"
@@ -64,9 +82,11 @@ export STACK_ENV_FILE
 trap teardown EXIT
 
 # -- base image: debootstrap once per machine, then the cached tarball/image -------------------
+COLD_BASE=0
 if ! as_root "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   if [ ! -s "$CACHE_DIR/bookworm-minbase.tar" ]; then
     say "debootstrap --variant=minbase bookworm (first run on this machine)"
+    COLD_BASE=1
     rootfs="$CACHE_DIR/rootfs.tmp"
     as_root rm -rf "$rootfs"
     as_root debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$CACHE_DIR/debootstrap.log" 2>&1 \
@@ -86,12 +106,27 @@ as_root "$DOCKER" build -q -t "$PYTHON_IMAGE" --build-arg "BASE=$BASE_IMAGE" \
 as_root "$DOCKER" build -q -t "$SERVICES_IMAGE" --build-arg "BASE=$BASE_IMAGE" \
   -f tests/stack/standins/services.Dockerfile tests/stack/standins >/dev/null
 
-say "building the project image (deploy/Dockerfile, BASE_IMAGE=$PYTHON_IMAGE)"
-build_start=$(date +%s)
-as_root "$DOCKER" build -q -t "$APP_IMAGE" --build-arg "BASE_IMAGE=$PYTHON_IMAGE" \
-  --secret id=ca_bundle,src=/etc/ssl/certs/ca-certificates.crt -f deploy/Dockerfile . >/dev/null
-echo "project image built in $(( $(date +%s) - build_start )) s;" \
-  "size $(as_root "$DOCKER" image inspect -f '{{.Size}}' "$APP_IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
+# Every image the stack uses from this repository, built with the CA bundle as a BuildKit secret
+# (docker-compose 1.29 cannot pass build secrets; compose then runs with --no-build).
+BUILD_SECONDS=""
+build() {  # build NAME IMAGE DOCKERFILE [docker build args...]
+  local name=$1 image=$2 dockerfile=$3 start
+  shift 3
+  say "building $image ($dockerfile $*)"
+  start=$(date +%s)
+  as_root "$DOCKER" build -q -t "$image" --secret id=ca_bundle,src=/etc/ssl/certs/ca-certificates.crt \
+    "$@" -f "$dockerfile" . >/dev/null
+  local seconds=$(( $(date +%s) - start ))
+  BUILD_SECONDS="$BUILD_SECONDS${BUILD_SECONDS:+,}\"$name\": $seconds"
+  echo "$image built in $seconds s;" \
+    "size $(as_root "$DOCKER" image inspect -f '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}')"
+}
+build app "$APP_IMAGE" deploy/Dockerfile --build-arg "BASE_IMAGE=$PYTHON_IMAGE"
+build notebooks "$NOTEBOOKS_IMAGE" deploy/Dockerfile --build-arg "BASE_IMAGE=$PYTHON_IMAGE" \
+  --build-arg "UV_SYNC_EXTRA=--group notebooks"
+build airflow "$AIRFLOW_IMAGE" deploy/airflow/Dockerfile --build-arg "BASE_IMAGE=$PYTHON_IMAGE" \
+  --build-arg "TITANS_IMAGE=$APP_IMAGE"
+export STACK_BUILD_SECONDS="{$BUILD_SECONDS}"
 
 if [ -d deploy/alertmanager ] && [ -f deploy/alertmanager/alertmanager.yml ]; then
   export STACK_ALERTMANAGER_DIR="$REPO/deploy/alertmanager"
@@ -103,4 +138,5 @@ say "driving the stack (tests/stack)"
 UV="$(command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)"
 as_root env PATH="$PATH" STACK_ENV_FILE="$STACK_ENV_FILE" STACK_PROJECT="$STACK_PROJECT" \
   STACK_ALERTMANAGER_DIR="$STACK_ALERTMANAGER_DIR" STACK_APP_IMAGE="$APP_IMAGE" \
+  STACK_BUILD_SECONDS="$STACK_BUILD_SECONDS" \
   $UV run pytest tests/stack -p no:cacheprovider -v -rA --timeout=1200 ${PYTEST_ARGS:-}

@@ -1,8 +1,8 @@
 """`make test-stack`: the compose stack built and started for real, driven end to end.
 
 Order matters (pytest runs this file top to bottom on one stack): configuration errors first,
-then import/train/predict, dashboard, monitoring, the exact rate limit, a replica restart under
-load, and last a PostgreSQL outage.
+then import/train/predict, dashboard, JupyterLab, monitoring, the exact rate limit, a replica
+restart under load, a DAG run in the Airflow image, and last a PostgreSQL outage.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from tests.pipeline.helpers import shifted_sample
 from tests.stack.conftest import BURST, DOCKER, REPLICAS, REPO, Stack, write_env
 
 pytestmark = [pytest.mark.slow]
@@ -28,6 +29,11 @@ SAMPLE = REPO / "src" / "titans_finance" / "sample_data" / "personal_transaction
 RESULTS = REPO / "bench" / "results" / "stack.json"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+IMAGES = {
+    "app": "titans-finance:stack-test",
+    "notebooks": "titans-finance-notebooks:stack-test",
+    "airflow": "titans-finance-airflow:stack-test",
+}
 ONE_TRANSACTION = {"description": "Starbucks coffee", "amount": -4.5, "date": "2024-03-01"}
 
 
@@ -185,17 +191,19 @@ def test_stack_comes_up_healthy_with_every_replica(stack: Stack) -> None:
     with httpx.Client(timeout=10) as client:
         assert client.get(f"{stack.url('http')}/livez").text == "ok"
         assert client.get(f"{stack.url('http')}/metrics").status_code == 404  # not via nginx
-    stack.figures["image_size_mb"] = round(
-        int(
+    sizes = {
+        name: int(
             subprocess.run(
-                [DOCKER, "image", "inspect", "-f", "{{.Size}}", "titans-finance:stack-test"],
+                [DOCKER, "image", "inspect", "-f", "{{.Size}}", image],
                 capture_output=True,
                 text=True,
                 check=True,
             ).stdout
         )
-        / 1e6
-    )
+        for name, image in IMAGES.items()
+    }
+    stack.figures["image_size_mb"] = round(sizes["app"] / 1e6)
+    stack.figures["image_sizes_mb"] = {name: round(size / 1e6) for name, size in sizes.items()}
     _save_figures(stack)
 
 
@@ -284,6 +292,26 @@ def test_dashboard_asks_for_a_login_in_chromium(stack: Stack, tmp_path: Path) ->
         assert "Overview" not in text  # nothing of the finances before the login
     finally:
         browser.quit()
+
+
+def test_jupyter_serves_the_mounted_notebooks_with_its_token_only(
+    stack: Stack, stack_env: dict[str, str]
+) -> None:
+    [jupyter] = stack.containers("jupyter")
+    assert stack.inspect(jupyter)["Config"]["User"] == "10001:10001"  # type: ignore[index]
+    token = {"Authorization": f"token {stack_env['TITANS_JUPYTER_TOKEN']}"}
+    with httpx.Client(base_url=stack.url("jupyter"), timeout=30) as client:
+        refused = client.get("/api/status")
+        assert refused.status_code == 403, refused.text
+        wrong = client.get("/api/status", headers={"Authorization": "token not-the-token"})
+        assert wrong.status_code == 403, wrong.text
+        status = client.get("/api/status", headers=token)
+        assert status.status_code == 200, status.text
+        assert "started" in status.json()
+        listed = client.get("/api/contents", headers=token)
+        assert listed.status_code == 200, listed.text
+    served = {item["name"] for item in listed.json()["content"]}
+    assert {path.name for path in (REPO / "notebooks").glob("*.ipynb")} <= served, served
 
 
 def test_prometheus_scrapes_every_replica_and_loads_the_rules(stack: Stack) -> None:
@@ -393,6 +421,57 @@ def test_restarting_a_replica_under_load_gives_no_5xx(stack: Stack) -> None:
     _save_figures(stack)
     assert len(results) == total, figures
     assert codes == {200: total}, figures  # no 5xx, no 429, no transport error
+
+
+# The DAG run inside the Airflow image: a shifted export dropped in the inbox, Airflow's own
+# metadata database migrated and the DAG folder parsed into it, then one real `dags test`.
+AIRFLOW_SCRIPT = """set -e
+cat > /data/inbox/shifted.csv
+airflow db migrate >/dev/null
+airflow dags reserialize >/dev/null
+airflow dags list
+exec airflow dags test titans_pipeline 2026-01-02
+"""
+
+
+def test_airflow_runs_the_dag_against_the_stack_store(stack: Stack, tmp_path: Path) -> None:
+    shifted = shifted_sample(tmp_path / "shifted.csv")  # rows the store has not seen yet
+    start = time.monotonic()
+    result = stack.compose(
+        "--profile",
+        "orchestration",
+        "run",
+        "--rm",
+        "-T",
+        "--no-deps",
+        "--entrypoint",
+        "sh",
+        "airflow",
+        "-c",
+        AIRFLOW_SCRIPT,
+        stdin=shifted.read_text(),
+        timeout=1500,
+    )
+    stack.figures["airflow_dags_test_s"] = round(time.monotonic() - start, 1)
+    assert "titans_pipeline" in result.stdout and "titans_retrain" in result.stdout
+    with stack.api() as api:
+        page = api.get("/pipeline/runs")
+    assert page.status_code == 200, page.text
+    runs = [r for r in page.json()["items"] if r["trigger"] == "airflow"]
+    assert len(runs) == 1, page.json()
+    [run] = runs
+    output = result.stdout[-3000:] + result.stderr[-3000:]
+    assert run["external_id"].startswith("titans_pipeline:"), run
+    assert run["status"] == "succeeded", (run, output)
+    assert run["files_ingested"] == 1 and run["rows_inserted"] > 500, run
+    assert run["retrained"] is True, run
+    assert set(run["details"]["seconds"]) == {"ingest", "train", "evaluate", "promote", "reload"}
+    assert run["decisions"] and all(d["status"] for d in run["decisions"]), run
+    stack.figures["airflow_run"] = {
+        "rows_inserted": run["rows_inserted"],
+        "decisions": {d["model_type"]: d["status"] for d in run["decisions"]},
+    }
+    _save_figures(stack)
 
 
 def test_postgres_outage_gives_503_and_recovers_without_restart(stack: Stack) -> None:
