@@ -3,7 +3,8 @@ trains, is judged and promoted) on the bundled sample, and on a store of N rows.
 
 The N-row store is the sample repeated, each copy under its own accounts (the sample's account
 names with the copy number) and its dates moved by up to two weeks, so fingerprints differ and
-every date stays in the sample's span; imported through the inbox like any export.  Per-step seconds come from the run record.
+every date stays in the sample's span; imported through the inbox like any export.  Per-step
+seconds come from the run record.
 
     uv run python bench/bench_pipeline.py [--rows 100000] [--models category,anomaly,...]
 

@@ -7,7 +7,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from titans_finance.features.text import normalize_descriptors
+from titans_finance.features.text import clean_descriptors
 from titans_finance.models.brands import BrandHits, brand_frame, brand_table, tag_category
 from titans_finance.models.cold_start import DEFAULT_TAXONOMY
 
@@ -21,7 +21,7 @@ def test_table_ships_as_package_data_with_its_licence() -> None:
 
 
 def test_whole_tokens_and_longest_alias() -> None:
-    text = normalize_descriptors(
+    text = clean_descriptors(
         pd.Series(
             [
                 "CHECKCARD 0412 SHELL OIL 57442231 RENO NV",

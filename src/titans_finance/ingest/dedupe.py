@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import html
+from collections.abc import Callable
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc

@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from titans_finance.features.text import normalize_descriptors, normalized_description
+from titans_finance.features.text import clean_descriptors, normalized_description
 
 MAX_ALIAS_TOKENS = 4
 # Single-token aliases that are everyday words in bank descriptors or product names; a brand
@@ -290,7 +290,7 @@ def brand_table() -> BrandTable:
     data = resources.files("titans_finance.models").joinpath("data/brands.tsv.gz")
     with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
         table = pd.read_csv(text, sep="\t", dtype=str, keep_default_na=False, quoting=3)
-    alias = normalize_descriptors(table["alias"])
+    alias = clean_descriptors(table["alias"])
     tokens = alias.str.count(" ") + 1
     # an alias the normaliser shortens ("241 pizza" -> "pizza") no longer names its brand
     same = alias.str.replace(r"[^a-z0-9]", "", regex=True).eq(
@@ -328,7 +328,7 @@ def _match_one(text: str, lookup: dict[str, int]) -> int:
 
 def match_brands(normalised: pd.Series) -> np.ndarray:
     """Brand-table row per descriptor (-1 where none); ``normalised`` as from
-    :func:`titans_finance.features.text.normalize_descriptors`.  Each distinct text is matched
+    :func:`titans_finance.features.text.clean_descriptors`.  Each distinct text is matched
     once."""
     table = brand_table()
     codes, uniques = pd.factorize(normalised, sort=False)

@@ -458,7 +458,8 @@ class CategoryModel(TitansModel):
         present = totals > 0
         factor = np.zeros_like(totals)
         factor[present] = totals.sum() / (present.sum() * totals[present])
-        return weights * factor[y]
+        weighted: np.ndarray = weights * factor[y]
+        return weighted
 
     def _out_of_fold(
         self,
@@ -692,7 +693,7 @@ class CategoryModel(TitansModel):
                 parts.append("merchant not seen in training")
             brand = brands["brand"].iat[i]
             if brand is not None:
-                parts.append(f"brand database: {brand} ({brands['tag'].iat[i]})")
+                parts.append(f"brand database: {brand!s} ({brands['tag'].iat[i]!s})")
             if evidence[i]:
                 parts.append("evidence: " + ", ".join(f"'{w}'" for w in evidence[i]))
             texts.append("; ".join(parts))

@@ -404,7 +404,7 @@ def cold_start_predict(
     categories = list(patterns)
     hits = taxonomy_hits(frame, patterns)
     names = np.asarray(categories, dtype=object)
-    brands = brand_frame(normalize_descriptors(text_column(frame, d.DESCRIPTION)))
+    brands = brand_frame(clean_descriptors(text_column(frame, d.DESCRIPTION)))
     brand_category = brands["brand_category"].to_numpy(dtype=object)
     by_brand = pd.Series(brand_category).isin(categories).to_numpy()
     # money-movement keywords (payroll, transfer, fee...) say more than a brand name in them

@@ -266,7 +266,7 @@ def _text_array(pa: Any, values: list[Any]) -> Any:
 def _csv_for_copy(columns: list[list[Any]], now: datetime) -> bytes:
     """The rows as CSV for ``COPY ... (FORMAT csv)``, written by Arrow in C++: text values
     quoted (an empty text stays empty), missing values unquoted (NULL)."""
-    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow as pa
     from pyarrow import csv as pa_csv
 
     arrays = [pa.array(columns[0], pa.int64()), pa.array(columns[1], pa.int64())]

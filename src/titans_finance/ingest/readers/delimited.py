@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from titans_finance import domain as d
 from titans_finance.domain import RejectedRow
@@ -1078,7 +1078,14 @@ def read_delimited(
     else:
         table = _read_table(text, header, delimiter, path)
     result = rows_from_table(
-        table, spec, path=path, account=account, headerless=headerless, text=text, extra=truncated
+        table,
+        spec,
+        path=path,
+        account=account,
+        headerless=headerless,
+        text=text,
+        extra=truncated,
+        require_amount=require_amount,
     )
     assert result.layout is not None
     file_part = _file_layout(located, encoding)
@@ -1113,6 +1120,7 @@ def rows_from_table(
     headerless: bool,
     text: str,
     extra: list[RejectedRow] | None = None,
+    require_amount: bool = True,
 ) -> ReadResult:
     """The one table -> mapping -> rows step of every tabular format (CSV, spreadsheet, PDF):
     columns recognised by header (cross-checked by content) or, when ``headerless``, by
