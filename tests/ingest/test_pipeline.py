@@ -126,3 +126,17 @@ def test_row_without_text_is_stored_with_empty_description(engine: Engine, tmp_p
     frame = repo.load_transactions(engine)
     assert sorted(frame[d.DESCRIPTION]) == ["", "Coffee"]
     assert ingest_file(engine, path).inserted == 0
+
+
+def test_ofx_without_fitid_reimport_adds_nothing(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "nofitid.ofx"
+    path.write_text(
+        "OFXHEADER:100\nDATA:OFXSGML\n\n<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>EUR"
+        "<BANKACCTFROM><BANKID>1<ACCTID>9<ACCTTYPE>CHECKING</BANKACCTFROM><BANKTRANLIST>\n"
+        "<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20240105<TRNAMT>-3.50<NAME>Coffee</STMTTRN>\n"
+        "<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20240105<TRNAMT>-3.50<NAME>Coffee</STMTTRN>\n"
+        "</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n"
+    )
+    first = ingest_file(engine, path)
+    assert (first.inserted, first.rejected) == (2, 0)  # two coffees the same day are kept
+    assert ingest_file(engine, path).inserted == 0

@@ -128,3 +128,28 @@ def test_mt940_with_semicolons_is_not_sniffed_as_csv(tmp_path: Path) -> None:
     )
     assert detect_format(path) == "mt940"
     assert read_file(path).frame[d.AMOUNT].tolist() == [Decimal("-1.00")]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mt940_structured.sta",
+        "mt940_swift_blocks.940",
+        "statement_title_rows.xlsx",
+        "statement_legacy.xls",
+        "statement_text_layer.pdf",
+    ],
+)
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.9])
+def test_truncated_samples_are_read_or_refused_never_crash(
+    golden: Path, tmp_path: Path, name: str, keep: float
+) -> None:
+    data = (golden / "formats" / name).read_bytes()
+    path = tmp_path / name
+    path.write_bytes(data[: int(len(data) * keep)])
+    try:
+        result = read_file(path)
+    except InputFileError as exc:
+        assert str(path) in str(exc)
+    else:
+        assert len(result.frame) <= 6

@@ -20,9 +20,10 @@ from titans_finance.dashboard.state import (
     transactions,
 )
 from titans_finance.errors import TitansError
+from titans_finance.ingest.readers import FORMAT_CHOICES, SUPPORTED_EXTENSIONS
 from titans_finance.models.catalog import MODEL_NAMES
 
-FORMATS = ["auto", "csv", "ofx", "qif", "camt", "berka"]
+FORMATS = list(FORMAT_CHOICES)
 
 
 NOT_USED = "(not used)"
@@ -125,8 +126,8 @@ def _uploader() -> None:
     st.subheader("Import an export file")
     with st.form("import_form", clear_on_submit=True, border=True):
         upload = st.file_uploader(
-            "Bank export (CSV, OFX/QFX, QIF, CAMT.053 XML, Berka)",
-            type=["csv", "txt", "ofx", "qfx", "qif", "xml", "asc"],
+            "Bank export (CSV, OFX/QFX, QIF, CAMT XML, MT940, XLSX/XLS/ODS, PDF, Berka)",
+            type=[ext.lstrip(".") for ext in sorted(SUPPORTED_EXTENSIONS)],
             key="import_file",
         )
         c1, c2 = st.columns(2)

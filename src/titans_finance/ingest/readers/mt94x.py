@@ -89,7 +89,7 @@ def _parse_block(block: str, path: Path, first_line: int) -> mt940.models.Transa
     transactions = _transactions_class()(options=mt940.Options.all())
     try:
         transactions.parse(block)
-    except (RuntimeError, ValueError, ArithmeticError) as exc:
+    except Exception as exc:  # the package raises RuntimeError(msg, tag, value) and others
         value = exc.args[2] if len(exc.args) > 2 else ""
         tag = getattr(exc.args[1], "id", "?") if len(exc.args) > 1 else "?"
         offset = block.find(str(value)) if value else -1

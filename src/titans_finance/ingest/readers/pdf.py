@@ -137,7 +137,6 @@ def read_pdf(
             f"{path}: a PDF statement; reading PDFs needs the optional 'pdf' extra: {INSTALL_HINT}"
         ) from None
     from pdfminer.pdfdocument import PDFPasswordIncorrect
-    from pdfminer.psparser import PSException
     from pdfplumber.utils.exceptions import PdfminerException
 
     try:
@@ -160,8 +159,8 @@ def read_pdf(
                     grid = _grid(pages, borders, spec)
     except InputFileError:
         raise
-    except (PdfminerException, PDFPasswordIncorrect, PSException) as exc:
-        cause = exc.args[0] if exc.args else exc
+    except Exception as exc:  # pdfminer raises many kinds on damaged files; all mean damaged
+        cause = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
         if isinstance(cause, PDFPasswordIncorrect) or "password" in str(cause).lower():
             raise InputFileError(
                 f"{path}: the PDF is password-protected; save it without a password first"

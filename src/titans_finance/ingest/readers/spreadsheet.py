@@ -102,30 +102,45 @@ def _with_serial_dates(rows: Grid, spec: ColumnMapping) -> Grid | None:
     return out
 
 
-def _sheets(path: Path) -> list[tuple[str, Grid]]:
-    """Every visible worksheet as (name, non-empty rows with their 1-based row numbers)."""
-    from python_calamine import CalamineError, CalamineWorkbook, PasswordError
+def _damaged(path: Path, exc: BaseException) -> InputFileError:
+    return InputFileError(
+        f"{path}: cannot be opened as a spreadsheet (XLSX/XLS/ODS): {exc}; the file is "
+        "damaged or not a workbook: export it again"
+    )
 
+
+def _sheets(path: Path) -> list[tuple[str, Grid]]:
+    """Every visible worksheet as (name, non-empty rows with their 1-based row numbers).
+
+    calamine reports a damaged file as an error or, from its Rust code, as a panic (a
+    ``BaseException``): both are a damaged workbook to the user.
+    """
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except PasswordError:
-        raise InputFileError(
-            f"{path}: the spreadsheet is password-protected (encrypted); save it again "
-            "without a password, or export the statement as CSV"
-        ) from None
-    except (CalamineError, OSError, ValueError) as exc:
-        raise InputFileError(
-            f"{path}: cannot be opened as a spreadsheet (XLSX/XLS/ODS): {exc}; the file is "
-            "damaged or not a workbook: export it again"
-        ) from None
+        return _read_sheets(path)
+    except InputFileError:
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:  # pyo3 panics derive from BaseException
+        from python_calamine import PasswordError
+
+        if isinstance(exc, PasswordError):
+            raise InputFileError(
+                f"{path}: the spreadsheet is password-protected (encrypted); save it again "
+                "without a password, or export the statement as CSV"
+            ) from None
+        raise _damaged(path, exc) from None
+
+
+def _read_sheets(path: Path) -> list[tuple[str, Grid]]:
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_path(str(path))
     sheets: list[tuple[str, Grid]] = []
     for meta in workbook.sheets_metadata:
         if str(meta.visible).rsplit(".", 1)[-1] != "Visible":
             continue
-        try:
-            sheet = workbook.get_sheet_by_name(meta.name)
-        except CalamineError:
-            continue  # a chart sheet or a damaged one: the others may hold the table
+        sheet = workbook.get_sheet_by_name(meta.name)
         if sheet.total_height * max(sheet.total_width, 1) > MAX_CELLS:
             raise InputFileError(
                 f"{path}: sheet {meta.name!r} has more than {MAX_CELLS:,} cells; split the export"
