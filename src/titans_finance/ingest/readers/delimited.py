@@ -1359,7 +1359,9 @@ def _layout(
     amount_column = resolved.get("amount") or resolved.get("debit") or resolved.get("credit")
     decimal = spec.decimal
     if decimal is None and amount_column is not None:
-        decimal = infer_decimal_separator(table.column(amount_column).uniques) or "."
+        # A sample of distinct values says it (the parse itself decides per value).
+        sample = table.column(amount_column).uniques.head(_CONTENT_SAMPLE)
+        decimal = infer_decimal_separator(sample) or "."
     keys = {_MAPPING_KEY.get(f, f): c for f, c in resolved.items() if f not in _UNSTORED}
     if "type" in resolved and resolved.get("direction") == resolved["type"]:
         keys.pop("type_column", None)
