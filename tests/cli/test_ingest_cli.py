@@ -126,10 +126,12 @@ def test_edited_mapping_is_used_then_remembered_for_the_layout(
     assert "9.99" in again.output and "-9.99" not in again.output
 
 
-def test_account_option_overrides_the_file_column_with_a_warning(settings_env: Settings) -> None:
-    result = runner.invoke(
-        app, ["ingest", str(FORMATS / "amex_card.csv"), "--account", "Amex", "--dry-run"]
-    )
+def test_account_option_overrides_the_file_column_with_a_warning(
+    settings_env: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "amex.csv"
+    source.write_bytes((FORMATS / "amex_card.csv").read_bytes())
+    result = runner.invoke(app, ["ingest", str(source), "--account", "Amex", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "warning" in result.output and "'Amex'" in result.output
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from titans_finance import domain as d
 from titans_finance.domain import BalanceBreak, RejectedRow
@@ -170,7 +171,14 @@ def _remembered(
 
     if resolve_format(file_format, path) != "csv":
         return None
-    return remembered_mapping(engine, file_signature(path), account)
+    signature = file_signature(path)
+    try:
+        return remembered_mapping(engine, signature, account)
+    except SQLAlchemyError as exc:  # a store not yet upgraded (``titans db upgrade``)
+        logger.warning(
+            "remembered mappings unavailable (%s); detecting the layout", type(exc).__name__
+        )
+        return None
 
 
 def remember_layout(engine: Engine, prepared: PreparedFile, account: str | None) -> bool:

@@ -245,6 +245,7 @@ def _history() -> None:
                 "rows_inserted",
                 "rows_duplicate",
                 "rows_rejected",
+                "rows_skipped",
                 "balance_breaks",
             )
             if c in table

@@ -59,6 +59,9 @@ _ROOTS = re.compile(
     r"atlikums|apgroz|kaive|forward|turnover|sum",
 )
 
+# A summary label is short ("Saldo per 31.12.2023 EUR"); longer cells are never one.
+_MAX_LABEL = 60
+
 _UNDECOMPOSED = str.maketrans(
     {"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "ß": "ss", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D"}
 )
@@ -77,7 +80,7 @@ def summary_kind(text: str) -> str | None:
     date, a currency code or a linking word: "Anfangssaldo", "Saldo per 31.12.2023", "Total".
     """
     norm = _normalise(text)
-    if not norm or len(norm) > 60:
+    if not norm or len(norm) > _MAX_LABEL:
         return None
     words = norm.split()
     for size in range(min(4, len(words)), 0, -1):
@@ -90,10 +93,14 @@ def summary_kind(text: str) -> str | None:
 
 def summary_kinds(uniques: pd.Series) -> list[str | None]:
     """``summary_kind`` of each distinct cell text, pre-filtered by a vectorised regex."""
-    hits = uniques.astype(str).str.contains(_ROOTS, regex=True)
+    text = uniques.astype(str)
+    short = np.flatnonzero((text.str.len() <= _MAX_LABEL).to_numpy(dtype=bool))
     out: list[str | None] = [None] * len(uniques)
-    for position in np.flatnonzero(hits.to_numpy(dtype=bool)):
-        out[int(position)] = summary_kind(str(uniques.iloc[int(position)]))
+    if not len(short):
+        return out
+    hits = text.iloc[short].str.contains(_ROOTS, regex=True).to_numpy(dtype=bool)
+    for position in short[hits]:
+        out[int(position)] = summary_kind(str(text.iloc[int(position)]))
     return out
 
 

@@ -800,12 +800,18 @@ class _Profile:
         return self.amount_share >= 0.9 and not self.date_share >= 0.5
 
 
+_MAX_DIRECTION_VALUES = 12
+
+
 def _profiles(table: _Table, spec: ColumnMapping) -> dict[str, _Profile]:
     """Column -> profile of its non-empty sample values; empty columns are left out."""
     out: dict[str, _Profile] = {}
     for name in table.columns:
         coded = table.column(name)
-        sample = pd.Series(coded.values().head(_CONTENT_SAMPLE).fillna(""), dtype=object)
+        # The first rows only, looked up through the distinct values (no full expansion).
+        sample = pd.Series(
+            coded.uniques.to_numpy(dtype=object)[coded.codes[:_CONTENT_SAMPLE]], dtype=object
+        )
         uniques = pd.Series(sample.unique(), dtype=object)
         if not (uniques != "").any():
             continue
@@ -813,12 +819,14 @@ def _profiles(table: _Table, spec: ColumnMapping) -> dict[str, _Profile]:
             date_table(_tidy_dates(uniques), dayfirst=spec.dayfirst), uniques
         )
         amounts = amount_table(sample, decimal=spec.decimal)
+        # A D/C column has a handful of distinct marks; long text columns are not one.
+        few = len(coded.uniques) <= _MAX_DIRECTION_VALUES
         out[name] = _Profile(
             date_share=date_share,
             amount_share=_parsed_share(amounts, sample),
             decimals=bool(sample.str.contains(r"[.,]\d", regex=True).any()),
             amounts=amounts,
-            direction=_direction_sign(coded, spec) is not None,
+            direction=few and _direction_sign(coded, spec) is not None,
             distinct=len(uniques),
         )
     return out
@@ -1458,7 +1466,9 @@ def _layout(
     amount_column = resolved.get("amount") or resolved.get("debit") or resolved.get("credit")
     decimal = spec.decimal
     if decimal is None and amount_column is not None:
-        decimal = infer_decimal_separator(table.column(amount_column).uniques) or "."
+        # A sample of distinct values says it (the parse itself decides per value).
+        sample = table.column(amount_column).uniques.head(_CONTENT_SAMPLE)
+        decimal = infer_decimal_separator(sample) or "."
     keys = {_MAPPING_KEY.get(f, f): c for f, c in resolved.items() if f not in _UNSTORED}
     if "type" in resolved and resolved.get("direction") == resolved["type"]:
         keys.pop("type_column", None)
