@@ -650,6 +650,7 @@ class CategoryModel(TitansModel):
         return self.known_merchants_.get_indexer(pd.Index(prepared[MERCHANT_KEY_COLUMN])) < 0
 
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "estimator_")
         if len(frame) == 0:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in OUTPUT_COLUMNS})
         prepared = prepare_text(frame)
