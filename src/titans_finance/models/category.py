@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -406,6 +406,20 @@ class CategoryModel(TitansModel):
         return text, other, scale
 
     # -- contract ----------------------------------------------------------------------------
+    def fit(self, frame: pd.DataFrame, y: object = None) -> Self:
+        """Fit (see :class:`TitansModel`); the metadata records the C and block-weight profile
+        the search chose (``C_searched`` says whether they were searched)."""
+        super().fit(frame, y)
+        self.metadata_.params.update(
+            {
+                "C": float(self.C_),
+                "weight_profile": self.weight_profile_,
+                "C_searched": self.C is None,
+                "distinct_rows": int(self.n_distinct_rows_),
+            }
+        )
+        return self
+
     def _fit(self, frame: pd.DataFrame) -> None:
         train, labels = self._validate(frame)
         n = len(labels)
