@@ -153,9 +153,11 @@ def test_calibration_temperature_and_logreg_option() -> None:
 def test_explanation_names_merchant_history_brand_and_evidence(
     fitted_synthetic: CategoryModel,
 ) -> None:
+    train = synthetic_frame(240)
+    shell = train.loc[train[d.DESCRIPTION].str.contains("SHELL"), d.DESCRIPTION].iloc[0]
     rows = pd.DataFrame(
         {
-            d.DESCRIPTION: ["SHELL OIL #4411 RENO NV", "SHEETZ 0042 ALTOONA PA"],
+            d.DESCRIPTION: [shell, "SHEETZ 0042 ALTOONA PA"],
             d.AMOUNT: [-41.0, -38.0],
             d.DATE: pd.to_datetime(["2025-02-01", "2025-02-02"]),
         }
@@ -170,7 +172,7 @@ def test_explanation_names_merchant_history_brand_and_evidence(
 
 
 def test_rule_rows_say_a_rule_decided(fitted_synthetic: CategoryModel) -> None:
-    rule = d.CategoryRule(pattern="netflix", category="Fun")
+    rule = d.CategoryRule(d.RuleKind.CONTAINS, "Fun", pattern="netflix")
     rows = pd.DataFrame({d.DESCRIPTION: ["NETFLIX.COM", "SHELL OIL"], d.AMOUNT: [-15.99, -40.0]})
     result = fitted_synthetic.predict_with_rules(rows, [rule])
     assert result["explanation"].iloc[0] == "a user rule matched this transaction"

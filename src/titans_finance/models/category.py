@@ -19,7 +19,8 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -190,6 +191,20 @@ def stratified_cap(
     return order[sort], sampled
 
 
+@dataclass(frozen=True)
+class _LazyRows:
+    """Training rows as distinct-text blocks plus per-row blocks, joined on demand."""
+
+    text: sp.csr_matrix  # one row per distinct (descriptor, merchant) pair
+    pair: np.ndarray  # each row's pair
+    other: sp.csr_matrix  # one row per row
+
+    def take(self, rows: np.ndarray) -> sp.csr_matrix:
+        """The full feature matrix of ``rows`` (float32 CSR)."""
+        joined = sp.hstack([self.text[self.pair[rows]], self.other[rows]], format="csr")
+        return joined.astype(np.float32)
+
+
 @contextmanager
 def _stage(name: str, rows: int) -> Iterator[None]:
     started = time.perf_counter()
@@ -250,7 +265,7 @@ class CategoryModel(TitansModel):
         calibration_folds: int = 4,
         aggregate: bool = True,
         max_train_rows: int = 25_000,
-        cv_max_rows: int = 8_000,
+        cv_max_rows: int = 6_000,
         vocabulary_max_rows: int = 60_000,
         min_labelled_rows: int = 10,
         random_state: int = 0,
@@ -391,6 +406,20 @@ class CategoryModel(TitansModel):
         return text, other, scale
 
     # -- contract ----------------------------------------------------------------------------
+    def fit(self, frame: pd.DataFrame, y: object = None) -> Self:
+        """Fit (see :class:`TitansModel`); the metadata records the C and block-weight profile
+        the search chose (``C_searched`` says whether they were searched)."""
+        super().fit(frame, y)
+        self.metadata_.params.update(
+            {
+                "C": float(self.C_),
+                "weight_profile": self.weight_profile_,
+                "C_searched": self.C is None,
+                "distinct_rows": int(self.n_distinct_rows_),
+            }
+        )
+        return self
+
     def _fit(self, frame: pd.DataFrame) -> None:
         train, labels = self._validate(frame)
         n = len(labels)
@@ -413,7 +442,7 @@ class CategoryModel(TitansModel):
         rows, fit_weights = stratified_cap(y, balanced, self.max_train_rows, self.random_state)
         with _stage("final fit", len(rows)):
             self.estimator_ = self._classifier(self.C_).fit(
-                matrix[rows] @ sp.diags(scale), y[rows], sample_weight=fit_weights
+                matrix.take(rows) @ sp.diags(scale), y[rows], sample_weight=fit_weights
             )
         coef = np.atleast_2d(np.asarray(self.estimator_.coef_, dtype=np.float32))
         self.text_coef_ = np.ascontiguousarray(coef[:, : self.n_text_features_].T)
@@ -425,9 +454,10 @@ class CategoryModel(TitansModel):
 
     def _aggregated_matrix(
         self, train: pd.DataFrame, target: np.ndarray
-    ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]:
-        """Unweighted feature matrix of the distinct (features, label) rows, their counts,
-        labels and merchant keys.  The text blocks are built once per distinct descriptor."""
+    ) -> tuple[_LazyRows, np.ndarray, np.ndarray, np.ndarray]:
+        """Unweighted feature rows of the distinct (features, label) rows, their counts,
+        labels and merchant keys.  The text blocks are built once per distinct descriptor
+        and joined to the per-row blocks only for the rows a fit takes."""
         pair_codes, first_of_pair = self._pairs(train)
         other, other_widths = self._blocks(self.other_features_, train)
         if self.aggregate:
@@ -444,9 +474,9 @@ class CategoryModel(TitansModel):
             self.text_features_.transformer_list[1][1].vectorizer_.get_feature_names_out(),
             dtype=object,
         )
-        matrix = sp.hstack([text[pair_codes[first]], other[first]], format="csr")
+        matrix = _LazyRows(text, pair_codes[first], other[first])
         merchants = train[MERCHANT_KEY_COLUMN].to_numpy()[first]
-        return matrix.astype(np.float32), count.astype(np.float64), target[first], merchants
+        return matrix, count.astype(np.float64), target[first], merchants
 
     def _balanced(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Sample weights: row counts, times the class balance when ``class_weight`` asks."""
@@ -490,7 +520,7 @@ class CategoryModel(TitansModel):
 
     def _search(
         self,
-        matrix: sp.csr_matrix,
+        matrix: _LazyRows,
         y: np.ndarray,
         weights: np.ndarray,
         counts: np.ndarray,
@@ -504,7 +534,7 @@ class CategoryModel(TitansModel):
         ``temperature_unseen_`` and ``search_scores_``."""
         rows, w = stratified_cap(y, weights, self.cv_max_rows, self.random_state)
         _, n = stratified_cap(y, counts, self.cv_max_rows, self.random_state)  # same rows
-        sample, target, groups_raw = matrix[rows], y[rows], merchants[rows]
+        sample, target, groups_raw = matrix.take(rows), y[rows], merchants[rows]
         folds = min(self.calibration_folds, len(rows))
         grid = [
             (C, profile)
@@ -636,6 +666,7 @@ class CategoryModel(TitansModel):
         return np.asarray(positions < 0)
 
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "estimator_")
         if len(frame) == 0:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in OUTPUT_COLUMNS})
         prepared = prepare_text(frame)
@@ -682,7 +713,9 @@ class CategoryModel(TitansModel):
         position = self.merchant_history_.index.get_indexer(keys)
         history_cat = self.merchant_history_["category"].to_numpy(dtype=object)
         history_n = self.merchant_history_["n"].to_numpy()
-        brands = brand_frame(pd.Series(prepared[NORMALISED_COLUMN].to_numpy()[rep], dtype=object))
+        found = brand_frame(pd.Series(prepared[NORMALISED_COLUMN].to_numpy()[rep], dtype=object))
+        brands: list[str | None] = found["brand"].tolist()
+        tags: list[str | None] = found["tag"].tolist()
         evidence = self._evidence(text_matrix[combo_pair], combo_cls)
         texts = []
         for i, pos in enumerate(position.tolist()):
@@ -691,9 +724,8 @@ class CategoryModel(TitansModel):
                 parts.append(f"merchant seen {history_n[pos]} times as {history_cat[pos]}")
             else:
                 parts.append("merchant not seen in training")
-            brand = brands["brand"].iat[i]
-            if brand is not None:
-                parts.append(f"brand database: {brand!s} ({brands['tag'].iat[i]!s})")
+            if brands[i] is not None:
+                parts.append(f"brand database: {brands[i]} ({tags[i]})")
             if evidence[i]:
                 parts.append("evidence: " + ", ".join(f"'{w}'" for w in evidence[i]))
             texts.append("; ".join(parts))
