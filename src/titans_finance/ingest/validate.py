@@ -129,7 +129,8 @@ def validate_frame(
     Reference, then merchant) or longer than 500 characters. Fills Type from the amount sign
     when missing or unrecognised and maps synonyms (debit, credit, withdrawal, ...) to
     Income/Expense/Transfer. Currency becomes a 3-letter upper-case code, else
-    ``default_currency``. Strings are stripped; empty strings become None.
+    ``default_currency``. Strings are stripped; empty strings become None. The accepted frame
+    is a new frame (the caller may add columns to it); ``frame`` itself is not changed.
     """
     frame = frame.copy(deep=False)  # columns are replaced, never written into
     lines = (
