@@ -2,7 +2,7 @@
 
 Measures, on the same generated file: the raw CSV parse (pandas.read_csv, all columns as text),
 our reader + validation + merchants + fingerprints (no database), and the full import into SQLite
-and PostgreSQL (when TITANS_BENCH_POSTGRES_URL is set or the local test database is reachable).
+and PostgreSQL (TITANS_BENCH_POSTGRES_URL, else TITANS_TEST_POSTGRES_URL; its schema is dropped).
 Writes bench/results/ingest.json and prints a markdown table.
 
     uv run python bench/bench_ingest.py [--rows 1000000]
@@ -56,7 +56,10 @@ def timed(label: str, func) -> tuple[float, object]:  # type: ignore[no-untyped-
 
 
 def postgres_url() -> str | None:
-    url = os.environ.get("TITANS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    url = os.environ.get("TITANS_BENCH_POSTGRES_URL") or os.environ.get("TITANS_TEST_POSTGRES_URL")
+    if not url:
+        print("PostgreSQL skipped: set TITANS_BENCH_POSTGRES_URL (its public schema is dropped)")
+        return None
     try:
         engine = create_db_engine(url)
         with engine.begin() as conn:
