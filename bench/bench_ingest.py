@@ -2,10 +2,14 @@
 
 Measures, on the same generated file: the raw CSV parse (pandas.read_csv, all columns as text),
 our reader + validation + merchants + fingerprints (no database), and the full import into SQLite
-and PostgreSQL (when TITANS_BENCH_POSTGRES_URL is set or the local test database is reachable).
+and PostgreSQL (TITANS_BENCH_POSTGRES_URL, else TITANS_TEST_POSTGRES_URL; its schema is dropped).
 Writes bench/results/ingest.json and prints a markdown table.
 
     uv run python bench/bench_ingest.py [--rows 1000000]
+
+With ``--no-db`` only the parse reference and read + validate + fingerprints run, ``--repeat``
+times each, and bench/results/ingest_prepare.json gets wall and CPU seconds per run, the spread,
+the load average and the ratio to the raw parse measured in the same run.
 """
 
 from __future__ import annotations
@@ -52,7 +56,10 @@ def timed(label: str, func) -> tuple[float, object]:  # type: ignore[no-untyped-
 
 
 def postgres_url() -> str | None:
-    url = os.environ.get("TITANS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    url = os.environ.get("TITANS_BENCH_POSTGRES_URL") or os.environ.get("TITANS_TEST_POSTGRES_URL")
+    if not url:
+        print("PostgreSQL skipped: set TITANS_BENCH_POSTGRES_URL (its public schema is dropped)")
+        return None
     try:
         engine = create_db_engine(url)
         with engine.begin() as conn:
@@ -65,10 +72,47 @@ def postgres_url() -> str | None:
     return url
 
 
+def prepare_only(path: Path, repeat: int) -> None:
+    """Raw parse and our read + validate + fingerprints, alternated ``repeat`` times."""
+    runs: list[dict[str, float]] = []
+    rows = 0
+    for _ in range(repeat):
+        run: dict[str, float] = {"load_1min": os.getloadavg()[0]}
+        for label, func in (
+            ("raw", lambda: pd.read_csv(path, dtype=str, keep_default_na=False)),
+            ("titans", lambda: prepare_file(path)),
+        ):
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = func()
+            run[f"{label}_seconds"] = time.perf_counter() - wall
+            run[f"{label}_cpu_seconds"] = time.process_time() - cpu
+            if label == "titans":
+                rows = result.rows_read  # type: ignore[attr-defined]
+        run["titans_rows_per_s"] = rows / run["titans_seconds"]
+        run["titans_rows_per_cpu_s"] = rows / run["titans_cpu_seconds"]
+        run["titans_over_raw"] = run["titans_seconds"] / run["raw_seconds"]
+        print({k: round(v, 2) for k, v in run.items()}, flush=True)
+        runs.append(run)
+    summary = {
+        key: {"min": min(r[key] for r in runs), "max": max(r[key] for r in runs)} for key in runs[0]
+    }
+    out = RESULTS.with_name("ingest_prepare.json")
+    out.write_text(json.dumps({"rows": rows, "runs": runs, "spread": summary}, indent=2))
+    print(json.dumps(summary, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--no-db", action="store_true", help="read + validate only")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.no_db:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "resampled.csv"
+            generate(args.rows, path)
+            prepare_only(path, args.repeat)
+        return
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "resampled.csv"

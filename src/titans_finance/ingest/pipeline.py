@@ -140,7 +140,6 @@ def prepare_file(
     stage("validating")
     frame, invalid = validate_frame(result.frame, require_amount=require_amount)
     rejects = sorted([*result.rejects, *invalid], key=lambda r: r.line)
-    frame = frame.copy()
     frame[d.MERCHANT] = normalize_merchants(frame[d.DESCRIPTION])
     frame["fingerprint"] = fingerprints(frame)
     breaks = list(result.balance_breaks)

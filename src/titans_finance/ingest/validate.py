@@ -110,7 +110,9 @@ def validate_frame(
     when missing or unrecognised and maps synonyms (debit, credit, withdrawal, ...) to
     Income/Expense/Transfer. Currency becomes a 3-letter upper-case code, else
     ``default_currency``. Strings are stripped; empty strings become None.  With
-    ``require_amount=False`` a missing amount is kept (and Type left empty when not given).
+    ``require_amount=False`` a missing amount is kept (and Type left empty when not given). The
+    accepted frame is a new frame (the caller may add columns to it); ``frame`` itself is not
+    changed.
     """
     frame = frame.copy(deep=False)  # columns are replaced, never written into
     lines = (
