@@ -174,3 +174,22 @@ def test_mlflow_down_then_a_crash_mid_promotion(
     assert _serving_version(settings) == promoted[0]["candidate_version"] != champion
     assert _champion_model_version(settings) == _serving_version(settings)
     CategoryModel.load(settings.models_dir)
+
+
+def test_signed_models_are_promoted_and_load_in_production(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The hold-out metrics written into a signed candidate keep its signature valid."""
+    monkeypatch.chdir(tmp_path)
+    values = pipeline_values(tmp_path, f"sqlite:///{tmp_path / 'titans.db'}", "category")
+    values["TITANS_ENVIRONMENT"] = "production"
+    values["TITANS_MODEL_SIGNING_KEY"] = "k" * 40
+    settings = use_values(monkeypatch, values)
+    drop(settings.inbox_dir, SAMPLE_CSV)
+    run = run_pipeline(settings)
+    assert run["status"] == "succeeded", run
+    [decision] = run["decisions"]
+    assert decision["status"] == "promoted", decision
+    served = CategoryModel.load(settings.models_dir)  # signature and checksums verify
+    assert served.metadata_.version == decision["candidate_version"]
+    assert served.metadata_.metrics  # the hold-out metrics made it into the signed metadata

@@ -20,8 +20,9 @@ import pandas as pd
 
 from titans_finance import domain as d
 from titans_finance.errors import ModelNotTrainedError, TitansError, TrainingDataError
-from titans_finance.models.base import METADATA_NAME, TitansModel
+from titans_finance.models.base import METADATA_NAME, TitansModel, read_metadata
 from titans_finance.models.catalog import available_models, model_class
+from titans_finance.models.signing import SIGNATURE_FIELD, SigningPolicy
 from titans_finance.training import new_model, primary_metric, time_split
 
 logger = logging.getLogger(__name__)
@@ -213,11 +214,16 @@ def judge(
 
 
 def _write_metrics(folder: Path, metrics: dict[str, float]) -> None:
-    """Put the hold-out metrics into the promotable fit's metadata (the checksum covers only
-    the artefact, so the metadata may be rewritten)."""
+    """Put the hold-out metrics into the promotable fit's metadata and sign it again (the
+    signature covers the metadata; with a key, the current signature is verified first, so a
+    folder changed since training is never re-signed)."""
+    policy = SigningPolicy.current()
+    if policy.key is not None:
+        read_metadata(folder, folder.name, policy)  # ModelIntegrityError if tampered with
     path = folder / METADATA_NAME
     data: dict[str, Any] = json.loads(path.read_text())
     data["metrics"] = {k: v for k, v in metrics.items() if _usable(v)}
+    data[SIGNATURE_FIELD] = policy.sign(data)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2))
     tmp.replace(path)
