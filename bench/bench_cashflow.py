@@ -104,12 +104,45 @@ def statsforecast_nets(
     }, seconds
 
 
+def below_zero_brier(
+    model: CashflowModel,
+    frame: pd.DataFrame,
+    window: pd.DataFrame,
+    origin: pd.Timestamp,
+    horizon: int,
+    accounts: list[str],
+) -> dict[str, float]:
+    """Brier score of each account's forecast P(balance below zero within the horizon) against
+    what happened (a Balance below zero on any row of the window, or at the start), with the
+    base-rate forecast (the share of accounts below zero at some point before the origin)."""
+    probability = np.array(
+        [
+            model.forecast(horizon, account=account).summary["probability_below_zero"]
+            for account in accounts
+        ],
+        dtype=float,
+    )
+    lowest = window.groupby(window["Account"].astype(str))["Balance"].min().astype(float)
+    start = closing_balances(frame, origin, accounts)
+    outcome = (lowest.reindex(accounts).fillna(np.inf).to_numpy() < 0) | (start < 0)
+    history = frame[frame["Date"] <= origin]
+    past = history.groupby(history["Account"].astype(str))["Balance"].min().astype(float) < 0
+    base_rate = float(past.reindex(accounts).fillna(False).mean())
+    return {
+        "below_zero_rate": float(outcome.mean()),
+        "below_zero_mean_probability": float(probability.mean()),
+        "below_zero_brier": float(np.mean((probability - outcome) ** 2)),
+        "below_zero_brier_base_rate": float(np.mean((base_rate - outcome) ** 2)),
+    }
+
+
 def run_origin(
     frame: pd.DataFrame,
     origin: pd.Timestamp,
     horizon: int,
     n_simulations: int,
     with_statsforecast: bool = False,
+    brier: bool = False,
 ) -> dict[str, object]:
     history = frame[frame["Date"] <= origin]
     end = origin + pd.Timedelta(days=horizon)
@@ -165,6 +198,8 @@ def run_origin(
                 for key, value in nets.items():
                     out[f"{key}_mae"] = float(np.abs(value - actual_net).mean())
                 out["statsforecast_fit_seconds"] = seconds
+            if brier:
+                out.update(below_zero_brier(model, frame, window, origin, horizon, accounts))
             out["calibration_samples"] = model.calibration_samples_
             out["interval_factor"] = model.interval_factor_
     return out
@@ -201,6 +236,11 @@ def main() -> None:
         help="also fit statsforecast AutoETS / HistoricAverage on daily nets (slow)",
     )
     parser.add_argument("--split", choices=["dev", "held-out", "both"], default="both")
+    parser.add_argument(
+        "--brier",
+        action="store_true",
+        help="also score P(balance below zero) per account (one forecast call per account)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "cashflow.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -239,14 +279,19 @@ def run_split(frame: pd.DataFrame, args: argparse.Namespace, statsforecast: bool
     rows = []
     for origin in args.origins:
         row = run_origin(
-            frame, pd.Timestamp(origin), args.horizon, args.n_simulations, statsforecast
+            frame,
+            pd.Timestamp(origin),
+            args.horizon,
+            args.n_simulations,
+            statsforecast,
+            brier=args.brier,
         )
         rows.append(row)
         print(json.dumps(row), flush=True)
     total = {
         key: float(np.mean([row[key] for row in rows]))  # type: ignore[misc]
         for key in rows[0]
-        if key.endswith(("_mae", "_coverage", "_seconds"))
+        if key.endswith(("_mae", "_coverage", "_seconds", "_brier", "_base_rate"))
     }
     total["model_over_zero_change"] = total["model_mae"] / total["zero_change_mae"]
     total["structural_over_zero_change"] = total["structural_mae"] / total["zero_change_mae"]

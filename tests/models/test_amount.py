@@ -131,3 +131,18 @@ def test_bad_input_is_reported_clearly(berka: tuple[pd.DataFrame, pd.DataFrame])
     model = AmountModel(max_iter=20).fit(berka[0])
     with pytest.raises(ValidationError, match="Date"):
         model.predict(berka[1].drop(columns=[d.DATE]))
+
+
+def test_rows_with_only_date_account_description_and_type(
+    fitted: AmountModel, berka: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    """The protocol's input: no amount, category or payment method; the type sets the sign."""
+    rows = berka[1][[d.DATE, d.ACCOUNT, d.DESCRIPTION, d.TYPE]].head(60)
+    out = fitted.predict(rows)
+    assert list(out.index) == list(rows.index)
+    assert out["model_version"].notna().all()
+    expense = (rows[d.TYPE] == "Expense").to_numpy()
+    assert (out["predicted_amount"].to_numpy()[expense] < 0).all()
+    assert (out["predicted_amount"].to_numpy()[~expense] > 0).all()
+    assert (out["lower"] <= out["predicted_amount"]).all()
+    assert (out["predicted_amount"] <= out["upper"]).all()

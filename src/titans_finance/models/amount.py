@@ -517,14 +517,12 @@ def _fill_categories(work: pd.DataFrame, usual: dict[str, pd.Series] | None) -> 
     if usual is None or not missing.any():
         return work
     pair = pd.MultiIndex.from_frame(work[["_account", "_merchant"]])
-    guess = pd.Series(usual["am"].reindex(pair).to_numpy(), index=work.index)
-    guess = guess.fillna(
-        pd.Series(usual["m"].reindex(work["_merchant"]).to_numpy(), index=work.index)
-    )
+    by_pair = usual["am"].reindex(pair).to_numpy(dtype=object)
+    by_merchant = usual["m"].reindex(work["_merchant"]).to_numpy(dtype=object)
+    guess = np.where(pd.isna(by_pair), by_merchant, by_pair)
+    guess = np.where(pd.isna(guess), "", guess)
     work = work.copy()
-    work["_category"] = np.where(
-        missing, guess.fillna("").to_numpy(dtype=object), work["_category"]
-    )
+    work["_category"] = np.where(missing, guess, work["_category"].to_numpy(dtype=object))
     return work
 
 
