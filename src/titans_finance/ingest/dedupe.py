@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from titans_finance import domain as d
 from titans_finance.frame import factorize_objects, factorize_text, map_distinct
