@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # training, serving, scheduled pipeline, monitoring, batch scoring
     (
         "ingest.pipeline",
+        "ingest.preview",
         "registry",
         "training",
         "serving",
