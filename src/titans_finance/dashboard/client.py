@@ -7,6 +7,7 @@ what is wrong and how to fix it; there is never a silent fallback to sample data
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from collections.abc import Generator
@@ -155,6 +156,15 @@ def _empty_transactions() -> pd.DataFrame:
     return frame
 
 
+@contextlib.contextmanager
+def _uploaded(name: str, content: bytes) -> Generator[Path, None, None]:
+    """An uploaded file's bytes in a temporary file (its suffix kept for format detection)."""
+    with tempfile.TemporaryDirectory(prefix="titans-upload-") as folder:
+        path = Path(folder) / f"upload{Path(name).suffix[:10]}"
+        path.write_bytes(content)
+        yield path
+
+
 # -- local -----------------------------------------------------------------------------------------
 class LocalClient:
     """The dashboard over the package's own functions and the configured store."""
@@ -256,10 +266,7 @@ class LocalClient:
     ) -> dict[str, Any]:
         from titans_finance.ingest.pipeline import ingest_file
 
-        suffix = Path(name).suffix[:10]
-        with tempfile.TemporaryDirectory(prefix="titans-upload-") as folder:
-            path = Path(folder) / f"upload{suffix}"
-            path.write_bytes(content)
+        with _uploaded(name, content) as path:
             summary = ingest_file(
                 self.engine,
                 path,
@@ -281,10 +288,7 @@ class LocalClient:
     ) -> dict[str, Any]:
         from titans_finance.ingest.preview import preview_file
 
-        suffix = Path(name).suffix[:10]
-        with tempfile.TemporaryDirectory(prefix="titans-upload-") as folder:
-            path = Path(folder) / f"upload{suffix}"
-            path.write_bytes(content)
+        with _uploaded(name, content) as path:
             preview = preview_file(
                 path,
                 file_format=file_format,

@@ -154,6 +154,9 @@ async def _with_upload(
             raise
 
 
+_UPLOAD_FORMATS = "CSV, OFX/QFX, QIF, CAMT, MT940/MT942, XLSX/XLS/ODS, PDF or Berka"
+
+
 @import_router.post(
     "/import",
     response_model=s.ImportResponse,
@@ -165,7 +168,7 @@ async def import_file(
     state: StateDep,
     engine: EngineDep,
     principal: WriteDep,
-    file: Annotated[UploadFile, File(description="CSV, OFX/QFX, QIF, CAMT.053 XML or Berka")],
+    file: Annotated[UploadFile, File(description=_UPLOAD_FORMATS)],
     account: Annotated[str | None, Form(max_length=100)] = None,
     file_format: Annotated[FileFormat, Form(alias="format")] = "auto",
     mapping: Annotated[str | None, Form(max_length=20_000, description=_MAPPING_HELP)] = None,
@@ -216,7 +219,7 @@ async def preview_import(
     state: StateDep,
     engine: EngineDep,
     principal: WriteDep,
-    file: Annotated[UploadFile, File(description="CSV, OFX/QFX, QIF, CAMT.053 XML or Berka")],
+    file: Annotated[UploadFile, File(description=_UPLOAD_FORMATS)],
     account: Annotated[str | None, Form(max_length=100)] = None,
     file_format: Annotated[FileFormat, Form(alias="format")] = "auto",
     mapping: Annotated[str | None, Form(max_length=20_000, description=_MAPPING_HELP)] = None,
