@@ -217,15 +217,7 @@ def audit_import(engine: Any, summary: FileSummary) -> None:
         actor=cli_actor(),
         action="import",
         target=str(summary.import_id),
-        detail={
-            "file": summary.file,
-            "format": summary.format,
-            "read": summary.read,
-            "inserted": summary.inserted,
-            "duplicates": summary.duplicates,
-            "rejected": summary.rejected,
-            "skipped": summary.skipped,
-        },
+        detail=summary.counts(),
     )
 
 

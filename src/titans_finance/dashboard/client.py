@@ -655,13 +655,7 @@ class ApiClient:
         file_format: str = "auto",
         mapping: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        body: dict[str, Any] = self._request(
-            "POST",
-            "/transactions/import",
-            files={"file": (name, content)},
-            data=_upload_form(account, file_format, mapping),
-        )
-        return body
+        return self._upload("/transactions/import", name, content, account, file_format, mapping)
 
     def preview_import(
         self,
@@ -672,9 +666,23 @@ class ApiClient:
         file_format: str = "auto",
         mapping: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        return self._upload(
+            "/transactions/import/preview", name, content, account, file_format, mapping
+        )
+
+    def _upload(
+        self,
+        route: str,
+        name: str,
+        content: bytes,
+        account: str | None,
+        file_format: str,
+        mapping: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """POST a file with the import form fields (account, format, mapping) to ``route``."""
         body: dict[str, Any] = self._request(
             "POST",
-            "/transactions/import/preview",
+            route,
             files={"file": (name, content)},
             data=_upload_form(account, file_format, mapping),
         )

@@ -77,8 +77,8 @@ class FileSummary:
         """Summary lines left out on purpose (not transactions, not errors)."""
         return len(self.skipped_rows)
 
-    def to_dict(self, max_rejects: int = 20) -> dict[str, Any]:
-        """JSON-ready summary with the first rejects, skipped rows and balance breaks."""
+    def counts(self) -> dict[str, Any]:
+        """File, format and row counts: what the audit log records of an import."""
         return {
             "file": self.file,
             "format": self.format,
@@ -87,6 +87,12 @@ class FileSummary:
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "skipped": self.skipped,
+        }
+
+    def to_dict(self, max_rejects: int = 20) -> dict[str, Any]:
+        """JSON-ready summary with the first rejects, skipped rows and balance breaks."""
+        return {
+            **self.counts(),
             "import_id": self.import_id,
             "rejects": [r.__dict__ for r in self.rejects[:max_rejects]],
             "skipped_rows": [r.__dict__ for r in self.skipped_rows[:max_rejects]],

@@ -196,15 +196,7 @@ async def import_file(
         actor=principal.actor,
         action="import",
         target=str(summary.import_id),
-        detail={
-            "file": summary.file,
-            "format": summary.format,
-            "read": summary.read,
-            "inserted": summary.inserted,
-            "duplicates": summary.duplicates,
-            "rejected": summary.rejected,
-            "skipped": summary.skipped,
-        },
+        detail=summary.counts(),
     )
     return {"success": True, **summary.to_dict()}
 
