@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from berka_split import held_out_accounts
 from titans_finance import domain as d
 from titans_finance.models.amount import AmountModel
 
@@ -132,11 +133,6 @@ def time_split(frame: pd.DataFrame, cut: pd.Timestamp) -> tuple[pd.DataFrame, pd
 def quantile_cut(frame: pd.DataFrame, q: float = 0.75) -> pd.Timestamp:
     """The date at quantile ``q`` of the frame's dates."""
     return pd.Timestamp(pd.to_datetime(frame[d.DATE]).quantile(q)).normalize()
-
-
-def held_out_accounts(frame: pd.DataFrame) -> pd.Series:
-    """Berka accounts whose id modulo 10 is 5 or 6 (kept out of development)."""
-    return frame[d.ACCOUNT].astype(str).str.extract(r"(\d+)$")[0].astype(int) % 10 >= 5
 
 
 def run_case(name: str, train: pd.DataFrame, test: pd.DataFrame, **params: float) -> dict:

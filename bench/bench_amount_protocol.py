@@ -24,6 +24,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_amount import RESULTS, load_berka
+from berka_split import held_out_accounts
 from titans_finance import domain as d
 from titans_finance.models.amount import AmountModel
 
@@ -34,16 +35,10 @@ HORIZON_MONTHS = 2
 INPUT_COLUMNS = (d.DATE, d.ACCOUNT, d.DESCRIPTION, d.TYPE)
 
 
-def account_ids(frame: pd.DataFrame) -> pd.Series:
-    """Berka's numeric account id of each row."""
-    return frame[d.ACCOUNT].astype(str).str.extract(r"(\d+)$")[0].astype(int)
-
-
 def sample_accounts(frame: pd.DataFrame, *, held_out: bool, n: int, seed: int = 0) -> pd.DataFrame:
     """Rows of development accounts (id % 10 not in {5, 6}) or held-out ones; with ``n`` > 0
     only ``n`` random ones (fixed seed) with history before the first cut-off."""
-    ids = account_ids(frame)
-    group = ids.mod(10).isin([5, 6]) == held_out
+    group = held_out_accounts(frame) == held_out
     if n <= 0:
         return frame[group].reset_index(drop=True)
     early = frame.loc[group & (frame[d.DATE] <= CUTOFFS[0]), d.ACCOUNT].unique()

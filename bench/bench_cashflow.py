@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from berka_split import held_out_accounts
 from titans_finance.models._history import working_frame
 from titans_finance.models.cashflow import CashflowModel, _start_balances
 
@@ -48,11 +49,6 @@ def load_berka(path: Path) -> pd.DataFrame:
     from titans_finance.ingest.pipeline import load_frame
 
     return load_frame(path, file_format="berka")
-
-
-def held_out_accounts(frame: pd.DataFrame) -> pd.Series:
-    """Berka accounts whose id modulo 10 is 5 or 6 (kept out of development)."""
-    return frame["Account"].astype(str).str.extract(r"(\d+)$")[0].astype(int) % 10 >= 5
 
 
 def closing_balances(frame: pd.DataFrame, cut: pd.Timestamp, accounts: list[str]) -> np.ndarray:

@@ -35,6 +35,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from anchors import SeedAnchor, SmartImporterAnchor, TfidfLogRegAnchor
+from berka_split import HELD_OUT_BERKA
 from titans_finance import domain as d
 from titans_finance.merchants import normalize_merchants
 from titans_finance.models.category import CategoryModel
@@ -110,9 +111,6 @@ BERKA_OPERATIONS = {
     "PREVOD Z UCTU": "transfer in",
     "PREVOD NA UCET": "transfer out",
 }
-
-
-HELD_OUT_BERKA = (5, 6)  # account_id % 10: kept aside for evaluation, never tuned on
 
 
 def berka() -> pd.DataFrame:
