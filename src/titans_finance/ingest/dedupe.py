@@ -20,7 +20,8 @@ _SEP = "\x1f"  # unit separator: cannot occur in a CSV field we keep
 
 def _format_amount(value: object) -> str:
     try:
-        return str(Decimal(str(value)).quantize(d.CENT))
+        exact = value if isinstance(value, Decimal) else Decimal(str(value))
+        return str(exact.quantize(d.CENT))
     except ArithmeticError:
         return ""
 

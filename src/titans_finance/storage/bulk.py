@@ -56,6 +56,7 @@ _SECONDARY_INDEXES: dict[str, str] = {
     "ix_transactions_category": "transactions (category)",
 }
 BULK_REBUILD_ROWS = 100_000
+_REBUILD_MEMORY = "256MB"
 
 
 @dataclass
@@ -158,29 +159,26 @@ def _insert_or_skip(conn: Connection, table: Any, keys: list[str]) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
-def _insert_columns(
-    frame: pd.DataFrame, account_ids: dict[str, int], import_id: int
-) -> list[list[Any]]:
-    """Column values in `_INSERT_COLUMNS` order (dates as ISO text, money as text for
-    exactness, None for missing)."""
-    columns: list[list[Any]] = [
-        frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT).astype(str).map(account_ids).tolist(),
-        [import_id] * len(frame),
-    ]
+def _insert_table(frame: pd.DataFrame, account_ids: dict[str, int], import_id: int) -> Any:
+    """The rows as an Arrow table with `_INSERT_COLUMNS` (dates as ISO text, money as text for
+    exactness, null for missing), built per distinct value and column by column in C."""
+    import pyarrow as pa
+
+    names = frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT).astype(str)
+    codes, accounts = pd.factorize(names)
+    ids = np.asarray([account_ids[a] for a in accounts], dtype=np.int64)
+    arrays = [pa.array(ids[codes]), pa.array(np.full(len(frame), import_id, dtype=np.int64))]
     for source in _COLUMN_MAP:
         if source not in frame:
-            columns.append([None] * len(frame))
+            arrays.append(pa.nulls(len(frame), pa.string()))
             continue
         values = frame[source]
         if source == d.DATE:
-            columns.append(
-                per_distinct(values, lambda v: pd.Timestamp(v).date().isoformat()).tolist()
-            )
+            values = per_distinct(values, lambda v: pd.Timestamp(v).date().isoformat())
         elif source in (d.AMOUNT, d.BALANCE):
-            columns.append(per_distinct(values, str).tolist())
-        else:
-            columns.append(values.astype(object).where(values.notna(), None).tolist())
-    return columns
+            values = per_distinct(values, str)
+        arrays.append(_text_array(pa, values))
+    return pa.Table.from_arrays(arrays, names=list(_INSERT_COLUMNS))
 
 
 def _bulk_insert_transactions(
@@ -188,55 +186,63 @@ def _bulk_insert_transactions(
 ) -> int:
     """Insert the rows whose fingerprint is not stored yet; return how many were inserted
     (on PostgreSQL the caller holds the transactions table lock)."""
-    columns = _without_stored(conn, _insert_columns(frame, account_ids, import_id))
-    fresh = len(columns[0])
+    table = _without_stored(conn, _insert_table(frame, account_ids, import_id))
+    fresh = int(table.num_rows)
     if not fresh:
         return 0
     rebuild = fresh >= BULK_REBUILD_ROWS and conn.dialect.name in ("sqlite", "postgresql")
+    if rebuild and conn.dialect.name == "postgresql":
+        # The indexes and constraints rebuilt after a large load sort every row: in memory
+        # rather than in temporary files (for this transaction only).
+        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{_REBUILD_MEMORY}'")
     if rebuild:  # inside the import's transaction: a failure restores the indexes too
         for name in _SECONDARY_INDEXES:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
     if conn.dialect.name == "postgresql":
-        _copy_insert_postgres(conn, columns)
+        _copy_insert_postgres(conn, table)
         inserted = fresh
     else:
-        inserted = _insert_rows(conn, list(zip(*columns, strict=True)))
+        inserted = _insert_rows(conn, table)
     if rebuild:
         for name, target in _SECONDARY_INDEXES.items():
             conn.exec_driver_sql(f"CREATE INDEX {name} ON {target}")
     return inserted
 
 
-def _without_stored(conn: Connection, columns: list[list[Any]]) -> list[list[Any]]:
-    """The columns without rows whose fingerprint is already stored.  Large loads read the
-    stored fingerprints of their accounts (a fingerprint spells its account, so only those rows
-    can match) in one scan; small PostgreSQL loads ask for their own fingerprints; small SQLite
-    loads leave it to ``INSERT OR IGNORE``."""
-    if len(columns[0]) >= BULK_REBUILD_ROWS:
-        known = set(
+def _without_stored(conn: Connection, table: Any) -> Any:
+    """The rows whose fingerprint is not stored yet.  Large loads read the stored fingerprints
+    of their accounts (a fingerprint spells its account, so only those rows can match) in one
+    scan; small PostgreSQL loads ask for their own fingerprints; small SQLite loads leave it to
+    ``INSERT OR IGNORE``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    fingerprints = table.column("fingerprint")
+    if table.num_rows >= BULK_REBUILD_ROWS:
+        accounts = pc.unique(table.column("account_id")).to_pylist()
+        known = list(
             conn.execute(
-                select(Transaction.fingerprint).where(
-                    Transaction.account_id.in_(sorted(set(columns[0])))
-                )
+                select(Transaction.fingerprint).where(Transaction.account_id.in_(sorted(accounts)))
             ).scalars()
         )
     elif conn.dialect.name == "postgresql":
-        known = set(
+        known = list(
             conn.exec_driver_sql(
                 "SELECT fingerprint FROM transactions WHERE fingerprint = ANY(%s)",
-                (columns[_FINGERPRINT],),
+                (fingerprints.to_pylist(),),
             ).scalars()
         )
     else:
-        return columns
+        return table
     if not known:
-        return columns
-    keep = [fingerprint not in known for fingerprint in columns[_FINGERPRINT]]
-    return [[v for v, k in zip(column, keep, strict=True) if k] for column in columns]
+        return table
+    stored = pc.is_in(fingerprints, value_set=pa.array(known, pa.string()))
+    return table.filter(pc.invert(stored))
 
 
-def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+def _insert_rows(conn: Connection, table: Any) -> int:
     names = ", ".join(_INSERT_COLUMNS)
+    rows = zip(*(column.to_pylist() for column in table.columns), strict=True)
     if conn.dialect.name == "sqlite":
         placeholders = ", ".join("?" for _ in _INSERT_COLUMNS)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -256,29 +262,28 @@ def _insert_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
     return len(fresh)
 
 
-def _text_array(pa: Any, values: list[Any]) -> Any:
+def _text_array(pa: Any, values: pd.Series) -> Any:
     try:
-        return pa.array(values, pa.string())
+        return pa.array(values, pa.string(), from_pandas=True)
     except (pa.ArrowTypeError, pa.ArrowInvalid):  # a non-text value: spell it out
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
+        spelled = [None if v is None or v != v else str(v) for v in values.tolist()]
+        return pa.array(spelled, pa.string())
 
 
-def _csv_for_copy(columns: list[list[Any]], now: datetime) -> bytes:
+def _csv_for_copy(table: Any, now: datetime) -> bytes:
     """The rows as CSV for ``COPY ... (FORMAT csv)``, written by Arrow in C++: text values
     quoted (an empty text stays empty), missing values unquoted (NULL)."""
     import pyarrow as pa
     from pyarrow import csv as pa_csv
 
-    arrays = [pa.array(columns[0], pa.int64()), pa.array(columns[1], pa.int64())]
-    arrays += [_text_array(pa, values) for values in columns[2:]]
-    stamp = pa.array([now.isoformat()], pa.string()).take(np.zeros(len(columns[0]), np.int64))
-    table = pa.Table.from_arrays([*arrays, stamp, stamp], names=[*_INSERT_COLUMNS, "c", "u"])
+    stamp = pa.array([now.isoformat()], pa.string()).take(np.zeros(table.num_rows, np.int64))
+    table = table.append_column("c", stamp).append_column("u", stamp)
     buffer = io.BytesIO()
     pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
     return buffer.getvalue()
 
 
-def _copy_insert_postgres(conn: Connection, columns: list[list[Any]]) -> None:
+def _copy_insert_postgres(conn: Connection, table: Any) -> None:
     """COPY new rows (fingerprints checked under the import's table lock) into the table.
 
     A large load sets the table's foreign keys aside and adds them back afterwards, checked in
@@ -289,14 +294,14 @@ def _copy_insert_postgres(conn: Connection, columns: list[list[Any]]) -> None:
     """
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor:  # type: ignore[union-attr]
-        set_aside = _constraints_to_set_aside(cursor, len(columns[0]))
+        set_aside = _constraints_to_set_aside(cursor, table.num_rows)
         for name, _definition in set_aside:
             cursor.execute(f'ALTER TABLE transactions DROP CONSTRAINT "{name}"')
         names = ", ".join(_INSERT_COLUMNS)
         with cursor.copy(
             f"COPY transactions ({names}, created_at, updated_at) FROM STDIN (FORMAT csv)"
         ) as copy:
-            copy.write(_csv_for_copy(columns, utcnow()))
+            copy.write(_csv_for_copy(table, utcnow()))
         for name, definition in set_aside:
             cursor.execute(f'ALTER TABLE transactions ADD CONSTRAINT "{name}" {definition}')
 
