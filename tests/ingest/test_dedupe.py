@@ -85,3 +85,18 @@ def test_empty_frame() -> None:
 )
 def test_fingerprint_descriptions(raw: str | None, expected: str) -> None:
     assert fingerprint_descriptions(pd.Series([raw], dtype=object)).iloc[0] == expected
+
+
+def test_fingerprint_values_stay_those_of_stored_rows() -> None:
+    """The digests existing stores hold: sha256 of the key fields joined by U+001F and the
+    occurrence number, so a faster implementation must reproduce them exactly."""
+    import hashlib
+
+    sep = "\x1f"
+    by_content = sep.join(["c", "Checking", "2024-01-02", "-4.50", "coffee #"])
+    by_reference = sep.join(["r", "Checking", "TX-1"])
+    expected = [hashlib.sha256(f"{by_content}{sep}{n}".encode()).hexdigest() for n in (0, 1)] + [
+        hashlib.sha256(f"{by_reference}{sep}0".encode()).hexdigest()
+    ]
+    rows = frame([ROW, {**ROW, "Amount": Decimal("-4.500")}, {**ROW, "Reference": "TX-1"}])
+    assert fingerprints(rows).tolist() == expected
