@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from titans_finance.models.cashflow import CashflowModel, _start_balances
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "berka" / "trans.asc"
+SHORT_DAYS = 182  # an account younger than this at the cut-off has a short history
 DEFAULT_ORIGINS = [
     "1993-07-31",
     "1993-09-30",
@@ -108,9 +111,11 @@ def below_zero_brier(
     horizon: int,
     accounts: list[str],
 ) -> dict[str, float]:
-    """Brier score of each account's forecast P(balance below zero within the horizon) against
-    what happened (a Balance below zero on any row of the window, or at the start), with the
-    base-rate forecast (the share of accounts below zero at some point before the origin)."""
+    """Brier score of each account's forecast P(balance below zero within the horizon: an
+    end-of-day balance below zero on some day of it, the summary's ``probability_below_zero``)
+    against what happened (a Balance below zero on any row of the window, or at the start),
+    with the base-rate forecast (the share of accounts below zero at some point before the
+    origin)."""
     probability = np.array(
         [
             model.forecast(horizon, account=account).summary["probability_below_zero"]
@@ -148,9 +153,10 @@ def run_origin(
         ("model", {}),
         ("structural", {"calibration_origins": 0}),
     ):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         model = CashflowModel(n_simulations=n_simulations, **params).fit(history)
         fit_seconds = time.perf_counter() - started
+        out[f"{name}_fit_cpu_seconds"] = time.process_time() - cpu
         started = time.perf_counter()
         daily = model.forecast(horizon, by_account=True).daily
         forecast_seconds = time.perf_counter() - started
@@ -177,6 +183,20 @@ def run_origin(
         out[f"{name}_forecast_seconds"] = forecast_seconds
         if name == "model":
             out["accounts"] = len(accounts)
+            out["model_over_zero_change"] = out["model_mae"] / float(np.abs(actual_net).mean())
+            # short vs long histories: does the model help accounts with little history?
+            first = history.groupby(history["Account"].astype(str))["Date"].min()
+            age = (origin - first.reindex(accounts)).dt.days.to_numpy()
+            error = np.abs(predicted_net - actual_net)
+            for label, mask in (("short", age < SHORT_DAYS), ("long", age >= SHORT_DAYS)):
+                out[f"{label}_history_accounts"] = int(mask.sum())
+                out[f"{label}_history_over_zero_change"] = (
+                    float(error[mask].sum() / np.abs(actual_net[mask]).sum())
+                    if mask.any()
+                    else float("nan")
+                )
+            out["seasonal_samples"] = model.seasonal_samples_
+            out["below_zero_events_in_calibration"] = model.below_zero_events_
             out["zero_change_mae"] = float(np.abs(actual_net).mean())
             recent = history[history["Date"] > origin - pd.Timedelta(days=horizon)]
             previous = (
@@ -237,6 +257,12 @@ def main() -> None:
         action="store_true",
         help="also score P(balance below zero) per account (one forecast call per account)",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="a result JSON of the code before a change (run from its worktree), kept as 'before'",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "cashflow.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -253,6 +279,8 @@ def main() -> None:
     first = results[chosen[0]]
     result = {
         "benchmark": "cashflow",
+        "command": "uv run python bench/bench_cashflow.py " + " ".join(sys.argv[1:]),
+        "load_average": os.getloadavg(),
         "data": str(args.data),
         "rows": len(frame),
         "accounts": int(frame["Account"].nunique()),
@@ -260,12 +288,15 @@ def main() -> None:
         "horizon_days": args.horizon,
         "n_simulations": args.n_simulations,
         "load_seconds": load_seconds,
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "origins": first["origins"],
         "mean": first["mean"],
     }
     if "held-out" in results and chosen[0] != "held-out":
         result["held_out"] = results["held-out"]
+    if args.before is not None:
+        result["before"] = json.loads(args.before.read_text())
+    result["load_average_end"] = os.getloadavg()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2))
 
@@ -288,6 +319,7 @@ def run_split(frame: pd.DataFrame, args: argparse.Namespace, statsforecast: bool
         key: float(np.mean([row[key] for row in rows]))  # type: ignore[misc]
         for key in rows[0]
         if key.endswith(("_mae", "_coverage", "_seconds", "_brier", "_base_rate"))
+        and all(key in row for row in rows)
     }
     total["model_over_zero_change"] = total["model_mae"] / total["zero_change_mae"]
     total["structural_over_zero_change"] = total["structural_mae"] / total["zero_change_mae"]
@@ -298,6 +330,8 @@ def run_split(frame: pd.DataFrame, args: argparse.Namespace, statsforecast: bool
     coverages = [float(row["model_coverage"]) for row in rows]  # type: ignore[arg-type]
     total["model_coverage_min"] = min(coverages)
     total["model_coverage_max"] = max(coverages)
+    ratios = [float(row["model_over_zero_change"]) for row in rows]  # type: ignore[arg-type]
+    total["model_over_zero_change_max"] = max(ratios)
     print()
     print(f"accounts: {frame['Account'].nunique()} ({len(frame)} rows)")
     print(markdown(rows))

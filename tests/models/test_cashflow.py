@@ -239,3 +239,20 @@ def test_learned_correction_and_interval_scale_on_berka() -> None:
     metrics = model.evaluate(frame[frame["Date"] > cut])
     assert 0.0 <= metrics["end_balance_coverage"] <= 1.0
     assert metrics["mae_30d_net"] > 0
+    assert model.boost_ is not None  # median-loss boosting of the linear correction
+    assert not model.feature_mask_[-2:].any()  # too few cut-offs reach a year back
+    for account in model.accounts_[:5]:
+        probability = model.forecast(30, account=account).summary["probability_below_zero"]
+        assert 0.0 <= probability <= 1.0
+
+
+def test_year_ago_net_enters_the_correction_once_allowed() -> None:
+    frame = berka_slice(30)
+    model = CashflowModel(
+        n_simulations=60, min_calibration_samples=100, min_seasonal_samples=0, boost_iterations=0
+    ).fit(frame[frame["Date"] <= pd.Timestamp("1994-01-31")])
+    assert model.feature_mask_.all()
+    assert model.correction_coef_ is not None and len(model.correction_coef_) == 9
+    assert model.boost_ is None
+    daily = model.forecast(30, by_account=True).daily
+    assert (daily["balance_lower"] <= daily["balance_upper"]).all()

@@ -273,7 +273,11 @@ class ForecastSummary(BaseModel):
     net_cashflow: float | None = None
     lowest_balance: float | None = None
     lowest_balance_date: dt.date | None = None
-    probability_below_zero: float | None = None
+    probability_below_zero: float | None = Field(
+        None,
+        description="Chance that an end-of-day balance goes below zero within the horizon "
+        "(calibrated on the history's earlier months where it held such events)",
+    )
 
 
 class HistoricalDay(BaseModel):

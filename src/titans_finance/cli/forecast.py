@@ -100,6 +100,7 @@ def forecast(
         shown = f"{value:,.2f}" if isinstance(value, float) and key != "coverage" else str(value)
         if key == "probability_below_zero":
             shown = f"{value:.1%}"
+            key = "probability_below_zero (any day's closing balance < 0)"
         table.add_row(key, shown)
     console.print(table)
 

@@ -24,7 +24,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 from scipy import special
-from sklearn.linear_model import QuantileRegressor
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression, QuantileRegressor
 from sklearn.utils.validation import check_is_fitted
 
 from titans_finance import domain as d
@@ -97,10 +98,20 @@ class CashflowModel(TitansModel):
         a month can differ from every month of the history (0.4: the 90 % interval is
         calibrated to 94 % of the past cut-offs).
     calibration_origins
-        Earlier cut-offs (30 days apart) at which the model is refitted on its own history to
-        learn a 30-day correction and the interval scale; 0 turns calibration off.
+        Earlier cut-offs (a calendar month apart) at which the model is refitted on its own
+        history to learn a 30-day correction, the interval scale and the calibration of the
+        probability of going below zero; 0 turns calibration off.
     min_calibration_samples
         Fewest accounts x cut-offs needed to learn them (fewer: the raw structural forecast).
+    min_seasonal_samples
+        Fewest cut-off samples reaching a year back before the year-ago net enters the
+        correction (short histories are not fitted on a feature they lack).
+    boost_iterations
+        Trees of the median-loss gradient boosting of the linear correction's residuals (0:
+        the linear correction alone).
+    min_below_zero_events
+        Fewest cut-off samples that went below zero (and that did not) before the probability
+        of going below zero is calibrated (fewer: the raw share of simulated paths).
     min_history_days, min_transactions
         Least history accepted for training.
     drop_future_rows
@@ -126,6 +137,9 @@ class CashflowModel(TitansModel):
         drift_margin: float = 0.4,
         calibration_origins: int = 6,
         min_calibration_samples: int = 300,
+        min_seasonal_samples: int = 100,
+        boost_iterations: int = 200,
+        min_below_zero_events: int = 1,
         min_history_days: int = 30,
         min_transactions: int = 10,
         drop_future_rows: bool = False,
@@ -141,6 +155,9 @@ class CashflowModel(TitansModel):
         self.drift_margin = drift_margin
         self.calibration_origins = calibration_origins
         self.min_calibration_samples = min_calibration_samples
+        self.min_seasonal_samples = min_seasonal_samples
+        self.boost_iterations = boost_iterations
+        self.min_below_zero_events = min_below_zero_events
         self.min_history_days = min_history_days
         self.min_transactions = min_transactions
         self.drop_future_rows = drop_future_rows
@@ -292,27 +309,44 @@ class CashflowModel(TitansModel):
             scale=scale,
         )
         recurring_30, _ = self._recurring_matrix(state, 30)
+        state.recurring_30 = recurring_30
+        youth = 30.0 / (age + 30.0)
+        # the same 30 days a year earlier (yearly bills, a 13th salary): only where the account
+        # existed then; otherwise 0 with a flag of 0 (see ``_calibrate``, which ignores these
+        # columns until enough samples have them)
+        year_day = (work["_date"] - (end - pd.Timedelta(days=364))).dt.days.to_numpy()
+        in_year = (year_day >= 0) & (year_day < 30)
+        has_year = np.asarray(pd.DatetimeIndex(first) <= end - pd.Timedelta(days=364))
+        year_ago = np.bincount(acc_idx[in_year], weights=amount[in_year], minlength=n_acc)
         state.features = np.column_stack(
             [
                 recurring_30.sum(axis=1),
                 (daily_in + daily_out) * 30.0,
                 start_balance - mean_balance,
                 recent,
-                30.0 / (age + 30.0),
+                youth,
                 start_balance,
+                np.where(has_year, year_ago, 0.0),
+                has_year.astype(float),
             ]
         )
         return state
 
     def _calibrate(self, work: pd.DataFrame, descriptions: np.ndarray) -> None:
-        """Learn, on the model's own history, a correction of the 30-day net and the scale of
-        the intervals.
+        """Learn, on the model's own history, a correction of the 30-day net, the scale of the
+        intervals and the calibration of the probability of going below zero.
 
-        The history is cut at ``calibration_origins`` earlier dates, 30 days apart; at each cut
-        the structural forecast is refitted and compared with what followed.  A median (LAD)
-        regression of the actual 30-day net on the expected recurring net, the variable mean,
-        the balance's deviation from its 90-day mean, the last 30 days' net, the account's
-        youth (30 / (age in days + 30)) and the balance gives the point correction.
+        The history is cut at ``calibration_origins`` earlier dates, one calendar month apart
+        (month ends when the history ends on a month end, so a salary paid on the last day
+        falls in the same place of every window); at each cut the structural forecast is
+        refitted and compared with what followed.  A median (LAD) regression of the actual
+        30-day net on the expected recurring net, the variable mean, the balance's deviation
+        from its 90-day mean, the last 30 days' net, the account's youth (30 / (age in days +
+        30); a young account's forecast is shrunk toward no change), the balance and, once
+        ``min_seasonal_samples`` cut-off samples reach a year back, the net of the same 30
+        days a year earlier gives the point correction; a median-loss gradient boosting on the
+        same inputs corrects its residuals (non-linear effects, e.g. a mid-month cut-off
+        before a salary).
 
         The intervals are split conformal, scaled per account: a least-squares regression of
         the log absolute residual on the account's own volatility (log 30-day turnover, log
@@ -323,33 +357,53 @@ class CashflowModel(TitansModel):
         January of large cash withdrawals, does not widen every later forecast), multiplies
         it.  With too few accounts x cut-offs, neither is
         learned (the structural forecast and its raw bootstrap spread are used as they are).
+
+        The probability of going below zero is Platt-scaled: a logistic regression of "the
+        end-of-day balance went below zero within the 30 days" on the forecast's lowest
+        balance over its calibrated spread, fitted on the same cut-offs (needs at least
+        ``min_below_zero_events`` such events; otherwise the raw share of simulated paths).
         """
         self.correction_coef_: np.ndarray | None = None
+        self.boost_: HistGradientBoostingRegressor | None = None
+        self.feature_mask_ = np.ones(self.state_.features.shape[1], dtype=bool)
         self.scale_coef_: np.ndarray | None = None
         self.scale_fill_ = np.zeros(self.state_.scale.shape[1])
         self.interval_factor_ = 1.0
         self.width_floor_ = 0.0
         self.calibration_samples_ = 0
+        self.below_zero_coef_: np.ndarray | None = None
+        self.below_zero_events_ = 0
+        self.seasonal_samples_ = 0
         rng = np.random.default_rng(self.random_state)
         self.state_.widths = self._widths(self.state_, rng)
         most = len(self.state_.accounts) * self.calibration_origins
         if self.calibration_origins <= 0 or most < self.min_calibration_samples:
             return  # cannot reach enough samples: skip the refits
-        batches = self._calibration_batches(work, descriptions, rng)
-        samples = sum(len(batch[1]) for batch in batches)
+        cuts = self._calibration_cuts(work, descriptions, rng)
+        samples = sum(len(cut.actual) for cut in cuts)
         self.calibration_samples_ = samples
         if samples < self.min_calibration_samples:
             logger.info("cash-flow model: %d calibration samples, no correction learned", samples)
             return
-        features = np.vstack([batch[0] for batch in batches])
-        actual = np.concatenate([batch[1] for batch in batches])
-        widths = np.vstack([batch[2] for batch in batches])
-        scale = np.vstack([batch[3] for batch in batches])
-        cut = np.concatenate([np.full(len(batch[1]), k) for k, batch in enumerate(batches)])
+        features = np.vstack([cut.state.features for cut in cuts])
+        actual = np.concatenate([cut.actual for cut in cuts])
+        widths = np.vstack([cut.widths for cut in cuts])
+        scale = np.vstack([cut.state.scale for cut in cuts])
+        which = np.concatenate([np.full(len(cut.actual), k) for k, cut in enumerate(cuts)])
+        seasonal = int(features[:, _HAS_YEAR].sum())
+        self.feature_mask_[_YEAR_COLUMNS] = seasonal >= self.min_seasonal_samples
+        self.seasonal_samples_ = seasonal
+        chosen = features[:, self.feature_mask_]
         regression = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs")
-        regression.fit(features, actual)
+        regression.fit(chosen, actual)
         self.correction_coef_ = np.r_[regression.intercept_, regression.coef_]
-        residual = actual - regression.predict(features)
+        linear = regression.predict(chosen)
+        boosted = np.zeros(len(actual))
+        if self.boost_iterations > 0:
+            self.boost_ = self._booster().fit(chosen, actual - linear)
+            boosted = self._out_of_fold(chosen, actual - linear, which)
+        predicted = linear + boosted
+        residual = actual - predicted
         positive = widths[widths > 0]
         self.width_floor_ = float(0.1 * np.median(positive)) if len(positive) else 0.0
         self.scale_fill_ = np.nan_to_num(np.nanmedian(scale, axis=0))
@@ -361,22 +415,80 @@ class CashflowModel(TitansModel):
         ratio = np.where(residual > 0, residual / upper, -residual / lower)
         level = self.coverage + self.drift_margin * (1.0 - self.coverage)
         finite = np.isfinite(ratio)
-        per_cut = [np.quantile(ratio[finite & (cut == k)], level) for k in np.unique(cut[finite])]
+        per_cut = [np.quantile(ratio[finite & (which == k)], level) for k in np.unique(which)]
         self.interval_factor_ = float(np.median(per_cut))
+        self._calibrate_below_zero(cuts, predicted, 0.5 * (lower + upper) * self.interval_factor_)
         logger.info(
             "cash-flow model: correction learned on %d samples, interval factor %.2f",
             samples,
             self.interval_factor_,
         )
 
-    def _calibration_batches(
+    def _calibrate_below_zero(
+        self, cuts: list[_Cut], predicted: np.ndarray, half_width: np.ndarray
+    ) -> None:
+        """Platt scaling of P(below zero) on the cut-offs (see ``_calibrate``)."""
+        lowest: list[np.ndarray] = []
+        at = 0
+        for cut in cuts:
+            n = len(cut.actual)
+            structural = cut.state.features[:, 0] + cut.state.features[:, 1]
+            variable = cut.state.daily_inflow + cut.state.daily_outflow
+            daily = (
+                cut.state.recurring_30
+                + (variable + (predicted[at : at + n] - structural) / 30.0)[:, None]
+            )
+            lowest.append((cut.state.start_balance[:, None] + np.cumsum(daily, axis=1)).min(axis=1))
+            at += n
+        went_below = np.concatenate([cut.went_below for cut in cuts])
+        self.below_zero_events_ = int(went_below.sum())
+        if min(self.below_zero_events_, len(went_below) - self.below_zero_events_) < (
+            self.min_below_zero_events
+        ):
+            return
+        x = _below_zero_input(np.concatenate(lowest), half_width / self._z())
+        platt = LogisticRegression(C=1.0).fit(x[:, None], went_below)
+        self.below_zero_coef_ = np.r_[platt.intercept_, platt.coef_.ravel()]
+
+    def _out_of_fold(self, chosen: np.ndarray, target: np.ndarray, which: np.ndarray) -> np.ndarray:
+        """The boosting's predictions of each sample by a fit on the other cut-offs (three
+        folds by cut-off), so its in-sample fit does not make the intervals too narrow."""
+        folds = which % 3
+        if len(np.unique(folds)) < 2:
+            assert self.boost_ is not None
+            return np.asarray(self.boost_.predict(chosen), dtype=np.float64)
+        out = np.zeros(len(target))
+        for fold in np.unique(folds):
+            test = folds == fold
+            out[test] = self._booster().fit(chosen[~test], target[~test]).predict(chosen[test])
+        return out
+
+    def _booster(self) -> HistGradientBoostingRegressor:
+        """The median-loss boosting of the linear correction's residuals (see ``_calibrate``)."""
+        return HistGradientBoostingRegressor(
+            loss="absolute_error",
+            max_iter=self.boost_iterations,
+            learning_rate=0.05,
+            max_leaf_nodes=15,
+            min_samples_leaf=40,
+            random_state=self.random_state,
+        )
+
+    def _z(self) -> float:
+        """Standard-normal quantile of the interval's upper end."""
+        return float(np.sqrt(2.0) * special.erfinv(self.coverage))
+
+    def _calibration_cuts(
         self, work: pd.DataFrame, descriptions: np.ndarray, rng: np.random.Generator
-    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        """(features, actual 30-day net, raw widths, scale features) at each earlier cut-off."""
+    ) -> list[_Cut]:
+        """The refitted state, actual 30-day net, raw widths and whether the balance went below
+        zero, at each earlier cut-off (one calendar month apart)."""
         end = self.state_.end
-        batches: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        cuts: list[_Cut] = []
         for k in range(1, self.calibration_origins + 1):
-            cut = end - pd.Timedelta(days=30 * k)
+            cut = (
+                end - pd.offsets.MonthEnd(k) if end.is_month_end else end - pd.DateOffset(months=k)
+            )
             past = work[work["_date"] <= cut]
             if len(past) < self.min_transactions or (
                 (cut - past["_date"].min()).days + 1 < self.min_history_days
@@ -384,14 +496,21 @@ class CashflowModel(TitansModel):
                 break
             state = self._build_state(past.reset_index(drop=True), descriptions)
             window = work[(work["_date"] > cut) & (work["_date"] <= cut + pd.Timedelta(days=30))]
-            actual = (
-                window.groupby(window["_account"].astype(str))["_amount"]
-                .sum()
-                .reindex(state.accounts, fill_value=0.0)
-                .to_numpy()
+            acc = pd.Index(state.accounts).get_indexer(window["_account"].astype(str))
+            day = (window["_date"] - cut).dt.days.to_numpy() - 1
+            ok = acc >= 0
+            flows = np.zeros((len(state.accounts), 30))
+            np.add.at(flows, (acc[ok], day[ok]), window["_amount"].to_numpy(dtype=float)[ok])
+            path = state.start_balance[:, None] + np.cumsum(flows, axis=1)
+            cuts.append(
+                _Cut(
+                    state=state,
+                    actual=flows.sum(axis=1),
+                    widths=self._widths(state, rng),
+                    went_below=(np.minimum(path.min(axis=1), state.start_balance) < 0.0),
+                )
             )
-            batches.append((state.features, actual, self._widths(state, rng), state.scale))
-        return batches
+        return cuts
 
     def _scale_design(self, scale: np.ndarray, widths: np.ndarray) -> np.ndarray:
         """Inputs of the per-account interval scale: an intercept, the scale features (missing
@@ -471,7 +590,9 @@ class CashflowModel(TitansModel):
         assert coef is not None
         features = self.state_.features
         structural = features[:, 0] + features[:, 1]
-        return np.asarray(coef[0] + features @ coef[1:] - structural, dtype=np.float64)
+        chosen = features[:, self.feature_mask_]
+        boost = self.boost_.predict(chosen) if getattr(self, "boost_", None) is not None else 0.0
+        return np.asarray(coef[0] + chosen @ coef[1:] + boost - structural, dtype=np.float64)
 
     def forecast(
         self, days: int | None = None, *, by_account: bool = False, account: str | None = None
@@ -498,7 +619,7 @@ class CashflowModel(TitansModel):
         dates = pd.date_range(state.end + pd.Timedelta(days=1), periods=days, freq="D")
         widths = state.widths if state.widths is not None else np.zeros((len(state.accounts), 2))
         factor = self._account_factors() * self.interval_scale
-        z = float(np.sqrt(2.0) * special.erfinv(self.coverage))
+        z = self._z()
         # too calm a history: add the spread seen across accounts (see ``_calibrate``)
         sigma = np.maximum(self.width_floor_ - widths.max(axis=1), 0.0) / (z * np.sqrt(30.0))
         total_sims = np.zeros((self.n_simulations, days))
@@ -559,12 +680,24 @@ class CashflowModel(TitansModel):
             "end_balance": round(float(balance[-1]), 2),
             "lowest_balance": round(float(balance[lowest]), 2),
             "lowest_balance_date": dates[lowest].date().isoformat(),
-            "probability_below_zero": float(np.mean(paths.min(axis=1) < 0.0)),
+            "probability_below_zero": self._below_zero(balance, paths),
             "horizon_days": days,
             "accounts": len(selected),
             "coverage": self.coverage,
         }
         return ForecastResult(daily=daily, summary=summary)
+
+    def _below_zero(self, balance: np.ndarray, paths: np.ndarray) -> float:
+        """P(an end-of-day balance below zero within the horizon) of the point path ``balance``
+        and its simulated ``paths`` (sims x days): Platt-scaled on the lowest point over the
+        simulated end spread where learned (see ``_calibrate``), else the share of paths."""
+        coef = getattr(self, "below_zero_coef_", None)
+        if coef is None:
+            return float(np.mean(paths.min(axis=1) < 0.0))
+        alpha = (1.0 - self.coverage) / 2.0
+        low, high = np.quantile(paths[:, -1], [alpha, 1.0 - alpha])
+        x = _below_zero_input(np.array([balance.min()]), np.array([(high - low) / (2 * self._z())]))
+        return float(special.expit(coef[0] + coef[1] * x[0]))
 
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         if not isinstance(frame, pd.DataFrame) or d.DATE not in frame:
@@ -673,9 +806,31 @@ class _State:
     daily_outflow: np.ndarray
     raw_daily_mean: np.ndarray
     recurring: RecurringModel
-    features: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
+    features: np.ndarray = field(default_factory=lambda: np.zeros((0, 8)))
     scale: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     widths: np.ndarray | None = None
+    recurring_30: np.ndarray = field(default_factory=lambda: np.zeros((0, 30)))
+
+
+# columns of ``_State.features``: the year-ago net and its flag (see ``_calibrate``)
+_YEAR_COLUMNS = [6, 7]
+_HAS_YEAR = 7
+
+
+@dataclass
+class _Cut:
+    """One calibration cut-off: the state refitted there and what followed."""
+
+    state: _State
+    actual: np.ndarray
+    widths: np.ndarray
+    went_below: np.ndarray
+
+
+def _below_zero_input(lowest: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Input of the Platt scaling of P(below zero): the lowest forecast balance in standard
+    deviations of the forecast (clipped: far above zero is all the same)."""
+    return np.clip(lowest / np.maximum(spread, 1.0), -10.0, 10.0)
 
 
 def _start_balances(work: pd.DataFrame, acc_idx: np.ndarray, n_accounts: int) -> np.ndarray:
