@@ -53,6 +53,7 @@ from titans_finance.features.time import CalendarOneHot
 from titans_finance.models.base import TitansModel
 from titans_finance.models.brands import BrandHits, brand_frame
 from titans_finance.models.cold_start import TaxonomyHits
+from titans_finance.models.mcc import MccHits, mcc_column, mcc_explanations
 from titans_finance.models.metrics import classification_report
 from titans_finance.models.rules import apply_rules
 
@@ -81,6 +82,7 @@ OTHER_WEIGHTS: dict[str, float] = {
     "amount_bins": 0.5,
     "calendar": 0.25,
     "merchant_profile": 0.3,
+    "mcc": 1.0,
 }
 # Block-weight profiles searched per user: multipliers of the defaults above.
 WEIGHT_PROFILES: dict[str, dict[str, float]] = {
@@ -89,6 +91,10 @@ WEIGHT_PROFILES: dict[str, dict[str, float]] = {
 }
 C_GRID: tuple[float, ...] = (0.5, 0.2, 1.5)
 SEARCH_FOLDS = 3
+# Samples of at most this many distinct rows fit the seen-merchant temperature on
+# SMALL_SAMPLE_FOLDS-fold out-of-fold scores (cheap there, and less pessimistic).
+SMALL_SAMPLE_ROWS = 3_000
+SMALL_SAMPLE_FOLDS = 10
 
 
 def labelled_rows(frame: pd.DataFrame) -> pd.Series:
@@ -316,13 +322,15 @@ class CategoryModel(TitansModel):
 
     def _other_features(self) -> FeatureUnion:
         """Per-row blocks: type/account/payment method, amount bins, calendar, merchant
-        profile (a handful of non-zeros per row)."""
+        profile and the merchant category code when the file carried one (a handful of
+        non-zeros per row)."""
         return FeatureUnion(
             [
                 ("categorical", CategoricalOneHot(DEFAULT_CATEGORICALS)),
                 ("amount_bins", AmountBins()),
                 ("calendar", CalendarOneHot()),
                 ("merchant_profile", Pipeline([("p", MerchantProfile()), ("s", MaxAbsScaler())])),
+                ("mcc", MccHits()),
             ],
             transformer_weights=dict(OTHER_WEIGHTS),
         )
@@ -498,16 +506,19 @@ class CategoryModel(TitansModel):
         weights: np.ndarray,
         splits: list[tuple[np.ndarray, np.ndarray]],
         C: float,
-    ) -> np.ndarray:
-        """Out-of-fold scores (NaN rows where a fold could not be fitted).  A row whose
-        category the fold never saw keeps its (lowest) score: new merchants often are new
-        categories, and the temperature should know."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-fold scores (NaN rows where a fold could not be fitted) and, per row,
+        whether the fold's training part held its category.  A row whose category the fold
+        never saw keeps its (lowest) score: new merchants often are new categories, and the
+        unseen-merchant temperature should know."""
         n_classes = len(self.classes_)
         oof = np.full((len(target), n_classes), np.nan, dtype=np.float32)
+        known = np.zeros(len(target), dtype=bool)
         for train_idx, test_idx in splits:
             present = np.unique(target[train_idx])
             if len(present) < 2:
                 continue
+            known[test_idx] = np.isin(target[test_idx], present)
             estimator = self._classifier(C).fit(
                 matrix[train_idx], target[train_idx], sample_weight=weights[train_idx]
             )
@@ -516,7 +527,7 @@ class CategoryModel(TitansModel):
             block = np.repeat(scores.min(axis=1, keepdims=True) - 1.0, n_classes, axis=1)
             block[:, present] = scores
             oof[test_idx] = block
-        return oof
+        return oof, known
 
     def _search(
         self,
@@ -553,7 +564,7 @@ class CategoryModel(TitansModel):
         best_oof, best_score = None, -np.inf
         for C, profile in grid:
             _, _, scale = self._scale(profile)
-            oof = self._out_of_fold(sample @ sp.diags(scale), target, w, splits, C)
+            oof, _ = self._out_of_fold(sample @ sp.diags(scale), target, w, splits, C)
             scored = ~np.isnan(oof).any(axis=1)
             if not scored.any():
                 continue
@@ -571,7 +582,24 @@ class CategoryModel(TitansModel):
         )
         if best_oof is None:
             return
-        scored = ~np.isnan(best_oof).any(axis=1)
+        _, _, scale = self._scale(self.weight_profile_)
+        scaled = sample @ sp.diags(scale)
+        # Out-of-fold scores come from models fitted on (k-1)/k of the rows, so on a small
+        # sample they are less sure than the final model: more folds where they are cheap.
+        known = np.zeros(len(target), dtype=bool)
+        for train_idx, test_idx in splits:
+            known[test_idx] = np.isin(target[test_idx], target[train_idx])
+        calibration_folds = min(max(folds, SMALL_SAMPLE_FOLDS), len(rows))
+        if len(rows) <= SMALL_SAMPLE_ROWS and calibration_folds > search_folds:
+            splits = list(
+                KFold(calibration_folds, shuffle=True, random_state=self.random_state).split(
+                    sample
+                )
+            )
+            best_oof, known = self._out_of_fold(scaled, target, w, splits, self.C_)
+        # A seen merchant's category is one the model knows: fit its temperature on rows
+        # whose category the fold's model knew.
+        scored = ~np.isnan(best_oof).any(axis=1) & known
         if scored.sum() >= 2:
             self.temperature_ = _fit_temperature(
                 best_oof[scored].astype(np.float64), target[scored], n[scored]
@@ -581,10 +609,12 @@ class CategoryModel(TitansModel):
         n_groups = int(groups.max()) + 1 if len(groups) else 0
         if n_groups < 2:
             return
-        _, _, scale = self._scale(self.weight_profile_)
         grouped = list(GroupKFold(n_splits=min(folds, n_groups)).split(sample, groups=groups))
-        oof = self._out_of_fold(sample @ sp.diags(scale), target, w, grouped, self.C_)
-        scored = ~np.isnan(oof).any(axis=1)
+        oof, known = self._out_of_fold(scaled, target, w, grouped, self.C_)
+        # Calibrated on rows whose category the fold knew: a new category is beyond any
+        # temperature (its rows are wrong whatever the confidence), and counting them made
+        # every never-seen merchant of a known category look far less certain than it is.
+        scored = ~np.isnan(oof).any(axis=1) & known
         if scored.sum() >= 2:
             unseen = _fit_temperature(oof[scored].astype(np.float64), target[scored], n[scored])
             self.temperature_unseen_ = max(unseen, self.temperature_)
@@ -730,7 +760,13 @@ class CategoryModel(TitansModel):
                 parts.append("evidence: " + ", ".join(f"'{w}'" for w in evidence[i]))
             texts.append("; ".join(parts))
         table = np.asarray(texts, dtype=object)
-        return table[combo_codes]
+        explanations = table[combo_codes]
+        mcc = mcc_explanations(mcc_column(prepared))
+        coded = np.flatnonzero(pd.notna(mcc))
+        if len(coded):
+            explanations = explanations.copy()
+            explanations[coded] = explanations[coded] + "; " + mcc[coded]
+        return np.asarray(explanations)
 
     def _evidence(
         self, text_rows: sp.csr_matrix, classes: np.ndarray, top: int = 2
