@@ -203,4 +203,13 @@ def test_parse_amounts_round_trips_formatted_money(cents: int, style: str) -> No
 
 def test_parse_mcc_codes() -> None:
     values = pd.Series(["5411", " 742 ", 5812.0, "MCC 4900", "12345", "", None, "ab12"])
-    assert parse_mcc_codes(values).tolist() == ["5411", "0742", "5812", "4900", None, None, None, None]
+    assert parse_mcc_codes(values).tolist() == [
+        "5411",
+        "0742",
+        "5812",
+        "4900",
+        None,
+        None,
+        None,
+        None,
+    ]

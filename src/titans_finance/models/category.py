@@ -2,14 +2,19 @@
 
 Sparse features (TF-IDF char_wb and word n-grams of the normalised descriptor and merchant,
 merchant identity, default-taxonomy keyword hits, the brand-database match of
-:mod:`models.brands`, type/account/payment method, signed log-amount bins, calendar buckets
-and the merchant's recurrence profile) feed a linear classifier.
+:mod:`models.brands`, type/account/payment method, signed log-amount bins, calendar buckets,
+the merchant's recurrence profile and, when the file carried one, the merchant category code
+of :mod:`models.mcc`) feed a linear classifier.
 
 Training cost grows with the information in the data, not its row count: identical feature
 rows are aggregated into one weighted row, the regularisation and block weights are chosen by
 cross-validation on a capped stratified sample of the user's own rows (a small fixed grid), and
-probabilities are calibrated by temperature scaling fitted on that search's out-of-fold scores.
-Every prediction carries an ``explanation`` (merchant history, brand match, evidence tokens);
+probabilities are calibrated by temperature scaling fitted on out-of-fold scores (the search's;
+10 folds on small samples), one temperature for seen merchants and one, from merchant-grouped
+folds, for never-seen ones; both only on rows whose category the fold's model knew (a category
+the user never labelled is beyond any calibration).
+Every prediction carries an ``explanation`` (merchant history, brand match, evidence tokens,
+the MCC and its description);
 user rules always take precedence (:meth:`CategoryModel.predict_with_rules`).
 """
 
@@ -592,9 +597,7 @@ class CategoryModel(TitansModel):
         calibration_folds = min(max(folds, SMALL_SAMPLE_FOLDS), len(rows))
         if len(rows) <= SMALL_SAMPLE_ROWS and calibration_folds > search_folds:
             splits = list(
-                KFold(calibration_folds, shuffle=True, random_state=self.random_state).split(
-                    sample
-                )
+                KFold(calibration_folds, shuffle=True, random_state=self.random_state).split(sample)
             )
             best_oof, known = self._out_of_fold(scaled, target, w, splits, self.C_)
         # A seen merchant's category is one the model knows: fit its temperature on rows
