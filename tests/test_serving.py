@@ -48,13 +48,15 @@ def test_records_become_one_canonical_frame() -> None:
             {"description": "ACME CORP PAYROLL", "amount": -3200, "type": "Income"},
             {"description": "Refund", "amount": 20.0},
             {"description": "To savings", "amount": -100.0, "type": "Transfer", "account": "Main"},
+            {"description": "KROGER 55", "amount": 12.0, "mcc": "5411"},
         ]
     )
-    assert list(frame[d.AMOUNT]) == [-15.99, 3200.0, 20.0, -100.0]
-    assert list(frame[d.TYPE]) == ["Expense", "Income", "Income", "Transfer"]
+    assert list(frame[d.AMOUNT]) == [-15.99, 3200.0, 20.0, -100.0, 12.0]
+    assert list(frame[d.TYPE]) == ["Expense", "Income", "Income", "Transfer", "Income"]
+    assert list(frame[d.MCC]) == [None] * 4 + ["5411"]
     assert frame[d.DATE].iloc[0] == pd.Timestamp("2024-01-02")
     assert frame[d.DATE].iloc[1] == pd.Timestamp(datetime.now(UTC).date())
-    assert list(frame[d.ACCOUNT]) == [d.DEFAULT_ACCOUNT] * 3 + ["Main"]
+    assert list(frame[d.ACCOUNT]) == [d.DEFAULT_ACCOUNT] * 3 + ["Main", d.DEFAULT_ACCOUNT]
     assert frame[d.MERCHANT].iloc[0] == "Netflix"
     assert {d.DESCRIPTION, d.PAYMENT_METHOD, d.CURRENCY, d.CATEGORY} <= set(frame.columns)
 

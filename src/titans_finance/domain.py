@@ -43,6 +43,8 @@ RECEIPT_URL: Final = "Receipt URL"
 ACCOUNT: Final = "Account"
 CURRENCY: Final = "Currency"
 BALANCE: Final = "Balance"
+# Optional: the card network's merchant category code (ISO 18245), four digits.
+MCC: Final = "MCC"
 MERCHANT: Final = "merchant"
 
 CANONICAL_COLUMNS: Final[tuple[str, ...]] = (
@@ -80,6 +82,7 @@ RECORD_FIELDS: Final[tuple[str, ...]] = (
     "account",
     "currency",
     "category",
+    "mcc",
 )
 
 # Type labels (lower case) as banks and users write them -> the canonical type.

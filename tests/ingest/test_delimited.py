@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from titans_finance import domain as d
 from titans_finance.errors import InputFileError
 from titans_finance.ingest.mapping import ColumnMapping
 from titans_finance.ingest.readers.delimited import normalise_header, read_delimited
@@ -408,3 +409,17 @@ def test_excel_sep_line_and_unicode_line_separator_in_a_value(tmp_path: Path) ->
     assert result.frame["Description"].tolist() == ["odd\u2028text"]
     assert result.frame["line"].tolist() == [3]
     assert [(r.line, r.raw) for r in result.rejects] == [(4, "2024-01-02;x;oops")]
+
+
+def test_merchant_category_code_column_is_read_and_normalised(tmp_path: Path) -> None:
+    path = tmp_path / "mcc.csv"
+    path.write_text(
+        "Date,Description,Amount,Merchant Category Code\n"
+        "2024-01-02,KROGER 55,-12.00,5411\n"
+        "2024-01-03,VET,-40.00,742\n"
+        "2024-01-04,SOMETHING,-1.00,n/a\n",
+        encoding="utf-8",
+    )
+    frame, rejects = validate_frame(read_delimited(path).frame)
+    assert not rejects
+    assert frame[d.MCC].tolist() == ["5411", "0742", None]

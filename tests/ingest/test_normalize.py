@@ -13,6 +13,7 @@ from titans_finance.ingest.normalize import (
     infer_decimal_separator,
     parse_amounts,
     parse_dates,
+    parse_mcc_codes,
 )
 
 
@@ -198,3 +199,17 @@ def test_parse_amounts_round_trips_formatted_money(cents: int, style: str) -> No
     if value < 0:
         text = {"paren": f"({text})", "trailing": f"{text}-"}.get(style, f"-{text}")
     assert parse_amounts(pd.Series([text])).iloc[0] == value
+
+
+def test_parse_mcc_codes() -> None:
+    values = pd.Series(["5411", " 742 ", 5812.0, "MCC 4900", "12345", "", None, "ab12"])
+    assert parse_mcc_codes(values).tolist() == [
+        "5411",
+        "0742",
+        "5812",
+        "4900",
+        None,
+        None,
+        None,
+        None,
+    ]

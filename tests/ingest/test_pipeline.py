@@ -140,3 +140,14 @@ def test_ofx_without_fitid_reimport_adds_nothing(engine: Engine, tmp_path: Path)
     first = ingest_file(engine, path)
     assert (first.inserted, first.rejected) == (2, 0)  # two coffees the same day are kept
     assert ingest_file(engine, path).inserted == 0
+
+
+def test_merchant_category_codes_are_stored(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "mcc.csv"
+    path.write_text(
+        "Date,Description,Amount,MCC\n2024-01-02,KROGER 55,-12.00,5411\n2024-01-03,RENT,-900.00,\n",
+        encoding="utf-8",
+    )
+    ingest_file(engine, path)
+    frame = repo.load_transactions(engine).sort_values(d.DATE)
+    assert frame[d.MCC].tolist() == ["5411", None]

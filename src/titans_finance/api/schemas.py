@@ -88,6 +88,9 @@ class TransactionBase(BaseModel):
     account: str | None = Field(None, max_length=100)
     currency: str | None = Field(None, max_length=3, min_length=3)
     category: str | None = Field(None, max_length=100)
+    mcc: str | None = Field(
+        None, pattern=r"^\d{4}$", description="Merchant category code (ISO 18245), 4 digits"
+    )
 
     @field_validator("type", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from titans_finance.frame import expand, factorize_text
+from titans_finance.frame import expand, factorize_text, per_distinct
 
 logger = logging.getLogger(__name__)
 
@@ -266,6 +266,20 @@ def _parse_free_form(text: pd.Series, *, dayfirst: bool) -> pd.Series:
     return out
 
 
+_MCC = re.compile(r"^(?:mcc\s*)?(\d{3,4})(?:\.0+)?$", re.IGNORECASE)
+
+
+def parse_mcc_codes(values: pd.Series) -> pd.Series:
+    """Merchant category codes (ISO 18245) as four-digit strings ("5411"; "742" and 742.0 ->
+    "0742"); None where a value is missing or not a code.  Parses each distinct value once."""
+
+    def parse(value: object) -> str | None:
+        found = _MCC.match(str(value).strip())
+        return found.group(1).zfill(4) if found else None
+
+    return per_distinct(values, parse)
+
+
 __all__ = [
     "amount_table",
     "date_table",
@@ -273,4 +287,5 @@ __all__ = [
     "infer_decimal_separator",
     "parse_amounts",
     "parse_dates",
+    "parse_mcc_codes",
 ]

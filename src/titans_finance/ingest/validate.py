@@ -14,7 +14,7 @@ import pandas as pd
 
 from titans_finance import domain as d
 from titans_finance.frame import clean_text, expand, factorize_objects, per_distinct
-from titans_finance.ingest.normalize import parse_amounts, parse_dates
+from titans_finance.ingest.normalize import parse_amounts, parse_dates, parse_mcc_codes
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +240,8 @@ def validate_frame(
     frame[d.ACCOUNT] = frame[d.ACCOUNT].where(frame[d.ACCOUNT].notna(), d.DEFAULT_ACCOUNT)
     if d.BALANCE in frame:
         frame[d.BALANCE] = _amounts(frame[d.BALANCE])
+    if d.MCC in frame:
+        frame[d.MCC] = parse_mcc_codes(frame[d.MCC])
     frame["line"] = lines
 
     bad = ~accepted
@@ -248,7 +250,7 @@ def validate_frame(
         for i in frame.index[bad]
     ]
     columns = [*d.CANONICAL_COLUMNS]
-    columns += [c for c in (d.BALANCE, d.MERCHANT) if c in frame]
+    columns += [c for c in (d.BALANCE, d.MCC, d.MERCHANT) if c in frame]
     columns.append("line")
     return (frame.loc[accepted, columns] if bad.any() else frame[columns]), rejects
 

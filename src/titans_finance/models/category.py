@@ -2,14 +2,19 @@
 
 Sparse features (TF-IDF char_wb and word n-grams of the normalised descriptor and merchant,
 merchant identity, default-taxonomy keyword hits, the brand-database match of
-:mod:`models.brands`, type/account/payment method, signed log-amount bins, calendar buckets
-and the merchant's recurrence profile) feed a linear classifier.
+:mod:`models.brands`, type/account/payment method, signed log-amount bins, calendar buckets,
+the merchant's recurrence profile and, when the file carried one, the merchant category code
+of :mod:`models.mcc`) feed a linear classifier.
 
 Training cost grows with the information in the data, not its row count: identical feature
 rows are aggregated into one weighted row, the regularisation and block weights are chosen by
 cross-validation on a capped stratified sample of the user's own rows (a small fixed grid), and
-probabilities are calibrated by temperature scaling fitted on that search's out-of-fold scores.
-Every prediction carries an ``explanation`` (merchant history, brand match, evidence tokens);
+probabilities are calibrated by temperature scaling fitted on out-of-fold scores (the search's;
+10 folds on small samples), one temperature for seen merchants and one, from merchant-grouped
+folds, for never-seen ones; both only on rows whose category the fold's model knew (a category
+the user never labelled is beyond any calibration).
+Every prediction carries an ``explanation`` (merchant history, brand match, evidence tokens,
+the MCC and its description);
 user rules always take precedence (:meth:`CategoryModel.predict_with_rules`).
 """
 
@@ -53,6 +58,7 @@ from titans_finance.features.time import CalendarOneHot
 from titans_finance.models.base import TitansModel
 from titans_finance.models.brands import BrandHits, brand_frame
 from titans_finance.models.cold_start import TaxonomyHits
+from titans_finance.models.mcc import MccHits, mcc_column, mcc_explanations
 from titans_finance.models.metrics import classification_report
 from titans_finance.models.rules import apply_rules
 
@@ -81,6 +87,7 @@ OTHER_WEIGHTS: dict[str, float] = {
     "amount_bins": 0.5,
     "calendar": 0.25,
     "merchant_profile": 0.3,
+    "mcc": 1.0,
 }
 # Block-weight profiles searched per user: multipliers of the defaults above.
 WEIGHT_PROFILES: dict[str, dict[str, float]] = {
@@ -89,6 +96,10 @@ WEIGHT_PROFILES: dict[str, dict[str, float]] = {
 }
 C_GRID: tuple[float, ...] = (0.5, 0.2, 1.5)
 SEARCH_FOLDS = 3
+# Samples of at most this many distinct rows fit the seen-merchant temperature on
+# SMALL_SAMPLE_FOLDS-fold out-of-fold scores (cheap there, and less pessimistic).
+SMALL_SAMPLE_ROWS = 3_000
+SMALL_SAMPLE_FOLDS = 10
 
 
 def labelled_rows(frame: pd.DataFrame) -> pd.Series:
@@ -316,13 +327,15 @@ class CategoryModel(TitansModel):
 
     def _other_features(self) -> FeatureUnion:
         """Per-row blocks: type/account/payment method, amount bins, calendar, merchant
-        profile (a handful of non-zeros per row)."""
+        profile and the merchant category code when the file carried one (a handful of
+        non-zeros per row)."""
         return FeatureUnion(
             [
                 ("categorical", CategoricalOneHot(DEFAULT_CATEGORICALS)),
                 ("amount_bins", AmountBins()),
                 ("calendar", CalendarOneHot()),
                 ("merchant_profile", Pipeline([("p", MerchantProfile()), ("s", MaxAbsScaler())])),
+                ("mcc", MccHits()),
             ],
             transformer_weights=dict(OTHER_WEIGHTS),
         )
@@ -498,16 +511,19 @@ class CategoryModel(TitansModel):
         weights: np.ndarray,
         splits: list[tuple[np.ndarray, np.ndarray]],
         C: float,
-    ) -> np.ndarray:
-        """Out-of-fold scores (NaN rows where a fold could not be fitted).  A row whose
-        category the fold never saw keeps its (lowest) score: new merchants often are new
-        categories, and the temperature should know."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-fold scores (NaN rows where a fold could not be fitted) and, per row,
+        whether the fold's training part held its category.  A row whose category the fold
+        never saw keeps its (lowest) score: new merchants often are new categories, and the
+        unseen-merchant temperature should know."""
         n_classes = len(self.classes_)
         oof = np.full((len(target), n_classes), np.nan, dtype=np.float32)
+        known = np.zeros(len(target), dtype=bool)
         for train_idx, test_idx in splits:
             present = np.unique(target[train_idx])
             if len(present) < 2:
                 continue
+            known[test_idx] = np.isin(target[test_idx], present)
             estimator = self._classifier(C).fit(
                 matrix[train_idx], target[train_idx], sample_weight=weights[train_idx]
             )
@@ -516,7 +532,7 @@ class CategoryModel(TitansModel):
             block = np.repeat(scores.min(axis=1, keepdims=True) - 1.0, n_classes, axis=1)
             block[:, present] = scores
             oof[test_idx] = block
-        return oof
+        return oof, known
 
     def _search(
         self,
@@ -553,7 +569,7 @@ class CategoryModel(TitansModel):
         best_oof, best_score = None, -np.inf
         for C, profile in grid:
             _, _, scale = self._scale(profile)
-            oof = self._out_of_fold(sample @ sp.diags(scale), target, w, splits, C)
+            oof, _ = self._out_of_fold(sample @ sp.diags(scale), target, w, splits, C)
             scored = ~np.isnan(oof).any(axis=1)
             if not scored.any():
                 continue
@@ -571,7 +587,22 @@ class CategoryModel(TitansModel):
         )
         if best_oof is None:
             return
-        scored = ~np.isnan(best_oof).any(axis=1)
+        _, _, scale = self._scale(self.weight_profile_)
+        scaled = sample @ sp.diags(scale)
+        # Out-of-fold scores come from models fitted on (k-1)/k of the rows, so on a small
+        # sample they are less sure than the final model: more folds where they are cheap.
+        known = np.zeros(len(target), dtype=bool)
+        for train_idx, test_idx in splits:
+            known[test_idx] = np.isin(target[test_idx], target[train_idx])
+        calibration_folds = min(max(folds, SMALL_SAMPLE_FOLDS), len(rows))
+        if len(rows) <= SMALL_SAMPLE_ROWS and calibration_folds > search_folds:
+            splits = list(
+                KFold(calibration_folds, shuffle=True, random_state=self.random_state).split(sample)
+            )
+            best_oof, known = self._out_of_fold(scaled, target, w, splits, self.C_)
+        # A seen merchant's category is one the model knows: fit its temperature on rows
+        # whose category the fold's model knew.
+        scored = ~np.isnan(best_oof).any(axis=1) & known
         if scored.sum() >= 2:
             self.temperature_ = _fit_temperature(
                 best_oof[scored].astype(np.float64), target[scored], n[scored]
@@ -581,10 +612,12 @@ class CategoryModel(TitansModel):
         n_groups = int(groups.max()) + 1 if len(groups) else 0
         if n_groups < 2:
             return
-        _, _, scale = self._scale(self.weight_profile_)
         grouped = list(GroupKFold(n_splits=min(folds, n_groups)).split(sample, groups=groups))
-        oof = self._out_of_fold(sample @ sp.diags(scale), target, w, grouped, self.C_)
-        scored = ~np.isnan(oof).any(axis=1)
+        oof, known = self._out_of_fold(scaled, target, w, grouped, self.C_)
+        # Calibrated on rows whose category the fold knew: a new category is beyond any
+        # temperature (its rows are wrong whatever the confidence), and counting them made
+        # every never-seen merchant of a known category look far less certain than it is.
+        scored = ~np.isnan(oof).any(axis=1) & known
         if scored.sum() >= 2:
             unseen = _fit_temperature(oof[scored].astype(np.float64), target[scored], n[scored])
             self.temperature_unseen_ = max(unseen, self.temperature_)
@@ -730,7 +763,13 @@ class CategoryModel(TitansModel):
                 parts.append("evidence: " + ", ".join(f"'{w}'" for w in evidence[i]))
             texts.append("; ".join(parts))
         table = np.asarray(texts, dtype=object)
-        return table[combo_codes]
+        explanations = table[combo_codes]
+        mcc = mcc_explanations(mcc_column(prepared))
+        coded = np.flatnonzero(pd.notna(mcc))
+        if len(coded):
+            explanations = explanations.copy()
+            explanations[coded] = explanations[coded] + "; " + mcc[coded]
+        return np.asarray(explanations)
 
     def _evidence(
         self, text_rows: sp.csr_matrix, classes: np.ndarray, top: int = 2

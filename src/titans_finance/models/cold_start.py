@@ -1,7 +1,9 @@
 """Cold start: a default taxonomy from the brand database, keywords and well-known names.
 
 Used before the user has labelled any history (``titans predict category --cold-start``).
-A descriptor naming a brand of the packaged brand database (:mod:`models.brands`, OSM
+A row whose file carried a merchant category code (:mod:`models.mcc`) takes its code's
+taxonomy category (5411 -> Groceries); otherwise a descriptor naming a brand of the packaged
+brand database (:mod:`models.brands`, OSM
 name-suggestion-index) takes the taxonomy category of the brand's OSM tag (Sheetz ->
 ``amenity=fuel`` -> Fuel), unless it mentions a money-movement keyword (payroll, transfer,
 fee...: :data:`FINANCIAL_CATEGORIES`); otherwise the first taxonomy category whose keywords it
@@ -21,7 +23,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from titans_finance import domain as d
 from titans_finance.features.text import clean_descriptors
-from titans_finance.frame import amount_column, text_column
+from titans_finance.frame import amount_column, per_distinct, text_column
+from titans_finance.models.mcc import mcc_category, mcc_column, mcc_explanations
 
 COLD_START_SOURCE = "cold_start"
 MATCH_CONFIDENCE = 0.45
@@ -362,15 +365,22 @@ def _explanations(
     predicted: np.ndarray,
     brands: pd.DataFrame,
     by_brand: np.ndarray,
+    by_code: np.ndarray,
+    mcc: np.ndarray,
 ) -> np.ndarray:
-    """Why each row got its cold-start category (built once per distinct text)."""
+    """Why each row got its cold-start category (built once per distinct text and MCC)."""
     text = _taxonomy_text(frame)
-    codes, uniques = pd.factorize(text.to_numpy() + "\x00" + predicted.astype(str), sort=False)
+    mcc_text = mcc_explanations(mcc)
+    key = text.to_numpy() + "\x00" + predicted.astype(str) + "\x00" + mcc.astype(str)
+    codes, uniques = pd.factorize(key, sort=False)
     first = np.full(len(uniques), -1, dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
     out = []
     for row in first.tolist():
         category = str(predicted[row])
+        if by_brand[row] and by_code[row]:
+            out.append(f"{mcc_text[row]} -> {category}")
+            continue
         if by_brand[row]:
             out.append(
                 f"brand database: {brands['brand'].iat[row]} ({brands['tag'].iat[row]} -> "
@@ -406,6 +416,11 @@ def cold_start_predict(
     names = np.asarray(categories, dtype=object)
     brands = brand_frame(clean_descriptors(text_column(frame, d.DESCRIPTION)))
     brand_category = brands["brand_category"].to_numpy(dtype=object)
+    # the card network's merchant category code, when the file carries one, outranks a brand
+    codes = mcc_column(frame)
+    code_category = per_distinct(pd.Series(codes, dtype=object), mcc_category).to_numpy()
+    by_code = pd.Series(code_category).isin(categories).to_numpy()
+    brand_category = np.where(by_code, code_category, brand_category)
     by_brand = pd.Series(brand_category).isin(categories).to_numpy()
     # money-movement keywords (payroll, transfer, fee...) say more than a brand name in them
     financial = [i for i, c in enumerate(categories) if c in FINANCIAL_CATEGORIES]
@@ -445,7 +460,9 @@ def cold_start_predict(
             "confidence_level": np.full(len(frame), d.ConfidenceLevel.LOW.value, dtype=object),
             "alternatives": alternatives,
             "source": np.full(len(frame), COLD_START_SOURCE, dtype=object),
-            "explanation": _explanations(frame, patterns, predicted, brands, by_brand & matched),
+            "explanation": _explanations(
+                frame, patterns, predicted, brands, by_brand & matched, by_code, codes
+            ),
         },
         index=frame.index,
     )

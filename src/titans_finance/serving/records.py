@@ -123,6 +123,7 @@ def columns_to_frame(
             d.PAYMENT_METHOD: pd.Series(column("payment_method"), dtype=object).to_numpy(),
             d.ACCOUNT: accounts.to_numpy(),
             d.CURRENCY: pd.Series(column("currency"), dtype=object).to_numpy(),
+            d.MCC: pd.Series(column("mcc"), dtype=object).to_numpy(),
             d.MERCHANT: _merchants(descriptions),
         }
     )

@@ -45,6 +45,7 @@ _COLUMN_MAP: dict[str, str] = {
     d.RECEIPT_URL: "receipt_url",
     d.CURRENCY: "currency",
     d.BALANCE: "balance",
+    d.MCC: "mcc",
     "fingerprint": "fingerprint",
 }
 _INSERT_COLUMNS: tuple[str, ...] = ("account_id", "import_id", *_COLUMN_MAP.values())

@@ -226,6 +226,7 @@ def _select_transactions() -> Select[Any]:
         Account.name.label(d.ACCOUNT),
         Transaction.currency.label(d.CURRENCY),
         Transaction.balance.label(d.BALANCE),
+        Transaction.mcc.label(d.MCC),
         Transaction.merchant.label(d.MERCHANT),
         Transaction.import_id.label("import_id"),
     ).join(Account, Account.id == Transaction.account_id)

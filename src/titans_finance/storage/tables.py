@@ -99,6 +99,7 @@ class Transaction(Base):
     receipt_url: Mapped[str | None] = mapped_column(String(1000))
     currency: Mapped[str | None] = mapped_column(String(3))
     balance: Mapped[Decimal | None] = mapped_column(MONEY)
+    mcc: Mapped[str | None] = mapped_column(String(4))
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -156,6 +156,10 @@ _SYNONYM_TEXT: dict[str, str] = {
     "payment_method": ("payment method|method|payment type|zahlungsart|mode de paiement"),
     "status": ("status|etat|estado|stato"),
     "receipt_url": ("receipt url|receipt|receipt link"),
+    "mcc": (
+        "mcc|mcc code|merchant category code|merchant category|merchant code|category code|"
+        "iso 18245|branchencode|code mcc|codigo mcc|kod mcc"
+    ),
 }
 SYNONYMS: dict[str, tuple[str, ...]] = {
     field: tuple(text.split("|")) for field, text in _SYNONYM_TEXT.items()
@@ -172,6 +176,7 @@ _CANONICAL_FOR_FIELD = {
     "payment_method": d.PAYMENT_METHOD,
     "status": d.STATUS,
     "receipt_url": d.RECEIPT_URL,
+    "mcc": d.MCC,
 }
 _KNOWN = {name: field for field, names in SYNONYMS.items() for name in names}
 # Direction values (for an unsigned amount column plus a debit/credit column).
@@ -1226,6 +1231,8 @@ def rows_from_table(
     currency = spec.currency or _currency_from_header(resolved.get("amount"))
     if currency:
         out[d.CURRENCY] = out[d.CURRENCY].fillna(currency)
+    if "mcc" in resolved:
+        out[d.MCC] = text_of("mcc")
     if "balance" in resolved:
         balance = table.column(resolved["balance"])
         out[d.BALANCE] = _as_object(amount_table(balance.uniques, decimal=spec.decimal))[
