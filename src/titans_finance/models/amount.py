@@ -578,7 +578,8 @@ def _cap_rows(work: pd.DataFrame, cap: int, seed: int) -> pd.DataFrame:
     order = sizes.iloc[np.random.default_rng(seed).permutation(len(sizes))]
     chosen = order.index[(order.cumsum() <= cap).to_numpy()]
     if len(chosen) == 0:
-        return work[work["_account"] == order.index[0]].tail(cap).reset_index(drop=True)
+        single: pd.DataFrame = work[(work["_account"] == order.index[0]).to_numpy()]
+        return single.tail(cap).reset_index(drop=True)
     return work[work["_account"].isin(chosen)].reset_index(drop=True)
 
 
