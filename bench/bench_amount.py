@@ -7,12 +7,19 @@ first 75% of the dates train, the rest test.  Writes bench/results/amount.json a
 markdown table.
 
     uv run python bench/bench_amount.py [--speed-rows 1000000]
+    uv run python bench/bench_amount.py --fit-csv big.csv --label after
+
+``--fit-csv`` only times ``AmountModel().fit`` on a large export (``bench/generate_big.py``):
+wall and CPU seconds, peak RSS and the load average, written to bench/results/amount_fit.json
+(``--label`` names the run; ``PYTHONPATH=<main's src>`` measures the code before a change).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import time
 from pathlib import Path
 
@@ -158,10 +165,38 @@ def speed(train: pd.DataFrame, rows: int) -> dict:
     return {"rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds)}
 
 
+def fit_time(path: Path, label: str) -> dict:
+    """Wall and CPU seconds and peak RSS of one ``AmountModel().fit`` on the export at ``path``
+    (appended to bench/results/amount_fit.json under ``label``)."""
+    import titans_finance.models.amount as amount_module
+
+    frame = load_personal(path)
+    wall, cpu = time.perf_counter(), time.process_time()
+    AmountModel().fit(frame)
+    result = {
+        "label": label,
+        "code": str(Path(amount_module.__file__).resolve()),
+        "rows": len(frame),
+        "fit_wall_s": round(time.perf_counter() - wall, 1),
+        "fit_cpu_s": round(time.process_time() - cpu, 1),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "load_average": [round(v, 1) for v in os.getloadavg()],
+    }
+    out = RESULTS / "amount_fit.json"
+    runs = json.loads(out.read_text())["runs"] if out.exists() else []
+    out.write_text(json.dumps({"runs": [*runs, result]}, indent=2))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--speed-rows", type=int, default=1_000_000)
+    parser.add_argument("--fit-csv", type=Path, default=None, help="only time a fit on this file")
+    parser.add_argument("--label", default="", help="name of the --fit-csv run")
     args = parser.parse_args()
+    if args.fit_csv is not None:
+        print(json.dumps(fit_time(args.fit_csv, args.label)))
+        return
 
     berka = load_berka()
     train, test = time_split(berka, BERKA_SPLIT)

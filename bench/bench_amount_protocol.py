@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_amount import RESULTS, load_berka
 from berka_split import held_out_accounts
 from titans_finance import domain as d
+from titans_finance.frame import to_float
 from titans_finance.models.amount import AmountModel
 
 #: month-ends of the shared Berka extract (1993-01 .. 1994-03), each followed by two months
@@ -94,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     berka = load_berka()
     berka[d.DATE] = pd.to_datetime(berka[d.DATE])
-    berka[d.AMOUNT] = d.to_float(berka[d.AMOUNT])
+    berka[d.AMOUNT] = to_float(berka[d.AMOUNT])
     groups = [("development", False)] + (
         [("held-out (report only)", True)] if args.held_out else []
     )

@@ -146,3 +146,19 @@ def test_rows_with_only_date_account_description_and_type(
     assert (out["predicted_amount"].to_numpy()[~expense] > 0).all()
     assert (out["lower"] <= out["predicted_amount"]).all()
     assert (out["predicted_amount"] <= out["upper"]).all()
+
+
+def test_row_cap_learns_from_some_accounts_and_scores_every_account(
+    berka: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """Past ``max_rows`` the boosting models learn from the whole histories of some accounts;
+    the statistics every row is scored against still come from all of them."""
+    train = berka[0]
+    model = AmountModel(max_iter=20, max_rows=len(train) // 3).fit(train)
+    accounts = set(model.history_.tables["am"]["_account"])
+    assert accounts == set(train[d.ACCOUNT])
+    out = model.predict(berka[1])
+    assert out["predicted_amount"].notna().all()
+    assert (out["lower"] <= out["upper"]).all()
+    with pytest.raises(TrainingDataError, match="max_rows"):
+        AmountModel(max_rows=10).fit(train)

@@ -59,6 +59,10 @@ _FEATURES: tuple[str, ...] = (
 #: history size bins for Mondrian (per-bin) conformal correction: no history, 1-2, 3-9, 10+
 _BINS = np.array([1, 3, 10])
 _MIN_ROWS = 30
+#: calibration rows a history-size bin, and a category within a bin, needs for its own
+#: correction (in smaller cells the finite-sample quantile over-covers)
+_MIN_BIN_ROWS = 100
+_MIN_CELL_ROWS = 200
 #: shrinkage weights tried for the model's correction to the reference level
 _SHRINKS = np.linspace(0.0, 1.0, 5)
 _MIN_SHRINK_ROWS = 200  # calibration rows a category needs for its own shrinkage
@@ -91,8 +95,9 @@ class AmountModel(TitansModel):
     The interval is conformalised quantile regression (CQR, Romano et al. 2019): the bound
     models are fitted on the older rows and calibrated on the most recent
     ``calibration_fraction``, whose features come from the older part's history only, with a
-    separate correction per category within each history-size bin (Mondrian CQR; cells with few
-    calibration rows fall back to the bin, then to all rows).  Working in log space makes the
+    separate correction per category within each history-size bin (Mondrian CQR; a cell with
+    fewer than 200 calibration rows falls back to its bin, a bin with fewer than 100 to all
+    rows: in small cells the finite-sample quantile over-covers).  Working in log space makes the
     width proportional to the amount's scale.  The sign comes from ``Type`` (Expense negative,
     Income positive) or, for transfers and unknown types, from the history: the share of
     money-out rows of the account and merchant, else of the merchant on any account, else of
@@ -106,13 +111,17 @@ class AmountModel(TitansModel):
         Share of the most recent training rows used to calibrate the interval and the shrinkage.
     drift_margin : float
         Share of the miscoverage budget ``1 - coverage`` held back because the future drifts
-        from the calibration period (0.1 calibrates a 90% interval at 91%).
+        from the calibration period (0.05 calibrates a 90% interval at 90.5%).
     horizon_days, origin_step_days : int
         Length of the window after each training forecast origin, and spacing of the origins.
     max_iter, learning_rate, min_samples_leaf :
         ``HistGradientBoostingRegressor`` settings.
+    max_rows : int
+        Cap on the history rows the boosting models learn from: beyond it, the full histories
+        of a random subset of accounts (the statistics used when scoring still come from every
+        row).  Keeps the fit on a million-row store to about a minute.
     random_state : int
-        Seed of the boosting models.
+        Seed of the boosting models and of the account subset.
     """
 
     model_type: ClassVar[str] = "amount"
@@ -121,12 +130,13 @@ class AmountModel(TitansModel):
         self,
         coverage: float = 0.9,
         calibration_fraction: float = 0.25,
-        drift_margin: float = 0.1,
+        drift_margin: float = 0.05,
         horizon_days: int = 120,
         origin_step_days: int = 30,
         max_iter: int = 100,
         learning_rate: float = 0.1,
         min_samples_leaf: int = 20,
+        max_rows: int = 100_000,
         random_state: int = 0,
     ) -> None:
         self.coverage = coverage
@@ -137,6 +147,7 @@ class AmountModel(TitansModel):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.min_samples_leaf = min_samples_leaf
+        self.max_rows = max_rows
         self.random_state = random_state
 
     # -- features ---------------------------------------------------------------------------------
@@ -208,6 +219,8 @@ class AmountModel(TitansModel):
             raise TrainingDataError(f"coverage must be between 0 and 1, got {self.coverage}")
         if min(self.horizon_days, self.origin_step_days) < 1:
             raise TrainingDataError("horizon_days and origin_step_days must be at least 1")
+        if self.max_rows < _MIN_ROWS:
+            raise TrainingDataError(f"max_rows must be at least {_MIN_ROWS}, got {self.max_rows}")
         work = working_frame(frame, need_amount=True, what="amount model training", training=True)
         if len(work) < _MIN_ROWS:
             raise TrainingDataError(
@@ -218,10 +231,11 @@ class AmountModel(TitansModel):
         self.calibration_: dict[str, float] = {"global": 0.0}
         self.shrink_ = 1.0
         self.shrinks_: dict[str, float] = {}
-        split = _split_date(work, self.calibration_fraction)
-        bounds = self._fit_calibrated(work, split, alpha) if split is not None else None
+        learn = _cap_rows(work, self.max_rows, self.random_state)
+        split = _split_date(learn, self.calibration_fraction)
+        bounds = self._fit_calibrated(learn, split, alpha) if split is not None else None
 
-        rows, features = self._examples(work)
+        rows, features = self._examples(learn)
         target = rows["_log"] - features["ref"]
         self.median_model_ = self._median_model(features, target)
         if bounds is None:
@@ -288,7 +302,7 @@ class AmountModel(TitansModel):
         # hold back part of the miscoverage budget for drift between calibration and use
         level = self.coverage + self.drift_margin * (1.0 - self.coverage)
         calibration = {"global": _conformal_quantile(scores, level)}
-        for keys, minimum in ((bin_keys, 30), (cell_keys, 50)):
+        for keys, minimum in ((bin_keys, _MIN_BIN_ROWS), (cell_keys, _MIN_CELL_ROWS)):
             for key, rows in pd.Series(np.arange(len(keys))).groupby(keys):
                 if len(rows) >= minimum:
                     calibration[str(key)] = _conformal_quantile(scores[rows.to_numpy()], level)
@@ -552,6 +566,21 @@ def _attach(work: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> pd.Data
     merged = work.merge(table, on=keys, how="left", sort=False)
     merged.index = work.index
     return merged
+
+
+def _cap_rows(work: pd.DataFrame, cap: int, seed: int) -> pd.DataFrame:
+    """At most about ``cap`` rows of a date-sorted working frame: the whole histories of
+    accounts taken in a random order while they fit (the most recent ``cap`` rows when a
+    single account is larger), so every kept pair keeps its full history."""
+    if len(work) <= cap:
+        return work
+    sizes = work["_account"].value_counts(sort=False)
+    order = sizes.iloc[np.random.default_rng(seed).permutation(len(sizes))]
+    chosen = order.index[(order.cumsum() <= cap).to_numpy()]
+    if len(chosen) == 0:
+        single: pd.DataFrame = work[(work["_account"] == order.index[0]).to_numpy()]
+        return single.tail(cap).reset_index(drop=True)
+    return work[work["_account"].isin(chosen)].reset_index(drop=True)
 
 
 def _split_date(work: pd.DataFrame, fraction: float) -> pd.Timestamp | None:
