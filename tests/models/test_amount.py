@@ -146,3 +146,19 @@ def test_rows_with_only_date_account_description_and_type(
     assert (out["predicted_amount"].to_numpy()[~expense] > 0).all()
     assert (out["lower"] <= out["predicted_amount"]).all()
     assert (out["predicted_amount"] <= out["upper"]).all()
+
+
+def test_max_fit_rows_samples_only_above_the_cap(
+    fitted: AmountModel, berka: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    train, test = berka
+    roomy = AmountModel(max_iter=60, max_fit_rows=10**9).fit(train)
+    pd.testing.assert_frame_equal(
+        roomy.predict(test).drop(columns="model_version"),
+        fitted.predict(test).drop(columns="model_version"),
+    )
+    capped = AmountModel(max_iter=60, max_fit_rows=300).fit(train)
+    out = capped.predict(test)
+    assert out["predicted_amount"].notna().all()
+    assert (out["lower"] <= out["predicted_amount"]).all()
+    assert (out["predicted_amount"] <= out["upper"]).all()

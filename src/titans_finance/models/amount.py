@@ -111,8 +111,12 @@ class AmountModel(TitansModel):
         Length of the window after each training forecast origin, and spacing of the origins.
     max_iter, learning_rate, min_samples_leaf :
         ``HistGradientBoostingRegressor`` settings.
+    max_fit_rows : int
+        Most training examples one boosting model is fitted on; above it, a uniform random
+        sample (the median model's weighted resample draws this many).  Boosting on binned
+        features learns no more from millions of near-identical examples, and costs rows.
     random_state : int
-        Seed of the boosting models.
+        Seed of the boosting models and the samples.
     """
 
     model_type: ClassVar[str] = "amount"
@@ -127,6 +131,7 @@ class AmountModel(TitansModel):
         max_iter: int = 100,
         learning_rate: float = 0.1,
         min_samples_leaf: int = 20,
+        max_fit_rows: int = 100_000,
         random_state: int = 0,
     ) -> None:
         self.coverage = coverage
@@ -137,6 +142,7 @@ class AmountModel(TitansModel):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.min_samples_leaf = min_samples_leaf
+        self.max_fit_rows = max_fit_rows
         self.random_state = random_state
 
     # -- features ---------------------------------------------------------------------------------
@@ -226,10 +232,7 @@ class AmountModel(TitansModel):
         self.median_model_ = self._median_model(features, target)
         if bounds is None:
             logger.warning("amount model: too few rows to calibrate intervals; using raw quantiles")
-            bounds = (
-                self._model(alpha).fit(features, target),
-                self._model(1.0 - alpha).fit(features, target),
-            )
+            bounds = self._bound_models(features, target, alpha)
         self.low_model_, self.high_model_ = bounds
         self.cutoff_ = work["_date"].iloc[-1] + pd.Timedelta(days=1)
         self.history_ = HistoryTables.build(work, self.cutoff_)
@@ -270,9 +273,21 @@ class AmountModel(TitansModel):
     ]:
         """Lower, upper and median models fitted on the proper (older) training rows."""
         target = rows["_log"] - features["ref"]
-        low = self._model(alpha).fit(features, target)
-        high = self._model(1.0 - alpha).fit(features, target)
+        low, high = self._bound_models(features, target, alpha)
         return low, high, self._median_model(features, target)
+
+    def _bound_models(
+        self, features: pd.DataFrame, target: pd.Series, alpha: float
+    ) -> tuple[HistGradientBoostingRegressor, HistGradientBoostingRegressor]:
+        """The ``alpha`` and ``1 - alpha`` quantile models, on at most ``max_fit_rows`` rows."""
+        if len(features) > self.max_fit_rows:
+            rng = np.random.default_rng(self.random_state)
+            rows = np.sort(rng.choice(len(features), size=self.max_fit_rows, replace=False))
+            features, target = features.iloc[rows], target.iloc[rows]
+        return (
+            self._model(alpha).fit(features, target),
+            self._model(1.0 - alpha).fit(features, target),
+        )
 
     def _calibrate(
         self,
@@ -315,7 +330,8 @@ class AmountModel(TitansModel):
     ) -> HistGradientBoostingRegressor:
         """The point model, fitted on rows resampled in proportion to their weight (the same
         objective as a weighted fit; sample weights make sklearn's quantile boosting slow)."""
-        rows = _weighted_sample(_weights(features), self.random_state)
+        size = min(len(features), self.max_fit_rows)
+        rows = _weighted_sample(_weights(features), self.random_state, size)
         return self._model(0.5).fit(features.iloc[rows], target.iloc[rows])
 
     def _model(self, quantile: float) -> HistGradientBoostingRegressor:
@@ -569,10 +585,10 @@ def _weights(features: pd.DataFrame) -> np.ndarray:
     return np.asarray((np.expm1(reference.clip(0.0, 30.0)) + 1.0) ** _WEIGHT_POWER)
 
 
-def _weighted_sample(weight: np.ndarray, seed: int) -> np.ndarray:
-    """As many row positions as rows, drawn with replacement in proportion to ``weight``."""
+def _weighted_sample(weight: np.ndarray, seed: int, size: int) -> np.ndarray:
+    """``size`` row positions drawn with replacement in proportion to ``weight``."""
     rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(len(weight), size=len(weight), p=weight / weight.sum()))
+    return np.sort(rng.choice(len(weight), size=size, p=weight / weight.sum()))
 
 
 def _best_shrink(features: pd.DataFrame, target: np.ndarray, correction: np.ndarray) -> float:
