@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import Engine
 from tests.factories import synthetic_frame
 
 from titans_finance import domain as d
@@ -15,8 +16,10 @@ from titans_finance.models.catalog import MODEL_CLASSES, MODEL_NAMES, UnknownMod
 from titans_finance.models.category import CategoryModel
 from titans_finance.training import (
     evaluate_model,
+    load_training_data,
     load_training_frame,
     primary_metric,
+    recent_days,
     time_split,
     train_model,
 )
@@ -91,6 +94,47 @@ def test_load_training_frame_from_an_empty_store(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(TrainingDataError, match="titans ingest"):
         load_training_frame(settings, None)
+
+
+def test_recent_days_keeps_whole_recent_days() -> None:
+    days = pd.to_datetime(["2024-01-01"] * 3 + ["2024-01-02"] * 3 + ["2024-01-03"] * 2)
+    frame = pd.DataFrame({d.DATE: days, "k": range(8)})
+    assert recent_days(frame, 5)["k"].tolist() == [3, 4, 5, 6, 7]
+    assert recent_days(frame, 4)["k"].tolist() == [6, 7]  # 2024-01-02 does not fit whole
+    assert recent_days(frame, 1)["k"].tolist() == [6, 7]  # the latest day, even above the cap
+    assert recent_days(frame, 0) is frame and recent_days(frame, 8) is frame
+
+
+def _export(path: Path, frame: pd.DataFrame) -> Path:
+    frame.assign(**{d.DATE: frame[d.DATE].dt.strftime("%Y-%m-%d")}).to_csv(path, index=False)
+    return path
+
+
+def test_load_training_data_reads_the_recent_window_of_a_file(tmp_path: Path) -> None:
+    source = _export(tmp_path / "history.csv", synthetic_frame(200))  # two rows a day
+    data = load_training_data(Settings(), source, max_rows=51)
+    assert data.source_rows == 200 and len(data.frame) == 50
+    assert data.since == "2024-03-16"
+    assert data.frame[d.DATE].min() == pd.Timestamp("2024-03-16")
+    assert data.frame[d.MERCHANT].notna().all()  # merchants named, as an import names them
+    whole = load_training_data(Settings(), source, max_rows=0)
+    assert len(whole.frame) == 200 and whole.since is None
+
+
+def test_load_training_data_reads_only_the_window_of_the_store(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    from titans_finance.ingest.pipeline import ingest_file
+    from titans_finance.storage.repository import recent_days_start
+
+    source = _export(tmp_path / "history.csv", synthetic_frame(200))
+    ingest_file(engine, source)
+    assert recent_days_start(engine, 200) is None
+    settings = Settings(database_url=database_url, train_max_rows=51)
+    data = load_training_data(settings)
+    assert data.source_rows == 200 and len(data.frame) == 50 and data.since == "2024-03-16"
+    from_file = load_training_data(settings, source)
+    assert sorted(data.frame[d.DESCRIPTION]) == sorted(from_file.frame[d.DESCRIPTION])
 
 
 def test_cashflow_training_leaves_scheduled_payments_out(tmp_path: Path) -> None:

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     monitor_interval_seconds: int = Field(default=300, ge=0)
     monitor_max_rows: int = Field(default=20_000, ge=1)
     monitor_forecast_days: int = Field(default=30, ge=1, le=366)
+    #: training reads the most recent whole days holding at most this many rows (0: every row)
+    train_max_rows: int = Field(default=200_000, ge=0)
     dashboard_api_key: SecretStr | None = None
     # Set by `titans serve --workers N` for its workers (prometheus-client multiprocess mode).
     prometheus_multiproc_dir: Path | None = Field(

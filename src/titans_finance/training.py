@@ -211,32 +211,102 @@ def _record(
     result.run_id = record.run_id
 
 
-def load_training_frame(settings: Settings, data: Path | None = None) -> pd.DataFrame:
+@dataclass
+class TrainingData:
+    """The rows training reads, and how many the source held."""
+
+    frame: pd.DataFrame
+    source_rows: int
+    #: first date of the window when rows were left out (the source held more than the cap)
+    since: str | None = None
+
+
+def recent_days(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
+    """The rows of the most recent whole days holding at most ``max_rows`` rows (at least the
+    latest day); ``frame`` itself when it fits or ``max_rows`` is 0.  Needs a datetime Date."""
+    if max_rows <= 0 or len(frame) <= max_rows:
+        return frame
+    days = frame[d.DATE].dt.normalize().to_numpy()
+    # the (max_rows + 1)-th most recent day: every row dated after it fits in the window
+    beyond = np.partition(days, len(days) - max_rows - 1)[len(days) - max_rows - 1]
+    keep = days > beyond
+    if not keep.any():
+        keep = days == days.max()
+    window: pd.DataFrame = frame.loc[keep].reset_index(drop=True)
+    return window
+
+
+def _read_training_file(path: Path, max_rows: int) -> TrainingData:
+    """A file as a model frame: read and validated as an import is, cut to the recent window,
+    then merchants named for the kept rows only (no fingerprints or balance checks: nothing is
+    stored)."""
+    from titans_finance.errors import InputFileError
+    from titans_finance.ingest.pipeline import to_model_frame
+    from titans_finance.ingest.readers import read_file
+    from titans_finance.ingest.validate import validate_frame
+    from titans_finance.merchants import normalize_merchants
+
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    result = read_file(path)
+    valid, invalid = validate_frame(result.frame)
+    rejected = len(result.rejects) + len(invalid)
+    if rejected:
+        logger.warning("%s: %d rows rejected", path, rejected)
+    frame = to_model_frame(valid)
+    del valid, result
+    window = recent_days(frame, max_rows)
+    since = None if len(window) == len(frame) else window[d.DATE].min().date().isoformat()
+    window[d.MERCHANT] = normalize_merchants(window[d.DESCRIPTION])
+    return TrainingData(window, len(frame), since)
+
+
+def load_training_data(
+    settings: Settings, data: Path | None = None, max_rows: int | None = None
+) -> TrainingData:
     """Training data: a file in any supported layout (``data``) or the store's transactions
-    (with user category corrections applied)."""
+    (with user category corrections applied), limited to the most recent whole days holding at
+    most ``max_rows`` rows (default ``settings.train_max_rows``; 0: every row).  From the store
+    only the window is read, so memory stays bounded by the cap, not the store's size."""
+    cap = settings.train_max_rows if max_rows is None else max_rows
     if data is not None:
-        from titans_finance.ingest.pipeline import load_frame
-
-        return load_frame(Path(data))
+        return _read_training_file(Path(data), cap)
+    from titans_finance.domain import TransactionFilter
     from titans_finance.storage.db import get_engine
-    from titans_finance.storage.repository import load_transactions
+    from titans_finance.storage.repository import (
+        count_transactions,
+        load_transactions,
+        recent_days_start,
+    )
 
-    frame = load_transactions(get_engine(settings.database_url))
+    engine = get_engine(settings.database_url)
+    start = recent_days_start(engine, cap) if cap > 0 else None
+    frame = load_transactions(engine, TransactionFilter(date_from=start))
     if frame.empty:
         raise TrainingDataError(
             "the store has no transactions to train on; import some with `titans ingest FILE` "
             "or train from a file with `--data FILE`"
         )
-    return frame
+    if start is None:
+        return TrainingData(frame, len(frame))
+    return TrainingData(frame, count_transactions(engine), start.isoformat())
+
+
+def load_training_frame(settings: Settings, data: Path | None = None) -> pd.DataFrame:
+    """The frame of :func:`load_training_data`."""
+    return load_training_data(settings, data).frame
 
 
 __all__ = [
     "HOLDOUT_FRACTION",
     "TrainResult",
+    "TrainingData",
     "evaluate_model",
+    "load_training_data",
     "load_training_frame",
     "new_model",
     "primary_metric",
+    "recent_days",
     "time_split",
     "train_model",
 ]

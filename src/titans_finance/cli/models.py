@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from titans_finance.errors import TitansError, ValidationError
@@ -32,7 +40,12 @@ _ALL = "all"
 
 def _progress(target: Console) -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=target
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=target,
     )
 
 
@@ -65,7 +78,7 @@ def train(
     ),
 ) -> None:
     """Train models on a time-ordered hold-out, refit on all rows, save and record in MLflow."""
-    from titans_finance.training import load_training_frame, train_model
+    from titans_finance.training import load_training_data, train_model
 
     settings, target = _settings_and_dir(models_dir)
     names = _model_names(model)
@@ -73,22 +86,23 @@ def train(
     failures: list[tuple[str, TitansError]] = []
     with _progress(console) as progress:
         task = progress.add_task("loading training data", total=None)
-        frame = load_training_frame(settings, data)
+        clock = _StageLines(progress.console, "data")
+        clock("loading")
+        loaded = load_training_data(settings, data)
+        frame = loaded.frame
+        clock.finish()
+        _print_window(progress.console, len(frame), loaded.source_rows, loaded.since)
+        progress.update(task, description="training", total=len(names), completed=0)
         for name in names:
-            progress.update(task, description=f"{name}: starting")
+            clock = _StageLines(progress.console, name)
 
-            def on_stage(stage: str, name: str = name) -> None:
+            def on_stage(stage: str, name: str = name, clock: _StageLines = clock) -> None:
+                clock(stage)
                 progress.update(task, description=f"{name}: {stage}")
 
             try:
                 results.append(
-                    train_model(
-                        name,
-                        frame,
-                        target,
-                        settings=settings,
-                        on_stage=on_stage,
-                    )
+                    train_model(name, frame, target, settings=settings, on_stage=on_stage)
                 )
             except TitansError as exc:
                 if model != _ALL:
@@ -99,10 +113,49 @@ def train(
                     raise
                 logger.debug("training %s failed", name, exc_info=True)
                 failures.append((name, TitansError(f"{type(exc).__name__}: {exc}")))
+            clock.finish()
+            progress.advance(task)
         progress.remove_task(task)
     _print_training(results, failures, len(frame))
     if failures and not results:
         raise typer.Exit(failures[0][1].exit_code)
+
+
+class _StageLines:
+    """Prints ``<model>: <stage> <seconds> s`` as each stage of one model ends (what a log or
+    a bench reads when no live progress bar is shown)."""
+
+    def __init__(self, target: Console, name: str) -> None:
+        self.target, self.name = target, name
+        self.stage: str | None = None
+        self.started = self.model_started = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        self._end_stage()
+        self.stage, self.started = stage, time.perf_counter()
+
+    def _end_stage(self) -> None:
+        if self.stage is not None:
+            seconds = time.perf_counter() - self.started
+            self.target.print(f"{self.name}: {self.stage} {seconds:.1f} s", highlight=False)
+
+    def finish(self) -> None:
+        """End the current stage and print the model's total."""
+        self._end_stage()
+        self.stage = None
+        total = time.perf_counter() - self.model_started
+        self.target.print(f"{self.name}: total {total:.1f} s", highlight=False)
+
+
+def _print_window(target: Console, rows: int, source_rows: int, since: str | None) -> None:
+    if since is None:
+        target.print(f"training on all {rows} transactions", highlight=False)
+    else:
+        target.print(
+            f"training on the {rows} most recent of {source_rows} transactions (since {since}; "
+            "TITANS_TRAIN_MAX_ROWS)",
+            highlight=False,
+        )
 
 
 def _print_training(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -287,6 +287,22 @@ def load_transactions(engine: Engine, flt: TransactionFilter | None = None) -> p
     return frame
 
 
+def recent_days_start(engine: Engine, max_rows: int) -> date | None:
+    """First date of the most recent whole days holding at most ``max_rows`` transactions
+    (always at least the latest day); None when every transaction fits.  Two indexed queries:
+    the rows are not read."""
+    with engine.connect() as conn:
+        beyond = conn.execute(
+            select(Transaction.date).order_by(Transaction.date.desc()).offset(max_rows).limit(1)
+        ).scalar_one_or_none()
+        if beyond is None:
+            return None
+        after = conn.execute(
+            select(func.min(Transaction.date)).where(Transaction.date > beyond)
+        ).scalar_one_or_none()
+    return after if after is not None else beyond
+
+
 def count_transactions(engine: Engine, flt: TransactionFilter | None = None) -> int:
     """How many transactions match the filter (ignoring limit/offset)."""
     stmt = _apply_filter(
@@ -461,6 +477,7 @@ __all__ = [
     "list_rejects",
     "list_rules",
     "load_transactions",
+    "recent_days_start",
     "set_budget",
     "set_category",
     "store_version",
