@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from titans_finance.errors import TitansError, ValidationError
@@ -17,6 +16,7 @@ from titans_finance.models.catalog import PREDICTABLE
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.progress import Progress
 
     from titans_finance.config import Settings
     from titans_finance.domain import CategoryRule
@@ -31,6 +31,8 @@ _ALL = "all"
 
 
 def _progress(target: Console) -> Progress:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     return Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=target
     )
