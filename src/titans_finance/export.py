@@ -1,18 +1,23 @@
 """Spreadsheet-safe CSV: every CSV the project writes escapes formula-looking cells.
 
 `escape_cell` is the one rule (for ``csv.writer`` rows and anything else written cell by cell);
-`escape_formulas` applies it to a frame once per distinct value, and `export_csv` writes a frame.
+`escape_formulas` applies it to a frame once per distinct value, `export_csv` writes a frame and
+`write_rows` streams rows (no pandas: a small command stays fast).
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 # A cell that a spreadsheet would read as a formula (or as a hidden control prefix).
 _FORMULA_START = re.compile(r"^[=+\-@\t\r]")
@@ -38,6 +43,8 @@ def escape_cell(value: Any) -> Any:
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with `escape_cell` applied to every text (object) cell."""
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype != object:
@@ -65,4 +72,16 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     escape_formulas(frame).to_csv(path, index=False)
 
 
-__all__ = ["escape_cell", "escape_formulas", "export_csv", "write_csv"]
+def write_rows(header: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> int:
+    """Stream ``rows`` as CSV under ``header``, every cell through `escape_cell`, cells as
+    `export_csv` writes them (None -> empty, money as a float); returns the row count."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    count = 0
+    for row in rows:
+        writer.writerow([escape_cell(float(v) if isinstance(v, Decimal) else v) for v in row])
+        count += 1
+    return count
+
+
+__all__ = ["escape_cell", "escape_formulas", "export_csv", "write_csv", "write_rows"]

@@ -92,3 +92,32 @@ def test_no_drift_between_tables_and_migrations(bare_url: str) -> None:
 def test_the_chain_has_one_head_from_the_first_revision() -> None:
     assert FIRST_REVISION in known_revisions()
     assert head_revision() in known_revisions()
+
+
+def test_revisions_read_as_text_agree_with_alembic() -> None:
+    # get_engine checks the store's revision without importing Alembic: same answer
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert head_revision() == scripts.get_current_head()
+    assert known_revisions() == {script.revision for script in scripts.walk_revisions()}
+
+
+def test_get_engine_upgrades_an_older_store_and_refuses_a_newer_one(bare_url: str) -> None:
+    from titans_finance.errors import StorageError
+    from titans_finance.storage.db import get_engine
+
+    engine = create_db_engine(bare_url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, FIRST_REVISION)
+    get_engine.cache_clear()
+    assert current_revision(get_engine(bare_url)) == head_revision()
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    get_engine.cache_clear()
+    with pytest.raises(StorageError, match=r"9999_from_the_future.*newer Titans"):
+        get_engine(bare_url)
+    get_engine.cache_clear()
+    engine.dispose()

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from titans_finance.errors import InputFileError, TitansError
@@ -47,6 +46,8 @@ def ingest(
     ),
 ) -> None:
     """Import export files; re-importing adds nothing, bad rows are rejected with a reason."""
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
     from titans_finance.config import get_settings
     from titans_finance.ingest.pipeline import ingest_file
     from titans_finance.storage.db import get_engine

@@ -10,14 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from titans_finance.errors import TitansError, ValidationError
@@ -25,6 +17,7 @@ from titans_finance.models.catalog import PREDICTABLE
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.progress import Progress
 
     from titans_finance.config import Settings
     from titans_finance.domain import CategoryRule
@@ -39,6 +32,15 @@ _ALL = "all"
 
 
 def _progress(target: Console) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -100,18 +100,16 @@ def export_transactions(
     """Export matching transactions to CSV, escaped against spreadsheet formula injection."""
     from titans_finance import domain as d
     from titans_finance.config import get_settings
-    from titans_finance.export import export_csv
+    from titans_finance.export import write_rows
     from titans_finance.storage.db import get_engine
-    from titans_finance.storage.repository import load_transactions
+    from titans_finance.storage.repository import iter_transactions
 
     engine = get_engine(get_settings().database_url)
-    frame = load_transactions(
-        engine, _filter(date_from, date_to, account, category, type_, text, None)
-    )
-    frame[d.DATE] = frame[d.DATE].dt.date
     columns = ["id", *d.CANONICAL_COLUMNS, d.BALANCE, d.MERCHANT]
-    output.write_text(export_csv(frame[columns]), encoding="utf-8")
-    console.print(f"wrote {len(frame)} transactions to {output}")
+    flt = _filter(date_from, date_to, account, category, type_, text, None)
+    with output.open("w", encoding="utf-8", newline="") as out:
+        count = write_rows(columns, iter_transactions(engine, columns, flt), out)
+    console.print(f"wrote {count} transactions to {output}")
 
 
 def register(app: typer.Typer) -> None:

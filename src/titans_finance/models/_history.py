@@ -147,17 +147,28 @@ def group_table(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFram
 def attach(work: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Left-join a statistics table (unique on ``keys``) onto a copy of the working frame,
     keeping row order: one hash lookup per row, then one take per column."""
-    if len(keys) == 1:
-        positions = pd.Index(table[keys[0]]).get_indexer(work[keys[0]])
-    else:
-        positions = pd.MultiIndex.from_frame(table[keys]).get_indexer(
-            pd.MultiIndex.from_frame(work[keys])
-        )
-    extra = table.drop(columns=keys).reset_index(drop=True).reindex(positions)
-    out = work.copy(deep=False)  # new columns only: the caller's frame is left as it was
-    for column in extra.columns:
-        out[column] = extra[column].to_numpy()
-    return out
+    return attach_all(work, [(table, keys)])
+
+
+def attach_all(
+    work: pd.DataFrame, tables: Sequence[tuple[pd.DataFrame, list[str]]]
+) -> pd.DataFrame:
+    """`attach` of several tables in one concatenation (the caller's frame is left as it
+    was): on a million rows, growing a wide frame table by table costs more than the lookups.
+    A column already in ``work`` (or in an earlier table) is replaced."""
+    extra: dict[str, np.ndarray] = {}
+    for table, keys in tables:
+        if len(keys) == 1:
+            positions = pd.Index(table[keys[0]]).get_indexer(work[keys[0]])
+        else:
+            positions = pd.MultiIndex.from_frame(table[keys]).get_indexer(
+                pd.MultiIndex.from_frame(work[keys])
+            )
+        looked_up = table.drop(columns=keys).reset_index(drop=True).reindex(positions)
+        for column in looked_up.columns:
+            extra[column] = looked_up[column].to_numpy()
+    kept = work.drop(columns=work.columns.intersection(list(extra)))
+    return pd.concat([kept, pd.DataFrame(extra, index=work.index)], axis=1, copy=False)
 
 
 def prior_stats(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFrame:
@@ -189,6 +200,7 @@ def prior_stats(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFram
 __all__ = [
     "MAD_TO_SIGMA",
     "attach",
+    "attach_all",
     "group_table",
     "prior_stats",
     "require_columns",

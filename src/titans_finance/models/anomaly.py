@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -19,6 +21,7 @@ from titans_finance.frame import to_float
 from titans_finance.models._history import (
     MAD_TO_SIGMA,
     attach,
+    attach_all,
     group_table,
     prior_stats,
     single_threaded,
@@ -49,6 +52,8 @@ _IF_FEATURES: tuple[str, ...] = (
     "weekday",
     "log_gap",
 )
+#: the context columns `_features` reads
+_FEATURE_INPUTS = ["n", "level", "_is_cash", "_sign", "_date", "am_last_date"]
 _AM = ["_account", "_merchant"]
 _AC = ["_account", "_category"]
 _A = ["_account"]
@@ -99,30 +104,38 @@ _MONOTONE = {
 
 def _amount_signals(ctx: pd.DataFrame, global_median: float) -> pd.DataFrame:
     """The "larger than usual" signals the combiner weighs, all in log-magnitude units."""
-    log = ctx["_log"].to_numpy(dtype=float)
-    out = pd.DataFrame(index=ctx.index)
-    out["log"] = log
-    out["z_pred"] = np.clip(ctx["z_pred"].to_numpy(dtype=float), -30, 30)
-    out["z"] = np.clip(ctx["z"].to_numpy(dtype=float), -30, 30)
-    out["z_std"] = np.clip(ctx["z_std"].to_numpy(dtype=float), -30, 30)
-    out["excess"] = np.clip(ctx["excess"].to_numpy(dtype=float), -15, 15)
-    out["over_account_max"] = log - ctx["a_max"].to_numpy(dtype=float)
-    out["over_account_median"] = log - ctx["a_median"].to_numpy(dtype=float)
-    out["over_cash_max"] = np.where(
-        ctx["_is_cash"].to_numpy(dtype=bool), log - ctx["cash_max"].to_numpy(dtype=float), np.nan
-    )
-    out["over_global"] = log - global_median
-    out["over_category_q99"] = log - ctx["k_q99"].to_numpy(dtype=float)
-    out["over_category_max"] = log - ctx["k_max"].to_numpy(dtype=float)
-    out["over_inflow"] = log - ctx["a_inflow"].to_numpy(dtype=float)
-    out["over_balance"] = log - ctx["a_balance"].to_numpy(dtype=float)
-    out["log_n"] = np.log1p(ctx["n"].to_numpy(dtype=float))
-    out["level"] = ctx["level"].to_numpy(dtype=float)
-    out["is_cash"] = ctx["_is_cash"].to_numpy(dtype=float)
-    out["sign"] = ctx["_sign"].to_numpy(dtype=float)
-    out["pred_scale"] = ctx["pred_scale"].to_numpy(dtype=float)
-    # a missing reference (no cash history, no balance) means "nothing to be larger than"
-    return out.replace([np.inf, -np.inf], np.nan).fillna(-20.0)
+
+    def column(name: str) -> np.ndarray:
+        return ctx[name].to_numpy(dtype=float)
+
+    log = column("_log")
+    signals = {
+        "log": log,
+        "z_pred": np.clip(column("z_pred"), -30, 30),
+        "z": np.clip(column("z"), -30, 30),
+        "z_std": np.clip(column("z_std"), -30, 30),
+        "excess": np.clip(column("excess"), -15, 15),
+        "over_account_max": log - column("a_max"),
+        "over_account_median": log - column("a_median"),
+        "over_cash_max": np.where(
+            ctx["_is_cash"].to_numpy(dtype=bool), log - column("cash_max"), np.nan
+        ),
+        "over_global": log - global_median,
+        "over_category_q99": log - column("k_q99"),
+        "over_category_max": log - column("k_max"),
+        "over_inflow": log - column("a_inflow"),
+        "over_balance": log - column("a_balance"),
+        "log_n": np.log1p(column("n")),
+        "level": column("level"),
+        "is_cash": column("_is_cash"),
+        "sign": column("_sign"),
+        "pred_scale": column("pred_scale"),
+    }
+    # one float block, filled in place: a missing reference (no cash history, no balance)
+    # means "nothing to be larger than"
+    values = np.column_stack(list(signals.values()))
+    values[~np.isfinite(values)] = -20.0
+    return pd.DataFrame(values, index=ctx.index, columns=list(signals), copy=False)
 
 
 def _repeat_keys(work: pd.DataFrame, *, same_amount: bool = True) -> pd.DataFrame:
@@ -177,6 +190,20 @@ def risk_levels(score: np.ndarray, threshold: float) -> np.ndarray:
         [d.RiskLevel.LOW.value, d.RiskLevel.MEDIUM.value, d.RiskLevel.HIGH.value],
         d.RiskLevel.CRITICAL.value,
     )
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is scored: the two lists per row of
+    reasons (millions of small objects) otherwise trigger repeated full collections over the
+    whole heap, which cost more than the scoring (nothing scored here forms cycles)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _money(values: np.ndarray) -> list[str]:
@@ -567,10 +594,9 @@ class AnomalyModel(TitansModel):
 
     def _context(self, work: pd.DataFrame) -> pd.DataFrame:
         """Attach the fitted statistics and compute deviation measures (vectorised)."""
-        work = attach(work, self.am_, _AM)
-        work = attach(work, self.ac_, _AC)
-        work = attach(work, self.account_, _A)
-        work = attach(work, self.cash_, _A)
+        work = attach_all(
+            work, [(self.am_, _AM), (self.ac_, _AC), (self.account_, _A), (self.cash_, _A)]
+        )
         work = self._levels(work)
         work = attach(work, self.category_, ["_ckey"])
         return self._scaled(work, own_spread=True)
@@ -642,9 +668,14 @@ class AnomalyModel(TitansModel):
             scores[column] = np.where(kind == code, np.maximum(values, floor_by_size), values)
 
         # unusual pattern around the amount, counted only as far as the amount is above usual
-        rank = self._isolation(ctx)
         above = _ramp(ctx["z_pred"].to_numpy(dtype=float), 0.0, 2.0)
-        scores[PATTERN] = self.isolation_weight * _ramp(rank, self.contamination_rank, 1.0) * above
+        pattern = np.zeros(len(ctx))
+        # the forest only where the amount is above usual: elsewhere its weight is 0
+        counted = np.flatnonzero(above > 0)
+        if len(counted):
+            rank = self._isolation(ctx[_FEATURE_INPUTS].iloc[counted])
+            pattern[counted] = _ramp(rank, self.contamination_rank, 1.0) * above[counted]
+        scores[PATTERN] = self.isolation_weight * pattern
         return scores, ctx
 
     @staticmethod
@@ -704,7 +735,7 @@ class AnomalyModel(TitansModel):
 
     # -- predict ----------------------------------------------------------------------------------
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        with single_threaded():
+        with single_threaded(), _gc_paused():
             return self._predict_impl(frame)
 
     def _predict_impl(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from titans_finance.errors import ConfigurationError, StorageError
 
 logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_VERSION_TABLE = "alembic_version"
+_REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
 
 
 def _normalise_url(url: str) -> str:
@@ -57,8 +61,25 @@ def create_db_engine(url: str) -> Engine:
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    """The process-wide engine for ``url``, migrated to the latest schema on first use."""
+    """The process-wide engine for ``url``, migrated to the latest schema on first use.
+
+    A store already at the latest revision costs one query and no Alembic import (a small
+    command stays fast); anything else (empty, older, newer, unreachable) goes through
+    `migrate`, which upgrades it or raises a clear error.
+    """
     engine = create_db_engine(url)
+    try:
+        revision = current_revision(engine)
+    except DBAPIError:
+        revision = None  # unreachable or unreadable: `migrate` says so in one line
+    else:
+        if revision == head_revision():
+            return engine
+    if revision is not None and revision not in known_revisions():
+        raise StorageError(
+            f"the database is at schema revision {revision!r}, which this installation does "
+            "not know (written by a newer Titans Finance?); upgrade titans-finance"
+        )
     migrate(engine)
     return engine
 
@@ -77,12 +98,13 @@ def check_connection(engine: Engine) -> None:
 
 def current_revision(bind: Engine | Connection) -> str | None:
     """The Alembic revision the database is at (None for an empty, unmigrated database)."""
-    from alembic.runtime.migration import MigrationContext
-
-    if isinstance(bind, Connection):
-        return MigrationContext.configure(bind).get_current_revision()
-    with bind.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            return current_revision(connection)
+    if not inspect(bind).has_table(_VERSION_TABLE):
+        return None
+    rows = bind.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalars().all()
+    return str(rows[0]) if len(rows) == 1 else None
 
 
 def migrate(engine: Engine) -> None:
@@ -117,22 +139,35 @@ def alembic_config() -> Any:
     return config
 
 
+@lru_cache(maxsize=1)
+def _revision_graph() -> dict[str, tuple[str, ...]]:
+    """Each migration's revision and the revisions it revises, read from the migration files
+    as text: the same answer as Alembic's script directory (a test checks it) without
+    importing Alembic, which costs a small command most of its time."""
+    graph: dict[str, tuple[str, ...]] = {}
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        revision = _REVISION.search(source)
+        down = _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            raise ConfigurationError(f"migration {path.name} names no revision")
+        graph[revision.group(1)] = tuple(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    return graph
+
+
 def known_revisions() -> set[str]:
     """Every schema revision this installation's migrations know."""
-    from alembic.script import ScriptDirectory
-
-    return {
-        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
-    }
+    return set(_revision_graph())
 
 
 def head_revision() -> str:
-    """The latest schema revision."""
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The latest schema revision (the one no other migration revises)."""
+    graph = _revision_graph()
+    revised = {down for downs in graph.values() for down in downs}
+    heads = sorted(set(graph) - revised)
+    if len(heads) != 1:
+        raise ConfigurationError(f"the migrations have {len(heads)} heads: {', '.join(heads)}")
+    return heads[0]
 
 
 def schema_tables(engine: Engine) -> list[str]:

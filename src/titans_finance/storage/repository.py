@@ -6,20 +6,23 @@ Bulk transaction loads live in `titans_finance.storage.bulk`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Engine, Select, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from titans_finance import domain as d
 from titans_finance.domain import TransactionFilter
 from titans_finance.errors import NotFoundError, ValidationError
-from titans_finance.frame import to_float
 from titans_finance.patterns import compile_rule_regex
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 from titans_finance.storage.tables import (
     Account,
     AnomalyFeedback,
@@ -203,6 +206,8 @@ def _month_is(month: str | None) -> Any:
 
 def list_budgets(engine: Engine) -> pd.DataFrame:
     """Budgets as a frame: category, month (None = every month), amount (float)."""
+    import pandas as pd
+
     with engine.connect() as conn:
         rows = conn.execute(select(Budget.category, Budget.month, Budget.amount)).all()
     return pd.DataFrame(
@@ -262,12 +267,7 @@ def _apply_filter(stmt: Select[Any], flt: TransactionFilter) -> Select[Any]:
     return stmt
 
 
-def load_transactions(engine: Engine, flt: TransactionFilter | None = None) -> pd.DataFrame:
-    """Transactions as a canonical frame (Date as datetime64, Amount/Balance as float).
-
-    User category corrections are already applied (they update the stored category).
-    """
-    flt = flt or TransactionFilter()
+def _transactions_query(flt: TransactionFilter) -> Select[Any]:
     stmt = _apply_filter(_select_transactions(), flt)
     if flt.sort not in _SORTABLE:
         raise ValidationError(f"cannot sort by {flt.sort!r}; choose one of {sorted(_SORTABLE)}")
@@ -278,6 +278,19 @@ def load_transactions(engine: Engine, flt: TransactionFilter | None = None) -> p
         if flt.limit < 0 or flt.offset < 0:
             raise ValidationError("limit and offset must not be negative")
         stmt = stmt.limit(flt.limit).offset(flt.offset)
+    return stmt
+
+
+def load_transactions(engine: Engine, flt: TransactionFilter | None = None) -> pd.DataFrame:
+    """Transactions as a canonical frame (Date as datetime64, Amount/Balance as float).
+
+    User category corrections are already applied (they update the stored category).
+    """
+    import pandas as pd
+
+    from titans_finance.frame import to_float
+
+    stmt = _transactions_query(flt or TransactionFilter())
     with engine.connect() as conn:
         result = conn.execute(stmt)
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -301,6 +314,19 @@ def recent_days_start(engine: Engine, max_rows: int) -> date | None:
             select(func.min(Transaction.date)).where(Transaction.date > beyond)
         ).scalar_one_or_none()
     return after if after is not None else beyond
+
+
+def iter_transactions(
+    engine: Engine, columns: Sequence[str], flt: TransactionFilter | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of `load_transactions` as tuples of ``columns`` (dates as dates, money as
+    Decimal), streamed from the database in chunks: an export of any size, without pandas."""
+    stmt = _transactions_query(flt or TransactionFilter())
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=5000).execute(stmt)
+        positions = [list(result.keys()).index(column) for column in columns]
+        for row in result:
+            yield tuple(row[i] for i in positions)
 
 
 def count_transactions(engine: Engine, flt: TransactionFilter | None = None) -> int:
@@ -470,6 +496,7 @@ __all__ = [
     "count_transactions",
     "delete_rule",
     "get_transaction",
+    "iter_transactions",
     "list_accounts",
     "list_anomaly_feedback",
     "list_budgets",
