@@ -496,7 +496,7 @@ class CashflowModel(TitansModel):
                 break
             state = self._build_state(past.reset_index(drop=True), descriptions)
             window = work[(work["_date"] > cut) & (work["_date"] <= cut + pd.Timedelta(days=30))]
-            acc = pd.Index(state.accounts).get_indexer(window["_account"].astype(str))
+            acc = pd.Index(state.accounts).get_indexer(pd.Index(window["_account"].astype(str)))
             day = (window["_date"] - cut).dt.days.to_numpy() - 1
             ok = acc >= 0
             flows = np.zeros((len(state.accounts), 30))
@@ -591,7 +591,8 @@ class CashflowModel(TitansModel):
         features = self.state_.features
         structural = features[:, 0] + features[:, 1]
         chosen = features[:, self.feature_mask_]
-        boost = self.boost_.predict(chosen) if getattr(self, "boost_", None) is not None else 0.0
+        booster = getattr(self, "boost_", None)
+        boost = booster.predict(chosen) if booster is not None else 0.0
         return np.asarray(coef[0] + chosen @ coef[1:] + boost - structural, dtype=np.float64)
 
     def forecast(
@@ -830,7 +831,7 @@ class _Cut:
 def _below_zero_input(lowest: np.ndarray, spread: np.ndarray) -> np.ndarray:
     """Input of the Platt scaling of P(below zero): the lowest forecast balance in standard
     deviations of the forecast (clipped: far above zero is all the same)."""
-    return np.clip(lowest / np.maximum(spread, 1.0), -10.0, 10.0)
+    return np.asarray(np.clip(lowest / np.maximum(spread, 1.0), -10.0, 10.0), dtype=np.float64)
 
 
 def _start_balances(work: pd.DataFrame, acc_idx: np.ndarray, n_accounts: int) -> np.ndarray:
