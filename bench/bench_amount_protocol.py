@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -100,6 +101,8 @@ def main() -> None:
         [("held-out (report only)", True)] if args.held_out else []
     )
     result: dict[str, object] = {
+        "command": " ".join(["uv run python bench/bench_amount_protocol.py", *sys.argv[1:]]),
+        "load_average_at_start": [round(v, 1) for v in os.getloadavg()],
         "accounts_per_group": args.accounts,
         "drift_margin": args.drift_margin,
         "groups": {},
