@@ -168,7 +168,10 @@ def attach_all(
         for column in looked_up.columns:
             extra[column] = looked_up[column].to_numpy()
     kept = work.drop(columns=work.columns.intersection(list(extra)))
-    return pd.concat([kept, pd.DataFrame(extra, index=work.index)], axis=1, copy=False)
+    # copy=False: no consolidating copy of the wide result (the stubs lack the argument)
+    return pd.concat(  # type: ignore[call-overload,no-any-return]
+        [kept, pd.DataFrame(extra, index=work.index)], axis=1, copy=False
+    )
 
 
 def prior_stats(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFrame:
