@@ -19,29 +19,31 @@ from titans_finance.serving import ModelService
 
 # Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in the thread
 # pool, which costs a thread hop per dependency per request.
-def _state(request: Request) -> AppState:
+def app_state(request: Request) -> AppState:
+    """The app's state, read straight off the request (no dependency resolution: the
+    single-prediction routes, the hottest ones, take ``request: Request`` and call this)."""
     state: AppState = request.app.state.titans
     return state
 
 
 async def get_state(request: Request) -> AppState:
     """The app's state."""
-    return _state(request)
+    return app_state(request)
 
 
 async def get_settings_dep(request: Request) -> Settings:
     """The settings this app was built with."""
-    return _state(request).settings
+    return app_state(request).settings
 
 
 async def get_engine_dep(request: Request) -> Engine:
     """The store's engine (503 when the database is unreachable)."""
-    return await run_in_threadpool(_state(request).engine)
+    return await run_in_threadpool(app_state(request).engine)
 
 
 async def get_models(request: Request) -> ModelService:
     """The model service, with rules and anomaly feedback fresh from the store."""
-    state = _state(request)
+    state = app_state(request)
     if state.store_stale():
         await run_in_threadpool(state.sync_store)
     return state.models
@@ -162,6 +164,7 @@ __all__ = [
     "StateDep",
     "WriteDep",
     "api_routes",
+    "app_state",
     "declared_scope",
     "get_engine_dep",
     "get_key_identity",

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -277,12 +278,28 @@ class PredictionCache:
         return removed
 
 
-class BodySizeLimit:
-    """Request body limit per path: 413 on a declared Content-Length over the limit, and while
-    streaming for bodies without one (chunked).
+# A JSON \u0000 escape that is not itself an escaped backslash followed by "u0000".
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_NUL_IN_REQUEST = "request: NUL characters (\\u0000) are not allowed in text"
+_NUL_IN_BODY = "body: NUL characters (\\u0000) are not allowed in text"
 
+
+def _json_error(status_code: int, message: str) -> JSONResponse:
+    return JSONResponse({"detail": message, "success": False}, status_code=status_code)
+
+
+class RequestGuard:
+    """What every request must pass before routing, checked once in pure ASGI:
+
+    * the body limit per path: 413 on a declared Content-Length over the limit, and while
+      streaming for bodies without one (chunked);
+    * no NUL character in the path, the query or a JSON body (422): PostgreSQL text cannot hold
+      one, so it is refused before any route runs.
+
+    JSON bodies are read here whole (they are parsed whole anyway) and handed on; uploads stream.
     FastAPI's own ``max_body_size`` answers in plain text from outside the exception handlers;
-    this keeps every 413 a JSON error like all the others.
+    this keeps every 413 a JSON error like all the others.  A route dependency did the NUL
+    check before; as one it cost every request a dependency resolution and a parsed URL.
     """
 
     def __init__(self, app: Any, default_limit: int, path_limits: dict[str, int]) -> None:
@@ -299,18 +316,23 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.path_limits.get(scope["path"], self.default_limit)
+        path: str = scope["path"]
+        if b"%00" in scope.get("query_string", b"") or "\x00" in path or "%00" in path:
+            await _json_error(422, _NUL_IN_REQUEST)(scope, receive, send)
+            return
+        limit = self.path_limits.get(path, self.default_limit)
+        is_json = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 declared = int(value) if value.isdigit() else 0
                 if declared > limit:
-                    response = JSONResponse(
-                        {"detail": self._message(declared, limit), "success": False},
-                        status_code=413,
-                    )
-                    await response(scope, receive, send)
+                    await _json_error(413, self._message(declared, limit))(scope, receive, send)
                     return
-                break
+            elif name == b"content-type":
+                is_json = value.startswith(b"application/json")
+        if is_json:
+            await self._json_body(scope, receive, send, limit)
+            return
         received = 0
 
         async def limited_receive() -> Any:
@@ -325,11 +347,41 @@ class BodySizeLimit:
 
         await self.app(scope, limited_receive, send)
 
+    async def _json_body(self, scope: Any, receive: Any, send: Any, limit: int) -> None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before sending its body
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await _json_error(413, self._message(None, limit))(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if b"\x00" in body or (b"\\u0000" in body and _JSON_NUL.search(body)):
+            await _json_error(422, _NUL_IN_BODY)(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
 
 __all__ = [
-    "BodySizeLimit",
     "PredictionCache",
     "RateDecision",
     "RateLimiter",
     "RedisConnection",
+    "RequestGuard",
 ]

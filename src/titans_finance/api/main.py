@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,10 +20,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from titans_finance.api.deps import MissingScope, api_routes, declared_scope, read_unless_public
 from titans_finance.api.limits import (
-    BodySizeLimit,
     PredictionCache,
     RateLimiter,
     RedisConnection,
+    RequestGuard,
 )
 from titans_finance.api.metrics import Metrics, MetricsMiddleware
 from titans_finance.api.openapi import document_errors
@@ -49,7 +48,7 @@ from titans_finance.api.routes import (
 from titans_finance.api.security import TOKEN_PATHS, AuthMiddleware, resolve_api_keys
 from titans_finance.api.state import AppState
 from titans_finance.config import Settings, get_settings
-from titans_finance.errors import ConfigurationError, StorageError, TitansError, ValidationError
+from titans_finance.errors import ConfigurationError, StorageError, TitansError
 from titans_finance.models.catalog import MODEL_NAMES
 from titans_finance.models.signing import SigningPolicy
 from titans_finance.monitoring.collector import MonitoringCollector
@@ -189,21 +188,6 @@ async def _database_refused_value(request: Request, exc: Exception) -> JSONRespo
     )
 
 
-# A JSON \u0000 escape that is not itself an escaped backslash followed by "u0000".
-_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
-
-
-async def _refuse_nul(request: Request) -> None:
-    """422 for a NUL character in the path, the query or a JSON body: PostgreSQL text cannot
-    hold one, so it is refused before any route runs."""
-    if "%00" in request.url.query or "\x00" in request.url.path or "%00" in request.url.path:
-        raise ValidationError("request: NUL characters (\\u0000) are not allowed in text")
-    if request.headers.get("content-type", "").startswith("application/json"):
-        body = await request.body()
-        if b"\x00" in body or _JSON_NUL.search(body):
-            raise ValidationError("body: NUL characters (\\u0000) are not allowed in text")
-
-
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
@@ -288,7 +272,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         debug=False,
-        dependencies=[Depends(_refuse_nul)],
     )
     app.state.titans = state
     state.metrics.registry.register(MonitoringCollector(state.monitor, refresh=state.model_health))
@@ -301,11 +284,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DataError, _database_refused_value)
     app.add_exception_handler(Exception, _unexpected_error)
 
+    # Routers are matched in order: the single predictions, the busiest routes, come first.
+    app.include_router(predict.router)
     app.include_router(health.live_router)
     app.include_router(health.router)
     app.include_router(health.metrics_router)
     state.metrics.registry.register(PipelineCollector(state.engine))
-    for module in (predict, models, recurring, insights, rules, budgets, imports, store, pipeline):
+    for module in (models, recurring, insights, rules, budgets, imports, store, pipeline):
         app.include_router(module.router)
     app.include_router(auth.router)
     app.include_router(access.keys_router)
@@ -329,9 +314,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     check_route_scopes(app)
 
-    # Added innermost first: Metrics -> CORS -> GZip -> Auth -> BodySizeLimit -> routes.
+    # Added innermost first: Metrics -> CORS -> GZip -> Auth -> RequestGuard -> routes.
     app.add_middleware(
-        BodySizeLimit,
+        RequestGuard,
         default_limit=settings.max_body_bytes,
         path_limits={"/transactions/import": upload_limit},
     )

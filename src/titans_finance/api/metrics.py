@@ -57,10 +57,29 @@ class Metrics:
             multiprocess_mode="livemin",
         )
 
+        # Labelled children by label values: `labels()` takes a lock and checks its arguments
+        # on every call, a few percent of a cached prediction.
+        self._observed: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._predicted: dict[str, Any] = {}
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one finished request."""
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._observed.get(key)
+        if children is None:
+            children = self._observed[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def predicted(self, model: str, rows: int = 1) -> None:
+        """Count ``rows`` rows scored by ``model``."""
+        child = self._predicted.get(model)
+        if child is None:
+            child = self._predicted[model] = self.predictions.labels(model)
+        child.inc(rows)
 
     def set_models(self, loaded: Mapping[str, bool]) -> None:
         """Publish which models are loaded."""

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pydantic_core
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from titans_finance import domain as d
 from titans_finance.api import schemas as s
-from titans_finance.api.deps import ModelsDep, ReadDep, StateDep
+from titans_finance.api.deps import ModelsDep, ReadDep, StateDep, app_state
 from titans_finance.api.limits import PredictionCache
 from titans_finance.api.state import AppState
 from titans_finance.errors import StorageError, TitansError, ValidationError
@@ -68,7 +68,7 @@ async def predict_single(state: AppState, kind: str, record: dict[str, Any]) -> 
             result = await state.batcher(kind).submit(key, record)
             if shared_key is not None and cache is not None:
                 await cache.set(shared_key, result)
-    state.metrics.predictions.labels(kind).inc()
+    state.metrics.predicted(kind)
     return result
 
 
@@ -96,10 +96,10 @@ def explain_anomaly(is_anomaly: bool, risk_level: str, reasons: list[str]) -> st
     response_model=s.CategoryResponse,
     summary="Predict a transaction's category",
 )
-async def predict_category(body: s.CategoryRequest, state: StateDep, principal: ReadDep) -> Any:
+async def predict_category(body: s.CategoryRequest, request: Request, principal: ReadDep) -> Any:
     """Category with calibrated confidence and alternatives; user rules take precedence."""
     principal.require_account(body.account, required=False)
-    r = await predict_single(state, "category", body.record())
+    r = await predict_single(app_state(request), "category", body.record())
     return {
         "success": True,
         "prediction": r.get("predicted_category"),
@@ -114,12 +114,12 @@ async def predict_category(body: s.CategoryRequest, state: StateDep, principal: 
 
 
 @router.post("/amount", response_model=s.AmountResponse, summary="Predict a transaction's amount")
-async def predict_amount(body: s.AmountRequest, state: StateDep, principal: ReadDep) -> Any:
+async def predict_amount(body: s.AmountRequest, request: Request, principal: ReadDep) -> Any:
     """Expected amount with its 90% interval."""
     principal.require_account(body.account, required=False)
     record = body.record()
     record["amount"] = None  # the amount is what is predicted
-    r = await predict_single(state, "amount", record)
+    r = await predict_single(app_state(request), "amount", record)
     return {
         "success": True,
         "predicted_amount": r.get("predicted_amount"),
@@ -130,10 +130,10 @@ async def predict_amount(body: s.AmountRequest, state: StateDep, principal: Read
 
 
 @router.post("/anomaly", response_model=s.AnomalyResponse, summary="Check a transaction")
-async def predict_anomaly(body: s.AnomalyRequest, state: StateDep, principal: ReadDep) -> Any:
+async def predict_anomaly(body: s.AnomalyRequest, request: Request, principal: ReadDep) -> Any:
     """Anomaly score (0..1), flag, risk level and plain-word reasons."""
     principal.require_account(body.account, required=False)
-    r = await predict_single(state, "anomaly", body.record())
+    r = await predict_single(app_state(request), "anomaly", body.record())
     reasons = [str(x) for x in (r.get("reasons") or [])]
     is_anomaly = bool(r.get("is_anomaly"))
     risk = str(r.get("risk_level") or d.RiskLevel.LOW.value)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
 import streamlit as st
 
 from titans_finance import domain as d
@@ -16,23 +19,39 @@ from titans_finance.dashboard.state import (
     get_client,
 )
 
+RECENT_ROWS = 15
+
+
+def facts_of(frame: pd.DataFrame, _excluded: list[str]) -> dict[str, Any]:
+    """What the page shows besides the charts: categories, currency, row count and the latest
+    transactions (for `state.derived`: on 1M rows each is a pass over a column that a rerun
+    should not repeat)."""
+    recent = frame.nlargest(RECENT_ROWS, [d.DATE, "id"]) if "id" in frame else frame.tail(0)
+    return {
+        "categories": categories_of(frame),
+        "currency": currency_of(frame),
+        "rows": len(frame),
+        "recent": recent[[d.DATE, d.DESCRIPTION, d.CATEGORY, d.ACCOUNT, d.AMOUNT]],
+    }
+
 
 def main() -> None:
     """Render the overview page."""
     st.title(":material/dashboard: Overview")
     client = get_client()
     with st.spinner("Loading transactions…"):
-        frame = all_transactions_or_stop(client)
-    excluded = excluded_categories(categories_of(frame))
+        all_transactions_or_stop(client)  # stops the page on an empty store
+    facts = derived(client, "overview_facts", facts_of)
+    excluded = excluded_categories(facts["categories"])
     summary = derived(client, "summary", charts.summary_of, excluded=excluded)
-    currency = currency_of(frame)
+    currency = facts["currency"]
     st.caption(
-        f"{len(frame):,} transactions from {summary['date_from']} to {summary['date_to']}"
+        f"{facts['rows']:,} transactions from {summary['date_from']} to {summary['date_to']}"
         + (f" · left out: {', '.join(excluded)}" if excluded else "")
     )
 
     cols = st.columns(5)
-    cols[0].metric("Transactions", f"{len(frame):,}")
+    cols[0].metric("Transactions", f"{facts['rows']:,}")
     cols[1].metric("Income", p.money(summary["income"], currency))
     cols[2].metric("Expenses", p.money(summary["expenses"], currency))
     cols[3].metric("Net", p.money(summary["net"], currency, signed=True))
@@ -58,9 +77,8 @@ def main() -> None:
     st.plotly_chart(charts.monthly_income_expenses(summary["by_month"]), key="monthly")
 
     st.subheader("Recent activity")
-    recent = frame.sort_values([d.DATE, "id"], ascending=False).head(15)
     st.dataframe(
-        recent[[d.DATE, d.DESCRIPTION, d.CATEGORY, d.ACCOUNT, d.AMOUNT]],
+        facts["recent"],
         hide_index=True,
         column_config={
             d.DATE: st.column_config.DateColumn(format="YYYY-MM-DD"),
