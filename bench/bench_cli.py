@@ -56,16 +56,23 @@ def main() -> None:
         "load_average_before": os.getloadavg(),
     }
     with tempfile.TemporaryDirectory() as tmp:
-        cwd = Path(tmp)
-        env = {**os.environ, "TITANS_DATABASE_URL": f"sqlite:///{cwd / 'empty.db'}"}
-        for src in trees.values():  # create (migrate) the empty store, warm the file cache
-            _run_once(src, COMMANDS["titans transactions export (empty store)"], env, cwd)
+        # one empty store per tree: a store migrated by a newer tree is refused by an older one
+        cwds = {tree: Path(tmp) / str(i) for i, tree in enumerate(trees)}
+        envs = {
+            tree: {**os.environ, "TITANS_DATABASE_URL": f"sqlite:///{cwd / 'empty.db'}"}
+            for tree, cwd in cwds.items()
+        }
+        for tree, src in trees.items():  # create (migrate) the empty store, warm the file cache
+            cwds[tree].mkdir()
+            _run_once(
+                src, COMMANDS["titans transactions export (empty store)"], envs[tree], cwds[tree]
+            )
         results: dict[str, dict[str, dict[str, float]]] = {}
         for name, command in COMMANDS.items():
             samples: dict[str, list[tuple[float, float]]] = {tree: [] for tree in trees}
             for _ in range(args.runs):
                 for tree, src in trees.items():
-                    samples[tree].append(_run_once(src, command, env, cwd))
+                    samples[tree].append(_run_once(src, command, envs[tree], cwds[tree]))
             results[name] = {
                 tree: {
                     "median_wall_s": round(statistics.median(w for w, _ in runs), 3),
