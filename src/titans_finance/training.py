@@ -237,24 +237,12 @@ def recent_days(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
 
 
 def _read_training_file(path: Path, max_rows: int) -> TrainingData:
-    """A file as a model frame: read and validated as an import is, cut to the recent window,
-    then merchants named for the kept rows only (no fingerprints or balance checks: nothing is
-    stored)."""
-    from titans_finance.errors import InputFileError
-    from titans_finance.ingest.pipeline import to_model_frame
-    from titans_finance.ingest.readers import read_file
-    from titans_finance.ingest.validate import validate_frame
+    """A file as a model frame (`read_model_frame`: nothing is stored), cut to the recent
+    window, then merchants named for the kept rows only."""
+    from titans_finance.ingest.pipeline import read_model_frame
     from titans_finance.merchants import normalize_merchants
 
-    if not path.is_file():
-        raise InputFileError(f"{path}: no such file")
-    result = read_file(path)
-    valid, invalid = validate_frame(result.frame)
-    rejected = len(result.rejects) + len(invalid)
-    if rejected:
-        logger.warning("%s: %d rows rejected", path, rejected)
-    frame = to_model_frame(valid)
-    del valid, result
+    frame = read_model_frame(path)
     window = recent_days(frame, max_rows)
     since = None if len(window) == len(frame) else window[d.DATE].min().date().isoformat()
     window[d.MERCHANT] = normalize_merchants(window[d.DESCRIPTION])

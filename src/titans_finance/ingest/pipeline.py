@@ -198,6 +198,29 @@ def remember_layout(engine: Engine, prepared: PreparedFile, account: str | None)
     return True
 
 
+def read_model_frame(
+    path: Path,
+    *,
+    file_format: str = "auto",
+    account: str | None = None,
+    mapping: Path | Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """A file read and validated as an import reads it, as a model frame without merchants
+    (no database involved, and none of what only storing needs: fingerprints, balance checks,
+    the file's digest).  Rejected rows are dropped (logged); raises InputFileError if
+    unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    mapping_spec: Any = load_mapping(mapping) if isinstance(mapping, Path | str) else mapping
+    result = read_file(path, format=file_format, account=account, mapping=mapping_spec)
+    frame, invalid = validate_frame(result.frame)
+    rejected = len(result.rejects) + len(invalid)
+    if rejected:
+        logger.warning("%s: %d rows rejected", path, rejected)
+    return to_model_frame(frame)
+
+
 def load_frame(
     path: Path,
     *,
@@ -205,14 +228,14 @@ def load_frame(
     account: str | None = None,
     mapping: Path | Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """A file as a canonical frame for training or scoring (no database involved).
+    """A file as a canonical frame for training or scoring (no database involved): the rows of
+    `read_model_frame` with their merchants named.
 
     Date becomes datetime64, Amount and Balance floats; rejected rows are dropped (logged).
     """
-    prepared = prepare_file(path, file_format=file_format, account=account, mapping=mapping)
-    if prepared.rejects:
-        logger.warning("%s: %d rows rejected", path, len(prepared.rejects))
-    return to_model_frame(prepared.frame)
+    frame = read_model_frame(path, file_format=file_format, account=account, mapping=mapping)
+    frame[d.MERCHANT] = normalize_merchants(frame[d.DESCRIPTION])
+    return frame
 
 
 def to_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -313,6 +336,7 @@ __all__ = [
     "ingest_file",
     "load_frame",
     "prepare_file",
+    "read_model_frame",
     "remember_layout",
     "to_model_frame",
 ]

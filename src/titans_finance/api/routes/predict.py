@@ -198,7 +198,7 @@ def predict_cashflow(body: s.CashflowRequest, state: StateDep, principal: ReadDe
         raise type(exc)(
             f"account {body.account!r}: no cash-flow forecast is available for this account"
         ) from None
-    state.metrics.predictions.labels("cashflow").inc(body.forecast_days)
+    state.metrics.predicted("cashflow", body.forecast_days)
     return {
         "success": True,
         "forecast": _forecast_rows(result.daily),
@@ -254,7 +254,7 @@ def _score_anomalies(state: AppState, frame: pd.DataFrame, out: pd.DataFrame) ->
             full = np.full(len(frame), None, dtype=object)
             full[rows] = values
             out[column] = full
-    state.metrics.predictions.labels("anomaly").inc(len(rows))
+    state.metrics.predicted("anomaly", len(rows))
 
 
 def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
@@ -272,7 +272,7 @@ def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
             out["confidence_level"] = cat["confidence_level"].astype(str).to_numpy()
         out["category_source"] = cat["source"].astype(str).to_numpy()
         versions["category"] = service.models.version("category")
-        state.metrics.predictions.labels("category").inc(n)
+        state.metrics.predicted("category", n)
     if body.predict_amounts:
         amount_frame = frame.assign(**{d.AMOUNT: np.nan})
         amt = service.predict_amount(amount_frame)
@@ -281,7 +281,7 @@ def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
             if src in amt:
                 out[dst] = pd.to_numeric(amt[src]).to_numpy()
         versions["amount"] = service.models.version("amount")
-        state.metrics.predictions.labels("amount").inc(n)
+        state.metrics.predicted("amount", n)
     if body.detect_anomalies:
         _score_anomalies(state, frame, out)
         versions["anomaly"] = service.models.version("anomaly")
