@@ -40,10 +40,20 @@ if [ -n "$missing" ]; then
 fi
 
 as_root mkdir -p "$CACHE_DIR"
+# One stack run at a time on a machine: runs share the project name, the image tags and the
+# dockerd a run may start and stop, so a second run waits for the first instead of breaking it.
+LOCK_FILE="$CACHE_DIR/test-stack.lock"
+as_root touch "$LOCK_FILE"
+as_root chmod 666 "$LOCK_FILE"
+exec 9>>"$LOCK_FILE"
+if ! flock -n 9; then
+  say "another make test-stack holds $LOCK_FILE; waiting for it"
+  flock 9
+fi
 STARTED_DOCKERD=""
 if ! as_root "$DOCKER" info >/dev/null 2>&1; then
   say "starting dockerd"
-  as_root sh -c "nohup /usr/sbin/dockerd >'$CACHE_DIR/dockerd.log' 2>&1 & echo \$! >'$CACHE_DIR/dockerd.pid'"
+  as_root sh -c "nohup /usr/sbin/dockerd >'$CACHE_DIR/dockerd.log' 2>&1 9>&- & echo \$! >'$CACHE_DIR/dockerd.pid'"
   STARTED_DOCKERD=$(cat "$CACHE_DIR/dockerd.pid")
   for _ in $(seq 1 60); do as_root "$DOCKER" info >/dev/null 2>&1 && break; sleep 0.5; done
   as_root "$DOCKER" info >/dev/null 2>&1 || { echo "FATAL: dockerd did not start; see $CACHE_DIR/dockerd.log" >&2; exit 1; }
