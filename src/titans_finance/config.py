@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from titans_finance.domain import MAX_HORIZON_DAYS
 from titans_finance.errors import ConfigurationError
 
 # Database back-ends the store supports (URL scheme before any ``+driver``).
@@ -71,7 +72,7 @@ class Settings(BaseSettings):
     monitor_window_days: int = Field(default=90, ge=1, le=3650)
     monitor_interval_seconds: int = Field(default=300, ge=0)
     monitor_max_rows: int = Field(default=20_000, ge=1)
-    monitor_forecast_days: int = Field(default=30, ge=1, le=366)
+    monitor_forecast_days: int = Field(default=30, ge=1, le=MAX_HORIZON_DAYS)
     #: training reads the most recent whole days holding at most this many rows (0: every row)
     train_max_rows: int = Field(default=200_000, ge=0)
     dashboard_api_key: SecretStr | None = None

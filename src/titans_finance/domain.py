@@ -70,6 +70,7 @@ MIN_DATE: Final = dt.date(1900, 1, 1)
 MAX_DATE: Final = dt.date(2100, 12, 31)  # the API's upper bound; ingest allows up to today + 1y
 MAX_ABS_AMOUNT: Final = Decimal("1e12")
 MAX_DESCRIPTION: Final = 500
+MAX_HORIZON_DAYS: Final = 366  # forecasts and upcoming recurring payments: up to a year ahead
 
 # Fields of a prediction request record, in key order (also the serving LRU cache key order);
 # the API's schemas, serving.records and the dashboard's HTTP client all use this one list.

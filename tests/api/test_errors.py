@@ -36,6 +36,7 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("POST", "/predict/cashflow", {"forecast_days": -1}, 422, "forecast_days"),
     ("POST", "/predict/cashflow", {"forecast_days": 0}, 422, "forecast_days"),
     ("POST", "/predict/cashflow", {"forecast_days": 100000}, 422, "forecast_days"),
+    ("POST", "/predict/cashflow", {"forecast_days": 367}, 422, "forecast_days"),
     ("POST", "/predict/cashflow", {"forecast_days": "soon"}, 422, "forecast_days"),
     ("POST", "/predict/cashflow", {"forecast_days": 2.5}, 422, "forecast_days"),
     ("POST", "/predict/batch", {"transactions": []}, 422, "transactions"),

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from tests.factories import SEED_AMOUNT, SEED_ANOMALY, SEED_CATEGORY
 
+from titans_finance import domain as d
+
 
 def test_category_seed_example(client: TestClient) -> None:
     response = client.post("/predict/category", json=SEED_CATEGORY)
@@ -86,6 +88,12 @@ def test_cashflow_forecast(client: TestClient) -> None:
     assert {"total_inflow", "total_outflow", "net_cashflow", "lowest_balance"} <= set(summary)
     assert 0.0 <= summary["probability_below_zero"] <= 1.0
     assert body["historical"] is None
+
+
+def test_cashflow_forecasts_as_far_as_the_model_allows(client: TestClient) -> None:
+    response = client.post("/predict/cashflow", json={"forecast_days": d.MAX_HORIZON_DAYS})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["forecast"]) == d.MAX_HORIZON_DAYS
 
 
 def test_cashflow_for_one_account_with_history(client: TestClient) -> None:

@@ -250,7 +250,9 @@ class CashflowRequest(BaseModel):
         json_schema_extra={"examples": [{"forecast_days": 30, "include_historical": False}]},
     )
 
-    forecast_days: int = Field(30, ge=1, le=365, description="Days ahead (1..365)")
+    forecast_days: int = Field(
+        30, ge=1, le=d.MAX_HORIZON_DAYS, description=f"Days ahead (1..{d.MAX_HORIZON_DAYS})"
+    )
     include_historical: bool = Field(False, description="Also return the last 90 days observed")
     account: str | None = Field(None, max_length=100)
 

@@ -37,7 +37,7 @@ from titans_finance.models.recurring import RecurringModel
 
 logger = logging.getLogger(__name__)
 
-MAX_HORIZON_DAYS = 366
+MAX_HORIZON_DAYS = d.MAX_HORIZON_DAYS
 ALL_ACCOUNTS = "ALL"
 DAILY_COLUMNS = [
     "date",

@@ -30,7 +30,7 @@ def list_recurring(
     state: StateDep,
     principal: ReadDep,
     active_only: bool = False,
-    upcoming_days: Annotated[int, Query(ge=0, le=366)] = 0,
+    upcoming_days: Annotated[int, Query(ge=0, le=d.MAX_HORIZON_DAYS)] = 0,
 ) -> dict[str, Any]:
     """Subscriptions, bills and salaries with period, typical amount and next expected date.
 
