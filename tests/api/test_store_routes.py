@@ -178,3 +178,17 @@ def test_recurring_streams(store_client: TestClient) -> None:
     paycheck = [s for s in body["streams"] if s["category"] and "paycheck" in s["category"].lower()]
     assert paycheck and paycheck[0]["period"] == "biweekly"
     assert all({"date", "expected_amount"} <= set(u) for u in body["upcoming"])
+
+
+def test_listed_transactions_carry_the_files_mcc(store_client: TestClient) -> None:
+    csv = (
+        "Date,Description,Amount,MCC\n2024-01-02,KROGER 55,-12.00,5411\n2024-01-03,RENT,-900.00,\n"
+    )
+    _import(store_client, csv.encode())
+    items = store_client.get("/transactions").json()["items"]  # newest first
+    assert [(item["description"], item["mcc"]) for item in items] == [
+        ("RENT", None),
+        ("KROGER 55", "5411"),
+    ]
+    one = store_client.get(f"/transactions/{items[1]['id']}").json()
+    assert one["mcc"] == "5411"

@@ -443,6 +443,7 @@ class TransactionPublic(BaseModel):
     currency: str | None = None
     balance: float | None = None
     merchant: str | None = None
+    mcc: str | None = Field(None, description="Merchant category code, when the file carried one")
 
 
 class TransactionPage(Response):

@@ -247,6 +247,7 @@ _PUBLIC_COLUMNS = {
     d.CURRENCY: "currency",
     d.BALANCE: "balance",
     d.MERCHANT: "merchant",
+    d.MCC: "mcc",
 }
 
 
