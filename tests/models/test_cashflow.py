@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -256,3 +256,41 @@ def test_year_ago_net_enters_the_correction_once_allowed() -> None:
     assert model.boost_ is None
     daily = model.forecast(30, by_account=True).daily
     assert (daily["balance_lower"] <= daily["balance_upper"]).all()
+
+
+def _staggered_households(bonus: float, n_accounts: int = 40) -> pd.DataFrame:
+    """Steady household accounts opened a week apart, up to 2024-12-31, where every account's
+    August and October 2024 salaries come with a one-off ``bonus`` (two of the six months after
+    the calibration cut-offs share a common shock)."""
+    parts = []
+    for i in range(n_accounts):
+        part = household_frame(
+            start=date(2023, 11, 1), months=14, account=f"acct-{i}", seed=i, with_balance=False
+        )
+        parts.append(part[part["Date"] >= pd.Timestamp("2023-11-01") + pd.Timedelta(weeks=i)])
+    frame = pd.concat(parts, ignore_index=True)
+    salary = frame[
+        (frame["Description"] == "ACME CORP PAYROLL") & frame["Date"].dt.month.isin([8, 10])
+    ]
+    extra = salary.assign(Amount=bonus, Description="ANNUAL BONUS", merchant="Acme Bonus")
+    return pd.concat([frame, extra], ignore_index=True).sort_values("Date", ignore_index=True)
+
+
+def test_a_shock_common_to_some_cut_offs_does_not_bias_the_forecast() -> None:
+    params = {"n_simulations": 60, "min_calibration_samples": 100}
+    calm = CashflowModel(**params).fit(_staggered_households(0.0))  # type: ignore[arg-type]
+    shocked = CashflowModel(**params).fit(_staggered_households(2000.0))  # type: ignore[arg-type]
+    intercepts = shocked.cut_intercepts_
+    assert intercepts is not None and len(intercepts) == 6
+    assert shocked.correction_coef_ is not None
+    assert shocked.correction_coef_[0] == pytest.approx(np.median(intercepts))
+    # cut-offs 1..6 months back: the months after 09-30 and 07-31 got the bonus
+    assert set(np.argsort(intercepts)[-2:]) == {2, 4}
+    assert intercepts[[2, 4]].min() - np.delete(intercepts, [2, 4]).max() > 1000.0
+
+    def nets(model: CashflowModel) -> pd.Series:
+        return model.forecast(30, by_account=True).daily.groupby("Account")["predicted_net"].sum()
+
+    # a steady account's next month is forecast as if the bonus months had not happened (a
+    # correction pooled over the cut-offs with one intercept moved it by half the bonus)
+    assert (nets(shocked) - nets(calm)).abs().max() < 0.25 * 2000.0

@@ -344,9 +344,13 @@ class CashflowModel(TitansModel):
         from its 90-day mean, the last 30 days' net, the account's youth (30 / (age in days +
         30); a young account's forecast is shrunk toward no change), the balance and, once
         ``min_seasonal_samples`` cut-off samples reach a year back, the net of the same 30
-        days a year earlier gives the point correction; a median-loss gradient boosting on the
-        same inputs corrects its residuals (non-linear effects, e.g. a mid-month cut-off
-        before a salary).
+        days a year earlier gives the point correction.  It has one intercept per cut-off and
+        no shared one (``_cut_effects_regression``; the slopes are shared): some months every
+        account gains or loses more than usual, and a pooled intercept would absorb a mix of
+        those shocks and bias the forecast.  The forecast, whose month's shock is unknown,
+        uses the median of the per-cut intercepts (``cut_intercepts_``).  A median-loss
+        gradient boosting on the same inputs corrects the residuals of the fit with its
+        per-cut intercepts (non-linear effects, e.g. a mid-month cut-off before a salary).
 
         The intervals are split conformal, scaled per account: a least-squares regression of
         the log absolute residual on the account's own volatility (log 30-day turnover, log
@@ -364,6 +368,7 @@ class CashflowModel(TitansModel):
         ``min_below_zero_events`` such events; otherwise the raw share of simulated paths).
         """
         self.correction_coef_: np.ndarray | None = None
+        self.cut_intercepts_: np.ndarray | None = None
         self.boost_: HistGradientBoostingRegressor | None = None
         self.feature_mask_ = np.ones(self.state_.features.shape[1], dtype=bool)
         self.scale_coef_: np.ndarray | None = None
@@ -394,10 +399,10 @@ class CashflowModel(TitansModel):
         self.feature_mask_[_YEAR_COLUMNS] = seasonal >= self.min_seasonal_samples
         self.seasonal_samples_ = seasonal
         chosen = features[:, self.feature_mask_]
-        regression = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs")
-        regression.fit(chosen, actual)
-        self.correction_coef_ = np.r_[regression.intercept_, regression.coef_]
-        linear = regression.predict(chosen)
+        intercepts, slopes = _cut_effects_regression(chosen, actual, which)
+        self.cut_intercepts_ = intercepts
+        self.correction_coef_ = np.r_[np.median(intercepts), slopes]
+        linear = intercepts[which] + chosen @ slopes
         boosted = np.zeros(len(actual))
         if self.boost_iterations > 0:
             self.boost_ = self._booster().fit(chosen, actual - linear)
@@ -826,6 +831,21 @@ class _Cut:
     actual: np.ndarray
     widths: np.ndarray
     went_below: np.ndarray
+
+
+def _cut_effects_regression(
+    features: np.ndarray, target: np.ndarray, which: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Median (LAD) regression of ``target`` on ``features`` with one intercept per calibration
+    cut-off (``which``: 0, 1, ... per sample) and no shared one: (intercepts per cut-off, shared
+    slopes).  A shock common to the accounts of one cut-off (a month when every account gains or
+    loses more than usual) goes into that cut-off's intercept, not into the slopes."""
+    n_cuts = int(which.max()) + 1
+    dummies = (which[:, None] == np.arange(n_cuts)[None, :]).astype(np.float64)
+    regression = QuantileRegressor(quantile=0.5, alpha=0.0, fit_intercept=False, solver="highs")
+    regression.fit(np.column_stack([dummies, features]), target)
+    coef = np.asarray(regression.coef_, dtype=np.float64)
+    return coef[:n_cuts], coef[n_cuts:]
 
 
 def _below_zero_input(lowest: np.ndarray, spread: np.ndarray) -> np.ndarray:
