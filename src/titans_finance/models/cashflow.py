@@ -352,10 +352,12 @@ class CashflowModel(TitansModel):
         gradient boosting on the same inputs corrects the residuals of the fit with its
         per-cut intercepts (non-linear effects, e.g. a mid-month cut-off before a salary).
 
-        The intervals are split conformal, scaled per account: a least-squares regression of
-        the log absolute residual on the account's own volatility (log 30-day turnover, log
-        spread of its rolling 30-day nets, log balance, youth, log bootstrap width) gives each
-        account a scale, pooled across accounts so that short histories borrow from the rest;
+        The intervals are split conformal, scaled per account, on the residuals of the forecast
+        as it would have been made (the median intercept and out-of-fold boosting, so a
+        cut-off's own shock counts as error): a least-squares regression of the log absolute
+        residual on the account's own volatility (log 30-day turnover, log spread of its
+        rolling 30-day nets, log balance, youth, log bootstrap width) gives each account a
+        scale, pooled across accounts so that short histories borrow from the rest;
         the ``coverage`` (plus ``drift_margin``) quantile of the residuals over that scale,
         taken per cut-off and then the median over cut-offs (one unusual month, e.g. a
         January of large cash withdrawals, does not widen every later forecast), multiplies
@@ -400,15 +402,18 @@ class CashflowModel(TitansModel):
         self.seasonal_samples_ = seasonal
         chosen = features[:, self.feature_mask_]
         intercepts, slopes = _cut_effects_regression(chosen, actual, which)
+        intercept = float(np.median(intercepts))
         self.cut_intercepts_ = intercepts
-        self.correction_coef_ = np.r_[np.median(intercepts), slopes]
+        self.correction_coef_ = np.r_[intercept, slopes]
         linear = intercepts[which] + chosen @ slopes
         boosted = np.zeros(len(actual))
         if self.boost_iterations > 0:
             self.boost_ = self._booster().fit(chosen, actual - linear)
             boosted = self._out_of_fold(chosen, actual - linear, which)
         predicted = linear + boosted
-        residual = actual - predicted
+        # the forecast does not know its month's shock (it takes the median intercept): its
+        # intervals are calibrated on what it would have said, as the boosting is out of fold
+        residual = actual - (predicted - intercepts[which] + intercept)
         positive = widths[widths > 0]
         self.width_floor_ = float(0.1 * np.median(positive)) if len(positive) else 0.0
         self.scale_fill_ = np.nan_to_num(np.nanmedian(scale, axis=0))
