@@ -54,7 +54,7 @@ def _round(value: float) -> float:
     return float(round(value, 2))
 
 
-#: Keys of `month_groups`; its other columns are first, last and `storage.aggregates.GROUP_SUMS`.
+#: Keys of `month_groups`; its other columns are first, last and `_SUMS`.
 GROUP_KEYS = ["month", d.CATEGORY, d.CURRENCY, "transfer"]
 _SUMS = ["income", "expenses", "count", "spend_count"]
 
