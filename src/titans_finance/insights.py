@@ -61,11 +61,11 @@ _SUMS = ["income", "expenses", "count", "spend_count"]
 
 def transaction_groups(frame: pd.DataFrame) -> pd.DataFrame:
     """One group per transaction, in the columns of `storage.aggregates.daily_groups` (Date,
-    Category, Currency, transfer, income, expenses, count, spend_count); no Amount, no row."""
+    Category, Currency, transfer, income, expenses, count, spend_count); rows whose Amount is
+    not a number are left out."""
     amounts = pd.to_numeric(frame.get(d.AMOUNT, pd.Series(dtype=float)), errors="coerce")
     kept = frame.loc[amounts.notna()] if len(frame) else pd.DataFrame(columns=[d.DATE])
-    amounts = amounts.astype(float)
-    amounts = amounts.loc[kept.index]
+    amounts = amounts.astype(float).loc[kept.index]
     return pd.DataFrame(
         {
             d.DATE: pd.to_datetime(kept[d.DATE]),
