@@ -6,7 +6,8 @@ a fresh process, alternating.
     uv run python bench/bench_anomaly_speed.py [--rows 1000000] [--runs 3] [--reference REF/src]
 
 Writes bench/results/anomaly_speed.json: per tree the wall and CPU seconds of the predict call
-(median, min, max), rows/s by both, peak RSS of the process, and the load average.
+(median, min, max), rows/s by both, peak RSS of the process, and the load average.  Fails
+unless both trees give the same output (scores, flags, risk levels, reasons) on the batch.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+import pandas as pd
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results" / "anomaly_speed.json"
@@ -31,9 +35,10 @@ train, test = time_split(load_berka(), BERKA_SPLIT)
 model = AnomalyModel().fit(train)
 batch = test.sample({rows}, replace=True, random_state=0).reset_index(drop=True)
 wall, cpu = time.perf_counter(), time.process_time()
-model.predict(batch)
+scored = model.predict(batch)
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+scored.to_pickle({output!r})
 print(json.dumps({{"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": peak}}))
 """
 
@@ -45,19 +50,26 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, required=True, help="src/ of the reference")
     args = parser.parse_args()
     trees = {"this checkout": BENCH.parent / "src", "reference": args.reference}
-    code = _CHILD.format(bench=str(BENCH), rows=args.rows)
     load_before = os.getloadavg()
     samples: dict[str, list[dict[str, float]]] = {tree: [] for tree in trees}
-    for _ in range(args.runs):
-        for tree, src in trees.items():
-            done = subprocess.run(
-                [sys.executable, "-c", code],
-                env={**os.environ, "PYTHONPATH": str(src)},
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            samples[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory() as scratch:
+        outputs = {tree: Path(scratch) / f"{i}.pkl" for i, tree in enumerate(trees)}
+        for _ in range(args.runs):
+            for tree, src in trees.items():
+                code = _CHILD.format(bench=str(BENCH), rows=args.rows, output=str(outputs[tree]))
+                done = subprocess.run(
+                    [sys.executable, "-c", code],
+                    env={**os.environ, "PYTHONPATH": str(src)},
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                samples[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        mine, reference = (pd.read_pickle(outputs[tree]) for tree in trees)
+        # model_version is a random id per fit
+        pd.testing.assert_frame_equal(
+            mine.drop(columns="model_version"), reference.drop(columns="model_version")
+        )
     results = {}
     for tree, runs in samples.items():
         wall = [r["wall_s"] for r in runs]
@@ -81,6 +93,7 @@ def main() -> None:
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "results": results,
+        "outputs_identical": True,
     }
     RESULTS.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     print("| tree | wall s (median, min-max) | CPU s | rows/s wall | rows/s CPU | peak RSS MiB |")

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
     refresh_ttl_seconds: int = Field(default=7 * 86_400, ge=60, le=90 * 86_400)
+    # a stored key's record is re-read at most this often per worker (0: on every request)
+    key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     auth_failure_burst: int = Field(default=10, ge=1, description="failed logins before 429")
     auth_failures_per_hour: int = Field(default=60, ge=1, description="refill of that budget")
     owner_username: str | None = None

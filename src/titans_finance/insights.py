@@ -1,18 +1,26 @@
-"""Spending insights computed from a canonical transaction frame (pure pandas, no I/O).
+"""Spending insights, computed one way from a canonical transaction frame or from the store's
+GROUP BY reads (`storage.aggregates`).
 
-The API's ``/insights/summary`` and the dashboard both call these functions, so the figures a
-user sees are computed once, one way.
+A frame becomes the same groups the store returns (`transaction_groups`, `merchant_groups`,
+`balance_moves_of`), and every figure is computed from groups, so the API's ``/insights``
+routes and the dashboard show the same numbers whichever way they read.  Only `overview`
+reads the store.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
+from titans_finance.domain import TransactionFilter
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 UNCATEGORISED = "Uncategorized"
 
@@ -46,60 +54,110 @@ def _round(value: float) -> float:
     return float(round(value, 2))
 
 
-def summarize(
-    frame: pd.DataFrame,
+#: Keys of `month_groups`; its other columns are first, last and `_SUMS`.
+GROUP_KEYS = ["month", d.CATEGORY, d.CURRENCY, "transfer"]
+_SUMS = ["income", "expenses", "count", "spend_count"]
+
+
+def transaction_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """One group per transaction, in the columns of `storage.aggregates.daily_groups` (Date,
+    Category, Currency, transfer, income, expenses, count, spend_count); rows whose Amount is
+    not a number are left out."""
+    amounts = pd.to_numeric(frame.get(d.AMOUNT, pd.Series(dtype=float)), errors="coerce")
+    kept = frame.loc[amounts.notna()] if len(frame) else pd.DataFrame(columns=[d.DATE])
+    amounts = amounts.astype(float).loc[kept.index]
+    return pd.DataFrame(
+        {
+            d.DATE: pd.to_datetime(kept[d.DATE]),
+            d.CATEGORY: kept.get(d.CATEGORY),
+            d.CURRENCY: kept.get(d.CURRENCY),
+            "transfer": (
+                kept[d.TYPE].astype(str) == d.TransactionType.TRANSFER.value
+                if d.TYPE in kept
+                else False
+            ),
+            "income": amounts.clip(lower=0),
+            "expenses": (-amounts).clip(lower=0),
+            "count": 1,
+            "spend_count": (amounts < 0).astype(int),
+        },
+        index=kept.index,
+    )
+
+
+def month_groups(groups: pd.DataFrame) -> pd.DataFrame:
+    """Groups of any finer grain (a day, a transaction) summed per month ('YYYY-MM') x category
+    x currency x transfer, with each group's first and last date."""
+    dates = pd.to_datetime(groups[d.DATE])
+    months = dates.to_numpy().astype("datetime64[M]")
+    uniques, inverse = np.unique(months, return_inverse=True)
+    labels = np.array([str(u)[:7] for u in uniques], dtype=object)  # once per month
+    work = groups.assign(month=labels[inverse.reshape(-1)], first=dates, last=dates)
+    out = (
+        work.groupby(GROUP_KEYS, dropna=False, sort=True)
+        .agg(
+            first=("first", "min"),
+            last=("last", "max"),
+            **{column: (column, "sum") for column in _SUMS},
+        )
+        .reset_index()
+    )
+    return out.astype({"transfer": bool, "count": int, "spend_count": int})
+
+
+def summary_of_groups(
+    groups: pd.DataFrame,
     *,
     exclude_categories: Sequence[str] = (),
     top_categories: int | None = None,
 ) -> dict[str, Any]:
     """Income, expenses, net, savings rate, spending by category and a monthly breakdown.
 
-    ``frame`` is canonical (signed ``Amount``: negative = money out).  Transfers
-    (``Type == "Transfer"``) and ``exclude_categories`` (e.g. credit-card payments that mirror
-    spending already counted) are left out.  Expenses are reported as positive numbers.
-    ``savings_rate`` is ``net / income`` (``None`` without income).
+    ``groups`` is a `month_groups` frame.  Transfers and ``exclude_categories`` (e.g.
+    credit-card payments that mirror spending already counted) are left out.  Expenses are
+    reported as positive numbers.  ``savings_rate`` is ``net / income`` (``None`` without
+    income).
     """
-    work = _spending_frame(frame, exclude_categories)
-    amounts = work[d.AMOUNT]
-    income = float(amounts[amounts > 0].sum())
-    expenses = float(-amounts[amounts < 0].sum())
+    work = groups.loc[~groups["transfer"].astype(bool)]
+    work = work.assign(**{d.CATEGORY: work[d.CATEGORY].fillna(UNCATEGORISED).astype(str)})
+    if exclude_categories:
+        work = work.loc[~work[d.CATEGORY].isin(list(exclude_categories))]
+    income = float(work["income"].sum())
+    expenses = float(work["expenses"].sum())
     net = income - expenses
 
-    spend = work.loc[amounts < 0]
     by_category_frame = (
-        spend.groupby(d.CATEGORY)[d.AMOUNT]
-        .agg(["sum", "count"])
-        .rename(columns={"sum": "amount", "count": "count"})
+        work.loc[work["spend_count"] > 0]
+        .groupby(d.CATEGORY)[["expenses", "spend_count"]]
+        .sum()
+        .sort_values("expenses", ascending=False, kind="stable")
     )
-    by_category_frame["amount"] = -by_category_frame["amount"]
-    by_category_frame = by_category_frame.sort_values("amount", ascending=False)
     if top_categories is not None:
         by_category_frame = by_category_frame.head(top_categories)
     by_category = [
         {
             "category": str(category),
-            "amount": _round(row["amount"]),
-            "count": int(row["count"]),
-            "share": _round(row["amount"] / expenses) if expenses else 0.0,
+            "amount": _round(row.expenses),
+            "count": int(row.spend_count),
+            "share": _round(row.expenses / expenses) if expenses else 0.0,
         }
         for category, row in by_category_frame.iterrows()
     ]
-
-    monthly = monthly_totals(work)
+    monthly = work.groupby("month")[["income", "expenses"]].sum().sort_index()
     by_month = [
         {
             "month": str(month),
             "income": _round(row.income),
             "expenses": _round(row.expenses),
-            "net": _round(row.net),
+            "net": _round(row.income - row.expenses),
         }
         for month, row in monthly.iterrows()
     ]
-    dates = work[d.DATE]
+    rows = int(work["count"].sum())
     return {
-        "transactions": len(work),
-        "date_from": dates.min().date().isoformat() if len(work) else None,
-        "date_to": dates.max().date().isoformat() if len(work) else None,
+        "transactions": rows,
+        "date_from": pd.Timestamp(work["first"].min()).date().isoformat() if rows else None,
+        "date_to": pd.Timestamp(work["last"].max()).date().isoformat() if rows else None,
         "income": _round(income),
         "expenses": _round(expenses),
         "net": _round(net),
@@ -109,23 +167,19 @@ def summarize(
     }
 
 
-def monthly_totals(frame: pd.DataFrame) -> pd.DataFrame:
-    """Income, expenses (positive) and net per calendar month, indexed by 'YYYY-MM'."""
-    if frame.empty:
-        return pd.DataFrame(columns=["income", "expenses", "net"], dtype=float)
-    amounts = pd.to_numeric(frame[d.AMOUNT], errors="coerce").astype(float)
-    month = pd.to_datetime(frame[d.DATE]).dt.to_period("M")
-    table = pd.DataFrame(
-        {
-            "month": month,
-            "income": amounts.clip(lower=0),
-            "expenses": (-amounts).clip(lower=0),
-        }
+def summarize(
+    frame: pd.DataFrame,
+    *,
+    exclude_categories: Sequence[str] = (),
+    top_categories: int | None = None,
+) -> dict[str, Any]:
+    """`summary_of_groups` of a canonical frame (signed ``Amount``: negative = money out;
+    transfers are ``Type == "Transfer"``)."""
+    return summary_of_groups(
+        month_groups(transaction_groups(frame)),
+        exclude_categories=exclude_categories,
+        top_categories=top_categories,
     )
-    out = table.groupby("month")[["income", "expenses"]].sum().sort_index()
-    out.index = pd.Index(out.index.astype(str), name="month")  # 'YYYY-MM', once per month
-    out["net"] = out["income"] - out["expenses"]
-    return out
 
 
 def budget_status(
@@ -162,4 +216,142 @@ def budget_status(
     return out[columns].sort_values("used", ascending=False).reset_index(drop=True)
 
 
-__all__ = ["UNCATEGORISED", "budget_status", "monthly_totals", "summarize"]
+def merchant_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """Spending (positive) per category x merchant (the description when no merchant),
+    transfers left out: `storage.aggregates.merchant_spending` of a canonical frame."""
+    spend = frame.loc[(frame[d.AMOUNT] < 0) & (frame[d.TYPE] != d.TransactionType.TRANSFER.value)]
+    return (
+        spend.assign(
+            **{
+                d.MERCHANT: spend[d.MERCHANT].fillna(spend[d.DESCRIPTION]),
+                "spent": -spend[d.AMOUNT],
+            }
+        )
+        .groupby([d.CATEGORY, d.MERCHANT], dropna=False)["spent"]
+        .sum()
+        .reset_index()
+    )
+
+
+def top_merchants(spending: pd.DataFrame, per_category: int = 8) -> pd.DataFrame:
+    """Category, Merchant, spent of a `merchant_groups` frame with each category's smallest
+    merchants beyond the ``per_category`` largest folded into "other merchants"."""
+    table = spending.assign(
+        **{
+            d.CATEGORY: spending[d.CATEGORY].fillna(UNCATEGORISED).astype(str),
+            d.MERCHANT: spending[d.MERCHANT].astype(str),
+        }
+    )
+    table = table.groupby([d.CATEGORY, d.MERCHANT])["spent"].sum().reset_index()
+    table = table.sort_values(["spent", d.MERCHANT], ascending=[False, True], kind="stable")
+    rank = table.groupby(d.CATEGORY).cumcount()
+    table.loc[rank >= per_category, d.MERCHANT] = "other merchants"
+    return table.groupby([d.CATEGORY, d.MERCHANT])["spent"].sum().reset_index()
+
+
+def balance_moves_of(frame: pd.DataFrame) -> dict[str, Any]:
+    """`storage.aggregates.balance_moves` of a canonical frame."""
+    work = frame.sort_values([d.DATE, "id"] if "id" in frame else [d.DATE])
+    dates = pd.to_datetime(work[d.DATE])
+    if d.BALANCE in work and len(work) and work[d.BALANCE].notna().mean() > 0.5:
+        last = work.assign(**{d.DATE: dates}).dropna(subset=[d.BALANCE])
+        last = last.groupby([d.ACCOUNT, d.DATE])[d.BALANCE].last().reset_index()
+        return {"reported": True, "balances": last}
+    flows = work.loc[work[d.TYPE] != d.TransactionType.TRANSFER.value]
+    net = flows.groupby(dates.loc[flows.index].dt.normalize())[d.AMOUNT].sum().reset_index()
+    return {"reported": False, "net": net}
+
+
+def balance_points(moves: dict[str, Any]) -> dict[str, Any]:
+    """The balance chart's series from `balance_moves`: the reported balances of every account
+    (each carried forward to the days it has none) summed per day, else the cumulative net.
+    ``{"reported": bool, "points": [{"date": "YYYY-MM-DD", "value": float}, ...]}``."""
+    if moves["reported"]:
+        balances = moves["balances"].assign(**{d.DATE: lambda t: pd.to_datetime(t[d.DATE])})
+        wide = balances.pivot_table(
+            index=d.DATE, columns=d.ACCOUNT, values=d.BALANCE, aggfunc="last"
+        )
+        series = wide.sort_index().ffill().sum(axis=1)
+    else:
+        net = moves["net"].assign(**{d.DATE: lambda t: pd.to_datetime(t[d.DATE])})
+        series = net.groupby(d.DATE)[d.AMOUNT].sum().sort_index().cumsum()
+    return {
+        "reported": bool(moves["reported"]),
+        "points": [
+            {"date": pd.Timestamp(day).date().isoformat(), "value": float(value)}
+            for day, value in series.items()
+        ],
+    }
+
+
+def categories_of_groups(groups: pd.DataFrame) -> list[str]:
+    """Sorted distinct non-empty categories of `month_groups` (transfers included)."""
+    return sorted({str(c) for c in groups[d.CATEGORY].dropna() if str(c).strip()})
+
+
+def currency_of_groups(groups: pd.DataFrame) -> str:
+    """The most common currency of the grouped rows (the first in order on a tie; USD when
+    none is known)."""
+    counts = groups.dropna(subset=[d.CURRENCY]).groupby(d.CURRENCY)["count"].sum()
+    if counts.empty:
+        return "USD"
+    return str(counts[counts == counts.max()].index.min())
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows: dates as ISO text, missing values as None."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].dt.strftime("%Y-%m-%d")
+        elif out[column].dtype == object:
+            out[column] = out[column].map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
+    rows = out.astype(object).where(out.notna(), None).to_dict("records")
+    return [{str(key): value for key, value in row.items()} for row in rows]
+
+
+def overview(
+    engine: Engine, flt: TransactionFilter | None = None, *, recent: int = 15
+) -> dict[str, Any]:
+    """What the dashboard's Overview shows, from GROUP BY queries (no full read of the store):
+    ``rows``, ``currency``, ``categories``, ``groups`` (`month_groups` records, for
+    `summary_of_groups` with any exclusions), ``merchants`` (`top_merchants` records),
+    ``balance`` (`balance_points`) and the ``recent`` latest transactions."""
+    from titans_finance.storage import aggregates, repository
+
+    flt = flt or TransactionFilter()
+    groups = month_groups(aggregates.daily_groups(engine, flt))
+    latest = repository.load_transactions(
+        engine, dataclasses.replace(flt, sort="date", descending=True, limit=recent, offset=0)
+    )
+    return {
+        "rows": int(groups["count"].sum()),
+        "currency": currency_of_groups(groups),
+        "categories": categories_of_groups(groups),
+        "groups": _records(groups),
+        "merchants": _records(top_merchants(aggregates.merchant_spending(engine, flt))),
+        "balance": balance_points(aggregates.balance_moves(engine, flt)),
+        "recent": _records(latest[RECENT_COLUMNS]),
+    }
+
+
+#: The columns of the Overview's latest transactions.
+RECENT_COLUMNS = [d.DATE, d.DESCRIPTION, d.CATEGORY, d.ACCOUNT, d.AMOUNT]
+
+__all__ = [
+    "GROUP_KEYS",
+    "RECENT_COLUMNS",
+    "UNCATEGORISED",
+    "balance_moves_of",
+    "balance_points",
+    "budget_status",
+    "categories_of_groups",
+    "currency_of_groups",
+    "merchant_groups",
+    "month_groups",
+    "overview",
+    "summarize",
+    "summary_of_groups",
+    "top_merchants",
+    "transaction_groups",
+]

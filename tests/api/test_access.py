@@ -320,6 +320,14 @@ CASES: dict[tuple[str, str], Case] = {
             _refused(_req("GET", "/insights/summary", params={"account": OTHER})),
         ),
     ),
+    ("GET", "/insights/overview"): Case(
+        Scope.READ,
+        _req("GET", "/insights/overview"),
+        _both(
+            _allowed(_req("GET", "/insights/overview")),
+            _refused(_req("GET", "/insights/overview", params={"account": OTHER})),
+        ),
+    ),
     ("GET", "/rules"): Case(Scope.READ, _req("GET", "/rules"), _allowed(_req("GET", "/rules"))),
     ("POST", "/rules"): Case(
         Scope.WRITE,

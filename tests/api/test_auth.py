@@ -10,8 +10,10 @@ from fastapi.testclient import TestClient
 
 from titans_finance.api.main import create_app
 from titans_finance.api.security import key_matches
+from titans_finance.auth import store
 from titans_finance.config import Settings
 from titans_finance.errors import ConfigurationError
+from titans_finance.storage.db import get_engine
 
 PROTECTED = [
     ("GET", "/health"),
@@ -167,3 +169,42 @@ def test_rate_limit_survives_redis_outage(make_client: Callable[..., TestClient]
     # Nothing listens on port 1: the limiter falls back to memory and the service keeps serving.
     c = make_client(redis_url="redis://127.0.0.1:1/0", rate_limit=1, rate_limit_burst=2)
     assert _exhaust(c, "test-key-1", 3) == [200, 200, 429]
+
+
+# --- stored keys and their record cache (titans_finance.auth.key_cache) -----------------
+def _stored_key(admin: TestClient) -> tuple[str, str]:
+    created = admin.post("/keys", json={"name": "reader", "scope": "read"})
+    assert created.status_code == 201, created.text
+    return created.json()["key"], created.json()["record"]["key_id"]
+
+
+def test_a_cached_key_still_needs_its_secret(client: TestClient) -> None:
+    key, _ = _stored_key(client)
+    assert client.get("/models/status", headers={"Authorization": f"Bearer {key}"}).is_success
+    wrong = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    response = client.get("/models/status", headers={"Authorization": f"Bearer {wrong}"})
+    assert response.status_code == 401
+    assert response.json()["detail"] == "invalid API key"
+
+
+def test_revoking_through_the_api_stops_the_key_at_once(client: TestClient) -> None:
+    key, key_id = _stored_key(client)
+    bearer = {"Authorization": f"Bearer {key}"}
+    assert client.get("/models/status", headers=bearer).is_success  # now cached
+    assert client.delete(f"/keys/{key_id}").is_success
+    response = client.get("/models/status", headers=bearer)
+    assert response.status_code == 401
+    assert response.json()["detail"] == "API key revoked"
+
+
+def test_a_revocation_elsewhere_is_seen_when_the_record_is_not_cached(
+    make_client: Callable[..., TestClient], make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(key_cache_seconds=0)
+    client = make_client(settings)
+    client.headers.update({"Authorization": "Bearer test-key-1"})
+    key, key_id = _stored_key(client)
+    bearer = {"Authorization": f"Bearer {key}"}
+    assert client.get("/models/status", headers=bearer).is_success
+    store.revoke_key(get_engine(settings.database_url), key_id)  # as the CLI would
+    assert client.get("/models/status", headers=bearer).status_code == 401

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from tests.api._models import PERSONAL_CSV
 from tests.factories import SMALL_CSV
+
+from titans_finance import insights
 
 
 def _import(c: TestClient, content: bytes, name: str = "bank.csv", **form: str) -> dict:
@@ -170,6 +173,18 @@ def test_insights_summary(loaded: TestClient) -> None:
         "/insights/summary", params={"date_from": "2024-02-01", "exclude_category": "Paycheck"}
     ).json()
     assert narrowed["income"] == 0 and narrowed["savings_rate"] is None
+
+
+def test_insights_overview_carries_the_summary_of_its_groups(loaded: TestClient) -> None:
+    body = loaded.get("/insights/overview").json()
+    summary = insights.summary_of_groups(pd.DataFrame(body["groups"]))
+    expected = loaded.get("/insights/summary").json()
+    assert summary == {key: value for key, value in expected.items() if key != "success"}
+    assert body["rows"] == sum(group["count"] for group in body["groups"])
+    assert body["currency"] == "USD"
+    assert body["recent"] and set(body["recent"][0]) == set(insights.RECENT_COLUMNS)
+    assert {m["Category"] for m in body["merchants"]} >= {"Groceries"}
+    assert body["balance"]["points"]
 
 
 def test_recurring_streams(store_client: TestClient) -> None:

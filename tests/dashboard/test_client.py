@@ -9,12 +9,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from tests.dashboard.conftest import SeededStore
 
 from titans_finance import domain as d
+from titans_finance import insights
 from titans_finance.config import Settings
 from titans_finance.dashboard.client import ApiClient, LocalClient, make_client
 from titans_finance.domain import TransactionFilter
@@ -63,6 +65,17 @@ def test_both_clients_list_the_same_transactions(clients: tuple[ApiClient, Local
     assert remote[d.DATE].tolist() == mine[d.DATE].tolist()
     assert len(api.transactions()) == len(local.transactions())  # pages beyond 1000 rows
     assert api.accounts() == local.accounts()
+
+
+def test_both_clients_give_the_same_overview(clients: tuple[ApiClient, LocalClient]) -> None:
+    api, local = clients
+    remote, mine = api.overview(), local.overview()
+    assert remote == mine
+    frame = local.transactions()
+    assert mine["rows"] == len(frame)
+    summary = insights.summary_of_groups(pd.DataFrame(mine["groups"]))
+    assert summary == insights.summarize(frame)
+    assert mine["categories"] == sorted(str(c) for c in frame[d.CATEGORY].dropna().unique())
 
 
 def test_api_writes_reach_the_store_and_change_the_version(

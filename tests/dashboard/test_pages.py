@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from tests.dashboard.conftest import PAGES, SeededStore, no_exceptions, open_page
 
+from titans_finance import insights
 from titans_finance.config import Settings
 from titans_finance.storage.db import get_engine
 from titans_finance.storage.repository import (
@@ -93,6 +94,14 @@ def test_overview_figures_match_the_store(
     expenses = float(_metric(app, "Expenses").replace("$", "").replace(",", ""))
     assert income > 0 and expenses > 0
     assert _metric(app, "Net").startswith(("+", "-"))
+    left_out = app.sidebar.multiselect[0].value
+    expected = insights.summarize(
+        load_transactions(_engine(dashboard_env)), exclude_categories=left_out
+    )
+    assert (income, expenses) == (
+        pytest.approx(expected["income"], abs=0.01),
+        pytest.approx(expected["expenses"], abs=0.01),
+    )
 
 
 def test_transaction_filters_change_the_numbers(dashboard_env: Settings) -> None:

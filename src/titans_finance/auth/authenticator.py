@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from titans_finance.auth import store
+from titans_finance.auth.key_cache import KeyRecordCache
 from titans_finance.auth.keys import digest_matches, parse_key_id
 from titans_finance.auth.passwords import verify_password
 from titans_finance.auth.scopes import Principal, Scope
@@ -107,6 +108,7 @@ class Authenticator:
         self.jwt_secret = resolve_jwt_secret(settings)
         self._touched: dict[int, float] = {}
         self._lock = threading.Lock()
+        self.key_records = KeyRecordCache(settings.key_cache_seconds)
 
     # Environment keys need no store: checked inline, without a thread hop.
     def env_principal(self, token: bytes) -> Principal | None:
@@ -134,7 +136,7 @@ class Authenticator:
 
     def _stored_key(self, key_id: str, token: bytes) -> Principal:
         engine = self.engine()
-        record = store.find_key(engine, key_id)
+        record = self.key_records.get(key_id, lambda ident: store.find_key(engine, ident))
         # The digest is compared even for an unknown id, so both take the same time.
         matches = digest_matches(token, record.digest if record is not None else "0" * 64)
         if record is None or not matches:

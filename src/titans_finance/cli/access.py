@@ -260,13 +260,17 @@ def keys_list(
 
 @keys_app.command("revoke")
 def keys_revoke(key: str = typer.Argument(..., help="key_id (or unique name) of the key.")) -> None:
-    """Revoke a key; it stops working at once."""
+    """Revoke a key; running API workers refuse it within TITANS_KEY_CACHE_SECONDS (5 s)."""
     from titans_finance.auth import store
+    from titans_finance.config import get_settings
 
     engine = _engine()
     record = store.revoke_key(engine, key)
     store.record_audit(engine, actor=cli_actor(), action="key.revoke", target=record.key_id)
-    console.print(f"key {escape(record.name)} ({record.key_id}) revoked")
+    console.print(
+        f"key {escape(record.name)} ({record.key_id}) revoked; running API workers refuse it "
+        f"within {get_settings().key_cache_seconds:g} s"
+    )
 
 
 def audit(

@@ -11,30 +11,12 @@ import plotly.graph_objects as go
 
 from titans_finance import domain as d
 from titans_finance.dashboard import palette as p
-from titans_finance.insights import UNCATEGORISED
 
 
-def spending_sunburst(frame: pd.DataFrame, *, merchants_per_category: int = 8) -> go.Figure:
-    """Spending by category, then merchant (the smallest merchants folded into "other")."""
-    spend = frame.loc[(frame[d.AMOUNT] < 0) & (frame[d.TYPE] != d.TransactionType.TRANSFER.value)]
-    table = (
-        spend.assign(
-            **{
-                d.CATEGORY: spend[d.CATEGORY].fillna(UNCATEGORISED).astype(str),
-                d.MERCHANT: spend[d.MERCHANT].fillna(spend[d.DESCRIPTION]).astype(str),
-                "spent": -spend[d.AMOUNT],
-            }
-        )
-        .groupby([d.CATEGORY, d.MERCHANT])["spent"]
-        .sum()
-        .reset_index()
-        .sort_values("spent", ascending=False)
-    )
-    rank = table.groupby(d.CATEGORY).cumcount()
-    table.loc[rank >= merchants_per_category, d.MERCHANT] = "other merchants"
-    table = table.groupby([d.CATEGORY, d.MERCHANT])["spent"].sum().reset_index()
+def spending_sunburst(merchants: pd.DataFrame) -> go.Figure:
+    """Spending by category, then merchant, from an `insights.top_merchants` table."""
     fig = px.sunburst(
-        table,
+        merchants,
         path=[d.CATEGORY, d.MERCHANT],
         values="spent",
         color_discrete_sequence=p.CATEGORICAL,
@@ -43,23 +25,19 @@ def spending_sunburst(frame: pd.DataFrame, *, merchants_per_category: int = 8) -
     return p.style_figure(fig, height=460)
 
 
-def balance_trend(frame: pd.DataFrame) -> go.Figure:
-    """Daily balance: reported balances when the export has them, else the cumulative net."""
-    work = frame.sort_values([d.DATE, "id"] if "id" in frame else [d.DATE])
-    has_balance = d.BALANCE in work and work[d.BALANCE].notna().mean() > 0.5
-    if has_balance:
-        last = work.dropna(subset=[d.BALANCE]).groupby([d.ACCOUNT, d.DATE])[d.BALANCE].last()
-        wide = last.unstack(d.ACCOUNT).sort_index().ffill()
-        series = wide.sum(axis=1)
-        title = "Daily balance (reported by the bank, all accounts)"
-    else:
-        flows = work.loc[work[d.TYPE] != d.TransactionType.TRANSFER.value]
-        series = flows.groupby(flows[d.DATE].dt.normalize())[d.AMOUNT].sum().cumsum()
-        title = "Cumulative net cash flow (no balances in the export)"
+def balance_trend(balance: dict[str, Any]) -> go.Figure:
+    """Daily balance from `insights.balance_points`: reported balances when the export has
+    them, else the cumulative net."""
+    points = balance["points"]
+    title = (
+        "Daily balance (reported by the bank, all accounts)"
+        if balance["reported"]
+        else "Cumulative net cash flow (no balances in the export)"
+    )
     fig = go.Figure(
         go.Scatter(
-            x=series.index,
-            y=series.values,
+            x=pd.to_datetime([point["date"] for point in points]),
+            y=[point["value"] for point in points],
             mode="lines",
             line={"color": p.NET, "width": 2},
             fill="tozeroy",
@@ -185,17 +163,6 @@ def summary_of(frame: pd.DataFrame, excluded: list[str]) -> dict[str, Any]:
     return summarize(frame, exclude_categories=excluded)
 
 
-def sunburst_of(frame: pd.DataFrame, excluded: list[str]) -> go.Figure:
-    """The spending sunburst without the excluded categories (for `state.derived`)."""
-    kept = frame.loc[~frame[d.CATEGORY].isin(excluded)] if excluded else frame
-    return spending_sunburst(kept)
-
-
-def balance_of(frame: pd.DataFrame, _excluded: list[str]) -> go.Figure:
-    """The balance trend (for `state.derived`)."""
-    return balance_trend(frame)
-
-
 def distribution_of(frame: pd.DataFrame, _excluded: list[str]) -> go.Figure:
     """The amount distribution (for `state.derived`)."""
     return amount_distribution(frame)
@@ -208,7 +175,6 @@ def methods_of(frame: pd.DataFrame, _excluded: list[str]) -> go.Figure:
 
 __all__ = [
     "amount_distribution",
-    "balance_of",
     "balance_trend",
     "binned_bars",
     "category_bars",
@@ -218,5 +184,4 @@ __all__ = [
     "payment_methods",
     "spending_sunburst",
     "summary_of",
-    "sunburst_of",
 ]

@@ -57,6 +57,10 @@ class DashboardClient(Protocol):
         """A token that changes whenever transactions change."""
         ...
 
+    def overview(self) -> dict[str, Any]:
+        """What the Overview page shows, from GROUP BY reads (`insights.overview`)."""
+        ...
+
     def transactions(self, flt: TransactionFilter | None = None) -> pd.DataFrame:
         """Canonical transactions (Date datetime64, Amount float) matching ``flt``."""
         ...
@@ -204,6 +208,11 @@ class LocalClient:
         from titans_finance.storage.repository import store_version
 
         return store_version(self.engine)
+
+    def overview(self) -> dict[str, Any]:
+        from titans_finance.insights import overview
+
+        return overview(self.engine)
 
     def transactions(self, flt: TransactionFilter | None = None) -> pd.DataFrame:
         from titans_finance.storage.repository import load_transactions
@@ -550,6 +559,10 @@ class ApiClient:
 
     def store_version(self) -> str:
         return str(self._request("GET", "/store/version")["version"])
+
+    def overview(self) -> dict[str, Any]:
+        body: dict[str, Any] = self._request("GET", "/insights/overview")
+        return {key: value for key, value in body.items() if key != "success"}
 
     def transactions(self, flt: TransactionFilter | None = None) -> pd.DataFrame:
         flt = flt or TransactionFilter()

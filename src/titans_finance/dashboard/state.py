@@ -205,6 +205,25 @@ def derived(
     return result
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _stored(
+    name: str, source: str, version: str, key: tuple[Any, ...], _fn: Callable[[], Any]
+) -> Any:
+    return _fn()
+
+
+def stored(client: DashboardClient, name: str, fn: Callable[[], T], key: tuple[Any, ...] = ()) -> T:
+    """``fn()`` cached per store version, ``name`` and ``key`` (what ``fn`` depends on besides
+    the store): for figures read from the store's aggregates, which a rerun must not recompute.
+    Errors stop the page with their fix."""
+    version = store_version(client)
+    try:
+        result: T = _stored(name, client.source, version, key, fn)
+    except TitansError as exc:
+        fail(exc.message)
+    return result
+
+
 def month_keys(dates: pd.Series) -> pd.Series:
     """'YYYY-MM' of each date, formatting only the distinct months (fast on 100k rows)."""
     months = pd.to_datetime(dates).to_numpy().astype("datetime64[M]")
@@ -350,6 +369,7 @@ __all__ = [
     "month_keys",
     "show_flash",
     "store_version",
+    "stored",
     "stored_predictions",
     "transactions",
 ]

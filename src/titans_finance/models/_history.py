@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from titans_finance import domain as d
 from titans_finance.errors import TrainingDataError, ValidationError
 from titans_finance.features.text import lower_strip
-from titans_finance.frame import map_distinct, text_column, to_float
+from titans_finance.frame import factorize_objects, map_distinct, text_column, to_float
 from titans_finance.merchants import merchant_key
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def working_frame(
     )
     work["_is_cash"] = method_cash.to_numpy(bool) | description_cash.to_numpy(bool)
     if d.AMOUNT in frame:
-        amount = to_float(frame[d.AMOUNT])
+        amount = money(frame[d.AMOUNT])
         if need_amount and np.isnan(amount).any():
             bad = int(np.flatnonzero(np.isnan(amount))[0])
             raise error(
@@ -116,6 +116,14 @@ def working_frame(
         work["_log"] = np.log1p(np.abs(amount))
         work["_sign"] = np.sign(amount)
     return work
+
+
+def money(values: pd.Series) -> np.ndarray:
+    """``to_float`` of a money column, run once per distinct value (bank exports repeat the
+    same amounts) and broadcast back; NaN where missing or not a number."""
+    codes, uniques = factorize_objects(values)
+    table = np.append(to_float(pd.Series(uniques, dtype=object)), np.nan)
+    return np.asarray(table[codes], dtype=np.float64)
 
 
 def group_table(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFrame:
@@ -145,18 +153,19 @@ def group_table(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFram
 
 
 def attach(work: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Left-join a statistics table (unique on ``keys``) onto a copy of the working frame,
-    keeping row order: one hash lookup per row, then one take per column."""
+    """Left-join a statistics table (unique on ``keys``) onto a shallow copy of the working
+    frame, keeping row order: one hash lookup per row, then one take per column."""
     return attach_all(work, [(table, keys)])
 
 
 def attach_all(
     work: pd.DataFrame, tables: Sequence[tuple[pd.DataFrame, list[str]]]
 ) -> pd.DataFrame:
-    """`attach` of several tables in one concatenation (the caller's frame is left as it
-    was): on a million rows, growing a wide frame table by table costs more than the lookups.
-    A column already in ``work`` (or in an earlier table) is replaced."""
-    extra: dict[str, np.ndarray] = {}
+    """`attach` of several tables (the caller's frame is left as it was).  The statistic
+    columns are set onto a shallow copy of ``work``: its own columns are neither copied nor
+    consolidated with the new ones (on a million rows that copying cost more than the
+    lookups).  A column already in ``work`` (or in an earlier table) is replaced."""
+    out = work.copy(deep=False)
     for table, keys in tables:
         if len(keys) == 1:
             positions = pd.Index(table[keys[0]]).get_indexer(work[keys[0]])
@@ -166,12 +175,8 @@ def attach_all(
             )
         looked_up = table.drop(columns=keys).reset_index(drop=True).reindex(positions)
         for column in looked_up.columns:
-            extra[column] = looked_up[column].to_numpy()
-    kept = work.drop(columns=work.columns.intersection(list(extra)))
-    # copy=False: no consolidating copy of the wide result (the stubs lack the argument)
-    return pd.concat(  # type: ignore[call-overload,no-any-return]
-        [kept, pd.DataFrame(extra, index=work.index)], axis=1, copy=False
-    )
+            out[column] = looked_up[column].to_numpy()
+    return out
 
 
 def prior_stats(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFrame:
@@ -205,6 +210,7 @@ __all__ = [
     "attach",
     "attach_all",
     "group_table",
+    "money",
     "prior_stats",
     "require_columns",
     "single_threaded",

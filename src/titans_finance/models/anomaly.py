@@ -23,6 +23,7 @@ from titans_finance.models._history import (
     attach,
     attach_all,
     group_table,
+    money,
     prior_stats,
     single_threaded,
     working_frame,
@@ -154,20 +155,25 @@ def _repeat_keys(work: pd.DataFrame, *, same_amount: bool = True) -> pd.DataFram
 
 def _repeats(work: pd.DataFrame, days: int, *, same_amount: bool = True) -> np.ndarray:
     """Rows repeating an earlier row of ``work`` (same account, merchant and, when
-    ``same_amount``, amount) within ``days`` days."""
+    ``same_amount``, amount) within ``days`` days.
+
+    One ``np.lexsort`` on integer codes (account, merchant, cents, date, row): groups come out
+    in code order rather than name order, which does not change which rows repeat."""
     keys = _repeat_keys(work, same_amount=same_amount)
-    ordered = keys.sort_values(["_account", "_merchant", "_cents", "_date", "_row"])
-    same = (
-        (
-            ordered[["_account", "_merchant", "_cents"]]
-            == ordered[["_account", "_merchant", "_cents"]].shift(1)
-        )
-        .all(axis=1)
-        .to_numpy()
+    account = pd.factorize(keys["_account"].to_numpy())[0]
+    merchant = pd.factorize(keys["_merchant"].to_numpy())[0]
+    cents = keys["_cents"].to_numpy()
+    dates = keys["_date"].to_numpy()
+    order = np.lexsort((keys["_row"].to_numpy(), dates, cents, merchant, account))
+    account, merchant, cents, dates = account[order], merchant[order], cents[order], dates[order]
+    same = np.zeros(len(order), dtype=bool)
+    same[1:] = (
+        (account[1:] == account[:-1]) & (merchant[1:] == merchant[:-1]) & (cents[1:] == cents[:-1])
     )
-    gap = (ordered["_date"] - ordered["_date"].shift(1)).to_numpy()
+    gap = np.zeros(len(order), dtype="timedelta64[ns]")
+    gap[1:] = dates[1:] - dates[:-1]
     flagged = np.zeros(len(work), dtype=bool)
-    flagged[ordered["_row"].to_numpy()[same & (gap <= np.timedelta64(days, "D"))]] = True
+    flagged[order[same & (gap <= np.timedelta64(days, "D"))]] = True
     return flagged
 
 
@@ -204,6 +210,12 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _rows_of(ctx: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
+    """One column of ``ctx`` at ``rows``: reasons read a few columns of a few rows, never a
+    row-subset copy of the whole context frame."""
+    return np.asarray(ctx[column].to_numpy()[rows])
 
 
 def _money(values: np.ndarray) -> list[str]:
@@ -324,7 +336,7 @@ class AnomalyModel(TitansModel):
                 f"anomaly model training needs at least {_MIN_ROWS} transactions, got {len(work)}"
             )
         if d.BALANCE in frame:
-            work["_balance"] = to_float(frame[d.BALANCE])
+            work["_balance"] = money(frame[d.BALANCE])
         work = work.sort_values(["_date", "_pos"], kind="stable").reset_index(drop=True)
         if "id" in frame:
             work["_id"] = frame["id"].astype(str).to_numpy()[work["_pos"].to_numpy()]
@@ -793,10 +805,9 @@ class AnomalyModel(TitansModel):
         rows, texts = self._base_texts(code, rows, ctx)
         if not len(rows) or code not in (AMOUNT, NEW_MERCHANT, CASH):
             return rows, texts
-        sub = ctx.iloc[rows]
-        ratio = sub["over_max"].to_numpy(dtype=float)
-        largest = np.expm1(sub["a_max"].to_numpy(dtype=float))
-        pooled = sub["_account"].to_numpy() == ALL_ACCOUNTS
+        ratio = _rows_of(ctx, "over_max", rows).astype(float)
+        largest = np.expm1(_rows_of(ctx, "a_max", rows).astype(float))
+        pooled = _rows_of(ctx, "_account", rows) == ALL_ACCOUNTS
         out: list[str] = []
         for text, r, big, whole in zip(texts, ratio, _money(largest), pooled, strict=True):
             if r >= _SEVERITY_TEXT_RATIO:
@@ -813,11 +824,10 @@ class AnomalyModel(TitansModel):
     ) -> tuple[np.ndarray, list[str]]:
         if not len(rows):
             return rows, []
-        sub = ctx.iloc[rows]
-        mag = sub["_mag"].to_numpy()
-        merchant = sub["_merchant"].to_numpy()
+        mag = _rows_of(ctx, "_mag", rows)
+        merchant = _rows_of(ctx, "_merchant", rows)
         if code == AMOUNT:
-            usual = np.expm1(sub["ref_median"].to_numpy(dtype=float))
+            usual = np.expm1(_rows_of(ctx, "ref_median", rows).astype(float))
             ratio = mag / np.maximum(usual, 0.01)
             return rows, [
                 f"{a} is {r:.1f}x the usual {u} for {m or 'this kind of payment'} on this account"
@@ -836,7 +846,7 @@ class AnomalyModel(TitansModel):
                 for m, a in zip(merchant, _money(mag), strict=True)
             ]
         if code == PRICE_RISE:
-            typical = sub["rec_typical"].to_numpy(dtype=float)
+            typical = _rows_of(ctx, "rec_typical", rows).astype(float)
             return rows, [
                 f"{m} usually charges {t}; this charge of {a} is {r:+.0%}"
                 for m, t, a, r in zip(
@@ -844,7 +854,7 @@ class AnomalyModel(TitansModel):
                 )
             ]
         if code == CASH:
-            largest = np.expm1(sub["cash_max"].to_numpy(dtype=float))
+            largest = np.expm1(_rows_of(ctx, "cash_max", rows).astype(float))
             return rows, [
                 f"cash withdrawal of {a} is larger than any earlier withdrawal on this account"
                 + (f" (largest so far {b})" if np.isfinite(x) else " (none before)")

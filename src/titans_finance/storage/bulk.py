@@ -55,6 +55,8 @@ _SECONDARY_INDEXES: dict[str, str] = {
     "ix_transactions_date": "transactions (date)",
     "ix_transactions_account_date": "transactions (account_id, date)",
     "ix_transactions_category": "transactions (category)",
+    "ix_transactions_day_groups": "transactions (date, category, currency, type, amount)",
+    "ix_transactions_merchant_groups": "transactions (category, merchant, type, amount)",
 }
 BULK_REBUILD_ROWS = 100_000
 _REBUILD_MEMORY = "256MB"

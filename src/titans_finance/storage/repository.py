@@ -238,7 +238,9 @@ def _select_transactions() -> Select[Any]:
     return stmt
 
 
-def _apply_filter(stmt: Select[Any], flt: TransactionFilter) -> Select[Any]:
+def apply_filter(stmt: Select[Any], flt: TransactionFilter) -> Select[Any]:
+    """``stmt`` (joined to accounts) restricted to ``flt``'s dates, accounts, categories, types,
+    text and amounts (its sort and page are not applied)."""
     if flt.date_from is not None and flt.date_to is not None and flt.date_from > flt.date_to:
         raise ValidationError("date_from is after date_to")
     if flt.date_from is not None:
@@ -268,7 +270,7 @@ def _apply_filter(stmt: Select[Any], flt: TransactionFilter) -> Select[Any]:
 
 
 def _transactions_query(flt: TransactionFilter) -> Select[Any]:
-    stmt = _apply_filter(_select_transactions(), flt)
+    stmt = apply_filter(_select_transactions(), flt)
     if flt.sort not in _SORTABLE:
         raise ValidationError(f"cannot sort by {flt.sort!r}; choose one of {sorted(_SORTABLE)}")
     order_column = Account.name if flt.sort == "account" else getattr(Transaction, flt.sort)
@@ -331,7 +333,7 @@ def iter_transactions(
 
 def count_transactions(engine: Engine, flt: TransactionFilter | None = None) -> int:
     """How many transactions match the filter (ignoring limit/offset)."""
-    stmt = _apply_filter(
+    stmt = apply_filter(
         select(func.count(Transaction.id)).join(Account, Account.id == Transaction.account_id),
         flt or TransactionFilter(),
     )
@@ -492,6 +494,7 @@ __all__ = [
     "TransactionFilter",
     "add_anomaly_feedback",
     "add_rule",
+    "apply_filter",
     "count_imports",
     "count_transactions",
     "delete_rule",

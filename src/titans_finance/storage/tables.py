@@ -83,6 +83,10 @@ class Transaction(Base):
     __table_args__ = (
         Index("ix_transactions_account_date", "account_id", "date"),
         Index("ix_transactions_category", "category"),
+        # covering indexes in the order of storage.aggregates' GROUP BYs: the Overview's
+        # aggregates scan them in order instead of sorting every row
+        Index("ix_transactions_day_groups", "date", "category", "currency", "type", "amount"),
+        Index("ix_transactions_merchant_groups", "category", "merchant", "type", "amount"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

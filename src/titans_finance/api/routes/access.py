@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, status
 
 from titans_finance.api import access_schemas as a
-from titans_finance.api.deps import AdminDep, EngineDep
+from titans_finance.api.deps import AdminDep, EngineDep, StateDep
 from titans_finance.auth import store
 from titans_finance.auth.scopes import parse_accounts
 
@@ -52,9 +52,11 @@ def create_key(body: a.KeyCreate, engine: EngineDep, admin: AdminDep) -> Any:
 
 
 @keys_router.delete("/{key}", response_model=a.KeyRevoked, summary="Revoke an API key")
-def revoke_key(key: KeyIdent, engine: EngineDep, admin: AdminDep) -> Any:
-    """Revoke a key by key_id or name; it stops working at once (404 when unknown)."""
+def revoke_key(key: KeyIdent, engine: EngineDep, admin: AdminDep, state: StateDep) -> Any:
+    """Revoke a key by key_id or name (404 when unknown): it stops working at once in this
+    worker, and within ``TITANS_KEY_CACHE_SECONDS`` in others."""
     record = store.revoke_key(engine, key)
+    state.authenticator.key_records.forget(record.key_id)
     store.record_audit(engine, actor=admin.actor, action="key.revoke", target=record.key_id)
     return {"success": True, "record": record.public()}
 

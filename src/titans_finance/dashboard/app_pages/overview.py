@@ -1,4 +1,8 @@
-"""Overview: the headline figures, where the money goes, the balance trend, recent activity."""
+"""Overview: the headline figures, where the money goes, the balance trend, recent activity.
+
+Everything comes from `DashboardClient.overview` (GROUP BY reads, not the store's rows), cached
+per store version with `state.stored`, so a rerun recomputes nothing.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +12,25 @@ import pandas as pd
 import streamlit as st
 
 from titans_finance import domain as d
+from titans_finance import insights
 from titans_finance.dashboard import charts
 from titans_finance.dashboard import palette as p
 from titans_finance.dashboard.state import (
-    all_transactions_or_stop,
-    categories_of,
-    currency_of,
-    derived,
+    EMPTY_STORE_FIX,
     excluded_categories,
     get_client,
+    stored,
 )
 
-RECENT_ROWS = 15
+
+def _summary(overview: dict[str, Any], excluded: list[str]) -> dict[str, Any]:
+    groups = pd.DataFrame(overview["groups"])
+    return insights.summary_of_groups(groups, exclude_categories=excluded)
 
 
-def facts_of(frame: pd.DataFrame, _excluded: list[str]) -> dict[str, Any]:
-    """What the page shows besides the charts: categories, currency, row count and the latest
-    transactions (for `state.derived`: on 1M rows each is a pass over a column that a rerun
-    should not repeat)."""
-    recent = frame.nlargest(RECENT_ROWS, [d.DATE, "id"]) if "id" in frame else frame.tail(0)
-    return {
-        "categories": categories_of(frame),
-        "currency": currency_of(frame),
-        "rows": len(frame),
-        "recent": recent[[d.DATE, d.DESCRIPTION, d.CATEGORY, d.ACCOUNT, d.AMOUNT]],
-    }
+def _sunburst(overview: dict[str, Any], excluded: list[str]) -> Any:
+    merchants = pd.DataFrame(overview["merchants"])
+    return charts.spending_sunburst(merchants.loc[~merchants[d.CATEGORY].isin(excluded)])
 
 
 def main() -> None:
@@ -40,18 +38,21 @@ def main() -> None:
     st.title(":material/dashboard: Overview")
     client = get_client()
     with st.spinner("Loading transactions…"):
-        all_transactions_or_stop(client)  # stops the page on an empty store
-    facts = derived(client, "overview_facts", facts_of)
-    excluded = excluded_categories(facts["categories"])
-    summary = derived(client, "summary", charts.summary_of, excluded=excluded)
-    currency = facts["currency"]
+        overview = stored(client, "overview", client.overview)
+    if not overview["rows"]:
+        st.info(EMPTY_STORE_FIX, icon=":material/inbox:")
+        st.stop()
+    excluded = excluded_categories(overview["categories"])
+    key = tuple(excluded)
+    summary = stored(client, "overview_summary", lambda: _summary(overview, excluded), key)
+    currency = overview["currency"]
     st.caption(
-        f"{facts['rows']:,} transactions from {summary['date_from']} to {summary['date_to']}"
+        f"{overview['rows']:,} transactions from {summary['date_from']} to {summary['date_to']}"
         + (f" · left out: {', '.join(excluded)}" if excluded else "")
     )
 
     cols = st.columns(5)
-    cols[0].metric("Transactions", f"{facts['rows']:,}")
+    cols[0].metric("Transactions", f"{overview['rows']:,}")
     cols[1].metric("Income", p.money(summary["income"], currency))
     cols[2].metric("Expenses", p.money(summary["expenses"], currency))
     cols[3].metric("Net", p.money(summary["net"], currency, signed=True))
@@ -62,7 +63,8 @@ def main() -> None:
         st.subheader("Where the money goes")
         if summary["by_category"]:
             st.plotly_chart(
-                derived(client, "sunburst", charts.sunburst_of, excluded=excluded), key="sunburst"
+                stored(client, "sunburst", lambda: _sunburst(overview, excluded), key),
+                key="sunburst",
             )
             st.caption(
                 "Click a category to drill down to its merchants; click the centre to go back."
@@ -71,14 +73,16 @@ def main() -> None:
             st.info("No spending in the stored transactions.")
     with right:
         st.subheader("Balance trend")
-        st.plotly_chart(derived(client, "balance", charts.balance_of), key="balance")
+        balance = stored(client, "balance", lambda: charts.balance_trend(overview["balance"]))
+        st.plotly_chart(balance, key="balance")
 
     st.subheader("Monthly income and expenses")
     st.plotly_chart(charts.monthly_income_expenses(summary["by_month"]), key="monthly")
 
     st.subheader("Recent activity")
+    recent = pd.DataFrame(overview["recent"], columns=insights.RECENT_COLUMNS)
     st.dataframe(
-        facts["recent"],
+        recent.assign(**{d.DATE: pd.to_datetime(recent[d.DATE])}),
         hide_index=True,
         column_config={
             d.DATE: st.column_config.DateColumn(format="YYYY-MM-DD"),

@@ -1,0 +1,130 @@
+"""GROUP BY reads of the store: what the insights need, without reading every row into pandas.
+
+Each query runs the same on SQLite and PostgreSQL (SQLAlchemy Core, no dialect SQL) and returns a
+small frame whose columns are those `titans_finance.insights` builds from a transaction frame, so
+the figures are computed by one function whichever the source.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, Select, case, func, select
+
+from titans_finance import domain as d
+from titans_finance.domain import TransactionFilter
+from titans_finance.storage.repository import apply_filter
+from titans_finance.storage.tables import Account, Transaction
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _is_transfer() -> Any:
+    return Transaction.type == d.TransactionType.TRANSFER.value  # type is NOT NULL
+
+
+def _frame(stmt: Any, engine: Engine, money: tuple[str, ...]) -> pd.DataFrame:
+    import pandas as pd
+
+    from titans_finance.frame import to_float
+
+    with engine.connect() as conn:
+        result = conn.execute(stmt)
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for column in money:
+        frame[column] = to_float(frame[column])
+    return frame
+
+
+def _filtered(flt: TransactionFilter, *columns: Any, accounts: bool = False) -> Select[Any]:
+    """``columns`` of the transactions matching ``flt``, joined to accounts only when the
+    filter or ``accounts`` needs their names: without the join a GROUP BY reads its covering
+    index alone."""
+    stmt: Select[Any] = select(*columns).select_from(Transaction)
+    if accounts or flt.accounts:
+        stmt = stmt.join(Account, Account.id == Transaction.account_id)
+    return apply_filter(stmt, flt)
+
+
+def daily_groups(engine: Engine, flt: TransactionFilter | None = None) -> pd.DataFrame:
+    """Per day x category x currency x type: the transfer flag, income, expenses (positive),
+    the row count and the count of spending rows, for `insights.month_groups` (a day may hold
+    several groups of the same flag).  Category and currency stay as stored (None included).
+    Grouped in the order of ``ix_transactions_day_groups``, which SQLite scans without a sort."""
+    amount = Transaction.amount
+    keys = (Transaction.date, Transaction.category, Transaction.currency, Transaction.type)
+    stmt = _filtered(
+        flt or TransactionFilter(),
+        Transaction.date.label(d.DATE),
+        Transaction.category.label(d.CATEGORY),
+        Transaction.currency.label(d.CURRENCY),
+        Transaction.type.label(d.TYPE),
+        func.sum(case((amount > 0, amount), else_=0)).label("income"),
+        func.sum(case((amount < 0, -amount), else_=0)).label("expenses"),
+        func.count().label("count"),
+        func.sum(case((amount < 0, 1), else_=0)).label("spend_count"),
+    )
+    frame = _frame(stmt.group_by(*keys), engine, ("income", "expenses"))
+    transfer = frame.pop(d.TYPE) == d.TransactionType.TRANSFER.value
+    frame.insert(3, "transfer", transfer.astype(bool))
+    return frame
+
+
+def merchant_spending(engine: Engine, flt: TransactionFilter | None = None) -> pd.DataFrame:
+    """Spending (positive) per category x merchant (the description when no merchant), transfers
+    left out, for `insights.top_merchants` (a merchant may come twice: as merchant and as
+    description).  Rows with a merchant are grouped in ``ix_transactions_merchant_groups``
+    order, so SQLite scans that index without a sort."""
+    flt = flt or TransactionFilter()
+
+    def spent(name: Any) -> Select[Any]:
+        stmt = _filtered(
+            flt,
+            Transaction.category.label(d.CATEGORY),
+            name.label(d.MERCHANT),
+            func.sum(-Transaction.amount).label("spent"),
+        ).where(Transaction.amount < 0, ~_is_transfer())
+        return stmt.group_by(Transaction.category, name)
+
+    named = spent(Transaction.merchant).where(Transaction.merchant.is_not(None))
+    unnamed = spent(Transaction.description).where(Transaction.merchant.is_(None))
+    return _frame(named.union_all(unnamed), engine, ("spent",))
+
+
+def balance_moves(engine: Engine, flt: TransactionFilter | None = None) -> dict[str, Any]:
+    """What the balance chart needs: ``reported`` (more than half the rows carry a balance),
+    then either ``balances`` (the last reported balance per account and day: Account, Date,
+    Balance) or ``net`` (the net of non-transfers per day: Date, Amount)."""
+    flt = flt or TransactionFilter()
+    with engine.connect() as conn:
+        counted = _filtered(flt, func.count(Transaction.balance), func.count())
+        with_balance, rows = conn.execute(counted).one()
+    reported = rows > 0 and with_balance / rows > 0.5
+    if reported:
+        last = (
+            _filtered(flt, func.max(Transaction.id))
+            .where(Transaction.balance.is_not(None))
+            .group_by(Transaction.account_id, Transaction.date)
+        )
+        stmt = (
+            select(
+                Account.name.label(d.ACCOUNT),
+                Transaction.date.label(d.DATE),
+                Transaction.balance.label(d.BALANCE),
+            )
+            .select_from(Transaction)
+            .join(Account, Account.id == Transaction.account_id)
+        )
+        stmt = stmt.where(Transaction.id.in_(last))
+        return {"reported": True, "balances": _frame(stmt, engine, (d.BALANCE,))}
+    net = _filtered(
+        flt, Transaction.date.label(d.DATE), func.sum(Transaction.amount).label(d.AMOUNT)
+    ).where(~_is_transfer())
+    return {
+        "reported": False,
+        "net": _frame(net.group_by(Transaction.date), engine, (d.AMOUNT,)),
+    }
+
+
+__all__ = ["balance_moves", "daily_groups", "merchant_spending"]
