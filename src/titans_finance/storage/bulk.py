@@ -52,9 +52,7 @@ _INSERT_COLUMNS: tuple[str, ...] = ("account_id", "import_id", *_COLUMN_MAP.valu
 _FINGERPRINT = _INSERT_COLUMNS.index("fingerprint")
 # Secondary indexes rebuilt once after a large load instead of being updated row by row.
 _SECONDARY_INDEXES: dict[str, str] = {
-    "ix_transactions_date": "transactions (date)",
     "ix_transactions_account_date": "transactions (account_id, date)",
-    "ix_transactions_category": "transactions (category)",
     "ix_transactions_day_groups": "transactions (date, category, currency, type, amount)",
     "ix_transactions_merchant_groups": "transactions (category, merchant, type, amount)",
 }

@@ -82,16 +82,16 @@ class Transaction(Base):
     __tablename__ = "transactions"
     __table_args__ = (
         Index("ix_transactions_account_date", "account_id", "date"),
-        Index("ix_transactions_category", "category"),
         # covering indexes in the order of storage.aggregates' GROUP BYs: the Overview's
-        # aggregates scan them in order instead of sorting every row
+        # aggregates scan them in order instead of sorting every row; their leading columns
+        # serve lookups by date and by category
         Index("ix_transactions_day_groups", "date", "category", "currency", "type", "amount"),
         Index("ix_transactions_merchant_groups", "category", "merchant", "type", "amount"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    date: Mapped[date] = mapped_column(Date, index=True)
+    date: Mapped[date] = mapped_column(Date)
     type: Mapped[str] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(String(500))
     merchant: Mapped[str | None] = mapped_column(String(200))

@@ -1,4 +1,6 @@
-"""transactions: covering indexes for the Overview's GROUP BY reads (storage.aggregates)
+"""transactions: covering indexes for the Overview's GROUP BY reads (storage.aggregates),
+which replace the single-column date and category indexes (their leading columns serve the same
+lookups, so a bulk load rebuilds three secondary indexes, as before)
 
 Revision ID: 0007
 Revises: 0006
@@ -16,6 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.drop_index("ix_transactions_date", table_name="transactions")
+    op.drop_index("ix_transactions_category", table_name="transactions")
     op.create_index(
         "ix_transactions_day_groups",
         "transactions",
@@ -31,3 +35,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_transactions_merchant_groups", table_name="transactions")
     op.drop_index("ix_transactions_day_groups", table_name="transactions")
+    op.create_index("ix_transactions_category", "transactions", ["category"])
+    op.create_index("ix_transactions_date", "transactions", ["date"])
