@@ -63,3 +63,38 @@ def test_forget_and_a_zero_ttl_read_the_store_again() -> None:
     off.get("aaaaaaaaaaaa", load_off)
     off.get("aaaaaaaaaaaa", load_off)
     assert load_off.reads == 2
+
+
+class _Clock:
+    """A timer the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_record_is_read_again_once_its_ttl_has_passed() -> None:
+    clock = _Clock()
+    cache, load = KeyRecordCache(ttl_seconds=5, timer=clock), _Loader({"aaaaaaaaaaaa"})
+    cache.get("aaaaaaaaaaaa", load)
+    clock.now = 4.9
+    cache.get("aaaaaaaaaaaa", load)
+    assert load.reads == 1
+    clock.now = 5.1
+    cache.get("aaaaaaaaaaaa", load)
+    assert load.reads == 2
+
+
+def test_a_read_that_spans_a_forget_is_not_kept() -> None:
+    cache = KeyRecordCache(ttl_seconds=60)
+
+    def load_then_revoke(key_id: str) -> KeyRecord | None:
+        cache.forget(key_id)  # a revocation lands while this read is under way
+        return _record(key_id)
+
+    cache.get("aaaaaaaaaaaa", load_then_revoke)
+    fresh = _Loader({"aaaaaaaaaaaa"})
+    cache.get("aaaaaaaaaaaa", fresh)
+    assert fresh.reads == 1  # the stale record was not cached

@@ -137,7 +137,10 @@ class Authenticator:
     def _stored_key(self, key_id: str, token: bytes) -> Principal:
         engine = self.engine()
         record = self.key_records.get(key_id, lambda ident: store.find_key(engine, ident))
-        # The digest is compared even for an unknown id, so both take the same time.
+        # The digest is compared even for an unknown id, so a wrong secret and an unknown id
+        # fail alike.  A key id is not a secret (it is the key's public part, listed by
+        # `titans keys list`): that a cached id answers sooner than one read from the store
+        # tells nothing about any secret.
         matches = digest_matches(token, record.digest if record is not None else "0" * 64)
         if record is None or not matches:
             raise AuthenticationError(_INVALID_KEY)

@@ -260,7 +260,7 @@ def keys_list(
 
 @keys_app.command("revoke")
 def keys_revoke(key: str = typer.Argument(..., help="key_id (or unique name) of the key.")) -> None:
-    """Revoke a key; running API workers refuse it within TITANS_KEY_CACHE_SECONDS (5 s)."""
+    """Revoke a key; API workers refuse it within their TITANS_KEY_CACHE_SECONDS (default 5)."""
     from titans_finance.auth import store
     from titans_finance.config import get_settings
 

@@ -410,10 +410,11 @@ class CashflowModel(TitansModel):
         if self.boost_iterations > 0:
             self.boost_ = self._booster().fit(chosen, actual - linear)
             boosted = self._out_of_fold(chosen, actual - linear, which)
-        predicted = linear + boosted
         # the forecast does not know its month's shock (it takes the median intercept): its
-        # intervals are calibrated on what it would have said, as the boosting is out of fold
-        residual = actual - (predicted - intercepts[which] + intercept)
+        # intervals and P(below zero) are calibrated on what it would have said, as the
+        # boosting is out of fold
+        as_made = linear - intercepts[which] + intercept + boosted
+        residual = actual - as_made
         positive = widths[widths > 0]
         self.width_floor_ = float(0.1 * np.median(positive)) if len(positive) else 0.0
         self.scale_fill_ = np.nan_to_num(np.nanmedian(scale, axis=0))
@@ -427,7 +428,7 @@ class CashflowModel(TitansModel):
         finite = np.isfinite(ratio)
         per_cut = [np.quantile(ratio[finite & (which == k)], level) for k in np.unique(which)]
         self.interval_factor_ = float(np.median(per_cut))
-        self._calibrate_below_zero(cuts, predicted, 0.5 * (lower + upper) * self.interval_factor_)
+        self._calibrate_below_zero(cuts, as_made, 0.5 * (lower + upper) * self.interval_factor_)
         logger.info(
             "cash-flow model: correction learned on %d samples, interval factor %.2f",
             samples,
