@@ -99,3 +99,12 @@ def test_real_export(shared_data: Path) -> None:
     assert len(result["by_month"]) == 21  # 2018-01 .. 2019-09
     assert result["income"] > 0 and result["expenses"] > 0
     assert {c["category"] for c in result["by_category"]} >= {"Mortgage & Rent", "Groceries"}
+
+
+def test_no_groups_give_the_empty_summary() -> None:
+    # what a client builds from `GET /insights/overview` on an empty store: a frame with no columns
+    summary = insights.summary_of_groups(pd.DataFrame([]))
+    assert summary["transactions"] == 0
+    assert (summary["income"], summary["expenses"], summary["net"]) == (0.0, 0.0, 0.0)
+    assert summary["savings_rate"] is None
+    assert summary["by_category"] == [] and summary["by_month"] == []

@@ -2,9 +2,9 @@
 GROUP BY reads (`storage.aggregates`).
 
 A frame becomes the same groups the store returns (`transaction_groups`, `merchant_groups`,
-`balance_moves_of`), and every figure is computed from groups, so the API's ``/insights``
-routes and the dashboard show the same numbers whichever way they read.  Only `overview`
-reads the store.
+`balance_moves_of`), and the summary, merchant and balance figures are computed from groups,
+so the API's ``/insights`` routes and the dashboard show the same numbers whichever way they
+read (`budget_status` still works on rows).  Only `overview` reads the store.
 """
 
 from __future__ import annotations
@@ -118,6 +118,8 @@ def summary_of_groups(
     reported as positive numbers.  ``savings_rate`` is ``net / income`` (``None`` without
     income).
     """
+    if groups.empty:  # e.g. the API's empty list of groups: no columns at all
+        groups = pd.DataFrame(columns=[*GROUP_KEYS, "first", "last", *_SUMS])
     work = groups.loc[~groups["transfer"].astype(bool)]
     work = work.assign(**{d.CATEGORY: work[d.CATEGORY].fillna(UNCATEGORISED).astype(str)})
     if exclude_categories:

@@ -31,6 +31,7 @@ OTHER = "Beta Savings"  # an account it must never see or change
 # Accounts of the data the served models were trained on: not the restricted caller's either.
 TRAINING_ACCOUNTS = ('"Checking"', "Silver Card", "Platinum Card")
 PASSWORD = "correct horse battery staple"
+OWN_ROWS = 3  # valid rows of OWN_CSV
 
 HEADER = "Date,Description,Amount,Transaction Type,Category,Account Name\n"
 OWN_CSV = HEADER + (
@@ -176,6 +177,18 @@ def _allowed(request: Request) -> Check:
     return check
 
 
+def _own_rows_only(request: Request, field: str) -> Check:
+    """The restricted caller's figures count its own account's rows only (the three valid
+    rows of OWN_CSV): an aggregate that ignored its accounts would count the others too."""
+
+    def check(w: World, who: str) -> None:
+        response = request(w, who)
+        assert response.status_code == 200, response.text
+        assert response.json()[field] == OWN_ROWS, response.text
+
+    return check
+
+
 def _refused(request: Request, status: int = 403) -> Check:
     """The restricted caller is refused (403, or the 404 of a record it may not see)."""
 
@@ -317,6 +330,7 @@ CASES: dict[tuple[str, str], Case] = {
         _req("GET", "/insights/summary"),
         _both(
             _allowed(_req("GET", "/insights/summary")),
+            _own_rows_only(_req("GET", "/insights/summary"), "transactions"),
             _refused(_req("GET", "/insights/summary", params={"account": OTHER})),
         ),
     ),
@@ -325,6 +339,7 @@ CASES: dict[tuple[str, str], Case] = {
         _req("GET", "/insights/overview"),
         _both(
             _allowed(_req("GET", "/insights/overview")),
+            _own_rows_only(_req("GET", "/insights/overview"), "rows"),
             _refused(_req("GET", "/insights/overview", params={"account": OTHER})),
         ),
     ),
