@@ -1,10 +1,11 @@
 """Spending insights, computed one way from a canonical transaction frame or from the store's
 GROUP BY reads (`storage.aggregates`).
 
-A frame becomes the same groups the store returns (`transaction_groups`, `merchant_groups`,
-`balance_moves_of`), and the summary, merchant and balance figures are computed from groups,
-so the API's ``/insights`` routes and the dashboard show the same numbers whichever way they
-read (`budget_status` still works on rows).  Only `overview` reads the store.
+The summary is computed from month groups, whether a frame's (`transaction_groups`) or the
+store's (`storage.aggregates.daily_groups`), so the API's ``/insights`` routes and the
+dashboard show the same numbers whichever way they read; the merchant and balance figures
+are computed from the store's groups (`top_merchants`, `balance_points`), and `budget_status`
+still works on rows.  Only `overview` reads the store.
 """
 
 from __future__ import annotations
@@ -85,14 +86,19 @@ def transaction_groups(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def month_keys(dates: pd.Series) -> pd.Series:
+    """'YYYY-MM' of each date, formatting only the distinct months (fast on 100k rows)."""
+    months = pd.to_datetime(dates).to_numpy().astype("datetime64[M]")
+    uniques, inverse = np.unique(months, return_inverse=True)
+    labels = np.array([str(u)[:7] for u in uniques], dtype=object)
+    return pd.Series(labels[inverse.reshape(-1)], index=dates.index, dtype=object)
+
+
 def month_groups(groups: pd.DataFrame) -> pd.DataFrame:
     """Groups of any finer grain (a day, a transaction) summed per month ('YYYY-MM') x category
     x currency x transfer, with each group's first and last date."""
     dates = pd.to_datetime(groups[d.DATE])
-    months = dates.to_numpy().astype("datetime64[M]")
-    uniques, inverse = np.unique(months, return_inverse=True)
-    labels = np.array([str(u)[:7] for u in uniques], dtype=object)  # once per month
-    work = groups.assign(month=labels[inverse.reshape(-1)], first=dates, last=dates)
+    work = groups.assign(month=month_keys(dates), first=dates, last=dates)
     out = (
         work.groupby(GROUP_KEYS, dropna=False, sort=True)
         .agg(
@@ -218,25 +224,9 @@ def budget_status(
     return out[columns].sort_values("used", ascending=False).reset_index(drop=True)
 
 
-def merchant_groups(frame: pd.DataFrame) -> pd.DataFrame:
-    """Spending (positive) per category x merchant (the description when no merchant),
-    transfers left out: `storage.aggregates.merchant_spending` of a canonical frame."""
-    spend = frame.loc[(frame[d.AMOUNT] < 0) & (frame[d.TYPE] != d.TransactionType.TRANSFER.value)]
-    return (
-        spend.assign(
-            **{
-                d.MERCHANT: spend[d.MERCHANT].fillna(spend[d.DESCRIPTION]),
-                "spent": -spend[d.AMOUNT],
-            }
-        )
-        .groupby([d.CATEGORY, d.MERCHANT], dropna=False)["spent"]
-        .sum()
-        .reset_index()
-    )
-
-
 def top_merchants(spending: pd.DataFrame, per_category: int = 8) -> pd.DataFrame:
-    """Category, Merchant, spent of a `merchant_groups` frame with each category's smallest
+    """Category, Merchant, spent of a `storage.aggregates.merchant_spending` frame with each
+    category's smallest
     merchants beyond the ``per_category`` largest folded into "other merchants"."""
     table = spending.assign(
         **{
@@ -249,19 +239,6 @@ def top_merchants(spending: pd.DataFrame, per_category: int = 8) -> pd.DataFrame
     rank = table.groupby(d.CATEGORY).cumcount()
     table.loc[rank >= per_category, d.MERCHANT] = "other merchants"
     return table.groupby([d.CATEGORY, d.MERCHANT])["spent"].sum().reset_index()
-
-
-def balance_moves_of(frame: pd.DataFrame) -> dict[str, Any]:
-    """`storage.aggregates.balance_moves` of a canonical frame."""
-    work = frame.sort_values([d.DATE, "id"] if "id" in frame else [d.DATE])
-    dates = pd.to_datetime(work[d.DATE])
-    if d.BALANCE in work and len(work) and work[d.BALANCE].notna().mean() > 0.5:
-        last = work.assign(**{d.DATE: dates}).dropna(subset=[d.BALANCE])
-        last = last.groupby([d.ACCOUNT, d.DATE])[d.BALANCE].last().reset_index()
-        return {"reported": True, "balances": last}
-    flows = work.loc[work[d.TYPE] != d.TransactionType.TRANSFER.value]
-    net = flows.groupby(dates.loc[flows.index].dt.normalize())[d.AMOUNT].sum().reset_index()
-    return {"reported": False, "net": net}
 
 
 def balance_points(moves: dict[str, Any]) -> dict[str, Any]:
@@ -344,13 +321,12 @@ __all__ = [
     "GROUP_KEYS",
     "RECENT_COLUMNS",
     "UNCATEGORISED",
-    "balance_moves_of",
     "balance_points",
     "budget_status",
     "categories_of_groups",
     "currency_of_groups",
-    "merchant_groups",
     "month_groups",
+    "month_keys",
     "overview",
     "summarize",
     "summary_of_groups",

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from titans_finance import domain as d
+from titans_finance import insights
 from titans_finance.dashboard import charts, palette
 from titans_finance.dashboard.app_pages.anomalies import reasons_text, score_threshold, unusual_days
 from titans_finance.dashboard.app_pages.imports import status_table
@@ -19,7 +20,6 @@ from titans_finance.dashboard.app_pages.insights import (
 )
 from titans_finance.dashboard.app_pages.predictions import review_queue
 from titans_finance.dashboard.app_pages.transactions import _charts_html, preset_range
-from titans_finance.dashboard.state import month_keys
 from titans_finance.export import export_csv
 
 FIRST, LAST = date(2018, 1, 1), date(2019, 9, 30)
@@ -127,7 +127,7 @@ def test_forecast_band_is_labelled_by_coverage() -> None:
 
 def test_month_keys_match_strftime() -> None:
     dates = pd.Series(pd.to_datetime(["2024-01-31", "2023-12-01", "2024-01-01", "2024-02-29"]))
-    assert month_keys(dates).tolist() == dates.dt.strftime("%Y-%m").tolist()
+    assert insights.month_keys(dates).tolist() == dates.dt.strftime("%Y-%m").tolist()
 
 
 def test_money_and_percent_formats() -> None:

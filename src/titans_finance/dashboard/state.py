@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, NoReturn, TypeVar
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
@@ -224,14 +223,6 @@ def stored(client: DashboardClient, name: str, fn: Callable[[], T], key: tuple[A
     return result
 
 
-def month_keys(dates: pd.Series) -> pd.Series:
-    """'YYYY-MM' of each date, formatting only the distinct months (fast on 100k rows)."""
-    months = pd.to_datetime(dates).to_numpy().astype("datetime64[M]")
-    uniques, inverse = np.unique(months, return_inverse=True)
-    labels = np.array([str(u)[:7] for u in uniques], dtype=object)
-    return pd.Series(labels[inverse], index=dates.index, dtype=object)
-
-
 def all_transactions_or_stop(client: DashboardClient) -> pd.DataFrame:
     """Every stored transaction; stops the page with the fix when the store is empty."""
     frame = transactions(client)
@@ -366,7 +357,6 @@ __all__ = [
     "get_client",
     "invalidate",
     "model_status",
-    "month_keys",
     "show_flash",
     "store_version",
     "stored",

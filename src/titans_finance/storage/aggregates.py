@@ -37,12 +37,11 @@ def _frame(stmt: Any, engine: Engine, money: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
-def _filtered(flt: TransactionFilter, *columns: Any, accounts: bool = False) -> Select[Any]:
+def _filtered(flt: TransactionFilter, *columns: Any) -> Select[Any]:
     """``columns`` of the transactions matching ``flt``, joined to accounts only when the
-    filter or ``accounts`` needs their names: without the join a GROUP BY reads its covering
-    index alone."""
+    filter names accounts: without the join a GROUP BY reads its covering index alone."""
     stmt: Select[Any] = select(*columns).select_from(Transaction)
-    if accounts or flt.accounts:
+    if flt.accounts:
         stmt = stmt.join(Account, Account.id == Transaction.account_id)
     return apply_filter(stmt, flt)
 

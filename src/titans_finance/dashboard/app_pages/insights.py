@@ -22,10 +22,9 @@ from titans_finance.dashboard.state import (
     excluded_categories,
     flash_and_rerun,
     get_client,
-    month_keys,
     show_flash,
 )
-from titans_finance.insights import UNCATEGORISED, budget_status
+from titans_finance.insights import UNCATEGORISED, budget_status, month_keys
 
 BUDGET_KEY = "budget_editor"
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
