@@ -154,12 +154,17 @@ def clean_text(frame: pd.DataFrame, name: str, empty: str | None = "") -> pd.Ser
 def to_float(values: pd.Series) -> np.ndarray:
     """Amounts as float64 (accepts Decimal, strings of numbers, floats); NaN where not a number.
 
-    The one Decimal -> float conversion of the project (for model input, charts and JSON).
+    The one Decimal -> float conversion of the project (for model input, charts and JSON).  An
+    object column is converted once per distinct value (bank exports repeat the same amounts)
+    and broadcast back.
     """
-    if values.dtype == object:
-        values = values.astype("string")
-    numbers = pd.to_numeric(values, errors="coerce")
-    return np.asarray(pd.Series(numbers).astype("float64").to_numpy(), dtype=np.float64)
+    if values.dtype != object:
+        numbers = pd.to_numeric(values, errors="coerce")
+        return np.asarray(pd.Series(numbers).astype("float64").to_numpy(), dtype=np.float64)
+    codes, uniques = factorize_objects(values)
+    spelled = pd.Series(uniques, dtype=object).astype("string")
+    distinct = pd.to_numeric(spelled, errors="coerce").astype("float64").to_numpy()
+    return np.asarray(np.append(distinct, np.nan)[codes], dtype=np.float64)
 
 
 def amount_column(frame: pd.DataFrame) -> np.ndarray:

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from titans_finance import domain as d
 from titans_finance.errors import TrainingDataError, ValidationError
 from titans_finance.features.text import lower_strip
-from titans_finance.frame import factorize_objects, map_distinct, text_column, to_float
+from titans_finance.frame import map_distinct, text_column, to_float
 from titans_finance.merchants import merchant_key
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def working_frame(
     )
     work["_is_cash"] = method_cash.to_numpy(bool) | description_cash.to_numpy(bool)
     if d.AMOUNT in frame:
-        amount = money(frame[d.AMOUNT])
+        amount = to_float(frame[d.AMOUNT])
         if need_amount and np.isnan(amount).any():
             bad = int(np.flatnonzero(np.isnan(amount))[0])
             raise error(
@@ -116,14 +116,6 @@ def working_frame(
         work["_log"] = np.log1p(np.abs(amount))
         work["_sign"] = np.sign(amount)
     return work
-
-
-def money(values: pd.Series) -> np.ndarray:
-    """``to_float`` of a money column, run once per distinct value (bank exports repeat the
-    same amounts) and broadcast back; NaN where missing or not a number."""
-    codes, uniques = factorize_objects(values)
-    table = np.append(to_float(pd.Series(uniques, dtype=object)), np.nan)
-    return np.asarray(table[codes], dtype=np.float64)
 
 
 def group_table(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFrame:
@@ -210,7 +202,6 @@ __all__ = [
     "attach",
     "attach_all",
     "group_table",
-    "money",
     "prior_stats",
     "require_columns",
     "single_threaded",

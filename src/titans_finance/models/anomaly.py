@@ -23,7 +23,6 @@ from titans_finance.models._history import (
     attach,
     attach_all,
     group_table,
-    money,
     prior_stats,
     single_threaded,
     working_frame,
@@ -336,7 +335,7 @@ class AnomalyModel(TitansModel):
                 f"anomaly model training needs at least {_MIN_ROWS} transactions, got {len(work)}"
             )
         if d.BALANCE in frame:
-            work["_balance"] = money(frame[d.BALANCE])
+            work["_balance"] = to_float(frame[d.BALANCE])
         work = work.sort_values(["_date", "_pos"], kind="stable").reset_index(drop=True)
         if "id" in frame:
             work["_id"] = frame["id"].astype(str).to_numpy()[work["_pos"].to_numpy()]
