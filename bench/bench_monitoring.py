@@ -56,18 +56,18 @@ def _fit(frame: pd.DataFrame) -> dict[str, Any]:
 
 def _shift(engine: Any, kind: str, rare: list[str]) -> None:
     with engine.begin() as conn:
-        newest = conn.execute(select(func.max(Transaction.date))).scalar_one()
+        newest = conn.execute(select(func.max(Transaction.c.date))).scalar_one()
         start = (pd.Timestamp(newest) - pd.Timedelta(days=HELD_BACK_DAYS - 1)).date()
         if kind == "amounts_x3":
             conn.execute(
                 update(Transaction)
-                .where(Transaction.date >= start)
-                .values(amount=Transaction.amount * 3)
+                .where(Transaction.c.date >= start)
+                .values(amount=Transaction.c.amount * 3)
             )
         elif kind == "merchant_mix":
             conn.execute(
                 delete(Transaction).where(
-                    Transaction.date >= start, Transaction.merchant.not_in(rare)
+                    Transaction.c.date >= start, Transaction.c.merchant.not_in(rare)
                 )
             )
 

@@ -167,7 +167,7 @@ def test_expired_keys_are_refused(c: TestClient) -> None:
     with engine.begin() as conn:  # type: ignore[attr-defined]
         conn.execute(
             update(ApiKey)
-            .where(ApiKey.id == record.id)
+            .where(ApiKey.c.id == record.id)
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     response = c.get("/health", headers={"Authorization": f"Bearer {key}"})

@@ -73,12 +73,12 @@ def test_amounts_times_three_fire_data_drift(
         assert len(before) == 15 and max(before.values()) < 0.2
         engine = get_engine(settings.database_url)
         with engine.begin() as conn:
-            newest = conn.execute(select(func.max(Transaction.date))).scalar_one()
+            newest = conn.execute(select(func.max(Transaction.c.date))).scalar_one()
             start_day = (pd.Timestamp(newest) - pd.Timedelta(days=89)).date()
             conn.execute(
                 update(Transaction)
-                .where(Transaction.date >= start_day)
-                .values(amount=Transaction.amount * 3)
+                .where(Transaction.c.date >= start_day)
+                .values(amount=Transaction.c.amount * 3)
             )
         after = _psi(client)
     finally:

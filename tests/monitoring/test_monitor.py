@@ -129,8 +129,8 @@ def test_amounts_times_three_raise_drift_above_the_threshold(
     with store.begin() as conn:
         conn.execute(
             update(Transaction)
-            .where(Transaction.date >= start)
-            .values(amount=Transaction.amount * 3)
+            .where(Transaction.c.date >= start)
+            .values(amount=Transaction.c.amount * 3)
         )
     after = build_report(store, models, SETTINGS)
     for name, entry in after["models"].items():
@@ -203,7 +203,7 @@ def test_earlier_versions_keep_their_own_figures(store: Engine, models: dict[str
     with store.begin() as conn:
         conn.execute(
             update(ModelPrediction)
-            .where(ModelPrediction.model == "category")
+            .where(ModelPrediction.c.model == "category")
             .values(model_version="category-earlier")
         )
     report = build_report(store, models, SETTINGS)

@@ -25,7 +25,7 @@ from titans_finance.storage.tables import Import
 
 def _imports(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count(Import.id))).scalar_one())
+        return int(conn.execute(select(func.count(Import.c.id))).scalar_one())
 
 
 def test_files_are_imported_once_and_filed_with_receipts(engine: Engine, tmp_path: Path) -> None:

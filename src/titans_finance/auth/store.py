@@ -187,28 +187,28 @@ def get_user(engine: Engine, username: str) -> UserRecord:
 def find_user(engine: Engine, username: str) -> UserRecord | None:
     """The user named ``username`` or None."""
     with engine.connect() as conn:
-        row = conn.execute(select(User).where(User.username == username)).one_or_none()
+        row = conn.execute(select(User).where(User.c.username == username)).one_or_none()
     return _user(row) if row is not None else None
 
 
 def find_user_by_id(engine: Engine, user_id: int) -> UserRecord | None:
     """The user with ``user_id`` or None."""
     with engine.connect() as conn:
-        row = conn.execute(select(User).where(User.id == user_id)).one_or_none()
+        row = conn.execute(select(User).where(User.c.id == user_id)).one_or_none()
     return _user(row) if row is not None else None
 
 
 def list_users(engine: Engine) -> list[UserRecord]:
     """Every user, by name."""
     with engine.connect() as conn:
-        rows = conn.execute(select(User).order_by(User.username)).all()
+        rows = conn.execute(select(User).order_by(User.c.username)).all()
     return [_user(row) for row in rows]
 
 
 def users_exist(engine: Engine) -> bool:
     """True when at least one user is stored."""
     with engine.connect() as conn:
-        return bool(conn.execute(select(func.count(User.id))).scalar_one())
+        return bool(conn.execute(select(func.count(User.c.id))).scalar_one())
 
 
 def set_password(engine: Engine, username: str, password: str) -> UserRecord:
@@ -216,7 +216,7 @@ def set_password(engine: Engine, username: str, password: str) -> UserRecord:
     user = get_user(engine, username)
     with engine.begin() as conn:
         conn.execute(
-            update(User).where(User.id == user.id).values(password_hash=hash_password(password))
+            update(User).where(User.c.id == user.id).values(password_hash=hash_password(password))
         )
     return get_user(engine, username)
 
@@ -227,7 +227,7 @@ def delete_user(engine: Engine, username: str) -> UserRecord:
 
     user = get_user(engine, username)
     with engine.begin() as conn:
-        conn.execute(delete(User).where(User.id == user.id))
+        conn.execute(delete(User).where(User.c.id == user.id))
     return user
 
 
@@ -291,7 +291,7 @@ def create_key(
 def find_key(engine: Engine, key_id: str) -> KeyRecord | None:
     """The key with public id ``key_id`` or None."""
     with engine.connect() as conn:
-        row = conn.execute(select(ApiKey).where(ApiKey.key_id == key_id)).one_or_none()
+        row = conn.execute(select(ApiKey).where(ApiKey.c.key_id == key_id)).one_or_none()
     return _key(row) if row is not None else None
 
 
@@ -302,9 +302,9 @@ def get_key(engine: Engine, ident: str) -> KeyRecord:
         return found
     with engine.connect() as conn:
         if ident.isdigit():
-            rows = conn.execute(select(ApiKey).where(ApiKey.id == int(ident))).all()
+            rows = conn.execute(select(ApiKey).where(ApiKey.c.id == int(ident))).all()
         else:
-            rows = conn.execute(select(ApiKey).where(ApiKey.name == ident)).all()
+            rows = conn.execute(select(ApiKey).where(ApiKey.c.name == ident)).all()
     if not rows:
         raise NotFoundError(f"key {ident!r} does not exist; `titans keys list` shows them")
     if len(rows) > 1:
@@ -315,7 +315,7 @@ def get_key(engine: Engine, ident: str) -> KeyRecord:
 def list_keys(engine: Engine) -> list[KeyRecord]:
     """Every key, newest first."""
     with engine.connect() as conn:
-        rows = conn.execute(select(ApiKey).order_by(ApiKey.id.desc())).all()
+        rows = conn.execute(select(ApiKey).order_by(ApiKey.c.id.desc())).all()
     return [_key(row) for row in rows]
 
 
@@ -324,14 +324,16 @@ def revoke_key(engine: Engine, ident: str) -> KeyRecord:
     key = get_key(engine, ident)
     if key.revoked_at is None:
         with engine.begin() as conn:
-            conn.execute(update(ApiKey).where(ApiKey.id == key.id).values(revoked_at=_now()))
+            conn.execute(update(ApiKey).where(ApiKey.c.id == key.id).values(revoked_at=_now()))
     return get_key(engine, key.key_id)
 
 
 def touch_key(engine: Engine, key_pk: int, when: datetime | None = None) -> None:
     """Record that a key was used."""
     with engine.begin() as conn:
-        conn.execute(update(ApiKey).where(ApiKey.id == key_pk).values(last_used_at=when or _now()))
+        conn.execute(
+            update(ApiKey).where(ApiKey.c.id == key_pk).values(last_used_at=when or _now())
+        )
 
 
 # --- account scoping of imports ---------------------------------------------------------
@@ -344,15 +346,15 @@ def imports_within(engine: Engine, accounts: frozenset[str]) -> set[int]:
     not shown to callers limited to some accounts.
     """
     outside = (
-        select(Transaction.import_id)
-        .join(Account, Account.id == Transaction.account_id)
-        .where(Account.name.not_in(sorted(accounts)), Transaction.import_id.is_not(None))
+        select(Transaction.c.import_id)
+        .join(Account, Account.c.id == Transaction.c.account_id)
+        .where(Account.c.name.not_in(sorted(accounts)), Transaction.c.import_id.is_not(None))
         .distinct()
     )
     inside = (
-        select(Transaction.import_id)
-        .join(Account, Account.id == Transaction.account_id)
-        .where(Account.name.in_(sorted(accounts)), Transaction.import_id.is_not(None))
+        select(Transaction.c.import_id)
+        .join(Account, Account.c.id == Transaction.c.account_id)
+        .where(Account.c.name.in_(sorted(accounts)), Transaction.c.import_id.is_not(None))
         .distinct()
     )
     with engine.connect() as conn:
@@ -419,16 +421,16 @@ def list_audit(
 ) -> tuple[int, list[AuditRecord]]:
     """(total, events newest first) optionally of one action or actor."""
     stmt = select(AuditEvent)
-    count = select(func.count(AuditEvent.id))
+    count = select(func.count(AuditEvent.c.id))
     if action is not None:
-        stmt = stmt.where(AuditEvent.action == action)
-        count = count.where(AuditEvent.action == action)
+        stmt = stmt.where(AuditEvent.c.action == action)
+        count = count.where(AuditEvent.c.action == action)
     if actor is not None:
-        stmt = stmt.where(AuditEvent.actor == actor)
-        count = count.where(AuditEvent.actor == actor)
+        stmt = stmt.where(AuditEvent.c.actor == actor)
+        count = count.where(AuditEvent.c.actor == actor)
     with engine.connect() as conn:
         total = int(conn.execute(count).scalar_one())
-        rows = conn.execute(stmt.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)).all()
+        rows = conn.execute(stmt.order_by(AuditEvent.c.id.desc()).limit(limit).offset(offset)).all()
     return total, [
         AuditRecord(
             id=row.id,

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def _is_transfer() -> Any:
-    return Transaction.type == d.TransactionType.TRANSFER.value  # type is NOT NULL
+    return Transaction.c.type == d.TransactionType.TRANSFER.value  # type is NOT NULL
 
 
 def _frame(stmt: Any, engine: Engine, money: tuple[str, ...]) -> pd.DataFrame:
@@ -42,7 +42,7 @@ def _filtered(flt: TransactionFilter, *columns: Any) -> Select[Any]:
     filter names accounts: without the join a GROUP BY reads its covering index alone."""
     stmt: Select[Any] = select(*columns).select_from(Transaction)
     if flt.accounts:
-        stmt = stmt.join(Account, Account.id == Transaction.account_id)
+        stmt = stmt.join(Account, Account.c.id == Transaction.c.account_id)
     return apply_filter(stmt, flt)
 
 
@@ -51,14 +51,14 @@ def daily_groups(engine: Engine, flt: TransactionFilter | None = None) -> pd.Dat
     the row count and the count of spending rows, for `insights.month_groups` (a day may hold
     several groups of the same flag).  Category and currency stay as stored (None included).
     Grouped in the order of ``ix_transactions_day_groups``, which SQLite scans without a sort."""
-    amount = Transaction.amount
-    keys = (Transaction.date, Transaction.category, Transaction.currency, Transaction.type)
+    amount = Transaction.c.amount
+    keys = (Transaction.c.date, Transaction.c.category, Transaction.c.currency, Transaction.c.type)
     stmt = _filtered(
         flt or TransactionFilter(),
-        Transaction.date.label(d.DATE),
-        Transaction.category.label(d.CATEGORY),
-        Transaction.currency.label(d.CURRENCY),
-        Transaction.type.label(d.TYPE),
+        Transaction.c.date.label(d.DATE),
+        Transaction.c.category.label(d.CATEGORY),
+        Transaction.c.currency.label(d.CURRENCY),
+        Transaction.c.type.label(d.TYPE),
         func.sum(case((amount > 0, amount), else_=0)).label("income"),
         func.sum(case((amount < 0, -amount), else_=0)).label("expenses"),
         func.count().label("count"),
@@ -80,14 +80,14 @@ def merchant_spending(engine: Engine, flt: TransactionFilter | None = None) -> p
     def spent(name: Any) -> Select[Any]:
         stmt = _filtered(
             flt,
-            Transaction.category.label(d.CATEGORY),
+            Transaction.c.category.label(d.CATEGORY),
             name.label(d.MERCHANT),
-            func.sum(-Transaction.amount).label("spent"),
-        ).where(Transaction.amount < 0, ~_is_transfer())
-        return stmt.group_by(Transaction.category, name)
+            func.sum(-Transaction.c.amount).label("spent"),
+        ).where(Transaction.c.amount < 0, ~_is_transfer())
+        return stmt.group_by(Transaction.c.category, name)
 
-    named = spent(Transaction.merchant).where(Transaction.merchant.is_not(None))
-    unnamed = spent(Transaction.description).where(Transaction.merchant.is_(None))
+    named = spent(Transaction.c.merchant).where(Transaction.c.merchant.is_not(None))
+    unnamed = spent(Transaction.c.description).where(Transaction.c.merchant.is_(None))
     return _frame(named.union_all(unnamed), engine, ("spent",))
 
 
@@ -97,32 +97,32 @@ def balance_moves(engine: Engine, flt: TransactionFilter | None = None) -> dict[
     Balance) or ``net`` (the net of non-transfers per day: Date, Amount)."""
     flt = flt or TransactionFilter()
     with engine.connect() as conn:
-        counted = _filtered(flt, func.count(Transaction.balance), func.count())
+        counted = _filtered(flt, func.count(Transaction.c.balance), func.count())
         with_balance, rows = conn.execute(counted).one()
     reported = rows > 0 and with_balance / rows > 0.5
     if reported:
         last = (
-            _filtered(flt, func.max(Transaction.id))
-            .where(Transaction.balance.is_not(None))
-            .group_by(Transaction.account_id, Transaction.date)
+            _filtered(flt, func.max(Transaction.c.id))
+            .where(Transaction.c.balance.is_not(None))
+            .group_by(Transaction.c.account_id, Transaction.c.date)
         )
         stmt = (
             select(
-                Account.name.label(d.ACCOUNT),
-                Transaction.date.label(d.DATE),
-                Transaction.balance.label(d.BALANCE),
+                Account.c.name.label(d.ACCOUNT),
+                Transaction.c.date.label(d.DATE),
+                Transaction.c.balance.label(d.BALANCE),
             )
             .select_from(Transaction)
-            .join(Account, Account.id == Transaction.account_id)
+            .join(Account, Account.c.id == Transaction.c.account_id)
         )
-        stmt = stmt.where(Transaction.id.in_(last))
+        stmt = stmt.where(Transaction.c.id.in_(last))
         return {"reported": True, "balances": _frame(stmt, engine, (d.BALANCE,))}
     net = _filtered(
-        flt, Transaction.date.label(d.DATE), func.sum(Transaction.amount).label(d.AMOUNT)
+        flt, Transaction.c.date.label(d.DATE), func.sum(Transaction.c.amount).label(d.AMOUNT)
     ).where(~_is_transfer())
     return {
         "reported": False,
-        "net": _frame(net.group_by(Transaction.date), engine, (d.AMOUNT,)),
+        "net": _frame(net.group_by(Transaction.c.date), engine, (d.AMOUNT,)),
     }
 
 

@@ -123,7 +123,7 @@ def store_import(
         duplicates = len(frame) - inserted
         conn.execute(
             update(Import)
-            .where(Import.id == import_id)
+            .where(Import.c.id == import_id)
             .values(rows_inserted=inserted, rows_duplicate=duplicates)
         )
     return StoredImport(int(import_id), inserted, duplicates, len(rejects))
@@ -135,7 +135,7 @@ def _ensure_accounts(conn: Connection, frame: pd.DataFrame) -> dict[str, int]:
     row, and the select after it sees the other import's account."""
     names = frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT).astype(str) if len(frame) else pd.Series([])
     wanted = set(names.unique().tolist())
-    existing = dict(conn.execute(select(Account.name, Account.id)).all())
+    existing = dict(conn.execute(select(Account.c.name, Account.c.id)).all())
     missing = sorted(wanted - existing.keys())  # one order everywhere: no lock-order deadlock
     if missing:
         currencies = (
@@ -147,7 +147,7 @@ def _ensure_accounts(conn: Connection, frame: pd.DataFrame) -> dict[str, int]:
             _insert_or_skip(conn, Account, ["name"]),
             [{"name": name, "currency": currencies.get(name)} for name in missing],
         )
-        existing = dict(conn.execute(select(Account.name, Account.id)).all())
+        existing = dict(conn.execute(select(Account.c.name, Account.c.id)).all())
     return existing
 
 
@@ -223,7 +223,9 @@ def _without_stored(conn: Connection, table: Any) -> Any:
         accounts = pc.unique(table.column("account_id")).to_pylist()
         known = list(
             conn.execute(
-                select(Transaction.fingerprint).where(Transaction.account_id.in_(sorted(accounts)))
+                select(Transaction.c.fingerprint).where(
+                    Transaction.c.account_id.in_(sorted(accounts))
+                )
             ).scalars()
         )
     elif conn.dialect.name == "postgresql":
@@ -254,7 +256,7 @@ def _insert_rows(conn: Connection, table: Any) -> int:
         )
         return int(cursor.rowcount)
     stmt = insert(Transaction)  # other dialects: insert only fingerprints not stored yet
-    known = set(conn.execute(select(Transaction.fingerprint)).scalars())
+    known = set(conn.execute(select(Transaction.c.fingerprint)).scalars())
     fresh = [
         dict(zip(_INSERT_COLUMNS, r, strict=True)) for r in rows if r[_FINGERPRINT] not in known
     ]

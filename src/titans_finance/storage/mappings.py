@@ -20,9 +20,9 @@ def remembered_mapping(
     one saved for any account; None when there is none."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(ImportMapping.account, ImportMapping.mapping).where(
-                ImportMapping.signature == signature,
-                ImportMapping.account.in_([account or "", ""]),
+            select(ImportMapping.c.account, ImportMapping.c.mapping).where(
+                ImportMapping.c.signature == signature,
+                ImportMapping.c.account.in_([account or "", ""]),
             )
         ).all()
     by_account = {row.account: row.mapping for row in rows}

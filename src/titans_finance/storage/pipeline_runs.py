@@ -46,7 +46,7 @@ def start_run(engine: Engine, *, trigger: str, external_id: str | None = None) -
     with engine.begin() as conn:
         if external_id is not None:
             found = conn.execute(
-                select(PipelineRun.id).where(PipelineRun.external_id == external_id)
+                select(PipelineRun.c.id).where(PipelineRun.c.external_id == external_id)
             ).scalar_one_or_none()
             if found is not None:
                 return int(found)
@@ -80,11 +80,11 @@ def update_run(engine: Engine, run_id: int, **values: Any) -> None:
     with engine.begin() as conn:
         if details is not None:
             stored = conn.execute(
-                select(PipelineRun.details).where(PipelineRun.id == run_id)
+                select(PipelineRun.c.details).where(PipelineRun.c.id == run_id)
             ).scalar_one_or_none()
             values["details"] = {**(stored or {}), **details}
         if values:
-            conn.execute(update(PipelineRun).where(PipelineRun.id == run_id).values(**values))
+            conn.execute(update(PipelineRun).where(PipelineRun.c.id == run_id).values(**values))
 
 
 def finish_run(engine: Engine, run_id: int, *, error: str | None = None) -> None:
@@ -104,14 +104,14 @@ def fail_stale_run(engine: Engine, run_id: int, reason: str) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(PipelineRun)
-            .where(PipelineRun.id == run_id, PipelineRun.status == RUNNING)
+            .where(PipelineRun.c.id == run_id, PipelineRun.c.status == RUNNING)
             .values(status=FAILED, error=reason, finished_at=utcnow())
         )
 
 
 def get_run(engine: Engine, run_id: int) -> dict[str, Any]:
     """One run with its decisions; NotFoundError when absent."""
-    runs = _runs(engine, select(PipelineRun.__table__).where(PipelineRun.id == run_id))
+    runs = _runs(engine, select(PipelineRun).where(PipelineRun.c.id == run_id))
     if not runs:
         raise NotFoundError(f"pipeline run {run_id} does not exist")
     return runs[0]
@@ -121,14 +121,14 @@ def list_runs(engine: Engine, *, limit: int = 20, offset: int = 0) -> list[dict[
     """Runs, newest first, each with its model decisions (two queries)."""
     if limit < 0 or offset < 0:
         raise ValidationError("limit and offset must not be negative")
-    stmt = select(PipelineRun.__table__).order_by(PipelineRun.id.desc()).limit(limit).offset(offset)
+    stmt = select(PipelineRun).order_by(PipelineRun.c.id.desc()).limit(limit).offset(offset)
     return _runs(engine, stmt)
 
 
 def count_runs(engine: Engine) -> int:
     """How many runs are recorded."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count(PipelineRun.id))).scalar_one())
+        return int(conn.execute(select(func.count(PipelineRun.c.id))).scalar_one())
 
 
 def _runs(engine: Engine, stmt: Any) -> list[dict[str, Any]]:
@@ -137,9 +137,9 @@ def _runs(engine: Engine, stmt: Any) -> list[dict[str, Any]]:
         ids = [row["id"] for row in rows]
         decisions = (
             conn.execute(
-                select(ModelDecision.__table__)
-                .where(ModelDecision.run_id.in_(ids))
-                .order_by(ModelDecision.id)
+                select(ModelDecision)
+                .where(ModelDecision.c.run_id.in_(ids))
+                .order_by(ModelDecision.c.id)
             )
             .mappings()
             .all()
@@ -171,13 +171,13 @@ def last_retrain(engine: Engine) -> dict[str, Any] | None:
         row = (
             conn.execute(
                 select(
-                    PipelineRun.id,
-                    PipelineRun.finished_at,
-                    PipelineRun.last_transaction_id,
-                    PipelineRun.last_feedback_id,
+                    PipelineRun.c.id,
+                    PipelineRun.c.finished_at,
+                    PipelineRun.c.last_transaction_id,
+                    PipelineRun.c.last_feedback_id,
                 )
-                .where(PipelineRun.status == SUCCEEDED, PipelineRun.retrained == 1)
-                .order_by(PipelineRun.id.desc())
+                .where(PipelineRun.c.status == SUCCEEDED, PipelineRun.c.retrained == 1)
+                .order_by(PipelineRun.c.id.desc())
                 .limit(1)
             )
             .mappings()
@@ -197,18 +197,18 @@ def change_counts(
     with engine.connect() as conn:
         new_rows, max_tx = conn.execute(
             select(
-                select(func.count(Transaction.id))
-                .where(Transaction.id > since_tx)
+                select(func.count(Transaction.c.id))
+                .where(Transaction.c.id > since_tx)
                 .scalar_subquery(),
-                select(func.max(Transaction.id)).scalar_subquery(),
+                select(func.max(Transaction.c.id)).scalar_subquery(),
             )
         ).one()
         corrections, max_fb = conn.execute(
             select(
-                select(func.count(CategoryFeedback.id))
-                .where(CategoryFeedback.id > since_fb)
+                select(func.count(CategoryFeedback.c.id))
+                .where(CategoryFeedback.c.id > since_fb)
                 .scalar_subquery(),
-                select(func.max(CategoryFeedback.id)).scalar_subquery(),
+                select(func.max(CategoryFeedback.c.id)).scalar_subquery(),
             )
         ).one()
     return {
@@ -225,15 +225,15 @@ def import_for_sha256(engine: Engine, sha256: str) -> dict[str, Any] | None:
         row = (
             conn.execute(
                 select(
-                    Import.id,
-                    Import.file_name,
-                    Import.rows_read,
-                    Import.rows_inserted,
-                    Import.rows_duplicate,
-                    Import.rows_rejected,
+                    Import.c.id,
+                    Import.c.file_name,
+                    Import.c.rows_read,
+                    Import.c.rows_inserted,
+                    Import.c.rows_duplicate,
+                    Import.c.rows_rejected,
                 )
-                .where(Import.sha256 == sha256)
-                .order_by(Import.id)
+                .where(Import.c.sha256 == sha256)
+                .order_by(Import.c.id)
                 .limit(1)
             )
             .mappings()
@@ -246,12 +246,12 @@ def health(engine: Engine) -> dict[str, float | None]:
     """What the pipeline alerts need: latest finished run's success and end, latest import."""
     with engine.connect() as conn:
         last = conn.execute(
-            select(PipelineRun.status, PipelineRun.finished_at)
-            .where(PipelineRun.status.in_(FINISHED_STATUSES))
-            .order_by(PipelineRun.finished_at.desc(), PipelineRun.id.desc())
+            select(PipelineRun.c.status, PipelineRun.c.finished_at)
+            .where(PipelineRun.c.status.in_(FINISHED_STATUSES))
+            .order_by(PipelineRun.c.finished_at.desc(), PipelineRun.c.id.desc())
             .limit(1)
         ).one_or_none()
-        last_import = conn.execute(select(func.max(Import.created_at))).scalar_one_or_none()
+        last_import = conn.execute(select(func.max(Import.c.created_at))).scalar_one_or_none()
     end = _aware(last[1]) if last is not None else None
     imported = _aware(last_import)
     return {
@@ -279,7 +279,7 @@ def update_decision(engine: Engine, decision_id: int, **values: Any) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(ModelDecision)
-            .where(ModelDecision.id == decision_id)
+            .where(ModelDecision.c.id == decision_id)
             .values(updated_at=utcnow(), **values)
         )
 
@@ -288,11 +288,11 @@ def decisions(
     engine: Engine, *, run_id: int | None = None, statuses: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
     """Decisions of one run and/or in the given statuses, oldest first."""
-    stmt = select(ModelDecision.__table__).order_by(ModelDecision.id)
+    stmt = select(ModelDecision).order_by(ModelDecision.c.id)
     if run_id is not None:
-        stmt = stmt.where(ModelDecision.run_id == run_id)
+        stmt = stmt.where(ModelDecision.c.run_id == run_id)
     if statuses:
-        stmt = stmt.where(ModelDecision.status.in_(list(statuses)))
+        stmt = stmt.where(ModelDecision.c.status.in_(list(statuses)))
     with engine.connect() as conn:
         return [_decision_dict(dict(row)) for row in conn.execute(stmt).mappings().all()]
 
@@ -318,7 +318,7 @@ def acquire_lock(
         pass
     with engine.begin() as conn:
         current = (
-            conn.execute(select(PipelineLock.__table__).where(PipelineLock.name == name))
+            conn.execute(select(PipelineLock).where(PipelineLock.c.name == name))
             .mappings()
             .one_or_none()
         )
@@ -330,8 +330,8 @@ def acquire_lock(
         taken = conn.execute(
             update(PipelineLock)
             .where(
-                PipelineLock.name == name,
-                (PipelineLock.holder == holder) | (PipelineLock.expires_at < now),
+                PipelineLock.c.name == name,
+                (PipelineLock.c.holder == holder) | (PipelineLock.c.expires_at < now),
             )
             .values(**values)
         ).rowcount
@@ -348,7 +348,7 @@ def renew_lock(engine: Engine, *, holder: str, ttl_seconds: float, name: str = L
         return (
             conn.execute(
                 update(PipelineLock)
-                .where(PipelineLock.name == name, PipelineLock.holder == holder)
+                .where(PipelineLock.c.name == name, PipelineLock.c.holder == holder)
                 .values(expires_at=utcnow() + timedelta(seconds=ttl_seconds))
             ).rowcount
             == 1
@@ -359,7 +359,7 @@ def release_lock(engine: Engine, *, holder: str, name: str = LOCK_NAME) -> None:
     """Give the lease back (only if ``holder`` still has it)."""
     with engine.begin() as conn:
         conn.execute(
-            delete(PipelineLock).where(PipelineLock.name == name, PipelineLock.holder == holder)
+            delete(PipelineLock).where(PipelineLock.c.name == name, PipelineLock.c.holder == holder)
         )
 
 

@@ -38,10 +38,10 @@ _CHUNK = 5_000
 
 def logged_transaction_ids(engine: Engine, model: str, version: str) -> set[int]:
     """Ids of the transactions ``model`` at ``version`` already has a logged prediction for."""
-    stmt = select(ModelPrediction.transaction_id).where(
-        ModelPrediction.model == model,
-        ModelPrediction.model_version == version,
-        ModelPrediction.transaction_id.is_not(None),
+    stmt = select(ModelPrediction.c.transaction_id).where(
+        ModelPrediction.c.model == model,
+        ModelPrediction.c.model_version == version,
+        ModelPrediction.c.transaction_id.is_not(None),
     )
     with engine.connect() as conn:
         return {int(row[0]) for row in conn.execute(stmt) if row[0] is not None}
@@ -50,11 +50,11 @@ def logged_transaction_ids(engine: Engine, model: str, version: str) -> set[int]
 def has_forecast(engine: Engine, model: str, version: str) -> bool:
     """True when a forecast (rows with a target date) of ``model`` at ``version`` is logged."""
     stmt = (
-        select(ModelPrediction.id)
+        select(ModelPrediction.c.id)
         .where(
-            ModelPrediction.model == model,
-            ModelPrediction.model_version == version,
-            ModelPrediction.target_date.is_not(None),
+            ModelPrediction.c.model == model,
+            ModelPrediction.c.model_version == version,
+            ModelPrediction.c.target_date.is_not(None),
         )
         .limit(1)
     )
@@ -99,26 +99,26 @@ def load_predictions(engine: Engine, model: str, *, since: datetime | None = Non
     amount, account and merchant (NULL for forecast rows)."""
     stmt = (
         select(
-            ModelPrediction.model_version,
-            ModelPrediction.transaction_id,
-            ModelPrediction.target_date,
-            ModelPrediction.predicted_label,
-            ModelPrediction.predicted_value,
-            ModelPrediction.confidence,
-            ModelPrediction.flagged,
-            ModelPrediction.unseen,
-            ModelPrediction.created_at,
-            Transaction.date.label(d.DATE),
-            Transaction.amount.label(d.AMOUNT),
-            Account.name.label(d.ACCOUNT),
-            Transaction.merchant.label(d.MERCHANT),
+            ModelPrediction.c.model_version,
+            ModelPrediction.c.transaction_id,
+            ModelPrediction.c.target_date,
+            ModelPrediction.c.predicted_label,
+            ModelPrediction.c.predicted_value,
+            ModelPrediction.c.confidence,
+            ModelPrediction.c.flagged,
+            ModelPrediction.c.unseen,
+            ModelPrediction.c.created_at,
+            Transaction.c.date.label(d.DATE),
+            Transaction.c.amount.label(d.AMOUNT),
+            Account.c.name.label(d.ACCOUNT),
+            Transaction.c.merchant.label(d.MERCHANT),
         )
-        .outerjoin(Transaction, Transaction.id == ModelPrediction.transaction_id)
-        .outerjoin(Account, Account.id == Transaction.account_id)
-        .where(ModelPrediction.model == model)
+        .outerjoin(Transaction, Transaction.c.id == ModelPrediction.c.transaction_id)
+        .outerjoin(Account, Account.c.id == Transaction.c.account_id)
+        .where(ModelPrediction.c.model == model)
     )
     if since is not None:
-        stmt = stmt.where(ModelPrediction.created_at >= since)
+        stmt = stmt.where(ModelPrediction.c.created_at >= since)
     with engine.connect() as conn:
         result = conn.execute(stmt)
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -133,10 +133,12 @@ def load_category_reviews(engine: Engine, *, since: datetime | None = None) -> p
     """Category reviews (a user setting a category: the same one confirms, another corrects):
     transaction_id, category, created_at."""
     stmt = select(
-        CategoryFeedback.transaction_id, CategoryFeedback.category, CategoryFeedback.created_at
+        CategoryFeedback.c.transaction_id,
+        CategoryFeedback.c.category,
+        CategoryFeedback.c.created_at,
     )
     if since is not None:
-        stmt = stmt.where(CategoryFeedback.created_at >= since)
+        stmt = stmt.where(CategoryFeedback.c.created_at >= since)
     with engine.connect() as conn:
         result = conn.execute(stmt)
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -147,13 +149,13 @@ def load_category_reviews(engine: Engine, *, since: datetime | None = None) -> p
 def load_normal_marks(engine: Engine, *, since: datetime | None = None) -> pd.DataFrame:
     """ "This is normal" marks: transaction_id, account, merchant, created_at."""
     stmt = select(
-        AnomalyFeedback.transaction_id,
-        AnomalyFeedback.account,
-        AnomalyFeedback.merchant,
-        AnomalyFeedback.created_at,
+        AnomalyFeedback.c.transaction_id,
+        AnomalyFeedback.c.account,
+        AnomalyFeedback.c.merchant,
+        AnomalyFeedback.c.created_at,
     )
     if since is not None:
-        stmt = stmt.where(AnomalyFeedback.created_at >= since)
+        stmt = stmt.where(AnomalyFeedback.c.created_at >= since)
     with engine.connect() as conn:
         result = conn.execute(stmt)
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))

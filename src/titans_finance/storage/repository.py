@@ -64,12 +64,12 @@ def set_category(engine: Engine, transaction_id: int, category: str) -> dict[str
         raise ValidationError("category must be 1 to 100 characters")
     with engine.begin() as conn:
         previous = conn.execute(
-            select(Transaction.category).where(Transaction.id == transaction_id)
+            select(Transaction.c.category).where(Transaction.c.id == transaction_id)
         ).one_or_none()
         if previous is None:
             raise NotFoundError(f"transaction {transaction_id} does not exist")
         conn.execute(
-            update(Transaction).where(Transaction.id == transaction_id).values(category=category)
+            update(Transaction).where(Transaction.c.id == transaction_id).values(category=category)
         )
         conn.execute(
             insert(CategoryFeedback).values(
@@ -91,9 +91,9 @@ def add_anomaly_feedback(
     with engine.begin() as conn:
         if transaction_id is not None:
             row = conn.execute(
-                select(Account.name, Transaction.merchant)
-                .join(Account, Account.id == Transaction.account_id)
-                .where(Transaction.id == transaction_id)
+                select(Account.c.name, Transaction.c.merchant)
+                .join(Account, Account.c.id == Transaction.c.account_id)
+                .where(Transaction.c.id == transaction_id)
             ).one_or_none()
             if row is None:
                 raise NotFoundError(f"transaction {transaction_id} does not exist")
@@ -116,7 +116,9 @@ def list_anomaly_feedback(engine: Engine) -> list[dict[str, Any]]:
     """Every stored "normal" mark as {account, merchant, reason_code}."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(AnomalyFeedback.account, AnomalyFeedback.merchant, AnomalyFeedback.reason_code)
+            select(
+                AnomalyFeedback.c.account, AnomalyFeedback.c.merchant, AnomalyFeedback.c.reason_code
+            )
         ).all()
     return [{"account": a, "merchant": m, "reason_code": r} for a, m, r in rows]
 
@@ -168,7 +170,9 @@ def _check_rule(rule: d.CategoryRule) -> None:
 def list_rules(engine: Engine) -> list[d.CategoryRule]:
     """Every stored rule, highest priority first."""
     with engine.connect() as conn:
-        rows = conn.execute(select(Rule).order_by(Rule.priority.desc(), Rule.id)).mappings().all()
+        rows = (
+            conn.execute(select(Rule).order_by(Rule.c.priority.desc(), Rule.c.id)).mappings().all()
+        )
     return [
         d.CategoryRule(
             kind=d.RuleKind(row["kind"]),
@@ -187,7 +191,7 @@ def list_rules(engine: Engine) -> list[d.CategoryRule]:
 def delete_rule(engine: Engine, rule_id: int) -> None:
     """Delete a rule; NotFoundError when it does not exist."""
     with engine.begin() as conn:
-        if conn.execute(delete(Rule).where(Rule.id == rule_id)).rowcount == 0:
+        if conn.execute(delete(Rule).where(Rule.c.id == rule_id)).rowcount == 0:
             raise NotFoundError(f"rule {rule_id} does not exist")
 
 
@@ -196,12 +200,12 @@ def set_budget(engine: Engine, category: str, amount: Decimal, month: str | None
     if amount < 0:
         raise ValidationError("a budget amount cannot be negative")
     with engine.begin() as conn:
-        conn.execute(delete(Budget).where(Budget.category == category, _month_is(month)))
+        conn.execute(delete(Budget).where(Budget.c.category == category, _month_is(month)))
         conn.execute(insert(Budget).values(category=category, month=month, amount=amount))
 
 
 def _month_is(month: str | None) -> Any:
-    return Budget.month.is_(None) if month is None else Budget.month == month
+    return Budget.c.month.is_(None) if month is None else Budget.c.month == month
 
 
 def list_budgets(engine: Engine) -> pd.DataFrame:
@@ -209,7 +213,7 @@ def list_budgets(engine: Engine) -> pd.DataFrame:
     import pandas as pd
 
     with engine.connect() as conn:
-        rows = conn.execute(select(Budget.category, Budget.month, Budget.amount)).all()
+        rows = conn.execute(select(Budget.c.category, Budget.c.month, Budget.c.amount)).all()
     return pd.DataFrame(
         [(c, m, float(a)) for c, m, a in rows], columns=["category", "month", "amount"]
     )
@@ -217,24 +221,24 @@ def list_budgets(engine: Engine) -> pd.DataFrame:
 
 # -- reads ----------------------------------------------------------------------------------------
 def _select_transactions() -> Select[Any]:
-    stmt: Select[Any] = select(  # type: ignore[assignment]
-        Transaction.id.label("id"),
-        Transaction.date.label(d.DATE),
-        Transaction.type.label(d.TYPE),
-        Transaction.description.label(d.DESCRIPTION),
-        Transaction.amount.label(d.AMOUNT),
-        Transaction.category.label(d.CATEGORY),
-        Transaction.payment_method.label(d.PAYMENT_METHOD),
-        Transaction.status.label(d.STATUS),
-        Transaction.reference.label(d.REFERENCE),
-        Transaction.receipt_url.label(d.RECEIPT_URL),
-        Account.name.label(d.ACCOUNT),
-        Transaction.currency.label(d.CURRENCY),
-        Transaction.balance.label(d.BALANCE),
-        Transaction.mcc.label(d.MCC),
-        Transaction.merchant.label(d.MERCHANT),
-        Transaction.import_id.label("import_id"),
-    ).join(Account, Account.id == Transaction.account_id)
+    stmt: Select[Any] = select(
+        Transaction.c.id.label("id"),
+        Transaction.c.date.label(d.DATE),
+        Transaction.c.type.label(d.TYPE),
+        Transaction.c.description.label(d.DESCRIPTION),
+        Transaction.c.amount.label(d.AMOUNT),
+        Transaction.c.category.label(d.CATEGORY),
+        Transaction.c.payment_method.label(d.PAYMENT_METHOD),
+        Transaction.c.status.label(d.STATUS),
+        Transaction.c.reference.label(d.REFERENCE),
+        Transaction.c.receipt_url.label(d.RECEIPT_URL),
+        Account.c.name.label(d.ACCOUNT),
+        Transaction.c.currency.label(d.CURRENCY),
+        Transaction.c.balance.label(d.BALANCE),
+        Transaction.c.mcc.label(d.MCC),
+        Transaction.c.merchant.label(d.MERCHANT),
+        Transaction.c.import_id.label("import_id"),
+    ).join(Account, Account.c.id == Transaction.c.account_id)
     return stmt
 
 
@@ -244,28 +248,28 @@ def apply_filter(stmt: Select[Any], flt: TransactionFilter) -> Select[Any]:
     if flt.date_from is not None and flt.date_to is not None and flt.date_from > flt.date_to:
         raise ValidationError("date_from is after date_to")
     if flt.date_from is not None:
-        stmt = stmt.where(Transaction.date >= flt.date_from)
+        stmt = stmt.where(Transaction.c.date >= flt.date_from)
     if flt.date_to is not None:
-        stmt = stmt.where(Transaction.date <= flt.date_to)
+        stmt = stmt.where(Transaction.c.date <= flt.date_to)
     if flt.accounts:
-        stmt = stmt.where(Account.name.in_(list(flt.accounts)))
+        stmt = stmt.where(Account.c.name.in_(list(flt.accounts)))
     if flt.categories:
-        stmt = stmt.where(Transaction.category.in_(list(flt.categories)))
+        stmt = stmt.where(Transaction.c.category.in_(list(flt.categories)))
     if flt.types:
-        stmt = stmt.where(Transaction.type.in_(list(flt.types)))
+        stmt = stmt.where(Transaction.c.type.in_(list(flt.types)))
     if flt.text:
         # autoescape: % and _ in the user's text are literal characters, not wildcards.
         needle = flt.text.lower()
         stmt = stmt.where(
             or_(
-                func.lower(Transaction.description).contains(needle, autoescape=True),
-                func.lower(Transaction.merchant).contains(needle, autoescape=True),
+                func.lower(Transaction.c.description).contains(needle, autoescape=True),
+                func.lower(Transaction.c.merchant).contains(needle, autoescape=True),
             )
         )
     if flt.min_amount is not None:
-        stmt = stmt.where(Transaction.amount >= flt.min_amount)
+        stmt = stmt.where(Transaction.c.amount >= flt.min_amount)
     if flt.max_amount is not None:
-        stmt = stmt.where(Transaction.amount <= flt.max_amount)
+        stmt = stmt.where(Transaction.c.amount <= flt.max_amount)
     return stmt
 
 
@@ -273,9 +277,9 @@ def _transactions_query(flt: TransactionFilter) -> Select[Any]:
     stmt = apply_filter(_select_transactions(), flt)
     if flt.sort not in _SORTABLE:
         raise ValidationError(f"cannot sort by {flt.sort!r}; choose one of {sorted(_SORTABLE)}")
-    order_column = Account.name if flt.sort == "account" else getattr(Transaction, flt.sort)
+    order_column = Account.c.name if flt.sort == "account" else Transaction.c[flt.sort]
     order = order_column.desc() if flt.descending else order_column.asc()
-    stmt = stmt.order_by(order, Transaction.id.desc() if flt.descending else Transaction.id)
+    stmt = stmt.order_by(order, Transaction.c.id.desc() if flt.descending else Transaction.c.id)
     if flt.limit is not None:
         if flt.limit < 0 or flt.offset < 0:
             raise ValidationError("limit and offset must not be negative")
@@ -308,14 +312,15 @@ def recent_days_start(engine: Engine, max_rows: int) -> date | None:
     the rows are not read."""
     with engine.connect() as conn:
         beyond = conn.execute(
-            select(Transaction.date).order_by(Transaction.date.desc()).offset(max_rows).limit(1)
+            select(Transaction.c.date).order_by(Transaction.c.date.desc()).offset(max_rows).limit(1)
         ).scalar_one_or_none()
         if beyond is None:
             return None
         after = conn.execute(
-            select(func.min(Transaction.date)).where(Transaction.date > beyond)
+            select(func.min(Transaction.c.date)).where(Transaction.c.date > beyond)
         ).scalar_one_or_none()
-    return after if after is not None else beyond
+    first: date = after if after is not None else beyond
+    return first
 
 
 def iter_transactions(
@@ -334,7 +339,9 @@ def iter_transactions(
 def count_transactions(engine: Engine, flt: TransactionFilter | None = None) -> int:
     """How many transactions match the filter (ignoring limit/offset)."""
     stmt = apply_filter(
-        select(func.count(Transaction.id)).join(Account, Account.id == Transaction.account_id),
+        select(func.count(Transaction.c.id)).join(
+            Account, Account.c.id == Transaction.c.account_id
+        ),
         flt or TransactionFilter(),
     )
     with engine.connect() as conn:
@@ -343,7 +350,7 @@ def count_transactions(engine: Engine, flt: TransactionFilter | None = None) -> 
 
 def get_transaction(engine: Engine, transaction_id: int) -> dict[str, Any]:
     """One transaction as a dict of canonical fields; NotFoundError when absent."""
-    stmt = _select_transactions().where(Transaction.id == transaction_id)
+    stmt = _select_transactions().where(Transaction.c.id == transaction_id)
     with engine.connect() as conn:
         row = conn.execute(stmt).mappings().one_or_none()
     if row is None:
@@ -364,8 +371,8 @@ def store_version(engine: Engine) -> str:
         *_table_state(Transaction),
         *_table_state(CategoryFeedback),
         *_table_state(AnomalyFeedback),
-        *_table_state(Rule, func.max(Rule.created_at)),
-        *_table_state(Budget, func.sum(Budget.amount * Budget.id)),
+        *_table_state(Rule, func.max(Rule.c.created_at)),
+        *_table_state(Budget, func.sum(Budget.c.amount * Budget.c.id)),
         *_table_state(Import),
     ]
     with engine.connect() as conn:
@@ -375,14 +382,14 @@ def store_version(engine: Engine) -> str:
 
 def _table_state(table: Any, *extra: Any) -> list[Any]:
     """Scalar subqueries of ``table``'s count, newest id and ``extra`` aggregates."""
-    aggregates = (func.count(table.id), func.max(table.id), *extra)
+    aggregates = (func.count(table.c.id), func.max(table.c.id), *extra)
     return [select(aggregate).scalar_subquery() for aggregate in aggregates]
 
 
 def list_accounts(engine: Engine) -> list[str]:
     """Account names, sorted."""
     with engine.connect() as conn:
-        return sorted(conn.execute(select(Account.name)).scalars().all())
+        return sorted(conn.execute(select(Account.c.name)).scalars().all())
 
 
 def list_imports(
@@ -398,7 +405,7 @@ def list_imports(
     ``limit``/``offset`` page the imports; ``raw_chars`` cuts each reject's raw text.
     """
     _check_page(limit, offset)
-    stmt = select(Import.__table__).order_by(Import.id.desc()).offset(offset)
+    stmt = select(Import).order_by(Import.c.id.desc()).offset(offset)
     with engine.connect() as conn:
         imports = conn.execute(stmt.limit(limit)).mappings().all()
         firsts = _first_rejects(conn, [imp["id"] for imp in imports], with_rejects, raw_chars)
@@ -418,7 +425,7 @@ def _check_page(limit: int | None, offset: int) -> None:
 
 
 def _raw_column(raw_chars: int | None) -> Any:
-    raw = RejectedRow.raw if raw_chars is None else func.substr(RejectedRow.raw, 1, raw_chars)
+    raw = RejectedRow.c.raw if raw_chars is None else func.substr(RejectedRow.c.raw, 1, raw_chars)
     return raw.label("raw")
 
 
@@ -430,13 +437,18 @@ def _first_rejects(
         return {}
     rank = (
         func.row_number()
-        .over(partition_by=RejectedRow.import_id, order_by=(RejectedRow.line, RejectedRow.id))
+        .over(partition_by=RejectedRow.c.import_id, order_by=(RejectedRow.c.line, RejectedRow.c.id))
         .label("rank")
     )
     ranked = (
-        select(RejectedRow.import_id, RejectedRow.line, RejectedRow.reason, _raw_column(raw_chars))
+        select(
+            RejectedRow.c.import_id,
+            RejectedRow.c.line,
+            RejectedRow.c.reason,
+            _raw_column(raw_chars),
+        )
         .add_columns(rank)
-        .where(RejectedRow.import_id.in_(import_ids))
+        .where(RejectedRow.c.import_id.in_(import_ids))
         .subquery()
     )
     rows = conn.execute(
@@ -460,7 +472,7 @@ def _utc_text(value: Any) -> str:
 def count_imports(engine: Engine) -> int:
     """How many imports are stored."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count(Import.id))).scalar_one())
+        return int(conn.execute(select(func.count(Import.c.id))).scalar_one())
 
 
 def list_rejects(
@@ -473,17 +485,17 @@ def list_rejects(
 ) -> tuple[int, list[dict[str, Any]]]:
     """(how many rows import ``import_id`` rejected, a page of them by line); NotFoundError."""
     _check_page(limit, offset)
-    total = select(func.count(RejectedRow.id)).where(RejectedRow.import_id == import_id)
+    total = select(func.count(RejectedRow.c.id)).where(RejectedRow.c.import_id == import_id)
     page = (
-        select(RejectedRow.line, RejectedRow.reason, _raw_column(raw_chars))
-        .where(RejectedRow.import_id == import_id)
-        .order_by(RejectedRow.line, RejectedRow.id)
+        select(RejectedRow.c.line, RejectedRow.c.reason, _raw_column(raw_chars))
+        .where(RejectedRow.c.import_id == import_id)
+        .order_by(RejectedRow.c.line, RejectedRow.c.id)
         .limit(limit)
         .offset(offset)
     )
     with engine.connect() as conn:
         found = conn.execute(
-            select(Import.id, total.scalar_subquery()).where(Import.id == import_id)
+            select(Import.c.id, total.scalar_subquery()).where(Import.c.id == import_id)
         ).one_or_none()
         if found is None:
             raise NotFoundError(f"import {import_id} does not exist")

@@ -1,29 +1,37 @@
-"""SQLAlchemy 2 table definitions (the schema Alembic migrations create)."""
+"""The store's schema as SQLAlchemy Core tables (the schema Alembic migrations create).
+
+Core, not the ORM: the code reads and writes rows with Core statements only, and importing and
+configuring the ORM's declarative classes cost every process (a small CLI command most of all)
+about a third of its start-up.  Each table is named after the row it holds
+(``Transaction.c.amount``).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MONEY = Numeric(18, 2)
 # Largest id an Integer primary key holds (int4 on PostgreSQL); the API refuses larger ones.
 MAX_ID = 2**31 - 1
+metadata = MetaData()
 
 
 def utcnow() -> datetime:
@@ -31,284 +39,274 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Base(DeclarativeBase):
-    """Declarative base of every table."""
+Account = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), unique=True, nullable=False),
+    Column("currency", String(3), nullable=True),
+    Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
+)
 
 
-class Account(Base):
-    __tablename__ = "accounts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    currency: Mapped[str | None] = mapped_column(String(3))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class Import(Base):
-    __tablename__ = "imports"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    file_name: Mapped[str] = mapped_column(String(500))
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    format: Mapped[str] = mapped_column(String(20))
-    rows_read: Mapped[int] = mapped_column(Integer, default=0)
-    rows_inserted: Mapped[int] = mapped_column(Integer, default=0)
-    rows_duplicate: Mapped[int] = mapped_column(Integer, default=0)
-    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
-    balance_breaks: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    rows_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    """Summary lines (opening/closing balance, totals) left out on purpose."""
+Import = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("file_name", String(500), nullable=False),
+    Column("sha256", String(64), index=True, nullable=False),
+    Column("format", String(20), nullable=False),
+    Column("rows_read", Integer, default=0, nullable=False),
+    Column("rows_inserted", Integer, default=0, nullable=False),
+    Column("rows_duplicate", Integer, default=0, nullable=False),
+    Column("rows_rejected", Integer, default=0, nullable=False),
+    Column("balance_breaks", Integer, default=0, nullable=False),
+    Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
+    # summary lines (opening/closing balance, totals) left out on purpose
+    Column("rows_skipped", Integer, default=0, server_default="0", nullable=False),
+)
 
 
-class ImportMapping(Base):
-    """A column mapping a user confirmed, remembered for the next file of the same layout."""
-
-    __tablename__ = "import_mappings"
-    __table_args__ = (UniqueConstraint("signature", "account"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    signature: Mapped[str] = mapped_column(String(64), index=True)
-    account: Mapped[str] = mapped_column(String(200), default="")
-    """The ``--account`` it was confirmed for; empty for any account."""
-    mapping: Mapped[str] = mapped_column(Text)
-    """The mapping as JSON (``ColumnMapping`` keys)."""
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+# A column mapping a user confirmed, remembered for the next file of the same layout.
+ImportMapping = Table(
+    "import_mappings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("signature", String(64), index=True, nullable=False),
+    # the ``--account`` it was confirmed for; empty for any account
+    Column("account", String(200), default="", nullable=False),
+    # the mapping as JSON (``ColumnMapping`` keys)
+    Column("mapping", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False),
+    UniqueConstraint("signature", "account"),
+)
 
 
-class Transaction(Base):
-    __tablename__ = "transactions"
-    __table_args__ = (
-        Index("ix_transactions_account_date", "account_id", "date"),
-        # covering indexes in the order of storage.aggregates' GROUP BYs: the Overview's
-        # aggregates scan them in order instead of sorting every row; their leading columns
-        # serve lookups by date and by category
-        Index("ix_transactions_day_groups", "date", "category", "currency", "type", "amount"),
-        Index("ix_transactions_merchant_groups", "category", "merchant", "type", "amount"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    date: Mapped[date] = mapped_column(Date)
-    type: Mapped[str] = mapped_column(String(20))
-    description: Mapped[str] = mapped_column(String(500))
-    merchant: Mapped[str | None] = mapped_column(String(200))
-    amount: Mapped[Decimal] = mapped_column(MONEY)
-    category: Mapped[str | None] = mapped_column(String(100))
-    payment_method: Mapped[str | None] = mapped_column(String(50))
-    status: Mapped[str | None] = mapped_column(String(50))
-    reference: Mapped[str | None] = mapped_column(String(200))
-    receipt_url: Mapped[str | None] = mapped_column(String(1000))
-    currency: Mapped[str | None] = mapped_column(String(3))
-    balance: Mapped[Decimal | None] = mapped_column(MONEY)
-    mcc: Mapped[str | None] = mapped_column(String(4))
-    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
-    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+Transaction = Table(
+    "transactions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("merchant", String(200), nullable=True),
+    Column("amount", MONEY, nullable=False),
+    Column("category", String(100), nullable=True),
+    Column("payment_method", String(50), nullable=True),
+    Column("status", String(50), nullable=True),
+    Column("reference", String(200), nullable=True),
+    Column("receipt_url", String(1000), nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("balance", MONEY, nullable=True),
+    Column("mcc", String(4), nullable=True),
+    Column("fingerprint", String(64), unique=True, nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
+    Column("updated_at", DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False),
+    Index("ix_transactions_account_date", "account_id", "date"),
+    # covering indexes in the order of storage.aggregates' GROUP BYs: the Overview's
+    # aggregates scan them in order instead of sorting every row; their leading columns
+    # serve lookups by date and by category
+    Index("ix_transactions_day_groups", "date", "category", "currency", "type", "amount"),
+    Index("ix_transactions_merchant_groups", "category", "merchant", "type", "amount"),
+)
 
 
-class RejectedRow(Base):
-    __tablename__ = "rejected_rows"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"), index=True)
-    line: Mapped[int] = mapped_column(Integer)
-    raw: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(Text)
-
-
-class CategoryFeedback(Base):
-    """A user's correction of a transaction's category; applied at the next training."""
-
-    __tablename__ = "category_feedback"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"), index=True)
-    previous_category: Mapped[str | None] = mapped_column(String(100))
-    category: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+RejectedRow = Table(
+    "rejected_rows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("import_id", Integer, ForeignKey("imports.id"), index=True, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+)
 
 
-class AnomalyFeedback(Base):
-    """A user marking a flagged pattern as normal; suppresses it next time."""
-
-    __tablename__ = "anomaly_feedback"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
-    account: Mapped[str | None] = mapped_column(String(200))
-    merchant: Mapped[str | None] = mapped_column(String(200))
-    reason_code: Mapped[str | None] = mapped_column(String(50))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class Rule(Base):
-    """A user categorisation rule (see domain.CategoryRule)."""
-
-    __tablename__ = "rules"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    pattern: Mapped[str] = mapped_column(String(500), default="")
-    min_amount: Mapped[Decimal | None] = mapped_column(MONEY)
-    max_amount: Mapped[Decimal | None] = mapped_column(MONEY)
-    account: Mapped[str | None] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(100))
-    priority: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+# A user's correction of a transaction's category; applied at the next training.
+CategoryFeedback = Table(
+    "category_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("transaction_id", Integer, ForeignKey("transactions.id"), index=True, nullable=False),
+    Column("previous_category", String(100), nullable=True),
+    Column("category", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
+)
 
 
-class Budget(Base):
-    """A monthly budget per category (month NULL = every month)."""
-
-    __tablename__ = "budgets"
-    __table_args__ = (UniqueConstraint("category", "month", name="uq_budgets_category_month"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    category: Mapped[str] = mapped_column(String(100))
-    month: Mapped[str | None] = mapped_column(String(7))
-    amount: Mapped[Decimal] = mapped_column(MONEY)
-
-
-class User(Base):
-    """A person who logs in (argon2id password hash; role owner, member or viewer)."""
-
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(100), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(10))
-    accounts: Mapped[str | None] = mapped_column(Text)  # JSON list; NULL = every account
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+# A user marking a flagged pattern as normal; suppresses it next time.
+AnomalyFeedback = Table(
+    "anomaly_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("transaction_id", Integer, ForeignKey("transactions.id"), nullable=True),
+    Column("account", String(200), nullable=True),
+    Column("merchant", String(200), nullable=True),
+    Column("reason_code", String(50), nullable=True),
+    Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
+)
 
 
-class ApiKey(Base):
-    """A stored API key: only the SHA-256 digest of the key is kept."""
-
-    __tablename__ = "api_keys"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key_id: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
-    digest: Mapped[str] = mapped_column(String(64))
-    scope: Mapped[str] = mapped_column(String(10))
-    accounts: Mapped[str | None] = mapped_column(Text)  # JSON list; NULL = every account
-    rate_limit: Mapped[int | None] = mapped_column(Integer)  # requests per hour
-    created_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+# A user categorisation rule (see domain.CategoryRule).
+Rule = Table(
+    "rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("pattern", String(500), default="", nullable=False),
+    Column("min_amount", MONEY, nullable=True),
+    Column("max_amount", MONEY, nullable=True),
+    Column("account", String(200), nullable=True),
+    Column("category", String(100), nullable=False),
+    Column("priority", Integer, default=0, nullable=False),
+    Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
+)
 
 
-class AuditEvent(Base):
-    """One write: who did it, when, what and to what."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(50), index=True)
-    target: Mapped[str | None] = mapped_column(String(500))
-    detail: Mapped[str | None] = mapped_column(Text)  # JSON object
-
-
-class ModelPrediction(Base):
-    """A prediction a serving model made on the store, kept to measure the model later: against
-    user reviews (category), "this is normal" marks (anomaly), amounts that posted (amount) and
-    days that passed (cash flow, one row per forecast day, ``transaction_id`` NULL)."""
-
-    __tablename__ = "model_predictions"
-    __table_args__ = (
-        UniqueConstraint(
-            "model", "model_version", "transaction_id", name="uq_model_predictions_transaction"
-        ),
-        UniqueConstraint(
-            "model", "model_version", "target_date", name="uq_model_predictions_target_date"
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    model: Mapped[str] = mapped_column(String(20))
-    model_version: Mapped[str] = mapped_column(String(64))
-    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"), index=True)
-    target_date: Mapped[date | None] = mapped_column(Date)
-    predicted_label: Mapped[str | None] = mapped_column(String(100))
-    predicted_value: Mapped[float | None] = mapped_column(Float)
-    confidence: Mapped[float | None] = mapped_column(Float)
-    flagged: Mapped[bool | None] = mapped_column(Boolean)
-    unseen: Mapped[bool | None] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+# A monthly budget per category (month NULL = every month).
+Budget = Table(
+    "budgets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("category", String(100), nullable=False),
+    Column("month", String(7), nullable=True),
+    Column("amount", MONEY, nullable=False),
+    UniqueConstraint("category", "month", name="uq_budgets_category_month"),
+)
 
 
-class PipelineRun(Base):
-    """One run of the pipeline (ingest, train, evaluate, promote, reload) and what it did."""
-
-    __tablename__ = "pipeline_runs"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    external_id: Mapped[str | None] = mapped_column(String(250), unique=True)
-    trigger: Mapped[str] = mapped_column(String(50), default="cli")
-    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
-    stage: Mapped[str | None] = mapped_column(String(50))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    files_ingested: Mapped[int] = mapped_column(Integer, default=0)
-    files_rejected: Mapped[int] = mapped_column(Integer, default=0)
-    files_skipped: Mapped[int] = mapped_column(Integer, default=0)
-    rows_inserted: Mapped[int] = mapped_column(Integer, default=0)
-    retrained: Mapped[int] = mapped_column(Integer, default=0)
-    retrain_reason: Mapped[str | None] = mapped_column(Text)
-    promoted: Mapped[int] = mapped_column(Integer, default=0)
-    last_transaction_id: Mapped[int | None] = mapped_column(Integer)
-    last_feedback_id: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(Text)
-    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+# A person who logs in (argon2id password hash; role owner, member or viewer).
+User = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(100), unique=True, nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("accounts", Text, nullable=True),  # JSON list; NULL = every account
+    Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
+)
 
 
-class ModelDecision(Base):
-    """A candidate model judged against the champion on one hold-out, and the outcome."""
-
-    __tablename__ = "model_decisions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("pipeline_runs.id"), index=True)
-    model_type: Mapped[str] = mapped_column(String(50))
-    candidate_version: Mapped[str] = mapped_column(String(50))
-    champion_version: Mapped[str | None] = mapped_column(String(50))
-    metric: Mapped[str | None] = mapped_column(String(100))
-    higher_is_better: Mapped[bool] = mapped_column(default=True)
-    candidate_value: Mapped[float | None] = mapped_column(Float)
-    champion_value: Mapped[float | None] = mapped_column(Float)
-    margin: Mapped[float] = mapped_column(Float, default=0.0)
-    holdout_rows: Mapped[int] = mapped_column(Integer, default=0)
-    decision: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    reason: Mapped[str] = mapped_column(Text, default="")
-    registry_version: Mapped[str | None] = mapped_column(String(50))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+# A stored API key: only the SHA-256 digest of the key is kept.
+ApiKey = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_id", String(32), unique=True, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("scope", String(10), nullable=False),
+    Column("accounts", Text, nullable=True),  # JSON list; NULL = every account
+    Column("rate_limit", Integer, nullable=True),  # requests per hour
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
 
 
-class PipelineLock(Base):
-    """A named lease held by one pipeline run; an expired lease may be taken over."""
+# One write: who did it, when, what and to what.
+AuditEvent = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), default=utcnow, index=True, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(50), index=True, nullable=False),
+    Column("target", String(500), nullable=True),
+    Column("detail", Text, nullable=True),  # JSON object
+)
 
-    __tablename__ = "pipeline_locks"
 
-    name: Mapped[str] = mapped_column(String(50), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(250))
-    run_id: Mapped[int | None] = mapped_column(Integer)
-    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+# A prediction a serving model made on the store, kept to measure the model later: against user
+# reviews (category), "this is normal" marks (anomaly), amounts that posted (amount) and days that
+# passed (cash flow, one row per forecast day, ``transaction_id`` NULL).
+ModelPrediction = Table(
+    "model_predictions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model", String(20), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("transaction_id", Integer, ForeignKey("transactions.id"), index=True, nullable=True),
+    Column("target_date", Date, nullable=True),
+    Column("predicted_label", String(100), nullable=True),
+    Column("predicted_value", Float, nullable=True),
+    Column("confidence", Float, nullable=True),
+    Column("flagged", Boolean, nullable=True),
+    Column("unseen", Boolean, nullable=True),
+    Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
+    UniqueConstraint(
+        "model", "model_version", "transaction_id", name="uq_model_predictions_transaction"
+    ),
+    UniqueConstraint(
+        "model", "model_version", "target_date", name="uq_model_predictions_target_date"
+    ),
+)
+
+
+# One run of the pipeline (ingest, train, evaluate, promote, reload) and what it did.
+PipelineRun = Table(
+    "pipeline_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(250), unique=True, nullable=True),
+    Column("trigger", String(50), default="cli", nullable=False),
+    Column("status", String(20), default="running", index=True, nullable=False),
+    Column("stage", String(50), nullable=True),
+    Column("started_at", DateTime(timezone=True), default=utcnow, nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("files_ingested", Integer, default=0, nullable=False),
+    Column("files_rejected", Integer, default=0, nullable=False),
+    Column("files_skipped", Integer, default=0, nullable=False),
+    Column("rows_inserted", Integer, default=0, nullable=False),
+    Column("retrained", Integer, default=0, nullable=False),
+    Column("retrain_reason", Text, nullable=True),
+    Column("promoted", Integer, default=0, nullable=False),
+    Column("last_transaction_id", Integer, nullable=True),
+    Column("last_feedback_id", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("details", JSON, default=dict, nullable=False),
+)
+
+
+# A candidate model judged against the champion on one hold-out, and the outcome.
+ModelDecision = Table(
+    "model_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("pipeline_runs.id"), index=True, nullable=False),
+    Column("model_type", String(50), nullable=False),
+    Column("candidate_version", String(50), nullable=False),
+    Column("champion_version", String(50), nullable=True),
+    Column("metric", String(100), nullable=True),
+    Column("higher_is_better", Boolean, default=True, nullable=False),
+    Column("candidate_value", Float, nullable=True),
+    Column("champion_value", Float, nullable=True),
+    Column("margin", Float, default=0.0, nullable=False),
+    Column("holdout_rows", Integer, default=0, nullable=False),
+    Column("decision", String(20), nullable=False),
+    Column("status", String(20), default="pending", nullable=False),
+    Column("reason", Text, default="", nullable=False),
+    Column("registry_version", String(50), nullable=True),
+    Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
+    Column("updated_at", DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False),
+)
+
+
+# A named lease held by one pipeline run; an expired lease may be taken over.
+PipelineLock = Table(
+    "pipeline_locks",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("holder", String(250), nullable=False),
+    Column("run_id", Integer, nullable=True),
+    Column("acquired_at", DateTime(timezone=True), default=utcnow, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
 
 
 __all__ = [
@@ -317,10 +315,10 @@ __all__ = [
     "AnomalyFeedback",
     "ApiKey",
     "AuditEvent",
-    "Base",
     "Budget",
     "CategoryFeedback",
     "Import",
+    "ImportMapping",
     "ModelDecision",
     "ModelPrediction",
     "PipelineLock",
@@ -329,4 +327,6 @@ __all__ = [
     "Rule",
     "Transaction",
     "User",
+    "metadata",
+    "utcnow",
 ]
