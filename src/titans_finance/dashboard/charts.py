@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 
 from titans_finance import domain as d
@@ -14,14 +13,25 @@ from titans_finance.dashboard import palette as p
 
 
 def spending_sunburst(merchants: pd.DataFrame) -> go.Figure:
-    """Spending by category, then merchant, from an `insights.top_merchants` table."""
-    fig = px.sunburst(
-        merchants,
-        path=[d.CATEGORY, d.MERCHANT],
-        values="spent",
-        color_discrete_sequence=p.CATEGORICAL,
+    """Spending by category, then merchant, from an `insights.top_merchants` table.
+
+    Built as a `go.Sunburst` (category sectors holding their merchants' totals), the figure
+    ``px.sunburst(path=[category, merchant])`` draws, without importing Plotly Express."""
+    leaves = merchants.groupby([d.CATEGORY, d.MERCHANT], sort=True)["spent"].sum()
+    totals = leaves.groupby(level=0).sum()
+    categories = leaves.index.get_level_values(0).astype(str)
+    names = leaves.index.get_level_values(1).astype(str)
+    fig = go.Figure(
+        go.Sunburst(
+            ids=[*(categories + "/" + names), *totals.index.astype(str)],
+            labels=[*names, *totals.index.astype(str)],
+            parents=[*categories, *[""] * len(totals)],
+            values=[*leaves.to_numpy(), *totals.to_numpy()],
+            branchvalues="total",
+            hovertemplate="%{label}<br>%{value:,.2f}<br>%{percentRoot:.1%} of spending",
+        )
     )
-    fig.update_traces(hovertemplate="%{label}<br>%{value:,.2f}<br>%{percentRoot:.1%} of spending")
+    fig.update_layout(sunburstcolorway=p.CATEGORICAL)
     return p.style_figure(fig, height=460)
 
 
@@ -124,17 +134,21 @@ def payment_methods(frame: pd.DataFrame) -> go.Figure:
         .reset_index()
         .sort_values("volume", ascending=True)
     )
-    fig = px.bar(
-        table,
-        x="volume",
-        y="group",
-        orientation="h",
-        hover_data=["transactions"],
-        color_discrete_sequence=[p.NET],
-        labels={"volume": "volume (absolute)", "group": label},
+    fig = go.Figure(
+        go.Bar(
+            x=table["volume"],
+            y=table["group"],
+            orientation="h",
+            customdata=table[["transactions"]],
+            marker_color=p.NET,
+            hovertemplate=f"{label}=%{{y}}<br>volume (absolute)=%{{x}}"
+            "<br>transactions=%{customdata[0]}<extra></extra>",
+        )
     )
     fig.update_layout(
-        title="Payment methods" if has_methods else "Volume by account (no payment methods)"
+        title="Payment methods" if has_methods else "Volume by account (no payment methods)",
+        xaxis_title="volume (absolute)",
+        yaxis_title=label,
     )
     return p.style_figure(fig)
 
