@@ -9,10 +9,21 @@ measurement with other code (e.g. a ``git worktree`` of main) in the same run, i
 The reference of every repeat is a plain ``load_transactions`` of the whole store in the same
 process kind, and CPU seconds are given beside wall seconds (the machine is shared).
 
-    uv run python bench/bench_dashboard.py [--rows 1000000] [--repeats 3]
-        [--reference-src /tmp/main/src]
+The app runs as ``titans dashboard`` serves it: without usage statistics
+(``browser.gatherUsageStats=false``, which also skips Streamlit's per-command telemetry), and
+with Streamlit's runtime started before the page is requested: the scan of every installed
+distribution's metadata for components (``BidiComponentManager.discover_and_register_components``),
+which a server does once when it starts and ``AppTest`` on its first run, is timed on its own
+(``component_scan_s``) and handed to the app.  ``--bytecode`` chooses how modules load: ``cached``
+(Python's bytecode kept between processes, as on any install; a warm-up process fills it) or
+``source`` (every module compiled in every process: ``PYTHONDONTWRITEBYTECODE=1`` over a venv
+without bytecode, the condition of the figures before 2026-12-04).
 
-Writes bench/results/dashboard.json and prints a markdown table.
+    uv run python bench/bench_dashboard.py [--rows 1000000] [--repeats 3]
+        [--reference-src /tmp/main/src] [--bytecode cached|source]
+
+Writes bench/results/dashboard.json (``--bytecode source``: dashboard_source.json) and prints a
+markdown table.
 """
 
 from __future__ import annotations
@@ -64,6 +75,7 @@ def measure(database: Path) -> dict[str, float]:
     """In this process: the Overview's first run and rerun, and a plain store read."""
     import resource
 
+    from streamlit.components.v2.component_manager import BidiComponentManager
     from streamlit.testing.v1 import AppTest
 
     from titans_finance.dashboard import APP_PATH
@@ -73,7 +85,13 @@ def measure(database: Path) -> dict[str, float]:
         return usage.ru_utime + usage.ru_stime
 
     figures: dict[str, float] = {}
+    wall, cpu0 = time.perf_counter(), cpu()
+    components = BidiComponentManager()
+    components.discover_and_register_components(start_file_watching=False)
+    figures["component_scan_s"] = time.perf_counter() - wall
+    figures["component_scan_cpu_s"] = cpu() - cpu0
     app = AppTest.from_file(str(APP_PATH), default_timeout=900)
+    app._bidi_component_manager = components  # the runtime's, as a started server has it
     for name in ("first_load", "rerun"):
         wall, cpu0 = time.perf_counter(), cpu()
         app.run()
@@ -96,14 +114,17 @@ def measure(database: Path) -> dict[str, float]:
     return figures
 
 
-def run_child(database: Path, src: Path | None) -> dict[str, Any]:
-    """``measure`` in a fresh process (cold Streamlit caches), with ``src`` first on the path."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TITANS_")}
+def run_child(database: Path, src: Path | None, bytecode: dict[str, str]) -> dict[str, Any]:
+    """``measure`` in a fresh process (cold Streamlit caches), with ``src`` first on the path
+    and the environment ``bytecode`` (`bench_cli.bytecode_env`)."""
+    env = {k: v for k, v in bytecode.items() if not k.startswith("TITANS_")}
     env.update(
         {
             "TITANS_DATABASE_URL": f"sqlite:///{database}",
             "TITANS_MODELS_DIR": str(WORK / "models"),
             "TITANS_MLFLOW_TRACKING_URI": f"sqlite:///{WORK / 'mlflow.db'}",
+            # as `titans dashboard` runs it (cli.dashboard.streamlit_command)
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         }
     )
     if src is not None:
@@ -136,6 +157,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--reference-src", type=Path)
+    parser.add_argument("--bytecode", choices=("cached", "source"), default="cached")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
@@ -145,17 +167,26 @@ def main() -> None:
     codes: dict[str, Path | None] = {"this": None}
     if args.reference_src is not None:
         codes["reference"] = args.reference_src.resolve()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_cli import bytecode_env
+
+    caches = {code: WORK / "pycache" / args.bytecode / code for code in codes}
+    envs = {code: bytecode_env(args.bytecode, cache) for code, cache in caches.items()}
+    if args.bytecode == "cached":  # a warm-up process per code writes its bytecode
+        for code, src in codes.items():
+            run_child(database, src, envs[code])
     runs: list[dict[str, Any]] = []
     for repeat in range(args.repeats):
         for code, src in codes.items():
-            figures = run_child(database, src)
+            figures = run_child(database, src, envs[code])
             runs.append(
                 {"code": code, "repeat": repeat, "load_average": os.getloadavg()[0], **figures}
             )
             print(
                 f"[{repeat}] {code}: first {figures['first_load_s']:.1f} s "
                 f"({figures['first_load_cpu_s']:.1f} CPU s), rerun {figures['rerun_s']:.2f} s, "
-                f"load_transactions {figures['load_transactions_s']:.1f} s",
+                f"load_transactions {figures['load_transactions_s']:.1f} s, "
+                f"component scan {figures['component_scan_s']:.2f} s",
                 file=sys.stderr,
             )
     table = []
@@ -173,6 +204,8 @@ def main() -> None:
                         "rerun_cpu_s",
                         "load_transactions_s",
                         "load_transactions_cpu_s",
+                        "component_scan_s",
+                        "component_scan_cpu_s",
                     )
                 },
             }
@@ -182,6 +215,7 @@ def main() -> None:
         "command": "uv run python bench/bench_dashboard.py " + " ".join(sys.argv[1:]),
         "rows": runs[0]["rows"],
         "client": "streamlit.testing.v1.AppTest, local store (SQLite)",
+        "bytecode": args.bytecode,
         "cpu_count": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
         "summary": table,
@@ -192,20 +226,24 @@ def main() -> None:
             "rerun_s": this["rerun_s"]["median"] <= GOALS["rerun_s"],
         },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2))
+    results = RESULTS if args.bytecode == "cached" else RESULTS.with_name("dashboard_source.json")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(summary, indent=2))
     print(f"\n### Overview page, {summary['rows']:,} rows (medians [min-max] of {args.repeats})\n")
-    print("| code | first load s | CPU s | rerun s | CPU s | load_transactions s (reference) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| code | first load s | CPU s | rerun s | CPU s | load_transactions s (reference) "
+        "| component scan s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in table:
         print(
             f"| {r['code']} | {r['first_load_s']['median']} "
             f"[{r['first_load_s']['min']}-{r['first_load_s']['max']}] "
             f"| {r['first_load_cpu_s']['median']} | {r['rerun_s']['median']} "
             f"[{r['rerun_s']['min']}-{r['rerun_s']['max']}] | {r['rerun_cpu_s']['median']} "
-            f"| {r['load_transactions_s']['median']} |"
+            f"| {r['load_transactions_s']['median']} | {r['component_scan_s']['median']} |"
         )
-    print(f"goals met: {summary['goals_met']}\nwrote {RESULTS.relative_to(ROOT)}")
+    print(f"goals met: {summary['goals_met']}\nwrote {results.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
