@@ -5,10 +5,11 @@ commit before), in the same run, alternating, each run a fresh process.
     uv run python bench/bench_cli.py [--runs 7] [--reference /tmp/base/src]
 
 Each is measured two ways (``BYTECODE``): ``cached``, Python's compiled bytecode kept between
-runs as on any install (in a temporary ``PYTHONPYCACHEPREFIX``, filled by a warm-up run), and
-``source``, every module compiled from source in every run (``PYTHONDONTWRITEBYTECODE=1`` and
-an empty cache: the condition of an environment that sets that variable over a venv installed
-without ``--compile-bytecode``, as the figures before 2026-12-04 were taken).
+runs as an install keeps it after its first run (in a temporary ``PYTHONPYCACHEPREFIX``, filled
+by a warm-up run), and ``source``, every module compiled from source in every run
+(``PYTHONDONTWRITEBYTECODE=1`` and an empty cache: the condition of an environment that sets
+that variable over a venv installed without ``--compile-bytecode``, as the figures before
+2026-12-04 were taken).
 
 Writes bench/results/cli.json: per bytecode mode, command and tree the median / min / max wall
 seconds and the median CPU seconds (user + system of the child), with the load average.

@@ -15,9 +15,10 @@ with Streamlit's runtime started before the page is requested: the scan of every
 distribution's metadata for components (``BidiComponentManager.discover_and_register_components``),
 which a server does once when it starts and ``AppTest`` on its first run, is timed on its own
 (``component_scan_s``) and handed to the app.  ``--bytecode`` chooses how modules load: ``cached``
-(Python's bytecode kept between processes, as on any install; a warm-up process fills it) or
-``source`` (every module compiled in every process: ``PYTHONDONTWRITEBYTECODE=1`` over a venv
-without bytecode, the condition of the figures before 2026-12-04).
+(Python's bytecode kept between processes, as an install keeps it after its first run; a warm-up
+process fills it) or ``source`` (every module compiled in every process:
+``PYTHONDONTWRITEBYTECODE=1`` over a venv without bytecode, the condition of the figures before
+2026-12-04).
 
     uv run python bench/bench_dashboard.py [--rows 1000000] [--repeats 3]
         [--reference-src /tmp/main/src] [--bytecode cached|source]

@@ -1,8 +1,8 @@
 """The store's schema as SQLAlchemy Core tables (the schema Alembic migrations create).
 
-Core, not the ORM: the code reads and writes rows with Core statements only, and importing and
-configuring the ORM's declarative classes cost every process (a small CLI command most of all)
-about a third of its start-up.  Each table is named after the row it holds
+Core, not the ORM: the code reads and writes rows with Core statements only, and importing
+``sqlalchemy.orm``, building declarative classes and configuring their mappers cost every process
+(a small CLI command: a quarter of its CPU time).  Each table is named after the row it holds
 (``Transaction.c.amount``).
 """
 
