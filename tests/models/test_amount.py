@@ -84,6 +84,44 @@ def test_growing_monthly_stream_is_extrapolated() -> None:
     assert model.evaluate(test)["mae_ratio"] < 0.5
 
 
+def test_interval_widens_only_on_the_side_the_calibration_rows_miss() -> None:
+    """Recent rows far below the usual level (a burst of small withdrawals in the calibration
+    quarter) widen the interval downward; the upper bound keeps the usual spread."""
+    rng = np.random.default_rng(1)
+    months = pd.date_range("2020-01-01", periods=16, freq="MS") + pd.Timedelta(days=9)
+    amounts = np.exp(rng.normal(np.log(1000.0), 0.2, size=(40, len(months))))
+    small = rng.random(amounts.shape) < 0.35
+    small[:, :-4] = False
+    amounts = np.where(small, amounts / 10.0, amounts)
+    accounts = [f"acct-{i}" for i in range(40)]
+    frame = pd.DataFrame(
+        {
+            d.DATE: np.tile(months, 40),
+            d.TYPE: "Expense",
+            d.DESCRIPTION: "Cash withdrawal",
+            d.AMOUNT: -amounts.ravel(),
+            d.ACCOUNT: np.repeat(accounts, len(months)),
+        }
+    )
+    model = AmountModel(max_iter=40).fit(frame)
+    future = pd.DataFrame(
+        {
+            d.DATE: pd.Timestamp("2021-05-10"),
+            d.TYPE: "Expense",
+            d.DESCRIPTION: "Cash withdrawal",
+            d.ACCOUNT: accounts,
+        }
+    )
+    out = model.predict(future)
+    # money out: "upper" is the smallest magnitude, "lower" the largest
+    point, smallest, largest = (
+        out[c].abs().to_numpy() for c in ("predicted_amount", "upper", "lower")
+    )
+    downward, upward = np.log(point / smallest), np.log(largest / point)
+    assert (downward > 0).all() and (upward > 0).all()
+    assert np.median(downward) > 3 * np.median(upward)
+
+
 def test_short_spans_still_fit(berka: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     """All rows on one date, or a span shorter than the origin step: fit and predict work."""
     train, test = berka
