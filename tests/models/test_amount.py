@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from pathlib import Path
 
@@ -120,6 +121,19 @@ def test_interval_widens_only_on_the_side_the_calibration_rows_miss() -> None:
     downward, upward = np.log(point / smallest), np.log(largest / point)
     assert (downward > 0).all() and (upward > 0).all()
     assert np.median(downward) > 3 * np.median(upward)
+
+
+def test_model_saved_with_one_symmetric_correction_still_widens_both_sides(
+    fitted: AmountModel, berka: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    """An artefact from before the two-sided corrections carries only a "global" one: both
+    bounds use it."""
+    legacy = copy.deepcopy(fitted)
+    legacy.calibration_ = {"global": 0.0}
+    narrow = legacy.predict(berka[1])
+    legacy.calibration_ = {"global": 1.0}
+    wide = legacy.predict(berka[1])
+    assert ((wide["upper"] - wide["lower"]) > (narrow["upper"] - narrow["lower"])).mean() > 0.9
 
 
 def test_short_spans_still_fit(berka: tuple[pd.DataFrame, pd.DataFrame]) -> None:
