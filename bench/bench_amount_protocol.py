@@ -7,7 +7,7 @@ every transaction of the next two months from its date, account, description and
 Baseline: the median of the same (account, description) in training, else the description's
 median, else the global median.  Writes bench/results/amount_protocol.json.
 
-    uv run python bench/bench_amount_protocol.py [--accounts N] [--held-out]
+    uv run python bench/bench_amount_protocol.py [--accounts N] [--held-out] [--set NAME=VALUE]
 """
 
 from __future__ import annotations
@@ -92,8 +92,15 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=0, help="0: all accounts")
     parser.add_argument("--held-out", action="store_true", help="also report held-out accounts")
     parser.add_argument("--cutoffs", default="", help="comma-separated subset of the cut-offs")
-    parser.add_argument("--drift-margin", type=float, default=None, help="AmountModel setting")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="AmountModel setting (repeatable), e.g. --set validation_origins=1",
+    )
     args = parser.parse_args()
+    settings = {k: float(v) if "." in v else int(v) for k, v in (s.split("=") for s in args.set)}
     berka = load_berka()
     berka[d.DATE] = pd.to_datetime(berka[d.DATE])
     berka[d.AMOUNT] = to_float(berka[d.AMOUNT])
@@ -104,7 +111,7 @@ def main() -> None:
         "command": " ".join(["uv run python bench/bench_amount_protocol.py", *sys.argv[1:]]),
         "load_average_at_start": [round(v, 1) for v in os.getloadavg()],
         "accounts_per_group": args.accounts,
-        "drift_margin": args.drift_margin,
+        "settings": settings,
         "groups": {},
     }
     print("| accounts | cut-off | train rows | test rows | MAE | baseline MAE | ratio | coverage |")
@@ -114,8 +121,7 @@ def main() -> None:
         rows = []
         chosen = [c for c in CUTOFFS if not args.cutoffs or str(c.date()) in args.cutoffs]
         for cutoff in chosen:
-            params = {} if args.drift_margin is None else {"drift_margin": args.drift_margin}
-            m = run_cutoff(frame, cutoff, **params)
+            m = run_cutoff(frame, cutoff, **settings)
             rows.append(m)
             print(
                 f"| {name} | {m['cutoff']} | {m['train_rows']} | {m['test_rows']} | "

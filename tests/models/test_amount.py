@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from pathlib import Path
 
@@ -82,6 +83,57 @@ def test_growing_monthly_stream_is_extrapolated() -> None:
     model = AmountModel(max_iter=60).fit(frame[frame[d.DATE] < cut])
     test = frame[(frame[d.DATE] >= cut) & frame[d.DESCRIPTION].eq("Interest")]
     assert model.evaluate(test)["mae_ratio"] < 0.5
+
+
+def test_interval_widens_only_on_the_side_the_calibration_rows_miss() -> None:
+    """Recent rows far below the usual level (a burst of small withdrawals in the calibration
+    quarter) widen the interval downward; the upper bound keeps the usual spread."""
+    rng = np.random.default_rng(1)
+    months = pd.date_range("2020-01-01", periods=16, freq="MS") + pd.Timedelta(days=9)
+    amounts = np.exp(rng.normal(np.log(1000.0), 0.2, size=(40, len(months))))
+    small = rng.random(amounts.shape) < 0.35
+    small[:, :-4] = False
+    amounts = np.where(small, amounts / 10.0, amounts)
+    accounts = [f"acct-{i}" for i in range(40)]
+    frame = pd.DataFrame(
+        {
+            d.DATE: np.tile(months, 40),
+            d.TYPE: "Expense",
+            d.DESCRIPTION: "Cash withdrawal",
+            d.AMOUNT: -amounts.ravel(),
+            d.ACCOUNT: np.repeat(accounts, len(months)),
+        }
+    )
+    model = AmountModel(max_iter=40).fit(frame)
+    future = pd.DataFrame(
+        {
+            d.DATE: pd.Timestamp("2021-05-10"),
+            d.TYPE: "Expense",
+            d.DESCRIPTION: "Cash withdrawal",
+            d.ACCOUNT: accounts,
+        }
+    )
+    out = model.predict(future)
+    # money out: "upper" is the smallest magnitude, "lower" the largest
+    point, smallest, largest = (
+        out[c].abs().to_numpy() for c in ("predicted_amount", "upper", "lower")
+    )
+    downward, upward = np.log(point / smallest), np.log(largest / point)
+    assert (downward > 0).all() and (upward > 0).all()
+    assert np.median(downward) > 3 * np.median(upward)
+
+
+def test_model_saved_with_one_symmetric_correction_still_widens_both_sides(
+    fitted: AmountModel, berka: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    """An artefact from before the two-sided corrections carries only a "global" one: both
+    bounds use it."""
+    legacy = copy.deepcopy(fitted)
+    legacy.calibration_ = {"global": 0.0}
+    narrow = legacy.predict(berka[1])
+    legacy.calibration_ = {"global": 1.0}
+    wide = legacy.predict(berka[1])
+    assert ((wide["upper"] - wide["lower"]) > (narrow["upper"] - narrow["lower"])).mean() > 0.9
 
 
 def test_short_spans_still_fit(berka: tuple[pd.DataFrame, pd.DataFrame]) -> None:

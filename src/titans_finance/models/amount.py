@@ -97,11 +97,15 @@ class AmountModel(TitansModel):
     ``calibration_fraction``, whose features come from the older part's history only, with a
     separate correction per category within each history-size bin (Mondrian CQR; a cell with
     fewer than 200 calibration rows falls back to its bin, a bin with fewer than 100 to all
-    rows: in small cells the finite-sample quantile over-covers).  Working in log space makes the
-    width proportional to the amount's scale.  The sign comes from ``Type`` (Expense negative,
-    Income positive) or, for transfers and unknown types, from the history: the share of
-    money-out rows of the account and merchant, else of the merchant on any account, else of
-    the account and category, else of the category (money out without any history).
+    rows: in small cells the finite-sample quantile over-covers).  The lower and the upper
+    bound get separate corrections, each at half the miscoverage budget (the asymmetric
+    variant in Romano et al. 2019), so a calibration period whose amounts fall below the
+    models' lower bound (a burst of small withdrawals) widens the interval downward only.
+    Working in log space makes the width proportional to the amount's scale.  The sign comes
+    from ``Type`` (Expense negative, Income positive) or, for transfers and unknown types, from
+    the history: the share of money-out rows of the account and merchant, else of the merchant
+    on any account, else of the account and category, else of the category (money out without
+    any history).
 
     Parameters
     ----------
@@ -111,7 +115,7 @@ class AmountModel(TitansModel):
         Share of the most recent training rows used to calibrate the interval and the shrinkage.
     drift_margin : float
         Share of the miscoverage budget ``1 - coverage`` held back because the future drifts
-        from the calibration period (0.05 calibrates a 90% interval at 90.5%).
+        from the calibration period (0.05 calibrates a 90% interval at 90.5%; default 0).
     horizon_days, origin_step_days : int
         Length of the window after each training forecast origin, and spacing of the origins.
     max_iter, learning_rate, min_samples_leaf :
@@ -130,7 +134,7 @@ class AmountModel(TitansModel):
         self,
         coverage: float = 0.9,
         calibration_fraction: float = 0.25,
-        drift_margin: float = 0.05,
+        drift_margin: float = 0.0,
         horizon_days: int = 120,
         origin_step_days: int = 30,
         max_iter: int = 100,
@@ -228,7 +232,7 @@ class AmountModel(TitansModel):
             )
         work = work.sort_values(["_date", "_pos"], kind="stable").reset_index(drop=True)
         alpha = (1.0 - self.coverage) / 2.0
-        self.calibration_: dict[str, float] = {"global": 0.0}
+        self.calibration_: dict[str, float] = {}
         self.shrink_ = 1.0
         self.shrinks_: dict[str, float] = {}
         learn = _cap_rows(work, self.max_rows, self.random_state)
@@ -296,16 +300,22 @@ class AmountModel(TitansModel):
         low: HistGradientBoostingRegressor,
         high: HistGradientBoostingRegressor,
     ) -> dict[str, float]:
-        """Mondrian CQR corrections: global, per history-size bin, per category within a bin."""
-        scores = np.maximum(low.predict(cal_x) - cal_y, cal_y - high.predict(cal_x))
+        """Asymmetric Mondrian CQR corrections, keyed ``lo:``/``hi:`` + cell: global, per
+        history-size bin, per category within a bin; each side at half the miscoverage."""
         bin_keys, cell_keys = _mondrian_keys(cal_work, cal_x)
         # hold back part of the miscoverage budget for drift between calibration and use
         level = self.coverage + self.drift_margin * (1.0 - self.coverage)
-        calibration = {"global": _conformal_quantile(scores, level)}
-        for keys, minimum in ((bin_keys, _MIN_BIN_ROWS), (cell_keys, _MIN_CELL_ROWS)):
-            for key, rows in pd.Series(np.arange(len(keys))).groupby(keys):
-                if len(rows) >= minimum:
-                    calibration[str(key)] = _conformal_quantile(scores[rows.to_numpy()], level)
+        side_level = 1.0 - (1.0 - level) / 2.0
+        calibration: dict[str, float] = {}
+        sides = (("lo", low.predict(cal_x) - cal_y), ("hi", cal_y - high.predict(cal_x)))
+        for side, scores in sides:
+            calibration[f"{side}:global"] = _conformal_quantile(scores, side_level)
+            for keys, minimum in ((bin_keys, _MIN_BIN_ROWS), (cell_keys, _MIN_CELL_ROWS)):
+                for key, rows in pd.Series(np.arange(len(keys))).groupby(keys):
+                    if len(rows) >= minimum:
+                        calibration[f"{side}:{key}"] = _conformal_quantile(
+                            scores[rows.to_numpy()], side_level
+                        )
         return calibration
 
     def _fit_baseline(self, frame: pd.DataFrame, work: pd.DataFrame) -> None:
@@ -371,15 +381,17 @@ class AmountModel(TitansModel):
         low = self.low_model_.predict(features)
         high = self.high_model_.predict(features)
         bin_keys, cell_keys = _mondrian_keys(work, features)
-        correction = (
-            pd.Series(cell_keys)
+        low_fix, high_fix = (
+            pd.Series(np.char.add(f"{side}:", cell_keys))
             .map(self.calibration_)
-            .fillna(pd.Series(bin_keys).map(self.calibration_))
-            .fillna(self.calibration_["global"])
+            .fillna(pd.Series(np.char.add(f"{side}:", bin_keys)).map(self.calibration_))
+            # a model saved before the two-sided corrections has one symmetric "global" one
+            .fillna(self.calibration_.get(f"{side}:global", self.calibration_.get("global", 0.0)))
             .to_numpy(dtype=float)
+            for side in ("lo", "hi")
         )
-        low = np.minimum(low - correction, mid)
-        high = np.maximum(high + correction, mid)
+        low = np.minimum(low - low_fix, mid)
+        high = np.maximum(high + high_fix, mid)
         magnitude = np.expm1(np.maximum(ref + mid, 0.0))
         mag_low = np.expm1(np.maximum(ref + low, 0.0))
         mag_high = np.expm1(np.maximum(ref + high, 0.0))
