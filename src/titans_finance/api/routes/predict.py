@@ -244,9 +244,7 @@ def _score_anomalies(state: AppState, frame: pd.DataFrame, out: pd.DataFrame) ->
         "risk_level": ano["risk_level"].astype(str).to_numpy(),
     }
     if "reasons" in ano:
-        reasons = np.empty(len(ano), dtype=object)
-        reasons[:] = [list(r) if isinstance(r, list | tuple) else [] for r in ano["reasons"]]
-        columns["reasons"] = reasons
+        columns["reasons"] = ano["reasons"].to_numpy(dtype=object)  # a list per row
     for column, values in columns.items():
         if len(rows) == len(frame):
             out[column] = values
