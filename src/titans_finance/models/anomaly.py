@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -136,6 +136,25 @@ def _amount_signals(ctx: pd.DataFrame, global_median: float) -> pd.DataFrame:
     values = np.column_stack(list(signals.values()))
     values[~np.isfinite(values)] = -20.0
     return pd.DataFrame(values, index=ctx.index, columns=list(signals), copy=False)
+
+
+def _on_distinct(score: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFrame) -> np.ndarray:
+    """``score`` (row-wise: a row's output depends on that row alone) run once per distinct row
+    of the numeric frame ``rows`` and broadcast back.
+
+    Recurring payments (same account, merchant and amount) give identical rows, and the tree
+    models cost the same per row whatever it holds.  Rows are grouped by a 64-bit hash, then
+    checked to be exactly equal to their group's first row; on a collision every row is scored.
+    """
+    codes, uniques = pd.factorize(pd.util.hash_pandas_object(rows, index=False).to_numpy())
+    if len(uniques) == len(rows):
+        return score(rows)
+    # codes count up in order of first appearance: the first rows, in code order
+    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    values = rows.to_numpy()
+    if not (np.take(values, first[codes], axis=0) == values).all():  # (NaN never equals)
+        return score(rows)
+    return np.asarray(score(rows.iloc[first]))[codes]
 
 
 def _repeat_keys(work: pd.DataFrame, *, same_amount: bool = True) -> pd.DataFrame:
@@ -631,7 +650,10 @@ class AnomalyModel(TitansModel):
         scores = pd.DataFrame(index=ctx.index)
 
         # one learnt "larger than expected" score, attributed to the reason that explains it
-        raw = self.combiner_.predict_proba(_amount_signals(ctx, self.global_["median"]))[:, 1]
+        raw = _on_distinct(
+            lambda x: self.combiner_.predict_proba(x)[:, 1],
+            _amount_signals(ctx, self.global_["median"]),
+        )
         odds = raw / np.maximum(1.0 - raw, 1e-12) * self.odds_ratio_
         # an account with (almost) no past cannot look unusual against it
         history = ctx["a_n"].fillna(0).to_numpy(dtype=float)
@@ -715,7 +737,7 @@ class AnomalyModel(TitansModel):
 
     def _isolation(self, ctx: pd.DataFrame) -> np.ndarray:
         """Isolation-forest outlyingness as the rank among the validation rows (0..1)."""
-        raw = -self.forest_.score_samples(self._features(ctx).to_numpy())
+        raw = -_on_distinct(lambda x: self.forest_.score_samples(x.to_numpy()), self._features(ctx))
         ranks = np.searchsorted(self.forest_scores_, raw, side="right")
         return np.asarray(ranks / len(self.forest_scores_), dtype=np.float64)
 
