@@ -131,11 +131,13 @@ def _amount_signals(ctx: pd.DataFrame, global_median: float) -> pd.DataFrame:
         "sign": column("_sign"),
         "pred_scale": column("pred_scale"),
     }
-    # one float block, filled in place: a missing reference (no cash history, no balance)
-    # means "nothing to be larger than"
-    values = np.column_stack(list(signals.values()))
+    # one float block, a signal per row of it (the layout pandas keeps), filled in place: a
+    # missing reference (no cash history, no balance) means "nothing to be larger than"
+    values = np.empty((len(signals), len(ctx)))
+    for row, signal in zip(values, signals.values(), strict=True):
+        row[:] = signal
     values[~np.isfinite(values)] = -20.0
-    return pd.DataFrame(values, index=ctx.index, columns=list(signals), copy=False)
+    return pd.DataFrame(values.T, index=ctx.index, columns=list(signals), copy=False)
 
 
 def _on_distinct(score: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFrame) -> np.ndarray:
@@ -151,9 +153,11 @@ def _on_distinct(score: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFrame
         return score(rows)
     # codes count up in order of first appearance: the first rows, in code order
     first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
-    values = rows.to_numpy()
-    if not (np.take(values, first[codes], axis=0) == values).all():  # (NaN never equals)
-        return score(rows)
+    origin = first[codes]
+    for _, column in rows.items():
+        values = column.to_numpy()
+        if not (values[origin] == values).all():  # (NaN never equals: every row is scored)
+            return score(rows)
     return np.asarray(score(rows.iloc[first]))[codes]
 
 
