@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -218,20 +216,6 @@ def risk_levels(score: np.ndarray, threshold: float) -> np.ndarray:
         [d.RiskLevel.LOW.value, d.RiskLevel.MEDIUM.value, d.RiskLevel.HIGH.value],
         d.RiskLevel.CRITICAL.value,
     )
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is scored: the two lists per row of
-    reasons (millions of small objects) otherwise trigger repeated full collections over the
-    whole heap, which cost more than the scoring (nothing scored here forms cycles)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _rows_of(ctx: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
@@ -772,7 +756,7 @@ class AnomalyModel(TitansModel):
 
     # -- predict ----------------------------------------------------------------------------------
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        with single_threaded(), _gc_paused():
+        with single_threaded():
             return self._predict_impl(frame)
 
     def _predict_impl(self, frame: pd.DataFrame) -> pd.DataFrame:

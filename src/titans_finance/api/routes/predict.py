@@ -20,6 +20,7 @@ from titans_finance.api.deps import ModelsDep, ReadDep, StateDep, app_state
 from titans_finance.api.limits import PredictionCache
 from titans_finance.api.state import AppState
 from titans_finance.errors import StorageError, TitansError, ValidationError
+from titans_finance.models.base import gc_paused
 from titans_finance.serving import RECORD_FIELDS, columns_to_frame, frame_records, to_jsonable
 
 router = APIRouter(prefix="/predict", tags=["predictions"])
@@ -256,6 +257,11 @@ def _score_anomalies(state: AppState, frame: pd.DataFrame, out: pd.DataFrame) ->
 
 
 def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
+    with gc_paused():  # rows of objects per model and for the response
+        return _scored_batch(state, body)
+
+
+def _scored_batch(state: AppState, body: s.BatchRequest) -> bytes:
     start = time.perf_counter()
     service = state.models
     frame = _batch_frame(body.transactions)
