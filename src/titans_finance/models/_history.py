@@ -162,7 +162,7 @@ def attach_all(
     Each key column of ``work`` is factorized once for all the tables; a row of a table is
     found through integer codes, then each statistic is one ``take`` (missing where no row
     matches, the dtype widened as ``reindex`` does)."""
-    columns: dict[str, Any] = {name: work[name].array for name in work.columns}
+    columns: dict[str, Any] = {name: work[name] for name in work.columns}
     factorized: dict[str, tuple[np.ndarray, pd.Index]] = {}
     for table, keys in tables:
         positions = _matching_rows(work, table, keys, factorized)
