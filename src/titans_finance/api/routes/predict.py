@@ -258,10 +258,11 @@ def _score_anomalies(state: AppState, frame: pd.DataFrame, out: pd.DataFrame) ->
 
 def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
     with gc_paused():  # rows of objects per model and for the response
-        return _scored_batch(state, body)
+        return _batch_payload(state, body)
 
 
-def _scored_batch(state: AppState, body: s.BatchRequest) -> bytes:
+def _batch_payload(state: AppState, body: s.BatchRequest) -> bytes:
+    """The response body of a batch: every requested model over the whole frame, one call each."""
     start = time.perf_counter()
     service = state.models
     frame = _batch_frame(body.transactions)
