@@ -107,6 +107,20 @@ def test_contract_one_row_per_input_row(
     assert (out.loc[~out["is_anomaly"], "risk_level"] == "low").all()
 
 
+def test_repeated_rows_score_as_they_do_alone(
+    berka_model: AnomalyModel, berka: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    """The learnt parts score each distinct row once and broadcast: three copies of some test
+    rows (one per account and descriptor, each copy moved past the previous one's last date, so
+    nothing repeats within the duplicate window) score in one batch as each row does alone."""
+    test = berka[1].drop_duplicates([d.ACCOUNT, d.DESCRIPTION]).iloc[:20]
+    gap = test[d.DATE].max() - test[d.DATE].min() + pd.Timedelta(days=10)
+    batch = pd.concat([test.assign(**{d.DATE: test[d.DATE] + k * gap}) for k in range(3)])
+    batch.index = np.arange(len(batch))
+    alone = pd.concat([berka_model.predict(batch.iloc[[i]]) for i in range(len(batch))])
+    pd.testing.assert_frame_equal(berka_model.predict(batch), alone)
+
+
 def test_injected_anomalies_rank_above_normal_rows(
     berka_model: AnomalyModel, berka: tuple[pd.DataFrame, pd.DataFrame]
 ) -> None:

@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -153,22 +154,63 @@ def attach(work: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> pd.DataF
 def attach_all(
     work: pd.DataFrame, tables: Sequence[tuple[pd.DataFrame, list[str]]]
 ) -> pd.DataFrame:
-    """`attach` of several tables (the caller's frame is left as it was).  The statistic
-    columns are set onto a shallow copy of ``work``: its own columns are neither copied nor
-    consolidated with the new ones (on a million rows that copying cost more than the
-    lookups).  A column already in ``work`` (or in an earlier table) is replaced."""
-    out = work.copy(deep=False)
+    """`attach` of several tables (the caller's frame is left as it was): a new frame of the
+    columns of ``work`` (shared, not copied) and the statistics, each its own array, never
+    copied into a consolidated block (on a million rows that copying cost more than the
+    lookups).  A column already in ``work`` (or in an earlier table) is replaced.
+
+    Each key column of ``work`` is factorized once for all the tables; a row of a table is
+    found through integer codes, then each statistic is one ``take`` (missing where no row
+    matches, the dtype widened as ``reindex`` does)."""
+    columns: dict[str, Any] = {name: work[name] for name in work.columns}
+    factorized: dict[str, tuple[np.ndarray, pd.Index]] = {}
     for table, keys in tables:
-        if len(keys) == 1:
-            positions = pd.Index(table[keys[0]]).get_indexer(work[keys[0]])
-        else:
-            positions = pd.MultiIndex.from_frame(table[keys]).get_indexer(
-                pd.MultiIndex.from_frame(work[keys])
-            )
-        looked_up = table.drop(columns=keys).reset_index(drop=True).reindex(positions)
-        for column in looked_up.columns:
-            out[column] = looked_up[column].to_numpy()
-    return out
+        positions = _matching_rows(work, table, keys, factorized)
+        for column in table.columns:
+            if column not in keys:
+                columns[column] = pd.api.extensions.take(
+                    table[column].to_numpy(), positions, allow_fill=True
+                )
+    return pd.DataFrame(columns, index=work.index, copy=False)
+
+
+def _matching_rows(
+    work: pd.DataFrame,
+    table: pd.DataFrame,
+    keys: list[str],
+    factorized: dict[str, tuple[np.ndarray, pd.Index]],
+) -> np.ndarray:
+    """The row of ``table`` (unique on ``keys``) holding each row's keys, -1 where none does.
+
+    Keys become codes of the batch's distinct values (missing values match each other, as in
+    an index lookup); several keys are combined pairwise and renumbered densely, so the last
+    step is one array lookup."""
+    work_codes: np.ndarray | None = None
+    table_codes = np.zeros(0, dtype=np.intp)
+    size = 0
+    for key in keys:
+        if key not in factorized:
+            batch_codes, batch_values = pd.factorize(work[key].to_numpy(), use_na_sentinel=False)
+            factorized[key] = (batch_codes, pd.Index(batch_values))
+        codes, uniques = factorized[key]
+        found = uniques.get_indexer(pd.Index(table[key]))  # -1: a value not in this batch
+        if work_codes is None:
+            work_codes, table_codes, size = codes, found, len(uniques)
+            continue
+        pairs, distinct = pd.factorize(work_codes.astype(np.int64) * len(uniques) + codes)
+        table_pairs = np.where(
+            (table_codes < 0) | (found < 0), -1, table_codes.astype(np.int64) * len(uniques) + found
+        )
+        work_codes, table_codes, size = (
+            pairs,
+            pd.Index(distinct).get_indexer(pd.Index(table_pairs)),
+            len(distinct),
+        )
+    assert work_codes is not None, "at least one key"
+    lookup = np.full(size, -1, dtype=np.intp)
+    present = table_codes >= 0
+    lookup[table_codes[present]] = np.flatnonzero(present)
+    return np.asarray(lookup[work_codes])
 
 
 def prior_stats(work: pd.DataFrame, keys: list[str], prefix: str) -> pd.DataFrame:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -131,11 +129,34 @@ def _amount_signals(ctx: pd.DataFrame, global_median: float) -> pd.DataFrame:
         "sign": column("_sign"),
         "pred_scale": column("pred_scale"),
     }
-    # one float block, filled in place: a missing reference (no cash history, no balance)
-    # means "nothing to be larger than"
-    values = np.column_stack(list(signals.values()))
+    # one float block, a signal per row of it (the layout pandas keeps), filled in place: a
+    # missing reference (no cash history, no balance) means "nothing to be larger than"
+    values = np.empty((len(signals), len(ctx)))
+    for row, signal in zip(values, signals.values(), strict=True):
+        row[:] = signal
     values[~np.isfinite(values)] = -20.0
-    return pd.DataFrame(values, index=ctx.index, columns=list(signals), copy=False)
+    return pd.DataFrame(values.T, index=ctx.index, columns=list(signals), copy=False)
+
+
+def _on_distinct(score: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFrame) -> np.ndarray:
+    """``score`` (row-wise: a row's output depends on that row alone) run once per distinct row
+    of the numeric frame ``rows`` and broadcast back.
+
+    Recurring payments (same account, merchant and amount) give identical rows, and the tree
+    models cost the same per row whatever it holds.  Rows are grouped by a 64-bit hash, then
+    checked to be exactly equal to their group's first row; on a collision every row is scored.
+    """
+    codes, uniques = pd.factorize(pd.util.hash_pandas_object(rows, index=False).to_numpy())
+    if len(uniques) == len(rows):
+        return score(rows)
+    # codes count up in order of first appearance: the first rows, in code order
+    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    origin = first[codes]
+    for _, column in rows.items():
+        values = column.to_numpy()
+        if not (values[origin] == values).all():  # (NaN never equals: every row is scored)
+            return score(rows)
+    return np.asarray(score(rows.iloc[first]))[codes]
 
 
 def _repeat_keys(work: pd.DataFrame, *, same_amount: bool = True) -> pd.DataFrame:
@@ -195,20 +216,6 @@ def risk_levels(score: np.ndarray, threshold: float) -> np.ndarray:
         [d.RiskLevel.LOW.value, d.RiskLevel.MEDIUM.value, d.RiskLevel.HIGH.value],
         d.RiskLevel.CRITICAL.value,
     )
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is scored: the two lists per row of
-    reasons (millions of small objects) otherwise trigger repeated full collections over the
-    whole heap, which cost more than the scoring (nothing scored here forms cycles)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _rows_of(ctx: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
@@ -631,7 +638,10 @@ class AnomalyModel(TitansModel):
         scores = pd.DataFrame(index=ctx.index)
 
         # one learnt "larger than expected" score, attributed to the reason that explains it
-        raw = self.combiner_.predict_proba(_amount_signals(ctx, self.global_["median"]))[:, 1]
+        raw = _on_distinct(
+            lambda x: self.combiner_.predict_proba(x)[:, 1],
+            _amount_signals(ctx, self.global_["median"]),
+        )
         odds = raw / np.maximum(1.0 - raw, 1e-12) * self.odds_ratio_
         # an account with (almost) no past cannot look unusual against it
         history = ctx["a_n"].fillna(0).to_numpy(dtype=float)
@@ -715,7 +725,7 @@ class AnomalyModel(TitansModel):
 
     def _isolation(self, ctx: pd.DataFrame) -> np.ndarray:
         """Isolation-forest outlyingness as the rank among the validation rows (0..1)."""
-        raw = -self.forest_.score_samples(self._features(ctx).to_numpy())
+        raw = -_on_distinct(lambda x: self.forest_.score_samples(x.to_numpy()), self._features(ctx))
         ranks = np.searchsorted(self.forest_scores_, raw, side="right")
         return np.asarray(ranks / len(self.forest_scores_), dtype=np.float64)
 
@@ -746,7 +756,7 @@ class AnomalyModel(TitansModel):
 
     # -- predict ----------------------------------------------------------------------------------
     def _predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        with single_threaded(), _gc_paused():
+        with single_threaded():
             return self._predict_impl(frame)
 
     def _predict_impl(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from titans_finance.api.deps import ModelsDep, ReadDep, StateDep, app_state
 from titans_finance.api.limits import PredictionCache
 from titans_finance.api.state import AppState
 from titans_finance.errors import StorageError, TitansError, ValidationError
+from titans_finance.models.base import gc_paused
 from titans_finance.serving import RECORD_FIELDS, columns_to_frame, frame_records, to_jsonable
 
 router = APIRouter(prefix="/predict", tags=["predictions"])
@@ -244,9 +245,7 @@ def _score_anomalies(state: AppState, frame: pd.DataFrame, out: pd.DataFrame) ->
         "risk_level": ano["risk_level"].astype(str).to_numpy(),
     }
     if "reasons" in ano:
-        reasons = np.empty(len(ano), dtype=object)
-        reasons[:] = [list(r) if isinstance(r, list | tuple) else [] for r in ano["reasons"]]
-        columns["reasons"] = reasons
+        columns["reasons"] = ano["reasons"].to_numpy(dtype=object)  # a list per row
     for column, values in columns.items():
         if len(rows) == len(frame):
             out[column] = values
@@ -258,6 +257,12 @@ def _score_anomalies(state: AppState, frame: pd.DataFrame, out: pd.DataFrame) ->
 
 
 def _score_batch(state: AppState, body: s.BatchRequest) -> bytes:
+    with gc_paused():  # rows of objects per model and for the response
+        return _batch_payload(state, body)
+
+
+def _batch_payload(state: AppState, body: s.BatchRequest) -> bytes:
+    """The response body of a batch: every requested model over the whole frame, one call each."""
     start = time.perf_counter()
     service = state.models
     frame = _batch_frame(body.transactions)
