@@ -6,8 +6,8 @@ timestamps), imports, rejected rows and the import summaries compared line by li
     uv run python bench/compare_ingest.py --reference /tmp/ingest_ref/src [FILE ...]
 
 Without files: every bank file under tests/data (CSV, OFX, QIF, CAMT, MT940, XLS(X), PDF,
-Berka) plus 200,000 rows resampled from the personal export (``--rows``). Exits 1 and prints
-the first differences when the two trees disagree.
+Berka), a file of validation edge cases and 200,000 rows resampled from the personal export
+(``--rows``). Exits 1 and prints the first differences when the two trees disagree.
 """
 
 from __future__ import annotations
@@ -67,15 +67,33 @@ def run_tree(src: Path, files: list[Path], tmp: Path, name: str) -> Path:
     return out
 
 
+_EDGES = """Date,Description,Amount,Type,Currency,Reference,Category,Account
+1899-12-31,too early,1.00,debit,EUR,,Food,A
+2999-01-01,too late,1.00,debit,eur,,Food,A
+2024-01-02,too large,1000000000000,credit,$,,,A
+2024-01-03,nearly too large,-999999999999.99,,usd,,,
+2024-01-04,{long},2.50,Transfer,EURO,,,B
+2024-01-05,,3.00,refund,€,R-1,,B
+2024-01-05,, 3.00 ,  ,,,Groceries, B
+2024-01-06,  same  ,NaN,debit,,,,B
+2024-01-06,same,4.00,debit,,,,B
+2024-01-06,same,4.00,debit,,,,B
+2024-01-07,same,4,withdrawal,,R-1,,B
+"""
+
+
 def default_files(tmp: Path, rows: int) -> list[Path]:
-    """Every bank file under tests/data and ``rows`` rows resampled from the personal export."""
+    """Every bank file under tests/data, a file of validation edge cases and ``rows`` rows
+    resampled from the personal export."""
     sys.path.insert(0, str(ROOT / "bench"))
     from bench_ingest import generate
 
+    edges = tmp / "edges.csv"
+    edges.write_text(_EDGES.format(long="x" * 501))
     resampled = tmp / "resampled.csv"
     generate(rows, resampled)
     found = sorted((ROOT / "tests" / "data").rglob("*.*"))
-    return [*(f for f in found if f.suffix not in (".md", ".json", ".py")), resampled]
+    return [*(f for f in found if f.suffix not in (".md", ".json", ".py")), edges, resampled]
 
 
 def main() -> None:
