@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 
 from titans_finance import domain as d
-from titans_finance.frame import clean_text, expand, factorize_objects, factorize_text
+from titans_finance.frame import (
+    clean_text,
+    expand,
+    factorize_objects,
+    factorize_text,
+    missing_values,
+)
 from titans_finance.ingest.normalize import parse_amounts, parse_dates, parse_mcc_codes
 
 logger = logging.getLogger(__name__)
@@ -85,18 +91,6 @@ class _Text:
         values = np.empty(len(table), dtype=object)
         values[:] = table
         return np.asarray(values[self.codes])
-
-
-def _missing(table: list[object]) -> list[bool]:
-    """``pd.isna`` of every value (Decimal NaN included), without pandas' slow per-object
-    check on Decimals."""
-    out = [v is None or (isinstance(v, Decimal) and v.is_nan()) for v in table]
-    other = [i for i, v in enumerate(table) if v is not None and not isinstance(v, Decimal)]
-    if other:
-        found = pd.isna(np.array([table[i] for i in other], dtype=object)).tolist()
-        for i, missing in zip(other, found, strict=True):
-            out[i] = bool(missing)
-    return out
 
 
 def _too_large(table: list[Any], missing: list[bool]) -> list[bool]:
@@ -216,7 +210,7 @@ def validate_frame(
 
     date_column = _Distinct(frame, d.DATE)
     date_table = _dates(pd.Series(date_column.uniques, dtype=object)).tolist()
-    date_missing = _missing(date_table)
+    date_missing = missing_values(date_table).tolist()
     dates = date_column.rows(date_table)
     no_date = date_column.flags(date_missing, True)
     reject(date_column.blank() & no_date, "date is missing")
@@ -244,7 +238,7 @@ def validate_frame(
 
     amount_column = _Distinct(frame, d.AMOUNT)
     amount_table = _amounts(pd.Series(amount_column.uniques, dtype=object)).tolist()
-    amount_missing = _missing(amount_table)
+    amount_missing = missing_values(amount_table).tolist()
     amounts = amount_column.rows(amount_table)
     no_amount = amount_column.flags(amount_missing, True)
     blank_amount = amount_column.blank()
