@@ -53,7 +53,7 @@ class _Distinct:
     def blank(self) -> np.ndarray:
         """Per row: missing, or text that is empty once stripped."""
         kind = pd.api.types.infer_dtype(self.uniques, skipna=True)
-        if kind in ("decimal", "floating", "integer", "mixed-integer-float", "date"):
+        if kind in ("decimal", "floating", "integer", "mixed-integer-float", "date", "datetime"):
             return self.codes < 0  # numbers and dates always spell something
         return self.flags([not str(u).strip() for u in self.uniques], True)
 
@@ -67,7 +67,6 @@ class _Text:
     an absent column is all '')."""
 
     def __init__(self, frame: pd.DataFrame, column: str) -> None:
-        self.index = frame.index
         if column in frame:
             self.codes, uniques = factorize_text(frame[column])
             self.table: list[str] = uniques.tolist()
@@ -88,9 +87,7 @@ class _Text:
 
     def rows(self, table: list[Any]) -> np.ndarray:
         """Per-row values from one entry per distinct spelling."""
-        values = np.empty(len(table), dtype=object)
-        values[:] = table
-        return np.asarray(values[self.codes])
+        return expand(self.codes, table).to_numpy()
 
 
 def _too_large(table: list[Any], missing: list[bool]) -> list[bool]:
