@@ -11,6 +11,8 @@ helpers rather than writing its own.
   make them, are grouped by identity first; Decimals by spelling).
 * ``text_column`` / ``clean_text`` / ``amount_column`` / ``date_column``: tolerant column access
   (a constant column when the column is absent).
+* ``missing_values``: ``pd.isna`` on a list of (distinct) values, Decimals answered by their
+  own ``is_nan``; ingest checks a per-value table once instead of every row.
 * ``to_float``: the one Decimal -> float conversion of the project, where money leaves exact
   arithmetic for model input, charts and JSON.
 """
