@@ -5,7 +5,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from titans_finance.frame import factorize_objects, factorize_text
+from titans_finance.frame import factorize_objects, factorize_text, missing_values
 
 
 def test_factorize_objects_groups_shared_and_equal_objects() -> None:
@@ -24,3 +24,10 @@ def test_factorize_text_on_a_strided_column() -> None:
     block = pd.DataFrame({"a": [" x", "y ", None, "x"], "b": ["p", "q", "r", "s"]}, dtype=object)
     codes, uniques = factorize_text(block.to_numpy()[:, 0])
     assert uniques[codes].tolist() == ["x", "y", "", "x"]
+
+
+def test_missing_values_is_pd_isna_with_decimal_nan() -> None:
+    values = [None, Decimal("1.5"), Decimal("NaN"), float("nan"), pd.NaT, "x", "", 0]
+    assert missing_values(values).tolist() == [bool(pd.isna(v)) for v in values]
+    assert missing_values(values).tolist() == [True, False, True, True, True, False, False, False]
+    assert missing_values([]).tolist() == []

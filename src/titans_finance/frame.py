@@ -11,6 +11,8 @@ helpers rather than writing its own.
   make them, are grouped by identity first; Decimals by spelling).
 * ``text_column`` / ``clean_text`` / ``amount_column`` / ``date_column``: tolerant column access
   (a constant column when the column is absent).
+* ``missing_values``: ``pd.isna`` on a list of (distinct) values, Decimals answered by their
+  own ``is_nan``; ingest checks a per-value table once instead of every row.
 * ``to_float``: the one Decimal -> float conversion of the project, where money leaves exact
   arithmetic for model input, charts and JSON.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import sys
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -125,6 +128,19 @@ def factorize_objects(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.nd
     return remap[codes][by_object], first[present]
 
 
+def missing_values(values: Sequence[object] | np.ndarray) -> np.ndarray:
+    """``pd.isna`` of every value as a boolean array; Decimals answer through their own
+    ``is_nan`` (pandas' generic check of a Decimal is several times slower)."""
+    items = list(values)
+    out = np.array(
+        [v is None or (isinstance(v, Decimal) and v.is_nan()) for v in items], dtype=bool
+    )
+    other = [i for i, v in enumerate(items) if v is not None and not isinstance(v, Decimal)]
+    if other:
+        out[other] = pd.isna(np.array([items[i] for i in other], dtype=object))
+    return out
+
+
 def expand(codes: np.ndarray, parsed: list[object], index: pd.Index | None = None) -> pd.Series:
     """Per-row values from a per-unique table (object dtype)."""
     table = np.empty(len(parsed), dtype=object)
@@ -194,6 +210,7 @@ __all__ = [
     "factorize_objects",
     "factorize_text",
     "map_distinct",
+    "missing_values",
     "per_distinct",
     "text_column",
     "to_float",

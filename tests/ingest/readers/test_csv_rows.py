@@ -59,6 +59,14 @@ def test_continuation_rows_attach_to_the_transaction_above() -> None:
     assert continuation_parents(continuation, kept) == {1: 0, 2: 0}
 
 
+def test_continuation_rows_at_the_top_or_after_a_new_transaction() -> None:
+    continuation = np.array([True, False, True, False, True, True])
+    kept = np.array([False, True, False, True, False, False])
+    # Row 0 has nothing above it; row 2 continues row 1, rows 4 and 5 continue row 3.
+    assert continuation_parents(continuation, kept) == {2: 1, 4: 3, 5: 3}
+    assert continuation_parents(np.zeros(3, dtype=bool), np.ones(3, dtype=bool)) == {}
+
+
 def test_card_statement_headers_and_majority_sign() -> None:
     assert card_column(["Date", "Description", "Card Member", "Amount"]) == "Card Member"
     assert card_column(["Card No.", "Debit"]) == "Card No."

@@ -139,17 +139,14 @@ def charges_positive(values: list[object], counts: np.ndarray) -> bool:
 def continuation_parents(continuation: np.ndarray, kept: np.ndarray) -> dict[int, int]:
     """Row -> the row it continues: the nearest earlier kept transaction row, passing over
     other continuation rows; rows with no transaction above are left out."""
-    parents: dict[int, int] = {}
-    parent = -1
-    for row in range(len(continuation)):
-        if continuation[row]:
-            if parent >= 0:
-                parents[row] = parent
-        elif kept[row]:
-            parent = row
-        else:
-            parent = -1
-    return parents
+    if not continuation.any():
+        return {}
+    rows = np.arange(len(continuation))
+    # The latest row at or above each row that is not a continuation (-1: none).
+    above = np.maximum.accumulate(np.where(continuation, -1, rows))
+    joined = continuation & (above >= 0)
+    joined[joined] = kept[above[joined]]
+    return dict(zip(rows[joined].tolist(), above[joined].tolist(), strict=True))
 
 
 def date_order(uniques: pd.Series, dayfirst: bool | None) -> str:

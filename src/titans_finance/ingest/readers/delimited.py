@@ -29,7 +29,7 @@ import pyarrow.csv as pacsv
 from titans_finance import domain as d
 from titans_finance.domain import RejectedRow
 from titans_finance.errors import InputFileError
-from titans_finance.frame import expand, factorize_text
+from titans_finance.frame import expand, factorize_text, missing_values
 from titans_finance.ingest.mapping import ColumnMapping, coerce_mapping, mapping_document
 from titans_finance.ingest.normalize import (
     amount_table,
@@ -661,17 +661,31 @@ def _has_sign(column: _Coded) -> bool:
     return bool(found.fillna(False).any())
 
 
+@dataclass
+class _Amounts:
+    """Signed amounts as codes into their distinct Decimals (None: not a number)."""
+
+    values: np.ndarray
+    codes: np.ndarray
+
+    def rows(self) -> np.ndarray:
+        return np.asarray(self.values[self.codes])
+
+    def missing(self) -> np.ndarray:
+        return np.asarray(missing_values(self.values)[self.codes])
+
+
 def _amounts(
     table: _Table, resolved: Mapping[str, str], spec: ColumnMapping
-) -> tuple[np.ndarray, Callable[[int], str], str, bool]:
-    """(signed Decimal amounts per row, raw text of row i for messages, the sign convention
-    in words, whether signs were inverted)."""
+) -> tuple[_Amounts, Callable[[int], str], str, bool]:
+    """(signed Decimal amounts, raw text of row i for messages, the sign convention in words,
+    whether signs were inverted)."""
     n = len(table)
     invert = spec.sign_setting == "invert"
     if "amount" in resolved:
         column = table.column(resolved["amount"])
         parsed = _as_object(amount_table(column.uniques, decimal=spec.decimal))
-        amount = parsed[column.codes]
+        values, codes = parsed, column.codes
         sign: np.ndarray | None = None
         convention = "signed amounts (negative = money out)"
         if "direction" in resolved:
@@ -689,7 +703,8 @@ def _amounts(
             convention = f"card statement (column {card!r}): charges are positive, inverted"
         if sign is not None:
             absolute = _absolute(parsed)
-            amount = np.where(sign == -1, _negated(absolute)[column.codes], absolute[column.codes])
+            values = np.concatenate([absolute, _negated(absolute)])
+            codes = np.where(sign == -1, codes + len(absolute), codes)
         raw_amount: Callable[[int], str] = column.text
     else:
         convention = "separate debit and credit columns"
@@ -705,21 +720,24 @@ def _amounts(
         debit_bad = (debit_col.uniques != "").to_numpy() & ~debit_any
         credit_bad = (credit_col.uniques != "").to_numpy() & ~credit_any
         d_codes, c_codes = debit_col.codes, credit_col.codes
-        amount = np.where(
+        # One table: debits, credits, negated debits, and None for a row with a bad value.
+        n_debit, n_credit = len(debit_t), len(credit_t)
+        values = np.concatenate([debit_t, credit_t, _negated(debit_t), _as_object([None])])
+        codes = np.where(
             debit_set[d_codes],
-            _negated(debit_t)[d_codes],
-            np.where(credit_any[c_codes], credit_t[c_codes], debit_t[d_codes]),
+            n_debit + n_credit + d_codes,
+            np.where(credit_any[c_codes], n_debit + c_codes, d_codes),
         )
-        amount = np.where(debit_bad[d_codes] | credit_bad[c_codes], None, amount)
+        codes = np.where(debit_bad[d_codes] | credit_bad[c_codes], len(values) - 1, codes)
 
         def raw_amount(row: int) -> str:
             return f"{debit_col.text(row)} / {credit_col.text(row)}".strip(" /")
 
     if invert:
-        amount = np.array([None if v is None else -v for v in amount], dtype=object)
+        values = _negated(values)
         if spec.sign_setting == "invert":
             convention += "; inverted by the mapping (sign: invert)"
-    return amount, raw_amount, convention, invert
+    return _Amounts(values, codes), raw_amount, convention, invert
 
 
 # --------------------------------------------------------------------------- content votes
@@ -1181,9 +1199,11 @@ def rows_from_table(
     date_t = _as_object(date_values)
     dates = date_t[date_col.codes]
     if has_amount:
-        amount, raw_amount, convention, inverted = _amounts(table, resolved, spec)
+        signed, raw_amount, convention, inverted = _amounts(table, resolved, spec)
+        amount, bad_amount = signed.rows(), signed.missing()
     else:
         amount, raw_amount = np.full(n, None, dtype=object), (lambda _row: "")
+        bad_amount = np.zeros(n, dtype=bool)
         convention, inverted = "no amount column (amounts to be predicted)", False
 
     def text_of(field: str) -> pd.Series | None:
@@ -1241,7 +1261,6 @@ def rows_from_table(
     out["line"] = table.lines
 
     bad_date = np.array([v is None for v in date_values], dtype=bool)[date_col.codes]
-    bad_amount = pd.isna(amount) if has_amount else np.zeros(n, dtype=bool)
     no_date = (date_col.uniques == "").to_numpy()[date_col.codes]
     no_amount = np.ones(n, dtype=bool)
     for field in ("amount", "debit", "credit"):
