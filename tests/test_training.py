@@ -153,10 +153,9 @@ def _many_accounts(tmp_path: Path) -> Path:
     """Two years of 12 household accounts (salary, rent, subscriptions, balances)."""
     from tests.factories import households
 
-    frame = households(12, months=24)
-    return _export(
-        tmp_path / "households.csv", frame.assign(**{d.DATE: pd.to_datetime(frame[d.DATE])})
-    )
+    path = tmp_path / "households.csv"
+    households(12, months=24).to_csv(path, index=False)
+    return path
 
 
 def _check_window(data: TrainingData, cap: int, min_days: int) -> None:
