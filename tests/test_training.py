@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
@@ -20,7 +21,7 @@ from titans_finance.training import (
     load_training_data,
     load_training_frame,
     primary_metric,
-    recent_days,
+    recent_start,
     sample_accounts,
     time_split,
     train_model,
@@ -98,13 +99,11 @@ def test_load_training_frame_from_an_empty_store(tmp_path: Path) -> None:
         load_training_frame(settings, None)
 
 
-def test_recent_days_keeps_whole_recent_days() -> None:
-    days = pd.to_datetime(["2024-01-01"] * 3 + ["2024-01-02"] * 3 + ["2024-01-03"] * 2)
-    frame = pd.DataFrame({d.DATE: days, "k": range(8)})
-    assert recent_days(frame, 5)["k"].tolist() == [3, 4, 5, 6, 7]
-    assert recent_days(frame, 4)["k"].tolist() == [6, 7]  # 2024-01-02 does not fit whole
-    assert recent_days(frame, 1)["k"].tolist() == [6, 7]  # the latest day, even above the cap
-    assert recent_days(frame, 0) is frame and recent_days(frame, 8) is frame
+def test_recent_start_keeps_whole_recent_days() -> None:
+    days = pd.to_datetime(["2024-01-01"] * 3 + ["2024-01-02"] * 3 + ["2024-01-03"] * 2).to_numpy()
+    assert recent_start(days, 5) == np.datetime64("2024-01-02")
+    assert recent_start(days, 4) == np.datetime64("2024-01-03")  # 2024-01-02 does not fit whole
+    assert recent_start(days, 1) == np.datetime64("2024-01-03")  # the latest day, even above
 
 
 def _export(path: Path, frame: pd.DataFrame) -> Path:
@@ -239,7 +238,6 @@ def test_recent_days_within_the_minimum_train_as_before(
 def test_cashflow_training_leaves_scheduled_payments_out(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    import numpy as np
     from tests.factories import household_frame
 
     today = datetime.now(UTC).date()

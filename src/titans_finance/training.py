@@ -247,24 +247,14 @@ class TrainingData:
         return self.frame
 
 
-def _recent_start(days: np.ndarray, max_rows: int) -> np.datetime64:
-    """First day of the most recent whole days holding at most ``max_rows`` of ``days`` (at
-    least the latest day); ``days`` holds more than ``max_rows`` values."""
+def recent_start(days: np.ndarray, max_rows: int) -> np.datetime64:
+    """First day of the most recent whole days holding at most ``max_rows`` of ``days`` (day
+    values, one per row; at least the latest day); ``days`` holds more than ``max_rows``."""
     # the (max_rows + 1)-th most recent day: every row dated after it fits in the window
     beyond = np.partition(days, len(days) - max_rows - 1)[len(days) - max_rows - 1]
     after = days[days > beyond]
     first: np.datetime64 = after.min() if len(after) else days.max()
     return first
-
-
-def recent_days(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
-    """The rows of the most recent whole days holding at most ``max_rows`` rows (at least the
-    latest day); ``frame`` itself when it fits or ``max_rows`` is 0.  Needs a datetime Date."""
-    if max_rows <= 0 or len(frame) <= max_rows:
-        return frame
-    days = frame[d.DATE].dt.normalize().to_numpy()
-    window: pd.DataFrame = frame.loc[days >= _recent_start(days, max_rows)].reset_index(drop=True)
-    return window
 
 
 def sample_accounts(rows: Mapping[str, int], max_rows: int) -> list[str]:
@@ -297,7 +287,7 @@ def _read_training_file(path: Path, max_rows: int, min_days: int) -> TrainingDat
         frame[d.MERCHANT] = normalize_merchants(frame[d.DESCRIPTION])
         return TrainingData(frame, len(frame))
     days = frame[d.DATE].dt.normalize().to_numpy()
-    start = start_of_recent = _recent_start(days, max_rows)
+    start = start_of_recent = recent_start(days, max_rows)
     if min_days > 0:
         start = min(start, days.max() - np.timedelta64(min_days - 1, "D"))
     window = frame.loc[days >= start].reset_index(drop=True)
@@ -406,7 +396,7 @@ __all__ = [
     "load_training_frame",
     "new_model",
     "primary_metric",
-    "recent_days",
+    "recent_start",
     "sample_accounts",
     "time_split",
     "train_model",
