@@ -15,8 +15,9 @@ seconds) and reads the stage lines it prints (``<model>: <stage> <seconds> s``):
   ``titans train all`` reads the store (``--skip-fill``: the store as a previous run left it).
 
 ``--reference SRC`` trains the code of another ``src/`` folder first in the same run (main's,
-from ``git archive``), so both are measured under the same load.  Hold-out metrics come from each saved model's metadata.json.  Reference in the same run: a raw
-``pandas.read_csv`` of the file.  Writes bench/results/train_all.json.
+from ``git archive``), so both are measured under the same load.  Hold-out metrics come from
+each saved model's metadata.json.  Reference in the same run: a raw ``pandas.read_csv`` of the
+file.  Writes bench/results/train_all.json.
 """
 
 from __future__ import annotations
