@@ -201,7 +201,6 @@ def step_train(ctx: RunContext) -> dict[str, Any]:
         return {"retrain": False, "reason": check.reason}
     logger.info("retraining: %s", check.reason)
     data = load_training_data(ctx.settings)
-    frame = data.frame
     trained = cand.train_candidates(data, ctx.stage_dir, pipeline_models(ctx.settings))
     store.update_run(
         ctx.engine,
@@ -209,7 +208,7 @@ def step_train(ctx: RunContext) -> dict[str, Any]:
         retrained=1,
         last_transaction_id=check.last_transaction_id,
         last_feedback_id=check.last_feedback_id,
-        details={"candidates": [asdict(c) for c in trained], "training_rows": len(frame)},
+        details={"candidates": [asdict(c) for c in trained], "training_rows": len(data.frame)},
     )
     return {"retrain": True, "reason": check.reason, "candidates": [asdict(c) for c in trained]}
 

@@ -147,7 +147,8 @@ def account_day_moves(engine: Engine, flt: TransactionFilter | None = None) -> p
     (the description where no merchant) x sign of the amount x balance: the summed Amount, the
     greatest Description and Category, the Balance (a key, so per-row balances survive for the
     closing balance of a day).  Both models merge a merchant's same-day rows and add up daily
-    nets, so they fit the same on this as on the rows (the merged rows' first description aside).
+    nets, so they fit the same on this as on the rows (but for which description a merged row
+    shows).
 
     Columns Date (datetime64), Account, Merchant, Description, Category, Amount, Balance (float),
     sorted by date then first transaction id.  Read in chunks, each string value kept once, so
