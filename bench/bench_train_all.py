@@ -1,8 +1,8 @@
 """`titans train all` at scale: wall and CPU seconds per model and stage, peak RSS.
 
     uv run python bench/generate_big.py --rows 1000000 --out /tmp/big.csv
-    uv run python bench/bench_train_all.py --data /tmp/big.csv \\
-        [--store postgresql://postgres@127.0.0.1:5432/test_training --copies 10]
+    uv run python bench/bench_train_all.py --data /tmp/big.csv [--reference /tmp/ref/src] \\
+        [--store postgresql://postgres@127.0.0.1:5432/test_training --copies 10 [--skip-fill]]
 
 Runs the real command in a subprocess under ``/usr/bin/time -v`` (peak RSS, user + system CPU
 seconds) and reads the stage lines it prints (``<model>: <stage> <seconds> s``):
@@ -12,10 +12,12 @@ seconds) and reads the stage lines it prints (``<model>: <stage> <seconds> s``):
   file's rows, each under its own accounts (``Account 001 c3``), through ``storage.bulk`` (the
   COPY loader ``titans ingest`` ends in; merchants named once for the first copy, fingerprints
   computed per copy) — ``titans ingest`` of 10M rows is beyond this bench's time — then
-  ``titans train all`` reads the store.
+  ``titans train all`` reads the store (``--skip-fill``: the store as a previous run left it).
 
-Hold-out metrics come from each saved model's metadata.json.  Reference in the same run: a raw
-``pandas.read_csv`` of the file.  Writes bench/results/train_all.json.
+``--reference SRC`` trains the code of another ``src/`` folder first in the same run (main's,
+from ``git archive``), so both are measured under the same load.  Hold-out metrics come from
+each saved model's metadata.json.  Reference in the same run: a raw ``pandas.read_csv`` of the
+file.  Writes bench/results/train_all.json.
 """
 
 from __future__ import annotations
@@ -86,6 +88,15 @@ def _train(env: dict[str, str], extra: list[str], models_dir: Path) -> dict[str,
     }
 
 
+def _measured(env: dict[str, str], extra: list[str], models_dir: Path) -> dict[str, Any]:
+    """`_train` with the load average before and after; printed as it ends."""
+    load = os.getloadavg()[0]
+    run = _train(env, extra, models_dir)
+    measured = {"load_average_before": load, "load_average_after": os.getloadavg()[0], **run}
+    print(json.dumps({k: v for k, v in measured.items() if k != "stages"}, indent=2), flush=True)
+    return measured
+
+
 def fill_store(url: str, data: Path, copies: int) -> dict[str, Any]:
     """Replace the store at ``url`` with ``copies`` copies of ``data`` (see the module doc)."""
     from sqlalchemy import text
@@ -134,13 +145,23 @@ def main() -> None:
     parser.add_argument("--store", help="PostgreSQL URL of a scratch store (it is emptied)")
     parser.add_argument("--copies", type=int, default=10)
     parser.add_argument("--skip-csv", action="store_true")
+    parser.add_argument(
+        "--skip-fill", action="store_true", help="train on the store as it is (filled before)"
+    )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        help="a src/ folder of other code (e.g. main's: git archive) trained first in the same "
+        "run, its figures under csv_reference / store_reference",
+    )
     args = parser.parse_args()
     payload: dict[str, Any] = {}
     payload.update(
         {
             "benchmark": "train_all",
             "command": "uv run python bench/bench_train_all.py --data big.csv "
-            "[--store postgresql://.../test_training --copies 10]",
+            "[--reference /tmp/ref/src] [--store postgresql://.../test_training --copies 10 "
+            "[--skip-fill]]",
             "data": "bench/generate_big.py --rows 1000000 (200 accounts, 3 years)",
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         }
@@ -156,28 +177,21 @@ def main() -> None:
             "COLUMNS": "200",
             "TITANS_MLFLOW_TRACKING_URI": f"sqlite:///{folder}/mlflow.db",
         }
+        versions = [("", env)]
+        if args.reference:
+            reference = {**env, "PYTHONPATH": str(args.reference.resolve())}
+            versions.insert(0, ("_reference", reference))
         if not args.skip_csv:
-            load = os.getloadavg()[0]
-            run = _train(env, ["--data", str(args.data)], Path(folder) / "csv")
-            payload["csv"] = {
-                "load_average_before": load,
-                "load_average_after": os.getloadavg()[0],
-                **run,
-            }
-            print(json.dumps({k: v for k, v in payload["csv"].items() if k != "stages"}, indent=2))
+            for suffix, version_env in versions:
+                payload[f"csv{suffix}"] = _measured(
+                    version_env, ["--data", str(args.data)], Path(folder) / f"csv{suffix}"
+                )
         if args.store:
-            filled = fill_store(args.store, args.data, args.copies)
-            load = os.getloadavg()[0]
-            run = _train({**env, "TITANS_DATABASE_URL": args.store}, [], Path(folder) / "store")
-            payload["store"] = {
-                "load_average_before": load,
-                "load_average_after": os.getloadavg()[0],
-                "fill": filled,
-                **run,
-            }
-            print(
-                json.dumps({k: v for k, v in payload["store"].items() if k != "stages"}, indent=2)
-            )
+            filled = None if args.skip_fill else fill_store(args.store, args.data, args.copies)
+            for suffix, version_env in versions:
+                store_env = {**version_env, "TITANS_DATABASE_URL": args.store}
+                run = _measured(store_env, [], Path(folder) / f"store{suffix}")
+                payload[f"store{suffix}"] = {"fill": filled, **run} if filled else run
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     # the csv and store runs may be separate invocations: keep the other's figures
     merged = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}

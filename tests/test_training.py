@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
@@ -15,11 +16,13 @@ from titans_finance.errors import TrainingDataError
 from titans_finance.models.catalog import MODEL_CLASSES, MODEL_NAMES, UnknownModelError, model_class
 from titans_finance.models.category import CategoryModel
 from titans_finance.training import (
+    TrainingData,
     evaluate_model,
     load_training_data,
     load_training_frame,
     primary_metric,
-    recent_days,
+    recent_start,
+    sample_accounts,
     time_split,
     train_model,
 )
@@ -96,13 +99,11 @@ def test_load_training_frame_from_an_empty_store(tmp_path: Path) -> None:
         load_training_frame(settings, None)
 
 
-def test_recent_days_keeps_whole_recent_days() -> None:
-    days = pd.to_datetime(["2024-01-01"] * 3 + ["2024-01-02"] * 3 + ["2024-01-03"] * 2)
-    frame = pd.DataFrame({d.DATE: days, "k": range(8)})
-    assert recent_days(frame, 5)["k"].tolist() == [3, 4, 5, 6, 7]
-    assert recent_days(frame, 4)["k"].tolist() == [6, 7]  # 2024-01-02 does not fit whole
-    assert recent_days(frame, 1)["k"].tolist() == [6, 7]  # the latest day, even above the cap
-    assert recent_days(frame, 0) is frame and recent_days(frame, 8) is frame
+def test_recent_start_keeps_whole_recent_days() -> None:
+    days = pd.to_datetime(["2024-01-01"] * 3 + ["2024-01-02"] * 3 + ["2024-01-03"] * 2).to_numpy()
+    assert recent_start(days, 5) == np.datetime64("2024-01-02")
+    assert recent_start(days, 4) == np.datetime64("2024-01-03")  # 2024-01-02 does not fit whole
+    assert recent_start(days, 1) == np.datetime64("2024-01-03")  # the latest day, even above
 
 
 def _export(path: Path, frame: pd.DataFrame) -> Path:
@@ -112,7 +113,7 @@ def _export(path: Path, frame: pd.DataFrame) -> Path:
 
 def test_load_training_data_reads_the_recent_window_of_a_file(tmp_path: Path) -> None:
     source = _export(tmp_path / "history.csv", synthetic_frame(200))  # two rows a day
-    data = load_training_data(Settings(), source, max_rows=51)
+    data = load_training_data(Settings(), source, max_rows=51, min_days=0)
     assert data.source_rows == 200 and len(data.frame) == 50
     assert data.since == "2024-03-16"
     assert data.frame[d.DATE].min() == pd.Timestamp("2024-03-16")
@@ -130,17 +131,113 @@ def test_load_training_data_reads_only_the_window_of_the_store(
     source = _export(tmp_path / "history.csv", synthetic_frame(200))
     ingest_file(engine, source)
     assert recent_days_start(engine, 200) is None
-    settings = Settings(database_url=database_url, train_max_rows=51)
+    settings = Settings(database_url=database_url, train_max_rows=51, train_min_days=0)
     data = load_training_data(settings)
     assert data.source_rows == 200 and len(data.frame) == 50 and data.since == "2024-03-16"
     from_file = load_training_data(settings, source)
     assert sorted(data.frame[d.DESCRIPTION]) == sorted(from_file.frame[d.DESCRIPTION])
 
 
+def test_sample_accounts_is_deterministic_and_within_the_cap() -> None:
+    rows = {f"acct-{i}": 10 + i for i in range(40)}
+    chosen = sample_accounts(rows, 100)
+    assert chosen == sample_accounts(dict(reversed(rows.items())), 100)  # not input order
+    assert sum(rows[name] for name in chosen) <= 100
+    left = [name for name in rows if name not in chosen]
+    assert all(sum(rows[n] for n in chosen) + rows[name] > 100 for name in left)  # cap filled
+    assert sample_accounts({"big": 500}, 100) == []
+
+
+def _many_accounts(tmp_path: Path) -> Path:
+    """Two years of 12 household accounts (salary, rent, subscriptions, balances)."""
+    from tests.factories import households
+
+    path = tmp_path / "households.csv"
+    households(12, months=24).to_csv(path, index=False)
+    return path
+
+
+def _check_window(data: TrainingData, cap: int, min_days: int) -> None:
+    """Sampled whole accounts over at least ``min_days`` days within ``cap``; history: every
+    account of the window, nothing summed away."""
+    assert data.history is not None and data.sampled_accounts is not None
+    frame, history = data.frame, data.history
+    assert 0 < len(frame) <= cap < len(history)
+    last = history[d.DATE].max()
+    assert frame[d.DATE].max() > last - pd.Timedelta(days=10)
+    assert frame[d.DATE].min() <= last - pd.Timedelta(days=min_days - 8)  # sparse first days
+    accounts = set(frame[d.ACCOUNT])
+    assert len(accounts) == data.sampled_accounts < data.window_accounts == 12
+    assert set(history[d.ACCOUNT]) == {f"acct-{i}" for i in range(12)}
+    whole = history[history[d.ACCOUNT].isin(accounts)]
+    assert len(whole) == len(frame)  # the sampled accounts' every row of the window
+    assert data.for_model("cashflow") is history and data.for_model("recurring") is history
+    assert data.for_model("category") is frame
+
+
+def test_a_large_window_samples_whole_accounts_and_keeps_every_account_for_cashflow(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    from titans_finance.ingest.pipeline import ingest_file
+    from titans_finance.models.cashflow import ALL_ACCOUNTS, CashflowModel
+    from titans_finance.models.recurring import RecurringModel
+
+    source = _many_accounts(tmp_path)
+    ingest_file(engine, source)
+    settings = Settings(database_url=database_url, train_max_rows=700, train_min_days=420)
+    stored = load_training_data(settings)
+    _check_window(stored, 700, 420)
+    from_file = load_training_data(settings, source)
+    _check_window(from_file, 700, 420)
+    assert set(stored.frame[d.ACCOUNT]) == set(from_file.frame[d.ACCOUNT])  # one sample
+    assert set(load_training_data(settings).frame[d.ACCOUNT]) == set(stored.frame[d.ACCOUNT])
+    assert stored.since == from_file.since == stored.frame[d.DATE].min().date().isoformat()
+    # the store's history (one row per account x day x merchant x sign) sums to the file's rows
+    assert stored.history is not None and from_file.history is not None
+    daily = [
+        h.groupby([d.ACCOUNT, d.DATE])[d.AMOUNT].sum().round(2)
+        for h in (stored.history, from_file.history)
+    ]
+    pd.testing.assert_series_equal(*daily)
+
+    model = CashflowModel(drop_future_rows=True).fit(stored.for_model("cashflow"))
+    unsampled = sorted(set(stored.history[d.ACCOUNT]) - set(stored.frame[d.ACCOUNT]))
+    assert model.accounts_ == sorted(stored.history[d.ACCOUNT].unique())
+    one = model.forecast(30, account=unsampled[0])
+    assert len(one.daily) == 30 and set(one.daily[d.ACCOUNT]) == {unsampled[0]}
+    each = model.forecast(30, by_account=True).daily
+    assert set(each[d.ACCOUNT]) == set(model.accounts_)
+    total = model.forecast(30).daily
+    assert set(total[d.ACCOUNT]) == {ALL_ACCOUNTS}
+    assert model.forecast(30).summary["accounts"] == 12
+    by_day = each.groupby("date")["predicted_net"].sum().to_numpy()
+    assert by_day == pytest.approx(total["predicted_net"].to_numpy(), abs=0.01)
+    from_rows = CashflowModel(drop_future_rows=True).fit(from_file.for_model("cashflow"))
+    assert from_rows.forecast(30).summary["net"] == pytest.approx(model.forecast(30).summary["net"])
+    streams = RecurringModel().fit(stored.for_model("recurring")).streams()
+    assert set(streams["account"]) == set(model.accounts_)
+
+
+def test_recent_days_within_the_minimum_train_as_before(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    from titans_finance.ingest.pipeline import ingest_file
+
+    source = _many_accounts(tmp_path)
+    ingest_file(engine, source)
+    for min_days in (0, 60):  # 60 days hold fewer than the cap's days
+        settings = Settings(database_url=database_url, train_max_rows=700, train_min_days=min_days)
+        for data in (load_training_data(settings), load_training_data(settings, source)):
+            assert data.history is None and data.sampled_accounts is None
+            assert len(data.frame) <= 700 and data.for_model("cashflow") is data.frame
+            assert len(set(data.frame[d.ACCOUNT])) == 12
+    everything = Settings(database_url=database_url, train_max_rows=100_000)
+    assert load_training_data(everything).since is None
+
+
 def test_cashflow_training_leaves_scheduled_payments_out(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    import numpy as np
     from tests.factories import household_frame
 
     today = datetime.now(UTC).date()

@@ -6,12 +6,14 @@ what serving loads, and the registry (MLflow) is the record of every run.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,9 @@ from titans_finance.errors import TrainingDataError
 from titans_finance.models.base import TitansModel
 from titans_finance.models.catalog import model_class
 from titans_finance.models.signing import SigningPolicy
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -211,81 +216,178 @@ def _record(
     result.run_id = record.run_id
 
 
+#: models that learn per-account streams and balances: they read every account of the window
+#: (the others learn from the accounts sampled when the window holds more than the cap)
+EVERY_ACCOUNT_MODELS = frozenset({"cashflow", "recurring"})
+
+
 @dataclass
 class TrainingData:
-    """The rows training reads, and how many the source held."""
+    """The rows training reads, and how many the source held.
+
+    ``frame`` is what category, amount and anomaly learn from; ``history`` what cash flow and
+    recurring learn from: the same window with every account (``frame`` itself unless accounts
+    were sampled; from the store then, one row per account x day x merchant x sign,
+    `storage.aggregates.account_day_moves`).
+    """
 
     frame: pd.DataFrame
     source_rows: int
     #: first date of the window when rows were left out (the source held more than the cap)
     since: str | None = None
+    history: pd.DataFrame | None = None
+    #: accounts in ``frame`` and in the window, when accounts were sampled
+    sampled_accounts: int | None = None
+    window_accounts: int | None = None
+
+    def for_model(self, model_type: str) -> pd.DataFrame:
+        """The frame ``model_type`` learns from."""
+        if model_type in EVERY_ACCOUNT_MODELS and self.history is not None:
+            return self.history
+        return self.frame
 
 
-def recent_days(frame: pd.DataFrame, max_rows: int) -> pd.DataFrame:
-    """The rows of the most recent whole days holding at most ``max_rows`` rows (at least the
-    latest day); ``frame`` itself when it fits or ``max_rows`` is 0.  Needs a datetime Date."""
-    if max_rows <= 0 or len(frame) <= max_rows:
-        return frame
-    days = frame[d.DATE].dt.normalize().to_numpy()
+def recent_start(days: np.ndarray, max_rows: int) -> np.datetime64:
+    """First day of the most recent whole days holding at most ``max_rows`` of ``days`` (day
+    values, one per row; at least the latest day); ``days`` holds more than ``max_rows``."""
     # the (max_rows + 1)-th most recent day: every row dated after it fits in the window
     beyond = np.partition(days, len(days) - max_rows - 1)[len(days) - max_rows - 1]
-    keep = days > beyond
-    if not keep.any():
-        keep = days == days.max()
-    window: pd.DataFrame = frame.loc[keep].reset_index(drop=True)
-    return window
+    after = days[days > beyond]
+    first: np.datetime64 = after.min() if len(after) else days.max()
+    return first
 
 
-def _read_training_file(path: Path, max_rows: int) -> TrainingData:
-    """A file as a model frame (`read_model_frame`: nothing is stored), cut to the recent
-    window, then merchants named for the kept rows only."""
+def sample_accounts(rows: Mapping[str, int], max_rows: int) -> list[str]:
+    """Whole accounts holding at most ``max_rows`` rows together, taken in the order of a hash
+    of their names (an account that would overflow the cap is passed over): the same accounts
+    on every run and from every source (a file or the store), none favoured by its name.
+    Empty when no account fits whole."""
+
+    def key(name: str) -> bytes:
+        return hashlib.blake2b(name.encode(), digest_size=8).digest()
+
+    chosen: list[str] = []
+    total = 0
+    for name in sorted(rows, key=key):
+        if total + rows[name] <= max_rows:  # else a smaller account further on may still fit
+            chosen.append(name)
+            total += rows[name]
+    return chosen
+
+
+def _read_training_file(path: Path, max_rows: int, min_days: int) -> TrainingData:
+    """A file as a model frame (`read_model_frame`: nothing is stored), cut to the window of
+    :func:`load_training_data`, then merchants named for the kept rows only."""
+    from titans_finance.frame import text_column
     from titans_finance.ingest.pipeline import read_model_frame
     from titans_finance.merchants import normalize_merchants
 
     frame = read_model_frame(path)
-    window = recent_days(frame, max_rows)
+    if max_rows <= 0 or len(frame) <= max_rows:
+        frame[d.MERCHANT] = normalize_merchants(frame[d.DESCRIPTION])
+        return TrainingData(frame, len(frame))
+    days = frame[d.DATE].dt.normalize().to_numpy()
+    start = start_of_recent = recent_start(days, max_rows)
+    if min_days > 0:
+        start = min(start, days.max() - np.timedelta64(min_days - 1, "D"))
+    window = frame.loc[days >= start].reset_index(drop=True)
     since = None if len(window) == len(frame) else window[d.DATE].min().date().isoformat()
     window[d.MERCHANT] = normalize_merchants(window[d.DESCRIPTION])
-    return TrainingData(window, len(frame), since)
+    if len(window) <= max_rows:
+        return TrainingData(window, len(frame), since)
+    accounts = text_column(window, d.ACCOUNT, d.DEFAULT_ACCOUNT)
+    counts = accounts.value_counts()
+    rows = dict(zip(counts.index.astype(str), counts.to_numpy(int).tolist(), strict=True))
+    chosen = sample_accounts(rows, max_rows)
+    keep = accounts.isin(chosen) if chosen else window[d.DATE] >= start_of_recent
+    sampled = window.loc[keep.to_numpy()].reset_index(drop=True)
+    return TrainingData(sampled, len(frame), since, window, len(chosen) or None, len(counts))
+
+
+def _store_window(engine: Engine, max_rows: int, min_days: int) -> tuple[date | None, date | None]:
+    """First days of the store's most recent days within ``max_rows`` and of the training
+    window (None: from the first day).  The window starts earlier when ``min_days`` widens it
+    (then it holds more than ``max_rows`` rows)."""
+    from sqlalchemy import func, select
+
+    from titans_finance.storage.repository import recent_days_start
+    from titans_finance.storage.tables import Transaction
+
+    recent = recent_days_start(engine, max_rows)
+    if recent is None or min_days <= 0:
+        return recent, recent
+    with engine.connect() as conn:
+        first, last = conn.execute(
+            select(func.min(Transaction.date), func.max(Transaction.date))
+        ).one()
+    earliest = max(first, last - timedelta(days=min_days - 1))
+    if earliest >= recent:
+        return recent, recent
+    return recent, (None if earliest == first else earliest)
 
 
 def load_training_data(
-    settings: Settings, data: Path | None = None, max_rows: int | None = None
+    settings: Settings,
+    data: Path | None = None,
+    max_rows: int | None = None,
+    min_days: int | None = None,
 ) -> TrainingData:
     """Training data: a file in any supported layout (``data``) or the store's transactions
-    (with user category corrections applied), limited to the most recent whole days holding at
-    most ``max_rows`` rows (default ``settings.train_max_rows``; 0: every row).  From the store
-    only the window is read, so memory stays bounded by the cap, not the store's size."""
+    (with user category corrections applied).
+
+    The window is the most recent whole days holding at most ``max_rows`` rows (default
+    ``settings.train_max_rows``; 0: every row), widened to the ``min_days`` most recent days
+    (default ``settings.train_min_days``; 0: no minimum).  When those days hold more than
+    ``max_rows`` rows, ``frame`` keeps the whole accounts `sample_accounts` picks and
+    ``history`` every account (see :class:`TrainingData`).  From the store only the window is
+    read, so memory follows the cap and the window, not the store's size."""
     cap = settings.train_max_rows if max_rows is None else max_rows
+    days = settings.train_min_days if min_days is None else min_days
     if data is not None:
-        return _read_training_file(Path(data), cap)
+        return _read_training_file(Path(data), cap, days)
     from titans_finance.domain import TransactionFilter
+    from titans_finance.storage.aggregates import account_day_moves, account_rows
     from titans_finance.storage.db import get_engine
-    from titans_finance.storage.repository import (
-        count_transactions,
-        load_transactions,
-        recent_days_start,
-    )
+    from titans_finance.storage.repository import count_transactions, load_transactions
 
     engine = get_engine(settings.database_url)
-    start = recent_days_start(engine, cap) if cap > 0 else None
-    frame = load_transactions(engine, TransactionFilter(date_from=start))
-    if frame.empty:
-        raise TrainingDataError(
-            "the store has no transactions to train on; import some with `titans ingest FILE` "
-            "or train from a file with `--data FILE`"
-        )
-    if start is None:
-        return TrainingData(frame, len(frame))
-    return TrainingData(frame, count_transactions(engine), start.isoformat())
+    recent, start = _store_window(engine, cap, days) if cap > 0 else (None, None)
+    window = TransactionFilter(date_from=start)
+    if start == recent:  # the recent days within the cap span the minimum: read them
+        frame = load_transactions(engine, window)
+        if frame.empty:
+            raise TrainingDataError(
+                "the store has no transactions to train on; import some with `titans ingest "
+                "FILE` or train from a file with `--data FILE`"
+            )
+        if start is None:
+            return TrainingData(frame, len(frame))
+        return TrainingData(frame, count_transactions(engine), start.isoformat())
+    rows = account_rows(engine, window)
+    chosen = sample_accounts(rows, cap)
+    sampled = TransactionFilter(date_from=start, accounts=chosen) if chosen else None
+    frame = load_transactions(engine, sampled or TransactionFilter(date_from=recent))
+    return TrainingData(
+        frame,
+        count_transactions(engine),
+        start.isoformat() if start is not None else None,
+        account_day_moves(engine, window),
+        len(chosen) or None,
+        len(rows),
+    )
 
 
-def load_training_frame(settings: Settings, data: Path | None = None) -> pd.DataFrame:
-    """The frame of :func:`load_training_data`."""
-    return load_training_data(settings, data).frame
+def load_training_frame(
+    settings: Settings, data: Path | None = None, model_type: str | None = None
+) -> pd.DataFrame:
+    """The frame of :func:`load_training_data` that ``model_type`` learns from (default: the
+    one of category, amount and anomaly)."""
+    loaded = load_training_data(settings, data)
+    return loaded.for_model(model_type) if model_type else loaded.frame
 
 
 __all__ = [
+    "EVERY_ACCOUNT_MODELS",
     "HOLDOUT_FRACTION",
     "TrainResult",
     "TrainingData",
@@ -294,7 +396,8 @@ __all__ = [
     "load_training_frame",
     "new_model",
     "primary_metric",
-    "recent_days",
+    "recent_start",
+    "sample_accounts",
     "time_split",
     "train_model",
 ]

@@ -208,3 +208,30 @@ def test_predict_category_still_needs_an_amount_column(app: typer.Typer, env: Pa
     )
     assert result.exit_code != 0
     assert "no amount column" in str(result.exception)
+
+
+def test_train_all_samples_accounts_but_forecasts_every_account(
+    app: typer.Typer, env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.factories import households
+
+    from titans_finance.models.base import read_metadata
+    from titans_finance.models.cashflow import CashflowModel
+    from titans_finance.models.recurring import RecurringModel
+
+    source = env / "households.csv"
+    households(12, months=24).to_csv(source, index=False)
+    monkeypatch.setenv("TITANS_TRAIN_MAX_ROWS", "700")
+    monkeypatch.setenv("TITANS_TRAIN_MIN_DAYS", "420")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["train", "all", "--data", str(source)])
+    assert result.exit_code == 0, result.output
+    printed = " ".join(result.output.split())  # rich wraps at the runner's 80 columns
+    assert "TITANS_TRAIN_MIN_DAYS; 2 of 12 whole accounts" in printed
+    assert "recurring and cashflow on every account" in printed
+    models = env / "models"
+    for name in ("category", "amount", "anomaly"):
+        assert 0 < read_metadata(models / name, name).training_rows <= 700
+    every = [f"acct-{i}" for i in range(12)]
+    assert CashflowModel.load(models).accounts_ == sorted(every)
+    assert set(RecurringModel.load(models).streams()["account"]) == set(every)

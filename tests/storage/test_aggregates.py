@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
@@ -172,3 +173,35 @@ def test_empty_store(engine: Engine) -> None:
     result = insights.overview(engine)
     assert (result["rows"], result["groups"], result["merchants"]) == (0, [], [])
     assert result["balance"] == {"reported": False, "points": []}
+
+
+def _moves_key(frame: pd.DataFrame) -> list[Any]:
+    """account, day, merchant (the description without one), sign: what a move merges."""
+    merchant = frame[d.MERCHANT].fillna(frame[d.DESCRIPTION]).rename("merchant_or_description")
+    return [frame[d.ACCOUNT], frame[d.DATE], merchant, np.sign(frame[d.AMOUNT]).rename("sign")]
+
+
+def test_account_day_moves_merge_a_merchants_same_day_rows(
+    engine: Engine, stored: pd.DataFrame
+) -> None:
+    flt = TransactionFilter(date_from=date(2024, 1, 10))
+    rows = repo.load_transactions(engine, flt)
+    moves = aggregates.account_day_moves(engine, flt)
+    expected = rows.groupby(_moves_key(rows))[d.AMOUNT].sum().round(2)
+    assert len(moves) == len(expected) < len(rows)  # some same-day rows merged
+    pd.testing.assert_series_equal(moves.groupby(_moves_key(moves))[d.AMOUNT].sum(), expected)
+    assert moves[d.DATE].is_monotonic_increasing
+    assert moves[d.MERCHANT].isna().sum() == rows[d.MERCHANT].isna().sum()
+    for column in (d.ACCOUNT, d.MERCHANT, d.CATEGORY):  # one object per distinct string
+        assert moves[column].dropna().map(id).nunique() == moves[column].nunique()
+    assert aggregates.account_rows(engine, flt) == rows[d.ACCOUNT].value_counts().to_dict()
+
+
+def test_account_day_moves_keep_rows_of_distinct_balances(engine: Engine) -> None:
+    frame = canonical_frame(60, seed=3)
+    frame[d.BALANCE] = [Decimal(1000 + i) for i in range(len(frame))]
+    _store(engine, frame)
+    moves = aggregates.account_day_moves(engine)
+    assert len(moves) == len(frame)
+    assert sorted(moves[d.BALANCE]) == [1000.0 + i for i in range(len(frame))]
+    assert aggregates.account_day_moves(engine, TransactionFilter(date_from=date(2030, 1, 1))).empty

@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 console = Console()
 
 
-def _load_frame(settings: Settings, data: Path | None) -> pd.DataFrame:
-    """Transactions from ``data`` (any supported export) or, without it, from the store."""
+def _load_frame(settings: Settings, data: Path | None, model_type: str) -> pd.DataFrame:
+    """Transactions from ``data`` (any supported export) or, without it, from the store: the
+    training window ``model_type`` learns from (every account)."""
     from titans_finance.training import load_training_frame
 
-    return load_training_frame(settings, data)
+    return load_training_frame(settings, data, model_type)
 
 
 def _models_dir(settings: Settings, models_dir: Path | None) -> Path:
@@ -45,7 +46,7 @@ def _cashflow(data: Path | None, models_dir: Path | None, days: int) -> Cashflow
     # the store may hold scheduled payments (dated after today): left out with a warning; an
     # export given with --data must not contain any
     return CashflowModel(horizon=days, drop_future_rows=data is None).fit(
-        _load_frame(settings, data)
+        _load_frame(settings, data, CashflowModel.model_type)
     )
 
 
@@ -67,7 +68,7 @@ def _recurring(data: Path | None, models_dir: Path | None) -> RecurringModel:
             return CashflowModel.load(directory).recurring_
         except ModelNotTrainedError:
             pass  # nothing trained: detect on the stored transactions
-    return RecurringModel().fit(_load_frame(settings, data))
+    return RecurringModel().fit(_load_frame(settings, data, RecurringModel.model_type))
 
 
 def forecast(

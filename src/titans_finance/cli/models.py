@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from titans_finance.config import Settings
     from titans_finance.domain import CategoryRule
     from titans_finance.ingest.pipeline import PreparedFile
-    from titans_finance.training import TrainResult
+    from titans_finance.training import TrainingData, TrainResult
 
 logger = logging.getLogger(__name__)
 console = Console()
@@ -93,7 +93,7 @@ def train(
         loaded = load_training_data(settings, data)
         frame = loaded.frame
         clock.finish()
-        _print_window(progress.console, len(frame), loaded.source_rows, loaded.since)
+        _print_window(progress.console, loaded)
         progress.update(task, description="training", total=len(names), completed=0)
         for name in names:
             clock = _StageLines(progress.console, name)
@@ -104,7 +104,9 @@ def train(
 
             try:
                 results.append(
-                    train_model(name, frame, target, settings=settings, on_stage=on_stage)
+                    train_model(
+                        name, loaded.for_model(name), target, settings=settings, on_stage=on_stage
+                    )
                 )
             except TitansError as exc:
                 if model != _ALL:
@@ -149,15 +151,26 @@ class _StageLines:
         self.target.print(f"{self.name}: total {total:.1f} s", highlight=False)
 
 
-def _print_window(target: Console, rows: int, source_rows: int, since: str | None) -> None:
-    if since is None:
+def _print_window(target: Console, loaded: TrainingData) -> None:
+    rows = len(loaded.frame)
+    if loaded.since is None and loaded.sampled_accounts is None:
         target.print(f"training on all {rows} transactions", highlight=False)
-    else:
+        return
+    since = f"since {loaded.since}" if loaded.since else "every day"
+    if loaded.history is None or loaded.sampled_accounts is None:
         target.print(
-            f"training on the {rows} most recent of {source_rows} transactions (since {since}; "
+            f"training on the {rows} most recent of {loaded.source_rows} transactions ({since}; "
             "TITANS_TRAIN_MAX_ROWS)",
             highlight=False,
         )
+        return
+    target.print(
+        f"training on {rows} of {loaded.source_rows} transactions ({since}, "
+        f"TITANS_TRAIN_MIN_DAYS; {loaded.sampled_accounts} of {loaded.window_accounts} whole "
+        f"accounts, TITANS_TRAIN_MAX_ROWS); recurring and cashflow on every account "
+        f"({len(loaded.history)} rows)",
+        highlight=False,
+    )
 
 
 def _print_training(
@@ -314,18 +327,18 @@ def evaluate(
 ) -> None:
     """Hold-out metrics (earlier 75% train, later 25% test) as JSON on stdout."""
     from titans_finance.config import get_settings
-    from titans_finance.training import evaluate_model, load_training_frame
+    from titans_finance.training import evaluate_model, load_training_data
 
     settings = get_settings()
     names = _model_names(model)
     report: dict[str, Any] = {}
     with _progress(err_console) as progress:
         task = progress.add_task("loading data", total=None)
-        frame = load_training_frame(settings, data)
+        loaded = load_training_data(settings, data)
         for name in names:
             progress.update(task, description=f"{name}: evaluating")
             try:
-                report[name] = evaluate_model(name, frame)
+                report[name] = evaluate_model(name, loaded.for_model(name))
             except TitansError as exc:
                 if model != _ALL:
                     raise

@@ -23,13 +23,22 @@ from titans_finance.errors import ModelNotTrainedError, TitansError, TrainingDat
 from titans_finance.models.base import METADATA_NAME, TitansModel, read_metadata
 from titans_finance.models.catalog import available_models, model_class
 from titans_finance.models.signing import SIGNATURE_FIELD, SigningPolicy
-from titans_finance.training import new_model, primary_metric, time_split
+from titans_finance.training import (
+    EVERY_ACCOUNT_MODELS,
+    TrainingData,
+    new_model,
+    primary_metric,
+    time_split,
+)
 
 logger = logging.getLogger(__name__)
 
 EVAL = "eval"
 FULL = "full"
 HOLDOUT_FILE = "holdout.parquet"
+#: the hold-out of cash flow and recurring when they learn from every account of the window
+#: and the other models from sampled accounts (`TrainingData.history`)
+HISTORY_HOLDOUT_FILE = "holdout_history.parquet"
 MANIFEST_FILE = "candidates.json"
 PROMOTE = "promote"
 KEEP = "keep"
@@ -65,21 +74,29 @@ class Judgement:
 
 
 def train_candidates(
-    frame: pd.DataFrame, stage_dir: Path, model_types: list[str] | None = None
+    data: TrainingData, stage_dir: Path, model_types: list[str] | None = None
 ) -> list[Candidate]:
-    """Fit every model type on the earlier rows and on all rows, into ``stage_dir``; the hold-out
-    rows are written beside them so the evaluation (maybe another process) scores the same rows.
+    """Fit every model type on the earlier rows and on all rows of the frame it learns from
+    (`TrainingData.for_model`), into ``stage_dir``; the hold-out rows of each frame are written
+    beside them so the evaluation (maybe another process) scores the same rows.
     """
     stage_dir = Path(stage_dir)
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
     stage_dir.mkdir(parents=True)
-    train, holdout = time_split(frame)
-    if len(holdout) == 0 or len(train) == 0:
-        raise TrainingDataError(f"{len(frame)} rows are too few for a hold-out evaluation")
-    holdout.reset_index(drop=True).to_parquet(stage_dir / HOLDOUT_FILE)
+    frames = {HOLDOUT_FILE: data.frame}
+    if data.history is not None:
+        frames[HISTORY_HOLDOUT_FILE] = data.history
+    splits = {}
+    for name, frame in frames.items():
+        train, holdout = time_split(frame)
+        if len(holdout) == 0 or len(train) == 0:
+            raise TrainingDataError(f"{len(frame)} rows are too few for a hold-out evaluation")
+        holdout.reset_index(drop=True).to_parquet(stage_dir / name)
+        splits[name] = train, frame
     out = []
     for model_type in model_types or available_models():
+        train, frame = splits[_holdout_name(model_type, stage_dir)]
         logger.info("training the %s candidate on %d + %d rows", model_type, len(train), len(frame))
         try:
             new_model(model_type).fit(train).save(stage_dir / EVAL)
@@ -92,6 +109,13 @@ def train_candidates(
         out.append(Candidate(model_type, full.metadata_.version, len(frame)))
     (stage_dir / MANIFEST_FILE).write_text(json.dumps([asdict(c) for c in out], indent=2))
     return out
+
+
+def _holdout_name(model_type: str, stage_dir: Path) -> str:
+    """The hold-out file ``model_type``'s candidate is judged on."""
+    if model_type in EVERY_ACCOUNT_MODELS and (stage_dir / HISTORY_HOLDOUT_FILE).is_file():
+        return HISTORY_HOLDOUT_FILE
+    return HOLDOUT_FILE
 
 
 def read_candidates(stage_dir: Path) -> list[Candidate]:
@@ -158,11 +182,15 @@ def judge(
     stage_dir: Path, models_dir: Path, *, margin: float, candidates: list[Candidate]
 ) -> list[Judgement]:
     """Score every trained candidate and the champion on the stored hold-out and decide."""
-    holdout = pd.read_parquet(Path(stage_dir) / HOLDOUT_FILE)
+    holdouts: dict[str, pd.DataFrame] = {}
     out = []
     for candidate in candidates:
         if candidate.version is None:
             continue
+        name = _holdout_name(candidate.model_type, Path(stage_dir))
+        if name not in holdouts:
+            holdouts[name] = pd.read_parquet(Path(stage_dir) / name)
+        holdout = holdouts[name]
         cls = model_class(candidate.model_type)
         evaluated = cls.load(Path(stage_dir) / EVAL)
         cand_metrics, cand_error = _score(evaluated, holdout)

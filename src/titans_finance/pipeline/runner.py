@@ -192,7 +192,7 @@ def step_ingest(ctx: RunContext) -> dict[str, Any]:
 
 def step_train(ctx: RunContext) -> dict[str, Any]:
     """Train candidates when :func:`retrain_check` says so (else record why not)."""
-    from titans_finance.training import load_training_frame
+    from titans_finance.training import load_training_data
 
     check = retrain_check(ctx.engine, ctx.settings, force=ctx.force)
     store.update_run(ctx.engine, ctx.run_id, retrain_reason=check.reason)
@@ -200,15 +200,15 @@ def step_train(ctx: RunContext) -> dict[str, Any]:
         logger.info("no retrain: %s", check.reason)
         return {"retrain": False, "reason": check.reason}
     logger.info("retraining: %s", check.reason)
-    frame = load_training_frame(ctx.settings)
-    trained = cand.train_candidates(frame, ctx.stage_dir, pipeline_models(ctx.settings))
+    data = load_training_data(ctx.settings)
+    trained = cand.train_candidates(data, ctx.stage_dir, pipeline_models(ctx.settings))
     store.update_run(
         ctx.engine,
         ctx.run_id,
         retrained=1,
         last_transaction_id=check.last_transaction_id,
         last_feedback_id=check.last_feedback_id,
-        details={"candidates": [asdict(c) for c in trained], "training_rows": len(frame)},
+        details={"candidates": [asdict(c) for c in trained], "training_rows": len(data.frame)},
     )
     return {"retrain": True, "reason": check.reason, "candidates": [asdict(c) for c in trained]}
 

@@ -126,4 +126,101 @@ def balance_moves(engine: Engine, flt: TransactionFilter | None = None) -> dict[
     }
 
 
-__all__ = ["balance_moves", "daily_groups", "merchant_spending"]
+def account_rows(engine: Engine, flt: TransactionFilter | None = None) -> dict[str, int]:
+    """Transactions per account name (accounts without a matching row left out)."""
+    joined: Select[Any] = (
+        select(Account.name, func.count())  # type: ignore[assignment]
+        .select_from(Transaction)
+        .join(Account, Account.id == Transaction.account_id)
+    )
+    stmt = apply_filter(joined, flt or TransactionFilter()).group_by(Account.name)
+    with engine.connect() as conn:
+        return {str(name): int(count) for name, count in conn.execute(stmt)}
+
+
+#: rows fetched per round trip by `account_day_moves`
+_CHUNK_ROWS = 100_000
+
+
+def account_day_moves(engine: Engine, flt: TransactionFilter | None = None) -> pd.DataFrame:
+    """What the cash-flow and recurring models read, as one row per account x day x merchant
+    (the description where no merchant) x sign of the amount x balance: the summed Amount, the
+    greatest Description and Category, the Balance (a key, so per-row balances survive for the
+    closing balance of a day).  Both models merge a merchant's same-day rows and add up daily
+    nets, so they fit the same on this as on the rows (but for which description a merged row
+    shows).
+
+    Columns Date (datetime64), Account, Merchant, Description, Category, Amount, Balance (float),
+    sorted by date then first transaction id.  Read in chunks, each string value kept once, so
+    memory follows the groups' numeric size, not every row's Python strings.
+    """
+    import pandas as pd
+
+    flt = flt or TransactionFilter()
+    amount = Transaction.amount
+    sign = case((amount > 0, 1), (amount < 0, -1), else_=0)
+    unnamed = case((Transaction.merchant.is_(None), Transaction.description), else_=None)
+    keys = (
+        Transaction.account_id,
+        Transaction.date,
+        Transaction.merchant,
+        unnamed,
+        sign,
+        Transaction.balance,
+    )
+    stmt = (
+        _filtered(
+            flt,
+            Transaction.date.label(d.DATE),
+            Transaction.account_id.label("account_id"),
+            Transaction.merchant.label(d.MERCHANT),
+            func.max(Transaction.description).label(d.DESCRIPTION),
+            func.max(Transaction.category).label(d.CATEGORY),
+            func.sum(amount).label(d.AMOUNT),
+            Transaction.balance.label(d.BALANCE),
+        )
+        .group_by(*keys)
+        .order_by(Transaction.date, func.min(Transaction.id))
+    )
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(Account.id, Account.name)).all())
+        result = conn.execution_options(stream_results=True, yield_per=_CHUNK_ROWS).execute(stmt)
+        columns = list(result.keys())
+        shared: dict[str, str] = {}
+        parts = [
+            _compact(pd.DataFrame(rows, columns=columns), names, shared)
+            for rows in result.partitions()
+        ]
+    if not parts:
+        return _compact(pd.DataFrame(columns=columns), names, shared)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _compact(part: pd.DataFrame, names: dict[int, str], shared: dict[str, str]) -> pd.DataFrame:
+    """A chunk of `account_day_moves`: dates as datetime64, money as float, account names for
+    ids, and every string one shared object per distinct value."""
+    import numpy as np
+    import pandas as pd
+
+    from titans_finance.frame import to_float
+
+    part[d.DATE] = pd.to_datetime(part[d.DATE])
+    for column in (d.AMOUNT, d.BALANCE):
+        part[column] = to_float(part[column])
+    part.insert(1, d.ACCOUNT, part.pop("account_id").map(names).astype(object))
+    for column in (d.ACCOUNT, d.MERCHANT, d.DESCRIPTION, d.CATEGORY):
+        codes, uniques = pd.factorize(part[column].to_numpy(dtype=object))
+        table = np.array(
+            [shared.setdefault(str(u), str(u)) for u in uniques] + [None], dtype=object
+        )
+        part[column] = table[codes]  # code -1 (missing) takes the trailing None
+    return part
+
+
+__all__ = [
+    "account_day_moves",
+    "account_rows",
+    "balance_moves",
+    "daily_groups",
+    "merchant_spending",
+]
