@@ -294,3 +294,27 @@ def test_a_shock_common_to_some_cut_offs_does_not_bias_the_forecast() -> None:
     # a steady account's next month is forecast as if the bonus months had not happened (a
     # correction pooled over the cut-offs with one intercept moved it by half the bonus)
     assert (nets(shocked) - nets(calm)).abs().max() < 0.25 * 2000.0
+
+
+def _cut_design(drift: float, shock: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Six cut-offs of 60 accounts: the 30-day net follows the account's balance within a
+    cut-off (slope 0.5); every balance moves by ``drift`` per cut-off while the nets' level does
+    not, and two cut-offs share a common ``shock``."""
+    rng = np.random.default_rng(0)
+    which = np.repeat(np.arange(6), 60)
+    own = rng.normal(0.0, 1000.0, len(which))
+    balance = own + drift * which
+    target = 0.5 * own + shock * np.isin(which, [2, 4]) + rng.normal(0.0, 50.0, len(which))
+    features = np.column_stack([balance, rng.normal(0.0, 1.0, len(which))])
+    return features, target, which
+
+
+def test_per_cut_intercepts_are_kept_only_where_a_left_out_cut_off_says_they_pay() -> None:
+    from titans_finance.models.cashflow import _per_cut_pays
+
+    # a shock common to some cut-offs, balances steady: per-cut intercepts predict better
+    assert _per_cut_pays(*_cut_design(drift=0.0, shock=2000.0))
+    # balances drifting the same way on every account (no Balance column, balances summed from
+    # zero): the intercepts trade off against the balance slope and the median intercept
+    # misses a new cut-off, so one pooled intercept is kept
+    assert not _per_cut_pays(*_cut_design(drift=5000.0, shock=0.0))

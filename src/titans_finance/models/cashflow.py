@@ -348,7 +348,11 @@ class CashflowModel(TitansModel):
         no shared one (``_cut_effects_regression``; the slopes are shared): some months every
         account gains or loses more than usual, and a pooled intercept would absorb a mix of
         those shocks and bias the forecast.  The forecast, whose month's shock is unknown,
-        uses the median of the per-cut intercepts (``cut_intercepts_``).  A median-loss
+        uses the median of the per-cut intercepts (``cut_intercepts_``), unless leaving each
+        cut-off out in turn says one pooled intercept predicts it better (``_per_cut_pays``;
+        balances that drift the same way on every account make the intercepts trade off
+        against the balance slope): then the intercept is pooled (``per_cut_intercepts_``
+        False).  A median-loss
         gradient boosting on the same inputs corrects the residuals of the fit with its
         per-cut intercepts (non-linear effects, e.g. a mid-month cut-off before a salary).
 
@@ -371,6 +375,7 @@ class CashflowModel(TitansModel):
         """
         self.correction_coef_: np.ndarray | None = None
         self.cut_intercepts_: np.ndarray | None = None
+        self.per_cut_intercepts_ = False
         self.boost_: HistGradientBoostingRegressor | None = None
         self.feature_mask_ = np.ones(self.state_.features.shape[1], dtype=bool)
         self.scale_coef_: np.ndarray | None = None
@@ -402,6 +407,10 @@ class CashflowModel(TitansModel):
         self.seasonal_samples_ = seasonal
         chosen = features[:, self.feature_mask_]
         intercepts, slopes = _cut_effects_regression(chosen, actual, which)
+        self.per_cut_intercepts_ = _per_cut_pays(chosen, actual, which)
+        if not self.per_cut_intercepts_:
+            pooled_intercept, slopes = _pooled_regression(chosen, actual)
+            intercepts = np.full(len(intercepts), pooled_intercept)
         intercept = float(np.median(intercepts))
         self.cut_intercepts_ = intercepts
         self.correction_coef_ = np.r_[intercept, slopes]
@@ -852,6 +861,37 @@ def _cut_effects_regression(
     regression.fit(np.column_stack([dummies, features]), target)
     coef = np.asarray(regression.coef_, dtype=np.float64)
     return coef[:n_cuts], coef[n_cuts:]
+
+
+def _pooled_regression(features: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """Median (LAD) regression of ``target`` on ``features`` with one shared intercept."""
+    regression = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs")
+    regression.fit(features, target)
+    return float(regression.intercept_), np.asarray(regression.coef_, dtype=np.float64)
+
+
+def _per_cut_pays(features: np.ndarray, target: np.ndarray, which: np.ndarray) -> bool:
+    """Whether per-cut intercepts (the forecast taking their median) predict a left-out cut-off
+    at least as well as one pooled intercept, summed over every cut-off left out in turn.
+
+    Per-cut intercepts keep a month's common shock out of the slopes; but when a feature moves
+    with the cut-off itself (balances that drift the same way on every account), the intercepts
+    and that slope trade off, and the median intercept no longer matches a new cut-off: then
+    the pooled fit is kept."""
+    cuts = np.unique(which)
+    if len(cuts) < 3:
+        return True
+    per_cut = pooled = 0.0
+    for k in cuts:
+        train, test = which != k, which == k
+        codes = np.unique(which[train], return_inverse=True)[1]
+        intercepts, slopes = _cut_effects_regression(features[train], target[train], codes)
+        per_cut += float(
+            np.abs(target[test] - np.median(intercepts) - features[test] @ slopes).sum()
+        )
+        intercept, coef = _pooled_regression(features[train], target[train])
+        pooled += float(np.abs(target[test] - intercept - features[test] @ coef).sum())
+    return per_cut <= pooled
 
 
 def _below_zero_input(lowest: np.ndarray, spread: np.ndarray) -> np.ndarray:
