@@ -318,7 +318,7 @@ def _store_window(engine: Engine, max_rows: int, min_days: int) -> tuple[date | 
         return recent, recent
     with engine.connect() as conn:
         first, last = conn.execute(
-            select(func.min(Transaction.date), func.max(Transaction.date))
+            select(func.min(Transaction.c.date), func.max(Transaction.c.date))
         ).one()
     earliest = max(first, last - timedelta(days=min_days - 1))
     if earliest >= recent:

@@ -129,11 +129,11 @@ def balance_moves(engine: Engine, flt: TransactionFilter | None = None) -> dict[
 def account_rows(engine: Engine, flt: TransactionFilter | None = None) -> dict[str, int]:
     """Transactions per account name (accounts without a matching row left out)."""
     joined: Select[Any] = (
-        select(Account.name, func.count())  # type: ignore[assignment]
+        select(Account.c.name, func.count())
         .select_from(Transaction)
-        .join(Account, Account.id == Transaction.account_id)
+        .join(Account, Account.c.id == Transaction.c.account_id)
     )
-    stmt = apply_filter(joined, flt or TransactionFilter()).group_by(Account.name)
+    stmt = apply_filter(joined, flt or TransactionFilter()).group_by(Account.c.name)
     with engine.connect() as conn:
         return {str(name): int(count) for name, count in conn.execute(stmt)}
 
@@ -157,33 +157,33 @@ def account_day_moves(engine: Engine, flt: TransactionFilter | None = None) -> p
     import pandas as pd
 
     flt = flt or TransactionFilter()
-    amount = Transaction.amount
+    amount = Transaction.c.amount
     sign = case((amount > 0, 1), (amount < 0, -1), else_=0)
-    unnamed = case((Transaction.merchant.is_(None), Transaction.description), else_=None)
+    unnamed = case((Transaction.c.merchant.is_(None), Transaction.c.description), else_=None)
     keys = (
-        Transaction.account_id,
-        Transaction.date,
-        Transaction.merchant,
+        Transaction.c.account_id,
+        Transaction.c.date,
+        Transaction.c.merchant,
         unnamed,
         sign,
-        Transaction.balance,
+        Transaction.c.balance,
     )
     stmt = (
         _filtered(
             flt,
-            Transaction.date.label(d.DATE),
-            Transaction.account_id.label("account_id"),
-            Transaction.merchant.label(d.MERCHANT),
-            func.max(Transaction.description).label(d.DESCRIPTION),
-            func.max(Transaction.category).label(d.CATEGORY),
+            Transaction.c.date.label(d.DATE),
+            Transaction.c.account_id.label("account_id"),
+            Transaction.c.merchant.label(d.MERCHANT),
+            func.max(Transaction.c.description).label(d.DESCRIPTION),
+            func.max(Transaction.c.category).label(d.CATEGORY),
             func.sum(amount).label(d.AMOUNT),
-            Transaction.balance.label(d.BALANCE),
+            Transaction.c.balance.label(d.BALANCE),
         )
         .group_by(*keys)
-        .order_by(Transaction.date, func.min(Transaction.id))
+        .order_by(Transaction.c.date, func.min(Transaction.c.id))
     )
     with engine.connect() as conn:
-        names = dict(conn.execute(select(Account.id, Account.name)).all())
+        names = dict(conn.execute(select(Account.c.id, Account.c.name)).all())
         result = conn.execution_options(stream_results=True, yield_per=_CHUNK_ROWS).execute(stmt)
         columns = list(result.keys())
         shared: dict[str, str] = {}
