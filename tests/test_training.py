@@ -173,6 +173,12 @@ def _check_window(data: TrainingData, cap: int, min_days: int) -> None:
     assert len(whole) == len(frame)  # the sampled accounts' every row of the window
     assert data.for_model("cashflow") is history and data.for_model("recurring") is history
     assert data.for_model("category") is frame
+    # amount and anomaly: every account's most recent days within the cap
+    recent = data.recent
+    assert recent is not None and len(recent) <= cap
+    assert set(recent[d.ACCOUNT]) == set(history[d.ACCOUNT])
+    assert recent[d.DATE].min() > last - pd.Timedelta(days=min_days - 1)
+    assert data.for_model("amount") is recent and data.for_model("anomaly") is recent
 
 
 def test_a_large_window_samples_whole_accounts_and_keeps_every_account_for_cashflow(

@@ -219,16 +219,21 @@ def _record(
 #: models that learn per-account streams and balances: they read every account of the window
 #: (the others learn from the accounts sampled when the window holds more than the cap)
 EVERY_ACCOUNT_MODELS = frozenset({"cashflow", "recurring"})
+#: models that keep per-account statistics of recent rows (an account missing from them is one
+#: with no past): when accounts are sampled they read every account's most recent days within
+#: the cap instead (`TrainingData.recent`)
+RECENT_ROW_MODELS = frozenset({"amount", "anomaly"})
 
 
 @dataclass
 class TrainingData:
     """The rows training reads, and how many the source held.
 
-    ``frame`` is what category, amount and anomaly learn from; ``history`` what cash flow and
-    recurring learn from: the same window with every account (``frame`` itself unless accounts
-    were sampled; from the store then, one row per account x day x merchant x sign,
-    `storage.aggregates.account_day_moves`).
+    ``frame`` is what category learns from (and every model, unless accounts were sampled);
+    ``history`` what cash flow and recurring learn from: the same window with every account (from
+    the store one row per account x day x merchant x sign, `storage.aggregates.account_day_moves`);
+    ``recent`` what amount and anomaly learn from: every account's most recent whole days within
+    the cap (their per-account statistics must know every account).
     """
 
     frame: pd.DataFrame
@@ -239,11 +244,14 @@ class TrainingData:
     #: accounts in ``frame`` and in the window, when accounts were sampled
     sampled_accounts: int | None = None
     window_accounts: int | None = None
+    recent: pd.DataFrame | None = None
 
     def for_model(self, model_type: str) -> pd.DataFrame:
         """The frame ``model_type`` learns from."""
         if model_type in EVERY_ACCOUNT_MODELS and self.history is not None:
             return self.history
+        if model_type in RECENT_ROW_MODELS and self.recent is not None:
+            return self.recent
         return self.frame
 
 
@@ -299,9 +307,13 @@ def _read_training_file(path: Path, max_rows: int, min_days: int) -> TrainingDat
     counts = accounts.value_counts()
     rows = dict(zip(counts.index.astype(str), counts.to_numpy(int).tolist(), strict=True))
     chosen = sample_accounts(rows, max_rows)
-    keep = accounts.isin(chosen) if chosen else window[d.DATE] >= start_of_recent
-    sampled = window.loc[keep.to_numpy()].reset_index(drop=True)
-    return TrainingData(sampled, len(frame), since, window, len(chosen) or None, len(counts))
+    is_recent = (window[d.DATE] >= start_of_recent).to_numpy()
+    recent = window.loc[is_recent].reset_index(drop=True)
+    if not chosen:  # no whole account fits the cap: every model reads the recent days
+        since = recent[d.DATE].min().date().isoformat()
+        return TrainingData(recent, len(frame), since, window, None, len(counts))
+    sampled = window.loc[accounts.isin(chosen).to_numpy()].reset_index(drop=True)
+    return TrainingData(sampled, len(frame), since, window, len(chosen), len(counts), recent)
 
 
 def _store_window(engine: Engine, max_rows: int, min_days: int) -> tuple[date | None, date | None]:
@@ -365,15 +377,20 @@ def load_training_data(
         return TrainingData(frame, count_transactions(engine), start.isoformat())
     rows = account_rows(engine, window)
     chosen = sample_accounts(rows, cap)
-    sampled = TransactionFilter(date_from=start, accounts=chosen) if chosen else None
-    frame = load_transactions(engine, sampled or TransactionFilter(date_from=recent))
+    latest = load_transactions(engine, TransactionFilter(date_from=recent))
+    history = account_day_moves(engine, window)
+    if not chosen:  # no whole account fits the cap: every model reads the recent days
+        since = recent.isoformat() if recent is not None else None
+        return TrainingData(latest, count_transactions(engine), since, history, None, len(rows))
+    frame = load_transactions(engine, TransactionFilter(date_from=start, accounts=chosen))
     return TrainingData(
         frame,
         count_transactions(engine),
         start.isoformat() if start is not None else None,
-        account_day_moves(engine, window),
-        len(chosen) or None,
+        history,
+        len(chosen),
         len(rows),
+        latest,
     )
 
 
@@ -389,6 +406,7 @@ def load_training_frame(
 __all__ = [
     "EVERY_ACCOUNT_MODELS",
     "HOLDOUT_FRACTION",
+    "RECENT_ROW_MODELS",
     "TrainResult",
     "TrainingData",
     "evaluate_model",

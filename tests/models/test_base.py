@@ -103,3 +103,33 @@ def test_unfitted_model_cannot_predict() -> None:
 
     with pytest.raises(NotFittedError):
         CategoryModel().predict(synthetic_frame(3))
+
+
+def test_gc_paused_under_concurrent_batches_leaves_collection_as_it_found_it() -> None:
+    import gc
+    import threading
+
+    from titans_finance.models.base import gc_paused
+
+    assert gc.isenabled()
+    inside: list[bool] = []
+    start = threading.Barrier(8)
+
+    def batches() -> None:
+        start.wait()
+        for _ in range(2000):
+            with gc_paused():
+                inside.append(gc.isenabled())
+
+    threads = [threading.Thread(target=batches) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(inside) == 16000 and not any(inside)  # off inside every batch
+    assert gc.isenabled()  # and back on once the last one ended
+    gc.disable()
+    with gc_paused():
+        pass
+    assert not gc.isenabled()  # a caller that had it off keeps it off
+    gc.enable()

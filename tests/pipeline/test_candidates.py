@@ -35,6 +35,11 @@ def test_cashflow_candidates_cover_every_account_of_a_sampled_window(
     assert CashflowModel.load(stage / cand.FULL).accounts_ == every
     assert len(every) == 12 > data.sampled_accounts
     assert CategoryModel.load(stage / cand.FULL).metadata_.training_rows == len(data.frame)
+    # amount and anomaly keep per-account statistics: every account's recent days, not the
+    # sampled accounts (an account missing from them would look like one with no past)
+    assert data.recent is not None
+    assert sorted(data.recent[d.ACCOUNT].unique()) == every
+    assert data.for_model("anomaly") is data.recent and data.for_model("amount") is data.recent
     judged = cand.judge(stage, tmp_path / "models", margin=0.01, candidates=trained)
     rows = {j.model_type: j.holdout_rows for j in judged}
     assert rows["cashflow"] > rows["category"]  # each judged on its own frame's hold-out

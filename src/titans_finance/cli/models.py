@@ -157,18 +157,24 @@ def _print_window(target: Console, loaded: TrainingData) -> None:
         target.print(f"training on all {rows} transactions", highlight=False)
         return
     since = f"since {loaded.since}" if loaded.since else "every day"
-    if loaded.history is None or loaded.sampled_accounts is None:
+    history = (
+        ""
+        if loaded.history is None
+        else f"; recurring and cashflow on every account ({len(loaded.history)} rows)"
+    )
+    if loaded.sampled_accounts is None:
         target.print(
             f"training on the {rows} most recent of {loaded.source_rows} transactions ({since}; "
-            "TITANS_TRAIN_MAX_ROWS)",
+            f"TITANS_TRAIN_MAX_ROWS){history}",
             highlight=False,
         )
         return
+    recent = "" if loaded.recent is None else f" ({len(loaded.recent)} rows)"
     target.print(
         f"training on {rows} of {loaded.source_rows} transactions ({since}, "
         f"TITANS_TRAIN_MIN_DAYS; {loaded.sampled_accounts} of {loaded.window_accounts} whole "
-        f"accounts, TITANS_TRAIN_MAX_ROWS); recurring and cashflow on every account "
-        f"({len(loaded.history)} rows)",
+        f"accounts, TITANS_TRAIN_MAX_ROWS){history}; amount and anomaly on every account's most "
+        f"recent days within the cap{recent}",
         highlight=False,
     )
 

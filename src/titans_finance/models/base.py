@@ -7,6 +7,7 @@ import hashlib
 import importlib.metadata
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +79,11 @@ class ModelMetadata:
         return cls(**known)
 
 
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # batches in flight inside gc_paused (any thread)
+_gc_was_enabled = False
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while a batch is scored or answered.
@@ -85,14 +91,22 @@ def gc_paused() -> Iterator[None]:
     A batch makes objects per row (reasons, alternatives, response rows) that live until the
     batch is done; they would trigger full collections over the whole heap (the loaded models
     included), which cost more than the scoring.  Nothing made per row forms cycles, so
-    reference counting frees it all the same.  Collection resumes on exit (when it was on)."""
-    enabled = gc.isenabled()
-    gc.disable()
+    reference counting frees it all the same.  Thread-safe: collection is switched off by the
+    first batch in flight (when it was on) and back on when the last one ends, whatever the
+    order in which concurrent batches finish."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 class TitansModel(BaseEstimator):

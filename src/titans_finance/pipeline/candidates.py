@@ -25,6 +25,7 @@ from titans_finance.models.catalog import available_models, model_class
 from titans_finance.models.signing import SIGNATURE_FIELD, SigningPolicy
 from titans_finance.training import (
     EVERY_ACCOUNT_MODELS,
+    RECENT_ROW_MODELS,
     TrainingData,
     new_model,
     primary_metric,
@@ -39,6 +40,8 @@ HOLDOUT_FILE = "holdout.parquet"
 #: the hold-out of cash flow and recurring when they learn from every account of the window
 #: and the other models from sampled accounts (`TrainingData.history`)
 HISTORY_HOLDOUT_FILE = "holdout_history.parquet"
+#: the hold-out of amount and anomaly then (every account's recent days, `TrainingData.recent`)
+RECENT_HOLDOUT_FILE = "holdout_recent.parquet"
 MANIFEST_FILE = "candidates.json"
 PROMOTE = "promote"
 KEEP = "keep"
@@ -84,9 +87,11 @@ def train_candidates(
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
     stage_dir.mkdir(parents=True)
-    frames = {HOLDOUT_FILE: data.frame}
-    if data.history is not None:
-        frames[HISTORY_HOLDOUT_FILE] = data.history
+    types = model_types or available_models()
+    frames: dict[str, pd.DataFrame] = {}
+    for model_type in types:  # only the frames a requested model learns from
+        frame = data.for_model(model_type)
+        frames.setdefault(HOLDOUT_FILE if frame is data.frame else _frame_name(model_type), frame)
     splits = {}
     for name, frame in frames.items():
         train, holdout = time_split(frame)
@@ -95,7 +100,7 @@ def train_candidates(
         holdout.reset_index(drop=True).to_parquet(stage_dir / name)
         splits[name] = train, frame
     out = []
-    for model_type in model_types or available_models():
+    for model_type in types:
         train, frame = splits[_holdout_name(model_type, stage_dir)]
         logger.info("training the %s candidate on %d + %d rows", model_type, len(train), len(frame))
         try:
@@ -111,11 +116,19 @@ def train_candidates(
     return out
 
 
+def _frame_name(model_type: str) -> str:
+    """The hold-out file of ``model_type``'s own frame when accounts were sampled."""
+    if model_type in EVERY_ACCOUNT_MODELS:
+        return HISTORY_HOLDOUT_FILE
+    if model_type in RECENT_ROW_MODELS:
+        return RECENT_HOLDOUT_FILE
+    return HOLDOUT_FILE
+
+
 def _holdout_name(model_type: str, stage_dir: Path) -> str:
     """The hold-out file ``model_type``'s candidate is judged on."""
-    if model_type in EVERY_ACCOUNT_MODELS and (stage_dir / HISTORY_HOLDOUT_FILE).is_file():
-        return HISTORY_HOLDOUT_FILE
-    return HOLDOUT_FILE
+    name = _frame_name(model_type)
+    return name if (stage_dir / name).is_file() else HOLDOUT_FILE
 
 
 def read_candidates(stage_dir: Path) -> list[Candidate]:
