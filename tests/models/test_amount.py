@@ -136,6 +136,19 @@ def test_model_saved_with_one_symmetric_correction_still_widens_both_sides(
     assert ((wide["upper"] - wide["lower"]) > (narrow["upper"] - narrow["lower"])).mean() > 0.9
 
 
+def test_model_saved_with_symmetric_bin_and_cell_corrections_still_uses_them(
+    fitted: AmountModel, berka: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    """An older artefact's per-bin and per-cell corrections are unprefixed (``bin:2``): they
+    still apply to both bounds, ahead of its "global" one."""
+    legacy = copy.deepcopy(fitted)
+    legacy.calibration_ = {"global": 0.0}
+    narrow = legacy.predict(berka[1])
+    legacy.calibration_ = {"global": 0.0, **{f"bin:{b}": 1.0 for b in range(10)}}
+    wide = legacy.predict(berka[1])
+    assert ((wide["upper"] - wide["lower"]) > (narrow["upper"] - narrow["lower"])).mean() > 0.9
+
+
 def test_short_spans_still_fit(berka: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     """All rows on one date, or a span shorter than the origin step: fit and predict work."""
     train, test = berka

@@ -385,7 +385,9 @@ class AmountModel(TitansModel):
             pd.Series(np.char.add(f"{side}:", cell_keys))
             .map(self.calibration_)
             .fillna(pd.Series(np.char.add(f"{side}:", bin_keys)).map(self.calibration_))
-            # a model saved before the two-sided corrections has one symmetric "global" one
+            # a model saved before the two-sided corrections has symmetric ones, unprefixed
+            .fillna(pd.Series(cell_keys).map(self.calibration_))
+            .fillna(pd.Series(bin_keys).map(self.calibration_))
             .fillna(self.calibration_.get(f"{side}:global", self.calibration_.get("global", 0.0)))
             .to_numpy(dtype=float)
             for side in ("lo", "hi")

@@ -406,11 +406,12 @@ class CashflowModel(TitansModel):
         self.feature_mask_[_YEAR_COLUMNS] = seasonal >= self.min_seasonal_samples
         self.seasonal_samples_ = seasonal
         chosen = features[:, self.feature_mask_]
-        intercepts, slopes = _cut_effects_regression(chosen, actual, which)
         self.per_cut_intercepts_ = _per_cut_pays(chosen, actual, which)
-        if not self.per_cut_intercepts_:
+        if self.per_cut_intercepts_:
+            intercepts, slopes = _cut_effects_regression(chosen, actual, which)
+        else:
             pooled_intercept, slopes = _pooled_regression(chosen, actual)
-            intercepts = np.full(len(intercepts), pooled_intercept)
+            intercepts = np.full(int(which.max()) + 1, pooled_intercept)
         intercept = float(np.median(intercepts))
         self.cut_intercepts_ = intercepts
         self.correction_coef_ = np.r_[intercept, slopes]
