@@ -253,3 +253,21 @@ def test_cashflow_training_leaves_scheduled_payments_out(tmp_path: Path) -> None
     result = train_model("cashflow", frame, tmp_path, settings=Settings(), log_to_registry=False)
     assert (tmp_path / "cashflow").is_dir()
     assert any("3 row(s) dated after today" in w for w in result.warnings), result.warnings
+
+
+def test_no_whole_account_within_the_cap_trains_every_model_on_the_recent_days(
+    tmp_path: Path,
+) -> None:
+    from tests.factories import households
+
+    path = tmp_path / "one.csv"
+    households(1, months=24).to_csv(path, index=False)
+    rows = len(pd.read_csv(path))
+    cap = rows // 5
+    data = load_training_data(Settings(train_max_rows=cap, train_min_days=420), path)
+    assert data.sampled_accounts is None and data.recent is None
+    assert data.history is not None and len(data.history) > cap >= len(data.frame) > 0
+    assert data.since == data.frame[d.DATE].min().date().isoformat()
+    for model_type in ("category", "amount", "anomaly"):
+        assert data.for_model(model_type) is data.frame
+    assert data.for_model("cashflow") is data.history

@@ -283,6 +283,11 @@ def sample_accounts(rows: Mapping[str, int], max_rows: int) -> list[str]:
     return chosen
 
 
+def _iso_day(day: np.datetime64) -> str:
+    """A day value as YYYY-MM-DD."""
+    return pd.Timestamp(day).date().isoformat()
+
+
 def _read_training_file(path: Path, max_rows: int, min_days: int) -> TrainingData:
     """A file as a model frame (`read_model_frame`: nothing is stored), cut to the window of
     :func:`load_training_data`, then merchants named for the kept rows only."""
@@ -299,7 +304,8 @@ def _read_training_file(path: Path, max_rows: int, min_days: int) -> TrainingDat
     if min_days > 0:
         start = min(start, days.max() - np.timedelta64(min_days - 1, "D"))
     window = frame.loc[days >= start].reset_index(drop=True)
-    since = None if len(window) == len(frame) else window[d.DATE].min().date().isoformat()
+    # the first day of the window, as the store path reports it (not its first row's date)
+    since = None if len(window) == len(frame) else _iso_day(start)
     window[d.MERCHANT] = normalize_merchants(window[d.DESCRIPTION])
     if len(window) <= max_rows:
         return TrainingData(window, len(frame), since)
@@ -310,7 +316,7 @@ def _read_training_file(path: Path, max_rows: int, min_days: int) -> TrainingDat
     is_recent = (window[d.DATE] >= start_of_recent).to_numpy()
     recent = window.loc[is_recent].reset_index(drop=True)
     if not chosen:  # no whole account fits the cap: every model reads the recent days
-        since = recent[d.DATE].min().date().isoformat()
+        since = _iso_day(start_of_recent)
         return TrainingData(recent, len(frame), since, window, None, len(counts))
     sampled = window.loc[accounts.isin(chosen).to_numpy()].reset_index(drop=True)
     return TrainingData(sampled, len(frame), since, window, len(chosen), len(counts), recent)
