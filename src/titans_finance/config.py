@@ -76,8 +76,9 @@ class Settings(BaseSettings):
     #: training reads the most recent whole days holding at most this many rows (0: every row)
     train_max_rows: int = Field(default=200_000, ge=0)
     #: ... but at least this many of the most recent days (a year and a hold-out); when they hold
-    #: more than train_max_rows rows, category, amount and anomaly learn from whole accounts
-    #: sampled inside them, cash flow and recurring from every account (0: no minimum)
+    #: more than train_max_rows rows, category learns from whole accounts sampled inside them,
+    #: amount and anomaly from every account's recent days within the cap, cash flow and
+    #: recurring from every account (0: no minimum)
     train_min_days: int = Field(default=420, ge=0)
     dashboard_api_key: SecretStr | None = None
     # Set by `titans serve --workers N` for its workers (prometheus-client multiprocess mode).
