@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from titans_finance import domain as d
@@ -259,15 +259,24 @@ def _history() -> None:
                 .rename("transactions")
                 .reset_index()
             )
-            fig = px.bar(
-                per_month,
-                x=d.DATE,
-                y="transactions",
-                color=d.ACCOUNT,
-                labels={d.DATE: "month"},
-                color_discrete_sequence=CATEGORICAL,
+            fig = go.Figure(
+                [
+                    go.Bar(
+                        x=rows[d.DATE],
+                        y=rows["transactions"],
+                        name=str(account),
+                        marker_color=CATEGORICAL[i % len(CATEGORICAL)],
+                    )
+                    for i, (account, rows) in enumerate(per_month.groupby(d.ACCOUNT, sort=False))
+                ]
             )
-            fig.update_layout(title="Stored transactions per month and account (gaps show here)")
+            fig.update_layout(
+                title="Stored transactions per month and account (gaps show here)",
+                barmode="relative",
+                xaxis_title="month",
+                yaxis_title="transactions",
+                legend_title_text=d.ACCOUNT,
+            )
             st.plotly_chart(style_figure(fig, height=300), key="coverage_chart")
 
 

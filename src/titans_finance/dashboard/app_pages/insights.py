@@ -6,7 +6,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -294,21 +293,13 @@ def _patterns(frame: pd.DataFrame, excluded: list[str]) -> None:
     ) / weeks
     monthly: Any = (-spend[d.AMOUNT]).groupby(spend[d.DATE].dt.to_period("M")).sum()
     left, right = st.columns(2)
-    fig = px.bar(
-        x=WEEKDAYS,
-        y=weekday.to_numpy(),
-        labels={"x": "", "y": "average spending"},
-        color_discrete_sequence=[p.EXPENSE],
-    )
-    fig.update_layout(title="Average spending per weekday")
+    fig = go.Figure(go.Bar(x=WEEKDAYS, y=weekday.to_numpy(), marker_color=p.EXPENSE))
+    fig.update_layout(title="Average spending per weekday", yaxis_title="average spending")
     left.plotly_chart(p.style_figure(fig), key="weekday_chart")
-    fig = px.bar(
-        x=monthly.index.astype(str),
-        y=monthly.to_numpy(),
-        labels={"x": "", "y": "spending"},
-        color_discrete_sequence=[p.EXPENSE],
+    fig = go.Figure(
+        go.Bar(x=monthly.index.astype(str), y=monthly.to_numpy(), marker_color=p.EXPENSE)
     )
-    fig.update_layout(title="Spending per month")
+    fig.update_layout(title="Spending per month", yaxis_title="spending")
     right.plotly_chart(p.style_figure(fig), key="month_chart")
 
 
