@@ -285,3 +285,23 @@ def test_a_row_without_an_account_is_compared_with_the_whole_history() -> None:
     assert out["is_anomaly"].tolist() == [True, False]
     assert "any of your accounts" in out["reasons"].iloc[0][0]
     assert out["risk_level"].iloc[0] != "low"
+
+
+def test_distinct_row_scoring_scores_each_distinct_row_once_and_all_rows_on_nan() -> None:
+    """What both learnt parts (the combiner and the isolation forest) are scored through."""
+    from titans_finance.models.anomaly import _on_distinct
+
+    seen: list[int] = []
+
+    def score(rows: pd.DataFrame) -> np.ndarray:
+        seen.append(len(rows))
+        return rows["a"].to_numpy() * 10.0 + rows["b"].to_numpy()
+
+    rows = pd.DataFrame({"a": [1.0, 2.0, 1.0, 3.0, 2.0, 1.0], "b": [0.5, 0.0, 0.5, 1.0, 0.0, 0.5]})
+    np.testing.assert_array_equal(_on_distinct(score, rows), score(rows))
+    assert seen[0] == 3  # three distinct rows scored, broadcast to six
+    seen.clear()
+    with_nan = rows.assign(b=[np.nan, 0.0, np.nan, 1.0, 0.0, 0.5])
+    out = _on_distinct(score, with_nan)
+    assert seen[0] == 6  # NaN never equals itself: every row scored
+    np.testing.assert_array_equal(out, score(with_nan))
