@@ -326,18 +326,14 @@ def _store_window(engine: Engine, max_rows: int, min_days: int) -> tuple[date | 
     """First days of the store's most recent days within ``max_rows`` and of the training
     window (None: from the first day).  The window starts earlier when ``min_days`` widens it
     (then it holds more than ``max_rows`` rows)."""
-    from sqlalchemy import func, select
-
-    from titans_finance.storage.repository import recent_days_start
-    from titans_finance.storage.tables import Transaction
+    from titans_finance.storage.repository import recent_days_start, transaction_dates
 
     recent = recent_days_start(engine, max_rows)
     if recent is None or min_days <= 0:
         return recent, recent
-    with engine.connect() as conn:
-        first, last = conn.execute(
-            select(func.min(Transaction.c.date), func.max(Transaction.c.date))
-        ).one()
+    first, last = transaction_dates(engine)
+    if first is None or last is None:  # emptied since: nothing to widen
+        return recent, recent
     earliest = max(first, last - timedelta(days=min_days - 1))
     if earliest >= recent:
         return recent, recent
@@ -356,8 +352,9 @@ def load_training_data(
     The window is the most recent whole days holding at most ``max_rows`` rows (default
     ``settings.train_max_rows``; 0: every row), widened to the ``min_days`` most recent days
     (default ``settings.train_min_days``; 0: no minimum).  When those days hold more than
-    ``max_rows`` rows, ``frame`` keeps the whole accounts `sample_accounts` picks and
-    ``history`` every account (see :class:`TrainingData`).  From the store only the window is
+    ``max_rows`` rows, ``frame`` keeps the whole accounts `sample_accounts` picks, ``history``
+    every account of the window and ``recent`` every account's recent days within the cap (see
+    :class:`TrainingData`).  From the store only the window is
     read, so memory follows the cap and the window, not the store's size."""
     cap = settings.train_max_rows if max_rows is None else max_rows
     days = settings.train_min_days if min_days is None else min_days
@@ -403,8 +400,8 @@ def load_training_data(
 def load_training_frame(
     settings: Settings, data: Path | None = None, model_type: str | None = None
 ) -> pd.DataFrame:
-    """The frame of :func:`load_training_data` that ``model_type`` learns from (default: the
-    one of category, amount and anomaly)."""
+    """The frame of :func:`load_training_data` that ``model_type`` learns from (default:
+    ``frame``, the category model's)."""
     loaded = load_training_data(settings, data)
     return loaded.for_model(model_type) if model_type else loaded.frame
 

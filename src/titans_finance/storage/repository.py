@@ -323,6 +323,15 @@ def recent_days_start(engine: Engine, max_rows: int) -> date | None:
     return first
 
 
+def transaction_dates(engine: Engine) -> tuple[date | None, date | None]:
+    """The first and the last transaction date of the store (None, None when it is empty)."""
+    with engine.connect() as conn:
+        first, last = conn.execute(
+            select(func.min(Transaction.c.date), func.max(Transaction.c.date))
+        ).one()
+    return first, last
+
+
 def iter_transactions(
     engine: Engine, columns: Sequence[str], flt: TransactionFilter | None = None
 ) -> Iterator[tuple[Any, ...]]:
@@ -525,4 +534,5 @@ __all__ = [
     "set_budget",
     "set_category",
     "store_version",
+    "transaction_dates",
 ]
