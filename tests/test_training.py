@@ -271,3 +271,22 @@ def test_no_whole_account_within_the_cap_trains_every_model_on_the_recent_days(
     for model_type in ("category", "amount", "anomaly"):
         assert data.for_model(model_type) is data.frame
     assert data.for_model("cashflow") is data.history
+
+
+def test_only_what_the_requested_models_read_is_loaded_from_the_store(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    from titans_finance.ingest.pipeline import ingest_file
+
+    ingest_file(engine, _many_accounts(tmp_path))
+    settings = Settings(database_url=database_url, train_max_rows=700, train_min_days=420)
+    every = load_training_data(settings)
+    category = load_training_data(settings, models=["category"])
+    assert category.history is None and category.recent is None  # no cash-flow moves read
+    pd.testing.assert_frame_equal(category.frame, every.frame)
+    cashflow = load_training_data(settings, models=["cashflow"])
+    assert cashflow.recent is None and cashflow.history is not None
+    pd.testing.assert_frame_equal(cashflow.for_model("cashflow"), every.for_model("cashflow"))
+    anomaly = load_training_data(settings, models=["anomaly"])
+    assert anomaly.history is None and anomaly.recent is not None
+    pd.testing.assert_frame_equal(anomaly.for_model("anomaly"), every.for_model("anomaly"))

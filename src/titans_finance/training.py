@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -345,6 +345,7 @@ def load_training_data(
     data: Path | None = None,
     max_rows: int | None = None,
     min_days: int | None = None,
+    models: Collection[str] | None = None,
 ) -> TrainingData:
     """Training data: a file in any supported layout (``data``) or the store's transactions
     (with user category corrections applied).
@@ -355,7 +356,10 @@ def load_training_data(
     ``max_rows`` rows, ``frame`` keeps the whole accounts `sample_accounts` picks, ``history``
     every account of the window and ``recent`` every account's recent days within the cap (see
     :class:`TrainingData`).  From the store only the window is
-    read, so memory follows the cap and the window, not the store's size."""
+    read, so memory follows the cap and the window, not the store's size; and of ``history``
+    and ``recent`` only what ``models`` (the model types that will read this; default: every
+    one) need is read, so `titans train category` does not pay for cash flow's account-day
+    moves."""
     cap = settings.train_max_rows if max_rows is None else max_rows
     days = settings.train_min_days if min_days is None else min_days
     if data is not None:
@@ -380,9 +384,17 @@ def load_training_data(
         return TrainingData(frame, count_transactions(engine), start.isoformat())
     rows = account_rows(engine, window)
     chosen = sample_accounts(rows, cap)
-    latest = load_transactions(engine, TransactionFilter(date_from=recent))
-    history = account_day_moves(engine, window)
-    if not chosen:  # no whole account fits the cap: every model reads the recent days
+
+    def wanted(group: frozenset[str]) -> bool:
+        return models is None or not group.isdisjoint(models)
+
+    latest = (
+        load_transactions(engine, TransactionFilter(date_from=recent))
+        if wanted(RECENT_ROW_MODELS) or not chosen
+        else None
+    )
+    history = account_day_moves(engine, window) if wanted(EVERY_ACCOUNT_MODELS) else None
+    if latest is not None and not chosen:  # no whole account fits: the recent days for all
         since = recent.isoformat() if recent is not None else None
         return TrainingData(latest, count_transactions(engine), since, history, None, len(rows))
     frame = load_transactions(engine, TransactionFilter(date_from=start, accounts=chosen))
@@ -402,8 +414,9 @@ def load_training_frame(
 ) -> pd.DataFrame:
     """The frame of :func:`load_training_data` that ``model_type`` learns from (default:
     ``frame``, the category model's)."""
-    loaded = load_training_data(settings, data)
-    return loaded.for_model(model_type) if model_type else loaded.frame
+    if model_type is None:
+        return load_training_data(settings, data).frame
+    return load_training_data(settings, data, models=[model_type]).for_model(model_type)
 
 
 __all__ = [

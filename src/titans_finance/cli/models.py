@@ -90,8 +90,7 @@ def train(
         task = progress.add_task("loading training data", total=None)
         clock = _StageLines(progress.console, "data")
         clock("loading")
-        loaded = load_training_data(settings, data)
-        frame = loaded.frame
+        loaded = load_training_data(settings, data, models=names)
         clock.finish()
         _print_window(progress.console, loaded)
         progress.update(task, description="training", total=len(names), completed=0)
@@ -120,7 +119,7 @@ def train(
             clock.finish()
             progress.advance(task)
         progress.remove_task(task)
-    _print_training(results, failures, len(frame))
+    _print_training(results, failures, len(loaded.frame))
     if failures and not results:
         raise typer.Exit(failures[0][1].exit_code)
 
@@ -340,7 +339,7 @@ def evaluate(
     report: dict[str, Any] = {}
     with _progress(err_console) as progress:
         task = progress.add_task("loading data", total=None)
-        loaded = load_training_data(settings, data)
+        loaded = load_training_data(settings, data, models=names)
         for name in names:
             progress.update(task, description=f"{name}: evaluating")
             try:

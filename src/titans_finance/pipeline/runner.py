@@ -200,8 +200,9 @@ def step_train(ctx: RunContext) -> dict[str, Any]:
         logger.info("no retrain: %s", check.reason)
         return {"retrain": False, "reason": check.reason}
     logger.info("retraining: %s", check.reason)
-    data = load_training_data(ctx.settings)
-    trained = cand.train_candidates(data, ctx.stage_dir, pipeline_models(ctx.settings))
+    models = pipeline_models(ctx.settings)
+    data = load_training_data(ctx.settings, models=models)
+    trained = cand.train_candidates(data, ctx.stage_dir, models)
     store.update_run(
         ctx.engine,
         ctx.run_id,
