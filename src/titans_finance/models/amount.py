@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from titans_finance import domain as d
 from titans_finance.errors import TrainingDataError
-from titans_finance.models._history import single_threaded, working_frame
+from titans_finance.models._history import attach_all, single_threaded, working_frame
 from titans_finance.models.base import TitansModel
 
 logger = logging.getLogger(__name__)
@@ -164,9 +164,7 @@ class AmountModel(TitansModel):
         rows: pd.DataFrame, history: HistoryTables, cutoff: pd.Timestamp
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Attach the history statistics to ``rows``; return (joined rows, model matrix)."""
-        work = rows
-        for keys, prefix in _LEVELS:
-            work = _attach(work, history.tables[prefix], list(keys))
+        work = attach_all(rows, [(history.tables[prefix], list(keys)) for keys, prefix in _LEVELS])
         ref = _reference(work)
         ref = ref.fillna(history.global_median)
         features = pd.DataFrame(index=work.index)
@@ -573,13 +571,6 @@ def _reference(work: pd.DataFrame) -> pd.Series:
     for prefix in ("ac", "m", "at", "c"):
         ref = ref.fillna(work[f"{prefix}_median"])
     return ref
-
-
-def _attach(work: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Left-join a statistics table onto the working frame, keeping row order and index."""
-    merged = work.merge(table, on=keys, how="left", sort=False)
-    merged.index = work.index
-    return merged
 
 
 def _cap_rows(work: pd.DataFrame, cap: int, seed: int) -> pd.DataFrame:
