@@ -205,3 +205,18 @@ def test_account_day_moves_keep_rows_of_distinct_balances(engine: Engine) -> Non
     assert len(moves) == len(frame)
     assert sorted(moves[d.BALANCE]) == [1000.0 + i for i in range(len(frame))]
     assert aggregates.account_day_moves(engine, TransactionFilter(date_from=date(2030, 1, 1))).empty
+
+
+def test_account_day_moves_pick_the_greatest_description_in_byte_order(engine: Engine) -> None:
+    frame = canonical_frame(2, seed=4)
+    frame[d.DATE] = frame[d.DATE].iloc[0]
+    frame[d.MERCHANT] = "Corner Shop"
+    frame[d.AMOUNT] = [Decimal("-3.00"), Decimal("-4.00")]
+    frame[d.DESCRIPTION] = ["Zebra corner shop", "apple corner shop"]
+    frame[d.CATEGORY] = ["Zoo", "apples"]
+    _store(engine, frame)
+    moves = aggregates.account_day_moves(engine)
+    # one move; lower case sorts after upper case byte by byte, whatever the database's locale
+    assert moves[[d.DESCRIPTION, d.CATEGORY, d.AMOUNT]].to_dict("records") == [
+        {d.DESCRIPTION: "apple corner shop", d.CATEGORY: "apples", d.AMOUNT: -7.0}
+    ]

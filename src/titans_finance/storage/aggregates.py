@@ -145,7 +145,8 @@ _CHUNK_ROWS = 100_000
 def account_day_moves(engine: Engine, flt: TransactionFilter | None = None) -> pd.DataFrame:
     """What the cash-flow and recurring models read, as one row per account x day x merchant
     (the description where no merchant) x sign of the amount x balance: the summed Amount, the
-    greatest Description and Category, the Balance (a key, so per-row balances survive for the
+    greatest Description and Category in byte order (the same on every database, whatever its
+    collation), the Balance (a key, so per-row balances survive for the
     closing balance of a day).  Both models merge a merchant's same-day rows and add up daily
     nets, so they fit the same on this as on the rows (but for which description a merged row
     shows).
@@ -174,8 +175,8 @@ def account_day_moves(engine: Engine, flt: TransactionFilter | None = None) -> p
             Transaction.c.date.label(d.DATE),
             Transaction.c.account_id.label("account_id"),
             Transaction.c.merchant.label(d.MERCHANT),
-            func.max(Transaction.c.description).label(d.DESCRIPTION),
-            func.max(Transaction.c.category).label(d.CATEGORY),
+            func.max(_byte_order(engine, Transaction.c.description)).label(d.DESCRIPTION),
+            func.max(_byte_order(engine, Transaction.c.category)).label(d.CATEGORY),
             func.sum(amount).label(d.AMOUNT),
             Transaction.c.balance.label(d.BALANCE),
         )
@@ -194,6 +195,12 @@ def account_day_moves(engine: Engine, flt: TransactionFilter | None = None) -> p
     if not parts:
         return _compact(pd.DataFrame(columns=columns), names, shared)
     return pd.concat(parts, ignore_index=True)
+
+
+def _byte_order(engine: Engine, column: Any) -> Any:
+    """``column`` compared byte by byte: PostgreSQL's ``"C"`` collation (a database's default
+    may order by locale), SQLite's default ``BINARY`` already does."""
+    return column.collate("C") if engine.dialect.name == "postgresql" else column
 
 
 def _compact(part: pd.DataFrame, names: dict[int, str], shared: dict[str, str]) -> pd.DataFrame:
