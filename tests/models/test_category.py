@@ -17,6 +17,7 @@ from titans_finance.models.category import (
     WEIGHT_PROFILES,
     CategoryModel,
     _fit_state_temperature,
+    merchant_families,
     merchant_states,
     stratified_cap,
 )
@@ -147,6 +148,22 @@ def test_merchant_states_tell_seen_consistent_and_mixed_keys() -> None:
     seen, consistent = merchant_states(keys, labels, np.array(["amazon", "new", "shell"]))
     assert seen.tolist() == [True, False, True]
     assert consistent.tolist() == [False, False, True]
+
+
+def test_merchant_families_join_variants_of_a_key_without_chaining() -> None:
+    keys = np.array(
+        ["grocery store", "grocery store denver", "grocery store", "amazon", "amazon mktp",
+         "shell oil", "", "", "store denver"],
+        dtype=object,
+    )  # fmt: skip
+    family = merchant_families(keys)
+    assert family[0] == family[1] == family[2]
+    assert family[3] == family[4] != family[0]
+    assert len({family[0], family[3], family[5], family[6]}) == 4
+    assert family[6] == family[7]  # keys without trigrams are their own family
+    # close to a member (0.76) but not to the leader (0.36): its own family, not chained in
+    assert family[8] != family[0]
+    assert merchant_families(np.array(["", ""], dtype=object)).tolist() == [0, 0]
 
 
 def test_state_temperature_is_shrunk_towards_the_pool() -> None:

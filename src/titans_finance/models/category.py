@@ -13,8 +13,9 @@ probabilities are calibrated by temperature scaling fitted on out-of-fold scores
 10 folds on small samples), one temperature per merchant state: seen with one category in every
 row (consistent), seen with several (mixed; both fitted on out-of-fold rows whose merchant was
 in that state in the fold's training part, shrunk towards the pooled seen-merchant temperature)
-and never seen (from merchant-grouped folds); all only on rows whose category the fold's model
-knew (a category the user never labelled is beyond any calibration).
+and never seen (from folds holding out whole merchant families: keys within a character-
+trigram similarity of each other, :func:`merchant_families`); all only on rows whose category
+the fold's model knew (a category the user never labelled is beyond any calibration).
 Every prediction carries an ``explanation`` (merchant history, brand match, evidence tokens,
 the MCC and its description);
 user rules always take precedence (:meth:`CategoryModel.predict_with_rules`).
@@ -105,6 +106,9 @@ SMALL_SAMPLE_FOLDS = 10
 # A merchant-state temperature counts the pooled seen-merchant rows as this many rows of its
 # own: a state with few out-of-fold rows stays near the pooled temperature.
 STATE_PRIOR_ROWS = 30
+# Merchant keys this close (character-trigram TF-IDF cosine) to a more frequent key are one
+# merchant family in the folds the unseen-merchant temperature is fitted on.
+FAMILY_SIMILARITY = 0.5
 
 
 def labelled_rows(frame: pd.DataFrame) -> pd.Series:
@@ -185,6 +189,30 @@ def merchant_states(
     seen = position >= 0
     consistent = seen & (labels_per_key.to_numpy()[np.maximum(position, 0)] == 1)
     return seen, consistent
+
+
+def merchant_families(keys: np.ndarray, threshold: float = FAMILY_SIMILARITY) -> np.ndarray:
+    """A family code per key: each distinct key joins the most frequent key whose character-
+    trigram TF-IDF cosine to it is at least ``threshold`` (leaders taken by frequency, one hop:
+    no chains), so the store-number, city and truncation variants of a merchant share one."""
+    distinct, inverse = np.unique(np.asarray(keys).astype(str), return_inverse=True)
+    try:
+        vectors = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 3), dtype=np.float32
+        ).fit_transform(distinct)
+    except ValueError:  # no key has a trigram: every key is its own family
+        return np.asarray(inverse)
+    transposed = vectors.T.tocsr()
+    frequency = np.bincount(inverse, minlength=len(distinct))
+    leader = np.full(len(distinct), -1, dtype=np.int64)
+    for key in np.argsort(-frequency, kind="stable"):
+        if leader[key] >= 0:
+            continue
+        leader[key] = key
+        similarity = (vectors[key] @ transposed).tocsr()
+        close = similarity.indices[similarity.data >= threshold]
+        leader[close[leader[close] < 0]] = key
+    return np.asarray(pd.factorize(leader[inverse])[0])
 
 
 def _fold_merchant_states(
@@ -679,7 +707,9 @@ class CategoryModel(TitansModel):
         else:
             self.temperature_consistent_ = self.temperature_mixed_ = self.temperature_
         self.temperature_unseen_ = self.temperature_
-        groups = pd.factorize(groups_raw)[0]
+        # Folds hold out whole merchant families: a fold's new merchant is not a variant of
+        # one its training part holds (exact keys make most "new" merchants old ones).
+        groups = merchant_families(groups_raw)
         n_groups = int(groups.max()) + 1 if len(groups) else 0
         if n_groups < 2:
             return
@@ -961,6 +991,7 @@ __all__ = [
     "aggregate_rows",
     "confidence_levels",
     "labelled_rows",
+    "merchant_families",
     "merchant_states",
     "stratified_cap",
 ]
