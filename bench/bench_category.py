@@ -15,8 +15,8 @@ range, time split, 3 seeds).  The anchor to beat everywhere is ``TfidfLogRegAnch
 2-5 + word TF-IDF -> LogisticRegression(C=20)); the table marks each split ``model >= anchor``.
 Every report also gives ``reachable_rows`` (test rows whose category occurs in training) and
 the accuracy and ECE on those rows.  The model's ECE comes with how far it can be trusted on
-so few rows: ``ece_low``/``ece_high``, the 5-95% bootstrap interval of the test rows (each
-seed's rows resampled, the seeds' ECEs averaged), ``ece_floor``, the mean ECE a perfectly
+so few rows: ``ece_sd``, its bootstrap standard deviation (each seed's test rows resampled,
+the seeds' ECEs averaged), ``ece_floor``, the mean ECE a perfectly
 calibrated model with these very confidences would show on as many rows (each row right with
 probability equal to its confidence: the ten-bin ECE is biased upwards on small samples), and
 ``pooled_ece``, the ECE of the seeds' test rows pooled.  Frames get the ``merchant`` column
@@ -283,8 +283,9 @@ def score_all(train: pd.DataFrame, test: pd.DataFrame) -> Scored:
 
 
 def ece_spread(scored: list[Scored], seed: int = 0) -> dict[str, float]:
-    """The 5-95% bootstrap interval of the mean-of-seeds ECE, its floor (the mean ECE of a
-    perfectly calibrated model with the same confidences and row counts) and the pooled ECE."""
+    """The bootstrap standard deviation of the mean-of-seeds ECE (a spread: resampling adds
+    duplicates, so the resampled ECEs sit above it), its floor (the mean ECE of a perfectly
+    calibrated model with the same confidences and row counts) and the pooled ECE."""
     rng = np.random.default_rng(seed)
     boot, floor = np.zeros(ECE_DRAWS), np.zeros(ECE_DRAWS)
     for s in scored:
@@ -299,8 +300,7 @@ def ece_spread(scored: list[Scored], seed: int = 0) -> dict[str, float]:
         np.concatenate([s.correct for s in scored]), np.concatenate([s.confidence for s in scored])
     )
     return {
-        "ece_low": float(np.quantile(boot, 0.05)),
-        "ece_high": float(np.quantile(boot, 0.95)),
+        "ece_sd": float(boot.std()),
         "ece_floor": float(floor.mean()),
         "pooled_ece": pooled,
     }
@@ -376,7 +376,7 @@ def main() -> None:
     print(
         "\n| split | model accuracy | anchor accuracy | model >= anchor | reachable rows "
         "| model / anchor accuracy on them | model ECE on them "
-        "| model ECE (5-95% bootstrap) | perfect-calibration ECE floor | pooled ECE |"
+        "| model ECE ± bootstrap sd | perfect-calibration ECE floor | pooled ECE |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for split, reports in results.items():
@@ -386,7 +386,7 @@ def main() -> None:
             f"| {'yes' if m['accuracy'] >= a['accuracy'] else 'NO'} | {m['reachable_rows']:.3f} "
             f"| {m.get('reachable_accuracy', 0):.3f} / {a.get('reachable_accuracy', 0):.3f} "
             f"| {m.get('reachable_ece', 0):.3f} "
-            f"| {m['ece']:.3f} ({m['ece_low']:.3f}-{m['ece_high']:.3f}) | {m['ece_floor']:.3f} "
+            f"| {m['ece']:.3f} ± {m['ece_sd']:.3f} | {m['ece_floor']:.3f} "
             f"| {m['pooled_ece']:.3f} |"
         )
 

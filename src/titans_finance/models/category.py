@@ -194,7 +194,10 @@ def merchant_states(
 def merchant_families(keys: np.ndarray, threshold: float = FAMILY_SIMILARITY) -> np.ndarray:
     """A family code per key: each distinct key joins the most frequent key whose character-
     trigram TF-IDF cosine to it is at least ``threshold`` (leaders taken by frequency, one hop:
-    no chains), so the store-number, city and truncation variants of a merchant share one."""
+    no chains), so the store-number, city and truncation variants of a merchant share one.
+
+    Groups of the unseen-merchant calibration folds only; the merchant identity is
+    :mod:`titans_finance.merchants`."""
     distinct, inverse = np.unique(np.asarray(keys).astype(str), return_inverse=True)
     try:
         vectors = TfidfVectorizer(
@@ -704,8 +707,6 @@ class CategoryModel(TitansModel):
             ):
                 fitted = _fit_state_temperature(oof, target, n, state & scored, scored)
                 setattr(self, attribute, self.temperature_ if fitted is None else fitted)
-        else:
-            self.temperature_consistent_ = self.temperature_mixed_ = self.temperature_
         self.temperature_unseen_ = self.temperature_
         # Folds hold out whole merchant families: a fold's new merchant is not a variant of
         # one its training part holds (exact keys make most "new" merchants old ones).
