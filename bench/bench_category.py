@@ -16,10 +16,10 @@ range, time split, 3 seeds).  The anchor to beat everywhere is ``TfidfLogRegAnch
 Every report also gives ``reachable_rows`` (test rows whose category occurs in training) and
 the accuracy and ECE on those rows.  The model's ECE comes with how far it can be trusted on
 so few rows: ``ece_sd``, its bootstrap standard deviation (each seed's test rows resampled,
-the seeds' ECEs averaged), ``ece_floor``, the mean ECE a perfectly
-calibrated model with these very confidences would show on as many rows (each row right with
-probability equal to its confidence: the ten-bin ECE is biased upwards on small samples), and
-``pooled_ece``, the ECE of the seeds' test rows pooled.  Frames get the ``merchant`` column
+the seeds' ECEs averaged), ``ece_floor``, the mean ECE a perfectly calibrated model with
+these very confidences would show on as many rows (each row right with probability equal to
+its confidence: the ten-bin ECE is biased upwards on small samples), and ``pooled_ece``, the
+ECE of the seeds' test rows pooled.  Frames get the ``merchant`` column
 from ingest's normaliser, as in real use (anchors ignore it); with ``--no-merchant-column``
 they do not, so the model falls back to its own merchant identity
 (``titans_finance.merchants``).
