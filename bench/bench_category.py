@@ -14,9 +14,15 @@ labels: personal noisy rows pooled with us-merchants Sub_Category rows given dat
 range, time split, 3 seeds).  The anchor to beat everywhere is ``TfidfLogRegAnchor`` (char_wb
 2-5 + word TF-IDF -> LogisticRegression(C=20)); the table marks each split ``model >= anchor``.
 Every report also gives ``reachable_rows`` (test rows whose category occurs in training) and
-the accuracy and ECE on those rows.  Frames get the ``merchant`` column from ingest's
-normaliser, as in real use (anchors ignore it); with ``--no-merchant-column`` they do not,
-so the model falls back to its own merchant identity (``titans_finance.merchants``).
+the accuracy and ECE on those rows.  The model's ECE comes with how far it can be trusted on
+so few rows: ``ece_sd``, its bootstrap standard deviation (each seed's test rows resampled,
+the seeds' ECEs averaged), ``ece_floor``, the mean ECE a perfectly calibrated model with
+these very confidences would show on as many rows (each row right with probability equal to
+its confidence: the ten-bin ECE is biased upwards on small samples), and ``pooled_ece``, the
+ECE of the seeds' test rows pooled.  Frames get the ``merchant`` column
+from ingest's normaliser, as in real use (anchors ignore it); with ``--no-merchant-column``
+they do not, so the model falls back to its own merchant identity
+(``titans_finance.merchants``).
 Writes bench/results/category.json (category_no_merchant.json) and prints markdown tables.
 """
 
@@ -28,6 +34,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +47,7 @@ from berka_split import HELD_OUT_BERKA
 from titans_finance import domain as d
 from titans_finance.merchants import normalize_merchants
 from titans_finance.models.category import CategoryModel
-from titans_finance.models.metrics import classification_report
+from titans_finance.models.metrics import classification_report, expected_calibration_error
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -223,7 +230,20 @@ def _add_reachable(
         report["reachable_ece"] = sub["ece"]
 
 
-def score_all(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, dict[str, float]]:
+Reports = dict[str, dict[str, float]]
+ECE_DRAWS = 1000
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One fit's reports and the model's per-row hits and confidences on the test rows."""
+
+    reports: Reports
+    correct: np.ndarray
+    confidence: np.ndarray
+
+
+def score_all(train: pd.DataFrame, test: pd.DataFrame) -> Scored:
     train, test = with_merchant(train), with_merchant(test)
     truth = test[d.CATEGORY].astype(str).to_numpy()
     out: dict[str, dict[str, float]] = {}
@@ -258,20 +278,49 @@ def score_all(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, dict[str, fl
     for report in out.values():
         report["train_rows"] = float(len(train))
         report["classes"] = float(train[d.CATEGORY].nunique())
-    return out
+    correct = truth == predicted["predicted_category"].astype(str).to_numpy()
+    return Scored(out, correct, predicted["confidence"].to_numpy(dtype=np.float64))
 
 
-def mean_reports(reports: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+def ece_spread(scored: list[Scored], seed: int = 0) -> dict[str, float]:
+    """The bootstrap standard deviation of the mean-of-seeds ECE (a spread: resampling adds
+    duplicates, so the resampled ECEs sit above it), its floor (the mean ECE of a perfectly
+    calibrated model with the same confidences and row counts) and the pooled ECE."""
+    rng = np.random.default_rng(seed)
+    boot, floor = np.zeros(ECE_DRAWS), np.zeros(ECE_DRAWS)
+    for s in scored:
+        n = len(s.correct)
+        for draw in range(ECE_DRAWS):
+            rows = rng.integers(0, n, n)
+            boot[draw] += expected_calibration_error(s.correct[rows], s.confidence[rows])
+            floor[draw] += expected_calibration_error(rng.random(n) < s.confidence, s.confidence)
+    boot /= len(scored)
+    floor /= len(scored)
+    pooled = expected_calibration_error(
+        np.concatenate([s.correct for s in scored]), np.concatenate([s.confidence for s in scored])
+    )
     return {
+        "ece_sd": float(boot.std()),
+        "ece_floor": float(floor.mean()),
+        "pooled_ece": pooled,
+    }
+
+
+def mean_reports(scored: list[Scored]) -> Reports:
+    """The seeds' reports averaged, the model's with its :func:`ece_spread`."""
+    reports = [s.reports for s in scored]
+    mean = {
         name: {key: float(np.mean([r[name][key] for r in reports])) for key in reports[0][name]}
         for name in reports[0]
     }
+    mean[MODEL].update(ece_spread(scored))
+    return mean
 
 
 def main() -> None:
     seeds = (0, 1, 2)
-    splits: dict[str, Callable[[], dict[str, dict[str, float]]]] = {
-        "personal: time split": lambda: score_all(*time_split(personal())),
+    splits: dict[str, Callable[[], Reports]] = {
+        "personal: time split": lambda: mean_reports([score_all(*time_split(personal()))]),
         "personal noisy: time split (3 seeds)": lambda: mean_reports(
             [score_all(*time_split(add_noise(personal(), s))) for s in seeds]
         ),
@@ -284,20 +333,20 @@ def main() -> None:
                 for split in (unseen_merchant_split(add_noise(personal(), s), s) for s in seeds)
             ]
         ),
-        "us-merchants: Category, per-class split": lambda: score_all(
-            *per_class_split(us_merchants("Category"))
+        "us-merchants: Category, per-class split": lambda: mean_reports(
+            [score_all(*per_class_split(us_merchants("Category")))]
         ),
-        "us-merchants: Sub_Category, per-class split": lambda: score_all(
-            *per_class_split(us_merchants("Sub_Category"))
+        "us-merchants: Sub_Category, per-class split": lambda: mean_reports(
+            [score_all(*per_class_split(us_merchants("Sub_Category")))]
         ),
-        "berka development accounts (labels from k_symbol codes): time split": lambda: score_all(
-            *time_split(berka())
+        "berka development accounts (labels from k_symbol codes): time split": lambda: mean_reports(
+            [score_all(*time_split(berka()))]
         ),
         "small data: 400 rows, ~40 labels, time split (3 seeds)": lambda: mean_reports(
             [score_all(*time_split(small_data(s))) for s in seeds]
         ),
     }
-    results: dict[str, dict[str, dict[str, float]]] = {}
+    results: dict[str, Reports] = {}
     for name, run in splits.items():
         print(f"running {name} ...", file=sys.stderr)
         results[name] = run()
@@ -326,16 +375,19 @@ def main() -> None:
             )
     print(
         "\n| split | model accuracy | anchor accuracy | model >= anchor | reachable rows "
-        "| model / anchor accuracy on them | model ECE on them |"
+        "| model / anchor accuracy on them | model ECE on them "
+        "| model ECE ± bootstrap sd | perfect-calibration ECE floor | pooled ECE |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for split, reports in results.items():
         m, a = reports[MODEL], reports[ANCHOR]
         print(
             f"| {split} | {m['accuracy']:.3f} | {a['accuracy']:.3f} "
             f"| {'yes' if m['accuracy'] >= a['accuracy'] else 'NO'} | {m['reachable_rows']:.3f} "
             f"| {m.get('reachable_accuracy', 0):.3f} / {a.get('reachable_accuracy', 0):.3f} "
-            f"| {m.get('reachable_ece', 0):.3f} |"
+            f"| {m.get('reachable_ece', 0):.3f} "
+            f"| {m['ece']:.3f} ± {m['ece_sd']:.3f} | {m['ece_floor']:.3f} "
+            f"| {m['pooled_ece']:.3f} |"
         )
 
 

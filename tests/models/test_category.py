@@ -16,6 +16,9 @@ from titans_finance.models.category import (
     OUTPUT_COLUMNS,
     WEIGHT_PROFILES,
     CategoryModel,
+    _fit_state_temperature,
+    merchant_families,
+    merchant_states,
     stratified_cap,
 )
 
@@ -139,10 +142,91 @@ def test_unseen_merchants_get_a_softer_temperature(fitted_synthetic: CategoryMod
     assert proba[0].max() >= proba[1].max()
 
 
+def test_merchant_states_tell_seen_consistent_and_mixed_keys() -> None:
+    keys = np.array(["shell", "shell", "amazon", "amazon", "amazon"], dtype=object)
+    labels = np.array(["Fuel", "Fuel", "Shopping", "Books", "Shopping"], dtype=object)
+    seen, consistent = merchant_states(keys, labels, np.array(["amazon", "new", "shell"]))
+    assert seen.tolist() == [True, False, True]
+    assert consistent.tolist() == [False, False, True]
+
+
+def test_merchant_families_join_variants_of_a_key_without_chaining() -> None:
+    keys = np.array(
+        ["grocery store", "grocery store denver", "grocery store", "amazon", "amazon mktp",
+         "shell oil", "", "", "store denver"],
+        dtype=object,
+    )  # fmt: skip
+    family = merchant_families(keys)
+    assert family[0] == family[1] == family[2]
+    assert family[3] == family[4] != family[0]
+    assert len({family[0], family[3], family[5], family[6]}) == 4
+    assert family[6] == family[7]  # keys without trigrams are their own family
+    # close to a member (0.76) but not to the leader (0.36): its own family, not chained in
+    assert family[8] != family[0]
+    assert merchant_families(np.array(["", ""], dtype=object)).tolist() == [0, 0]
+
+
+def test_state_temperature_is_shrunk_towards_the_pool() -> None:
+    rng = np.random.default_rng(0)
+    target = np.tile(rng.integers(0, 4, 400), 2)
+    scores = rng.normal(size=(800, 4))
+    scores[np.arange(800), target] += 1.0  # the pool (first 400 rows): right about half the time
+    scores[400 + np.arange(400), target[400:]] += 3.0  # the state's rows: all right, wide margins
+    weights, pool = np.ones(800), np.arange(800) < 400
+    pooled = _fit_state_temperature(scores, target, weights, pool, pool)
+    few = (np.arange(800) >= 400) & (np.arange(800) < 403)  # 3 rows: kept near the pool's
+    many = np.arange(800) >= 400  # 400 rows: they lead, towards a sharper temperature
+    t_few = _fit_state_temperature(scores, target, weights, few, pool)
+    t_many = _fit_state_temperature(scores, target, weights, many, pool)
+    assert pooled is not None and t_few is not None and t_many is not None
+    assert t_many < pooled / 2 < t_few <= pooled
+    assert _fit_state_temperature(scores, target, weights, np.zeros(800, bool), pool) is None
+
+
+def test_mixed_merchants_get_their_own_temperature_and_say_so() -> None:
+    frame = synthetic_frame(240)
+    starbucks = frame.index[frame[d.DESCRIPTION].str.contains("STARBUCKS")]
+    frame.loc[starbucks[::3], d.CATEGORY] = "Restaurants"  # the user split this merchant
+    model = CategoryModel().fit(frame)
+    for temperature in (model.temperature_consistent_, model.temperature_mixed_):
+        assert 0.01 <= temperature <= 100
+    assert model.temperature_unseen_ >= model.temperature_
+    params = model.metadata_.params
+    assert params["temperature_mixed"] == round(model.temperature_mixed_, 5)
+    rows = frame.loc[[starbucks[1], frame.index[frame[d.DESCRIPTION].str.contains("SHELL")][0]]]
+    result = model.predict(rows)
+    mixed, consistent = result["explanation"].tolist()
+    assert "of them as" in mixed and "of them" not in consistent
+    proba = model.predict_proba(rows)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    # the confidence is the calibrated probability of the predicted category
+    np.testing.assert_allclose(result["confidence"], proba.max(axis=1), atol=1e-4)
+    scores = model.decision_scores(rows)
+    temperatures = [model.temperature_mixed_, model.temperature_consistent_]
+    expected = np.exp(scores / np.asarray(temperatures)[:, None])
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(proba, expected, rtol=1e-3, atol=1e-5)
+
+
+def test_an_artefact_without_merchant_states_predicts_as_before() -> None:
+    model = CategoryModel().fit(synthetic_frame(160))
+    rows = synthetic_frame(20, seed=5)
+    del model.temperature_consistent_, model.temperature_mixed_
+    model.merchant_history_ = model.merchant_history_.drop(columns="total")
+    scores = model.decision_scores(rows)
+    seen = ~model.unseen_merchants(rows)
+    temperature = np.where(seen, model.temperature_, model.temperature_unseen_)
+    expected = np.exp(scores / temperature[:, None])
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(model.predict_proba(rows), expected, rtol=1e-3, atol=1e-5)
+    assert model.predict(rows)["explanation"].notna().all()
+
+
 def test_calibration_temperature_and_logreg_option() -> None:
     frame = synthetic_frame(150)
     model = CategoryModel(classifier="logreg", calibration_folds=0).fit(frame)
     assert model.temperature_ == model.temperature_unseen_ == 1.0
+    assert model.temperature_consistent_ == model.temperature_mixed_ == 1.0
     proba = model.predict_proba(frame.head(4))
     assert proba.shape == (4, len(model.classes_))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)

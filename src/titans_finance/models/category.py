@@ -10,9 +10,12 @@ Training cost grows with the information in the data, not its row count: identic
 rows are aggregated into one weighted row, the regularisation and block weights are chosen by
 cross-validation on a capped stratified sample of the user's own rows (a small fixed grid), and
 probabilities are calibrated by temperature scaling fitted on out-of-fold scores (the search's;
-10 folds on small samples), one temperature for seen merchants and one, from merchant-grouped
-folds, for never-seen ones; both only on rows whose category the fold's model knew (a category
-the user never labelled is beyond any calibration).
+10 folds on small samples), one temperature per merchant state: seen with one category in every
+row (consistent), seen with several (mixed; both fitted on out-of-fold rows whose merchant was
+in that state in the fold's training part, shrunk towards the pooled seen-merchant temperature)
+and never seen (from folds holding out whole merchant families: keys within a character-
+trigram similarity of each other, :func:`merchant_families`); all only on rows whose category
+the fold's model knew (a category the user never labelled is beyond any calibration).
 Every prediction carries an ``explanation`` (merchant history, brand match, evidence tokens,
 the MCC and its description);
 user rules always take precedence (:meth:`CategoryModel.predict_with_rules`).
@@ -100,6 +103,12 @@ SEARCH_FOLDS = 3
 # SMALL_SAMPLE_FOLDS-fold out-of-fold scores (cheap there, and less pessimistic).
 SMALL_SAMPLE_ROWS = 3_000
 SMALL_SAMPLE_FOLDS = 10
+# A merchant-state temperature counts the pooled seen-merchant rows as this many rows of its
+# own: a state with few out-of-fold rows stays near the pooled temperature.
+STATE_PRIOR_ROWS = 30
+# Merchant keys this close (character-trigram TF-IDF cosine) to a more frequent key are one
+# merchant family in the folds the unseen-merchant temperature is fitted on.
+FAMILY_SIMILARITY = 0.5
 
 
 def labelled_rows(frame: pd.DataFrame) -> pd.Series:
@@ -145,6 +154,82 @@ def _fit_temperature(
 
     result = minimize_scalar(nll, bounds=(np.log(0.01), np.log(100.0)), method="bounded")
     return float(np.exp(result.x))
+
+
+def _fit_state_temperature(
+    scores: np.ndarray,
+    target: np.ndarray,
+    weights: np.ndarray,
+    state: np.ndarray,
+    pool: np.ndarray,
+    prior_rows: float = STATE_PRIOR_ROWS,
+) -> float | None:
+    """The temperature of the rows in ``state``, shrunk towards the ``pool`` rows' one.
+
+    The state's rows weigh as many rows as they are and the pool as ``prior_rows`` rows, so a
+    state seen on few rows (or on rows all right with wide margins, whose own optimum is the
+    sharpest bound) keeps near the pooled temperature.  None when the state has fewer than two
+    rows."""
+    if state.sum() < 2:
+        return None
+    w = np.zeros(len(target))
+    w[state] += weights[state] * (state.sum() / weights[state].sum())
+    w[pool] += weights[pool] * (prior_rows / weights[pool].sum())
+    used = w > 0
+    return _fit_temperature(scores[used], target[used], w[used])
+
+
+def merchant_states(
+    keys: np.ndarray, labels: np.ndarray, query: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per ``query`` key: whether it occurs in ``keys``, and whether every row of it there
+    carries one label (a consistent merchant; False for unseen ones)."""
+    labels_per_key = pd.Series(labels).groupby(np.asarray(keys), sort=False).nunique()
+    position = labels_per_key.index.get_indexer(pd.Index(query))
+    seen = position >= 0
+    consistent = seen & (labels_per_key.to_numpy()[np.maximum(position, 0)] == 1)
+    return seen, consistent
+
+
+def merchant_families(keys: np.ndarray, threshold: float = FAMILY_SIMILARITY) -> np.ndarray:
+    """A family code per key: each distinct key joins the most frequent key whose character-
+    trigram TF-IDF cosine to it is at least ``threshold`` (leaders taken by frequency, one hop:
+    no chains), so the store-number, city and truncation variants of a merchant share one.
+
+    Groups of the unseen-merchant calibration folds only; the merchant identity is
+    :mod:`titans_finance.merchants`."""
+    distinct, inverse = np.unique(np.asarray(keys).astype(str), return_inverse=True)
+    try:
+        vectors = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 3), dtype=np.float32
+        ).fit_transform(distinct)
+    except ValueError:  # no key has a trigram: every key is its own family
+        return np.asarray(inverse)
+    transposed = vectors.T.tocsr()
+    frequency = np.bincount(inverse, minlength=len(distinct))
+    leader = np.full(len(distinct), -1, dtype=np.int64)
+    for key in np.argsort(-frequency, kind="stable"):
+        if leader[key] >= 0:
+            continue
+        leader[key] = key
+        similarity = (vectors[key] @ transposed).tocsr()
+        close = similarity.indices[similarity.data >= threshold]
+        leader[close[leader[close] < 0]] = key
+    return np.asarray(pd.factorize(leader[inverse])[0])
+
+
+def _fold_merchant_states(
+    keys: np.ndarray, target: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`merchant_states` of each out-of-fold row against its fold's training part."""
+    seen = np.zeros(len(keys), dtype=bool)
+    consistent = np.zeros(len(keys), dtype=bool)
+    for train_idx, test_idx in splits:
+        fold_seen, fold_consistent = merchant_states(
+            keys[train_idx], target[train_idx], keys[test_idx]
+        )
+        seen[test_idx], consistent[test_idx] = fold_seen, fold_consistent
+    return seen, consistent
 
 
 def _row_hashes(matrix: sp.csr_matrix, seed: int = 0) -> np.ndarray:
@@ -421,7 +506,8 @@ class CategoryModel(TitansModel):
     # -- contract ----------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, y: object = None) -> Self:
         """Fit (see :class:`TitansModel`); the metadata records the C and block-weight profile
-        the search chose (``C_searched`` says whether they were searched)."""
+        the search chose (``C_searched`` says whether they were searched) and the calibration
+        temperatures per merchant state."""
         super().fit(frame, y)
         self.metadata_.params.update(
             {
@@ -429,6 +515,9 @@ class CategoryModel(TitansModel):
                 "weight_profile": self.weight_profile_,
                 "C_searched": self.C is None,
                 "distinct_rows": int(self.n_distinct_rows_),
+                "temperature_consistent": round(float(self.temperature_consistent_), 5),
+                "temperature_mixed": round(float(self.temperature_mixed_), 5),
+                "temperature_unseen": round(float(self.temperature_unseen_), 5),
             }
         )
         return self
@@ -546,7 +635,8 @@ class CategoryModel(TitansModel):
         sample (ties: the earlier grid entry, defaults first), then fit the temperatures on
         the winner's out-of-fold scores.  ``weights`` (class-balanced) weigh the fits,
         ``counts`` (rows each distinct row stands for) the accuracy and the temperature, as
-        on real data.  Sets ``C_``, ``weight_profile_``, ``temperature_``,
+        on real data.  Sets ``C_``, ``weight_profile_``, ``temperature_`` (pooled seen
+        merchants), ``temperature_consistent_``, ``temperature_mixed_``,
         ``temperature_unseen_`` and ``search_scores_``."""
         rows, w = stratified_cap(y, weights, self.cv_max_rows, self.random_state)
         _, n = stratified_cap(y, counts, self.cv_max_rows, self.random_state)  # same rows
@@ -559,6 +649,7 @@ class CategoryModel(TitansModel):
         ]
         self.C_, self.weight_profile_ = grid[0]
         self.temperature_ = self.temperature_unseen_ = 1.0
+        self.temperature_consistent_ = self.temperature_mixed_ = 1.0
         self.search_scores_: dict[str, float] = {}
         if folds < 2:
             return
@@ -604,11 +695,22 @@ class CategoryModel(TitansModel):
         # whose category the fold's model knew.
         scored = ~np.isnan(best_oof).any(axis=1) & known
         if scored.sum() >= 2:
-            self.temperature_ = _fit_temperature(
-                best_oof[scored].astype(np.float64), target[scored], n[scored]
-            )
+            oof = best_oof.astype(np.float64)
+            self.temperature_ = _fit_temperature(oof[scored], target[scored], n[scored])
+            # A merchant the user always labelled the same is surer than one with split labels
+            # (or a key several merchants share): one temperature each, from the rows whose
+            # merchant was in that state in the fold's training part.
+            seen, consistent = _fold_merchant_states(groups_raw, target, splits)
+            for state, attribute in (
+                (seen & consistent, "temperature_consistent_"),
+                (seen & ~consistent, "temperature_mixed_"),
+            ):
+                fitted = _fit_state_temperature(oof, target, n, state & scored, scored)
+                setattr(self, attribute, self.temperature_ if fitted is None else fitted)
         self.temperature_unseen_ = self.temperature_
-        groups = pd.factorize(groups_raw)[0]
+        # Folds hold out whole merchant families: a fold's new merchant is not a variant of
+        # one its training part holds (exact keys make most "new" merchants old ones).
+        groups = merchant_families(groups_raw)
         n_groups = int(groups.max()) + 1 if len(groups) else 0
         if n_groups < 2:
             return
@@ -623,7 +725,8 @@ class CategoryModel(TitansModel):
             self.temperature_unseen_ = max(unseen, self.temperature_)
 
     def _remember_merchants(self, train: pd.DataFrame, labels: np.ndarray) -> None:
-        """Per merchant key: its training count and most frequent category (explanations)."""
+        """Per merchant key: its most frequent category, that category's count ``n`` and the
+        key's ``total`` rows (explanations; ``n == total`` is a consistent merchant)."""
         counts = (
             pd.DataFrame({"key": train[MERCHANT_KEY_COLUMN].to_numpy(), "category": labels})
             .groupby(["key", "category"], sort=True)
@@ -633,7 +736,8 @@ class CategoryModel(TitansModel):
             .sort_values(["key", "n"], ascending=[True, False], kind="stable")
         )
         top = counts.drop_duplicates("key", keep="first").set_index("key")
-        self.merchant_history_ = top[["category", "n"]]
+        top["total"] = counts.groupby("key", sort=True)["n"].sum()
+        self.merchant_history_ = top[["category", "n", "total"]]
         self.known_merchants_ = pd.Index(top.index)
         text, other, _ = self._scale(self.weight_profile_)
         self.text_features_.transformer_weights = text
@@ -676,16 +780,34 @@ class CategoryModel(TitansModel):
             scores = np.column_stack([-scores[:, 0] / 2, scores[:, 0] / 2])
         return scores, pair_codes, first, text_matrix
 
+    def _merchant_totals(self) -> np.ndarray:
+        """Training rows of each ``merchant_history_`` key (an artefact saved before the
+        column existed counts only the top category's rows: every merchant consistent)."""
+        history = self.merchant_history_
+        return np.asarray(history["total"] if "total" in history else history["n"])
+
     def _calibrated(self, prepared: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
-        seen = self.known_merchants_.get_indexer(pd.Index(prepared[MERCHANT_KEY_COLUMN])) >= 0
-        temperature = np.where(seen, self.temperature_, self.temperature_unseen_)
+        history = self.merchant_history_
+        position = history.index.get_indexer(pd.Index(prepared[MERCHANT_KEY_COLUMN]))
+        consistent = (history["n"].to_numpy() == self._merchant_totals())[np.maximum(position, 0)]
+        # artefacts saved before the per-state temperatures use the pooled seen one
+        temperature = np.select(
+            [position < 0, consistent],
+            [
+                self.temperature_unseen_,
+                getattr(self, "temperature_consistent_", self.temperature_),
+            ],
+            getattr(self, "temperature_mixed_", self.temperature_),
+        )
         scores /= temperature.astype(np.float32)[:, None]
         return _softmax(scores)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities, one column per ``classes_`` entry (float32).
 
-        Rows of merchants absent from training use the (higher) unseen-merchant temperature.
+        Each row uses its merchant's state's temperature: consistent (one category in every
+        training row), mixed, or never seen (the unseen-merchant one, never sharper than the
+        pooled seen-merchant temperature).
         """
         check_is_fitted(self, "estimator_")
         prepared = prepare_text(frame)
@@ -746,6 +868,7 @@ class CategoryModel(TitansModel):
         position = self.merchant_history_.index.get_indexer(keys)
         history_cat = self.merchant_history_["category"].to_numpy(dtype=object)
         history_n = self.merchant_history_["n"].to_numpy()
+        history_total = self._merchant_totals()
         found = brand_frame(pd.Series(prepared[NORMALISED_COLUMN].to_numpy()[rep], dtype=object))
         brands: list[str | None] = found["brand"].tolist()
         tags: list[str | None] = found["tag"].tolist()
@@ -753,8 +876,13 @@ class CategoryModel(TitansModel):
         texts = []
         for i, pos in enumerate(position.tolist()):
             parts = []
-            if pos >= 0:
+            if pos >= 0 and history_n[pos] == history_total[pos]:
                 parts.append(f"merchant seen {history_n[pos]} times as {history_cat[pos]}")
+            elif pos >= 0:
+                parts.append(
+                    f"merchant seen {history_total[pos]} times, {history_n[pos]} of them as "
+                    f"{history_cat[pos]}"
+                )
             else:
                 parts.append("merchant not seen in training")
             if brands[i] is not None:
@@ -864,5 +992,7 @@ __all__ = [
     "aggregate_rows",
     "confidence_levels",
     "labelled_rows",
+    "merchant_families",
+    "merchant_states",
     "stratified_cap",
 ]
