@@ -5,8 +5,9 @@ Trains real models on the personal-transactions export, starts `titans serve` (u
 client overhead), else an asyncio httpx client.  Scenarios:
 
 * /livez (the floor: auth-free, trivial handler);
-* /predict/category cycling the 808 real transactions (after the first pass the LRU cache
-  answers — the steady state of a categoriser seeing known merchants);
+* /predict/category cycling the 808 real transactions (after the first pass each body is
+  answered from the cache: the response bytes kept for it, before routing — the steady state
+  of a categoriser seeing known merchants);
 * /predict/category with a random amount in every request (the cache off: every request
   misses it and runs the model, micro-batched with whatever else is waiting);
 * /predict/batch with N rows, category only and category + anomaly (one call per model).

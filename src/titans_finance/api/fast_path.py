@@ -14,7 +14,7 @@ declares and, for a caller limited to some accounts, the body's account (as the 
 it).  A caller the route would refuse is handed to the route, which answers its 403; a replay is
 only ever a 200 the route itself sent to an authorised caller.
 
-Entries are keyed by (path, content type, raw body, the model service's generation, the
+Entries are keyed by (route, content type, raw body, the model service's generation, the
 model's cache token: model version and rules or feedback version), so a new model set, a
 cleared cache or changed rules are never answered from an old entry; a new generation drops
 every entry at once.  Bodies over `MAX_BODY_BYTES` are not kept, and at most `MAX_ENTRIES`
