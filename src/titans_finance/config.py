@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
     max_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     cache_ttl_seconds: int = Field(default=300, ge=0)
+    #: after loading models, put them out of the cyclic garbage collector's reach (gc.freeze):
+    #: a full collection over them stalls a server ~150-200 ms; off, e.g., in test processes
+    gc_freeze: bool = True
     default_currency: str = "USD"
     dashboard_api_url: str | None = None
     monitor_window_days: int = Field(default=90, ge=1, le=3650)

@@ -22,6 +22,7 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
+from starlette.types import Message, Receive
 
 logger = logging.getLogger(__name__)
 
@@ -366,16 +367,22 @@ class RequestGuard:
         if b"\x00" in body or (b"\\u0000" in body and _JSON_NUL.search(body)):
             await _json_error(422, _NUL_IN_BODY)(scope, receive, send)
             return
-        replayed = False
+        message = {"type": "http.request", "body": body, "more_body": False}
+        await self.app(scope, replaying(message, receive), send)
 
-        async def replay() -> Any:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+def replaying(message: Message, receive: Receive) -> Receive:
+    """A ``receive`` that hands out ``message`` (already read) first, then reads on."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return message
+
+    return replay
 
 
 __all__ = [
@@ -384,4 +391,5 @@ __all__ = [
     "RateLimiter",
     "RedisConnection",
     "RequestGuard",
+    "replaying",
 ]

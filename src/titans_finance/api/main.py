@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from titans_finance.api.deps import MissingScope, api_routes, declared_scope, read_unless_public
+from titans_finance.api.fast_path import PredictionFastPath
 from titans_finance.api.limits import (
     PredictionCache,
     RateLimiter,
@@ -260,7 +261,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state = AppState(
         settings=settings,
         api_keys=api_keys,
-        models=ModelService(settings.models_dir, signing=SigningPolicy.from_settings(settings)),
+        models=ModelService(
+            settings.models_dir,
+            signing=SigningPolicy.from_settings(settings),
+            freeze_heap=settings.gc_freeze,
+        ),
         metrics=Metrics(settings.prometheus_multiproc_dir),
     )
     app = FastAPI(
@@ -314,7 +319,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     check_route_scopes(app)
 
-    # Added innermost first: Metrics -> CORS -> GZip -> Auth -> RequestGuard -> routes.
+    # Added innermost first: Metrics -> CORS -> GZip -> Auth -> RequestGuard -> PredictionFastPath
+    # -> routes.
+    app.add_middleware(PredictionFastPath, state=state, api=app)
     app.add_middleware(
         RequestGuard,
         default_limit=settings.max_body_bytes,

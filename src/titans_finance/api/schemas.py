@@ -330,7 +330,9 @@ class BatchTransaction(TypedDict, total=False):
 
     description: Annotated[str, Field(max_length=d.MAX_DESCRIPTION)]
     amount: Annotated[float | None, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
-    date: dt.date | dt.datetime | None
+    # Left to right: a midnight datetime string is a date whether the body is validated from
+    # its JSON bytes (OnePassJSONRoute) or from parsed objects.
+    date: Annotated[dt.date | dt.datetime | None, Field(union_mode="left_to_right")]
     type: TypeSpelling | None
     transaction_type: TypeSpelling | None
     payment_method: Annotated[str | None, Field(max_length=50)]

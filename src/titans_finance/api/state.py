@@ -17,7 +17,7 @@ from titans_finance.auth.authenticator import Authenticator
 from titans_finance.config import Settings
 from titans_finance.errors import StorageError, TitansError
 from titans_finance.monitoring.monitor import ModelMonitor
-from titans_finance.serving import ModelService
+from titans_finance.serving import LRUCache, ModelService
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ class AppState:
     auth_failures: RateLimiter | None = None
     authenticator: Authenticator = field(init=False)
     cache: PredictionCache | None = None
+    # Answers `PredictionFastPath` replays (set when the middleware is built).
+    replays: LRUCache | None = None
     started_at: float = field(default_factory=time.monotonic)
     store_synced_at: float = 0.0
     batchers: dict[str, MicroBatcher] = field(default_factory=dict)
