@@ -89,6 +89,29 @@ def test_no_drift_between_tables_and_migrations(bare_url: str) -> None:
     engine.dispose()
 
 
+def test_fingerprints_compare_bytewise(bare_url: str) -> None:
+    # migration 0008: "C" on PostgreSQL, where the drift check does not compare collations
+    from titans_finance.storage.tables import Transaction
+
+    engine = create_db_engine(bare_url)
+    migrate(engine)
+    fingerprint = Transaction.c.fingerprint.type.compile(dialect=engine.dialect)
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            assert fingerprint == 'VARCHAR(64) COLLATE "C"'
+            collation = conn.execute(
+                text(
+                    "SELECT collation_name FROM information_schema.columns "
+                    "WHERE table_name = 'transactions' AND column_name = 'fingerprint'"
+                )
+            ).scalar_one()
+            assert collation == "C"
+        else:
+            assert fingerprint == "VARCHAR(64)"  # SQLite compares text bytewise (BINARY)
+            assert conn.execute(text("SELECT 'A' < 'a' AND 'b' > 'B'")).scalar_one() == 1
+    engine.dispose()
+
+
 def test_the_chain_has_one_head_from_the_first_revision() -> None:
     assert FIRST_REVISION in known_revisions()
     assert head_revision() in known_revisions()

@@ -100,7 +100,13 @@ Transaction = Table(
     Column("currency", String(3), nullable=True),
     Column("balance", MONEY, nullable=True),
     Column("mcc", String(4), nullable=True),
-    Column("fingerprint", String(64), unique=True, nullable=False),
+    # a hex digest: compared byte by byte on PostgreSQL too (see migration 0008)
+    Column(
+        "fingerprint",
+        String(64).with_variant(String(64, collation="C"), "postgresql"),
+        unique=True,
+        nullable=False,
+    ),
     Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
     Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
     Column("updated_at", DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False),
