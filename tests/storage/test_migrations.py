@@ -4,6 +4,8 @@ and keeps its data; upgrading again changes nothing; the models match the migrat
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from alembic import command
 from sqlalchemy import text
@@ -57,6 +59,13 @@ def test_first_revision_with_data_upgrades_to_head(bare_url: str) -> None:
             ),
             {"t": NOW, "f1": "a" * 64, "f2": "b" * 64},
         )
+        conn.execute(  # a child of transactions: 0008 rebuilds that table on SQLite
+            text(
+                "INSERT INTO category_feedback (id, transaction_id, category, created_at) "
+                "VALUES (1, 2, 'Income', :t)"
+            ),
+            {"t": NOW},
+        )
         conn.execute(
             text(
                 "INSERT INTO rules (id, kind, pattern, category, priority, created_at) "
@@ -76,6 +85,40 @@ def test_first_revision_with_data_upgrades_to_head(bare_url: str) -> None:
     coffee = frame.loc[frame[d.DESCRIPTION] == "STARBUCKS #12"].iloc[0]
     assert abs(float(coffee[d.AMOUNT])) == 4.5 and coffee[d.CATEGORY] == "Coffee"
     assert [(r.pattern, r.category) for r in repo.list_rules(engine)] == [("starbucks", "Coffee")]
+    with engine.connect() as conn:
+        feedback = conn.execute(text("SELECT transaction_id FROM category_feedback")).all()
+        assert [row.transaction_id for row in feedback] == [2]
+        if engine.dialect.name == "sqlite":  # enforcement is back on after the migration
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+            assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+    engine.dispose()
+
+
+def test_a_migration_breaking_foreign_keys_changes_nothing(tmp_path: Path) -> None:
+    # SQLite upgrades with enforcement off: the keys are checked before the commit
+    from titans_finance.errors import StorageError
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'broken.db'}")
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0007")
+    with engine.connect() as conn:  # a store already broken: feedback on a missing row
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.execute(
+            text(
+                "INSERT INTO category_feedback (transaction_id, category, created_at) "
+                "VALUES (99, 'Income', :t)"
+            ),
+            {"t": NOW},
+        )
+        conn.commit()
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+    with pytest.raises(StorageError, match="break 1 foreign keys in category_feedback"):
+        migrate(engine)
+    with engine.connect() as conn:
+        assert current_revision(conn) == "0007"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
     engine.dispose()
 
 

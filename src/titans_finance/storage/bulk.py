@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from titans_finance import domain as d
@@ -56,6 +56,10 @@ _SECONDARY_INDEXES: dict[str, str] = {
     "ix_transactions_day_groups": "transactions (date, category, currency, type, amount)",
     "ix_transactions_merchant_groups": "transactions (category, merchant, type, amount)",
 }
+# The fingerprint's unique index, set aside too when a large load is at least as large as the
+# table (a first import): built again in one sort, which fails (and rolls the import back) on a
+# duplicate.
+_UNIQUE_INDEX = ("uq_transactions_fingerprint", "transactions (fingerprint)")
 BULK_REBUILD_ROWS = 100_000
 _COPY_CHUNK_ROWS = 100_000
 _REBUILD_MEMORY = "256MB"
@@ -197,8 +201,9 @@ def _bulk_insert_transactions(
         # The indexes and constraints rebuilt after a large load sort every row: in memory
         # rather than in temporary files (for this transaction only).
         conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{_REBUILD_MEMORY}'")
+    unique = dict([_UNIQUE_INDEX]) if rebuild and _unique_aside(conn, frame) else {}
     if rebuild:  # inside the import's transaction: a failure restores the indexes too
-        for name in _SECONDARY_INDEXES:
+        for name in [*unique, *_SECONDARY_INDEXES]:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
     if conn.dialect.name == "postgresql":
         # converted chunk by chunk while the server reads the previous ones
@@ -210,10 +215,21 @@ def _bulk_insert_transactions(
         inserted = fresh
     else:
         inserted = _insert_rows(conn, _insert_table(frame, account_ids, import_id))
+    for name, target in unique.items():
+        conn.exec_driver_sql(f"CREATE UNIQUE INDEX {name} ON {target}")
     if rebuild:
         for name, target in _SECONDARY_INDEXES.items():
             conn.exec_driver_sql(f"CREATE INDEX {name} ON {target}")
     return inserted
+
+
+def _unique_aside(conn: Connection, fresh: pd.DataFrame) -> bool:
+    """Whether a large load sets the fingerprint index aside: when the table holds no more
+    rows than the load (its highest id bounds its row count) and the load's fingerprints are
+    distinct (a repeat is left to ``INSERT OR IGNORE`` as before instead of failing the
+    rebuild)."""
+    stored = conn.execute(select(func.coalesce(func.max(Transaction.c.id), 0))).scalar_one()
+    return int(stored) <= len(fresh) and bool(fresh["fingerprint"].is_unique)
 
 
 def _without_stored(
@@ -302,12 +318,11 @@ def _copy_insert_postgres(conn: Connection, chunks: Iterable[Any], rows: int) ->
     parses a chunk while the next one is converted.
 
     A large load sets the table's foreign keys aside and adds them back afterwards, checked in
-    one join instead of one trigger call per row (4-5x faster); a load at least as large as the
-    table (a first import) does the same with the fingerprint constraint, built again in one
-    sort.  A large load also leaves created_at and updated_at to a column default of the
-    transaction's time, set for the load only: parsing two timestamps per row was a third of
-    the server's COPY time.  Readers then wait for that import; everything stays inside the
-    import's transaction, so a failure restores the constraints and defaults too.
+    one join instead of one trigger call per row (4-5x faster).  It also leaves created_at and
+    updated_at to a column default of the transaction's time, set for the load only: parsing
+    two timestamps per row was a third of the server's COPY time.  Readers then wait for that
+    import; everything stays inside the import's transaction, so a failure restores the
+    constraints and defaults too.
     """
     from psycopg.copy import QueuedLibpqWriter
 
@@ -315,7 +330,7 @@ def _copy_insert_postgres(conn: Connection, chunks: Iterable[Any], rows: int) ->
     large = rows >= BULK_REBUILD_ROWS
     names = ", ".join(_INSERT_COLUMNS)
     with raw.cursor() as cursor:  # type: ignore[union-attr]
-        set_aside = _constraints_to_set_aside(cursor, rows)
+        set_aside = _foreign_keys_to_set_aside(cursor, rows)
         for name, _definition in set_aside:
             cursor.execute(f'ALTER TABLE transactions DROP CONSTRAINT "{name}"')
         if large:
@@ -341,19 +356,14 @@ def _copy_insert_postgres(conn: Connection, chunks: Iterable[Any], rows: int) ->
             cursor.execute(f'ALTER TABLE transactions ADD CONSTRAINT "{name}" {definition}')
 
 
-def _constraints_to_set_aside(cursor: Any, fresh: int) -> list[tuple[str, str]]:
-    """(name, definition) of the transactions constraints worth dropping for a load of
-    ``fresh`` rows: none below ``BULK_REBUILD_ROWS``; the foreign keys; the unique
-    constraints too when the table holds no more rows than the load."""
+def _foreign_keys_to_set_aside(cursor: Any, fresh: int) -> list[tuple[str, str]]:
+    """(name, definition) of the transactions foreign keys, dropped for a load of ``fresh``
+    rows and added back after it; none below ``BULK_REBUILD_ROWS``."""
     if fresh < BULK_REBUILD_ROWS:
         return []
-    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'transactions'::regclass")
-    stored = max(float(cursor.fetchone()[0]), 0.0)
-    kinds = ["f", "u"] if stored <= fresh else ["f"]
     cursor.execute(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = 'transactions'::regclass AND contype::text = ANY(%s) ORDER BY conname",
-        (kinds,),
+        "WHERE conrelid = 'transactions'::regclass AND contype = 'f' ORDER BY conname"
     )
     return [(str(name), str(definition)) for name, definition in cursor.fetchall()]
 
