@@ -143,8 +143,8 @@ def _ensure_accounts(conn: Connection, frame: pd.DataFrame) -> dict[str, int]:
     existing = dict(conn.execute(select(Account.c.name, Account.c.id)).all())
     missing = sorted(wanted - existing.keys())  # one order everywhere: no lock-order deadlock
     if missing:
-        currencies = (
-            frame.assign(_acc=names).groupby("_acc")[d.CURRENCY].first().to_dict()
+        currencies = (  # grouped by the names directly: no copy of the whole frame
+            frame[d.CURRENCY].groupby(names.to_numpy()).first().to_dict()
             if d.CURRENCY in frame
             else {}
         )
@@ -225,11 +225,13 @@ def _bulk_insert_transactions(
 
 def _unique_aside(conn: Connection, fresh: pd.DataFrame) -> bool:
     """Whether a large load sets the fingerprint index aside: when the table holds no more
-    rows than the load (its highest id bounds its row count) and the load's fingerprints are
-    distinct (a repeat is left to ``INSERT OR IGNORE`` as before instead of failing the
-    rebuild)."""
+    rows than the load (its highest id bounds its row count).  On SQLite the load's
+    fingerprints must also be distinct: a repeat is left to ``INSERT OR IGNORE`` as before
+    instead of failing the rebuild (PostgreSQL's COPY refuses a repeat either way)."""
     stored = conn.execute(select(func.coalesce(func.max(Transaction.c.id), 0))).scalar_one()
-    return int(stored) <= len(fresh) and bool(fresh["fingerprint"].is_unique)
+    if int(stored) > len(fresh):
+        return False
+    return conn.dialect.name == "postgresql" or bool(fresh["fingerprint"].is_unique)
 
 
 def _without_stored(
@@ -246,23 +248,27 @@ def _without_stored(
     if len(frame) >= BULK_REBUILD_ROWS:
         names = frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT).astype(str).unique()
         accounts = sorted({account_ids[name] for name in names})
-        known = list(
-            conn.execute(
-                select(Transaction.c.fingerprint).where(Transaction.c.account_id.in_(accounts))
-            ).scalars()
-        )
+        # one joined text instead of a row each: hex digests hold no separator
+        joined = conn.execute(
+            select(func.aggregate_strings(Transaction.c.fingerprint, ",")).where(
+                Transaction.c.account_id.in_(accounts)
+            )
+        ).scalar_one()
+        if not joined:
+            return frame
+        known = pc.split_pattern(pa.array([joined], pa.large_string()), ",").flatten()
+        known = known.cast(pa.string())
     elif conn.dialect.name == "postgresql":
-        known = list(
-            conn.exec_driver_sql(
-                "SELECT fingerprint FROM transactions WHERE fingerprint = ANY(%s)",
-                (fingerprints.to_pylist(),),
-            ).scalars()
-        )
+        found = conn.exec_driver_sql(
+            "SELECT fingerprint FROM transactions WHERE fingerprint = ANY(%s)",
+            (fingerprints.to_pylist(),),
+        ).scalars()
+        known = pa.array(list(found), pa.string())
+        if not len(known):
+            return frame
     else:
         return frame
-    if not known:
-        return frame
-    stored = pc.is_in(fingerprints, value_set=pa.array(known, pa.string()))
+    stored = pc.is_in(fingerprints, value_set=known)
     fresh: pd.DataFrame = frame[~stored.to_numpy(zero_copy_only=False)]
     return fresh
 
