@@ -1,7 +1,9 @@
 """Bulk transaction loads: one file's rows and rejects stored in one database transaction.
 
-Per-dialect fast paths: PostgreSQL COPY (Arrow-written CSV) under a table lock, with constraints
-and secondary indexes set aside for large loads; SQLite ``INSERT OR IGNORE`` via executemany.
+Per-dialect fast paths: PostgreSQL COPY (Arrow-written CSV, streamed in chunks) under a table
+lock; SQLite ``INSERT OR IGNORE`` via executemany.  Large loads set the secondary indexes (and
+PostgreSQL's foreign keys) aside and build them again in one sort each; a first import does the
+same with the fingerprint's unique index.
 """
 
 from __future__ import annotations
