@@ -26,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 _INDEX = "uq_transactions_fingerprint"
-_CONSTRAINT = "transactions_fingerprint_key"  # PostgreSQL's name for 0001's UNIQUE
+_CONSTRAINT = "transactions_fingerprint_key"  # PostgreSQL's default name, for downgrades
 
 
 def _transactions(unique_index: bool) -> sa.Table:
@@ -72,8 +72,16 @@ def _transactions(unique_index: bool) -> sa.Table:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.drop_constraint(_CONSTRAINT, "transactions", type_="unique")
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        for (name,) in bind.execute(  # 0001's UNIQUE, whatever it was named
+            sa.text(
+                "SELECT conname FROM pg_constraint WHERE conrelid = 'transactions'::regclass "
+                "AND contype = 'u' AND conkey = ARRAY[(SELECT attnum FROM pg_attribute "
+                "WHERE attrelid = 'transactions'::regclass AND attname = 'fingerprint')]"
+            )
+        ).all():
+            op.drop_constraint(name, "transactions", type_="unique")
         op.alter_column(
             "transactions",
             "fingerprint",
