@@ -123,9 +123,10 @@ def migrate(engine: Engine) -> None:
                 connection.commit()
             try:
                 with connection.begin():
+                    before = current_revision(connection)
                     config.attributes["connection"] = connection
                     command.upgrade(config, "head")
-                    if sqlite:
+                    if sqlite and current_revision(connection) != before:
                         _check_foreign_keys(connection)
             finally:
                 if sqlite:
