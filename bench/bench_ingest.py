@@ -10,8 +10,10 @@ the load average. Writes ``--out`` (bench/results/ingest.json) with every run an
 spread, and prints a markdown table.
 
     uv run python bench/bench_ingest.py [--rows 1000000] [--repeat 3] [--no-db] [--source big]
+        [--store SQLite|PostgreSQL ...]
 
-``--no-db`` measures the parse reference and read + validate + fingerprints only. ``--source
+``--no-db`` measures the parse reference and read + validate + fingerprints only; ``--store``
+(repeatable) measures only the stores named. ``--source
 big`` reads bench/generate_big.py's file (200 accounts, 3 years, noisy descriptors) instead.
 The code before a change is measured by running this script with PYTHONPATH at its ``src``.
 """
@@ -56,11 +58,24 @@ def generate(rows: int, target: Path, seed: int = 0) -> None:
     sample.to_csv(target, index=False)
 
 
+def peak_rss_mb(reset: bool = False) -> float:
+    """This process's peak resident memory (VmHWM) in MB since the last reset; ``reset``
+    starts a new peak at the current size (Linux /proc/self/clear_refs)."""
+    if reset:
+        Path("/proc/self/clear_refs").write_text("5")
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def measured(func: Callable[[], object]) -> tuple[dict[str, float], object]:
-    """Wall and CPU seconds of this process (and of our PostgreSQL backends, when given)."""
+    """Wall and CPU seconds of this process and its peak resident memory during ``func``."""
+    peak_rss_mb(reset=True)
     wall, cpu = time.perf_counter(), time.process_time()
     result = func()
-    return {"seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}, result
+    figures = {"seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}
+    return figures | {"peak_rss_mb": peak_rss_mb()}, result
 
 
 def backend_cpu(engine: Engine) -> float:
@@ -158,6 +173,9 @@ def main() -> None:
         default="resampled",
         help="resampled: generate() here; big: bench/generate_big.py (200 accounts, 3 years)",
     )
+    parser.add_argument(
+        "--store", choices=("SQLite", "PostgreSQL"), action="append", help="only these stores"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--note", default="")
     args = parser.parse_args()
@@ -172,9 +190,11 @@ def main() -> None:
         else:
             generate(args.rows, path)
         targets: dict[str, str] = {}
+        stores = args.store or ["SQLite", "PostgreSQL"]
         if not args.no_db:
-            targets["SQLite"] = f"sqlite:///{tmp / 'bench.db'}"
-            pg = postgres_url()
+            if "SQLite" in stores:
+                targets["SQLite"] = f"sqlite:///{tmp / 'bench.db'}"
+            pg = postgres_url() if "PostgreSQL" in stores else None
             if pg:
                 targets["PostgreSQL"] = pg
         for _ in range(args.repeat):
@@ -185,8 +205,8 @@ def main() -> None:
     result = {"command": command.strip(), "note": args.note, "source": args.source, "rows": rows}
     result |= {"spread": spread(runs), "runs": runs}
     args.out.write_text(json.dumps(result, indent=2))
-    print(f"\n| stage ({rows:,} rows) | wall s | rows/s | CPU s | rows/CPU s |")
-    print("|---|---:|---:|---:|---:|")
+    print(f"\n| stage ({rows:,} rows) | wall s | rows/s | CPU s | rows/CPU s | peak RSS MB |")
+    print("|---|---:|---:|---:|---:|---:|")
     for stage, figures in result["spread"].items():
         if stage == "load_1min":
             continue
@@ -200,7 +220,8 @@ def main() -> None:
             f"| {stage} | {figures['seconds'][0]:.2f}–{figures['seconds'][1]:.2f} "
             f"| {figures['rows_per_s'][0]:,.0f}–{figures['rows_per_s'][1]:,.0f} "
             f"| {cpu[0]:.2f}–{cpu[1]:.2f} "
-            f"| {figures['rows_per_cpu_s'][0]:,.0f}–{figures['rows_per_cpu_s'][1]:,.0f} |"
+            f"| {figures['rows_per_cpu_s'][0]:,.0f}–{figures['rows_per_cpu_s'][1]:,.0f} "
+            f"| {figures['peak_rss_mb'][0]:,.0f}–{figures['peak_rss_mb'][1]:,.0f} |"
         )
 
 

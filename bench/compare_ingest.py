@@ -1,9 +1,11 @@
 """Same results as a reference tree: every file imported (twice: the second adds nothing) into
-one fresh SQLite store by this tree's code and by ``--reference`` (another checkout's ``src``,
-e.g. main's), each in its own process, then the stored transactions (every column but the
-timestamps), imports, rejected rows and the import summaries compared line by line.
+one fresh store (SQLite, or the PostgreSQL database ``--postgres``, its public schema dropped)
+by this tree's code and by ``--reference`` (another checkout's ``src``, e.g. main's), each in
+its own process, then the stored transactions (every column but the timestamps), imports,
+rejected rows and the import summaries compared line by line.
 
-    uv run python bench/compare_ingest.py --reference /tmp/ingest_ref/src [FILE ...]
+    uv run python bench/compare_ingest.py --reference /tmp/ingest_ref/src [--postgres URL]
+        [FILE ...]
 
 Without files: every bank file under tests/data (CSV, OFX, QIF, CAMT, MT940, XLS(X), PDF,
 Berka), a file of validation edge cases and 200,000 rows resampled from the personal export
@@ -24,16 +26,21 @@ ROOT = Path(__file__).resolve().parents[1]
 _TIMESTAMPS = {"created_at", "updated_at", "imported_at"}
 
 
-def dump(files: list[Path], store: Path, out: Path) -> None:
-    """Import ``files`` twice each into a fresh store at ``store`` and write what was stored
-    and reported to ``out``, one line per row (run with the tree under test on the path)."""
+def dump(files: list[Path], store: str, out: Path) -> None:
+    """Import ``files`` twice each into a fresh store at URL ``store`` (a PostgreSQL schema is
+    dropped first) and write what was stored and reported to ``out``, one line per row (run
+    with the tree under test on the path)."""
     from sqlalchemy import inspect, text
 
     from titans_finance.errors import TitansError
     from titans_finance.ingest.pipeline import ingest_file
     from titans_finance.storage.db import create_db_engine, migrate
 
-    engine = create_db_engine(f"sqlite:///{store}")
+    engine = create_db_engine(store)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
     migrate(engine)
     with out.open("w") as handle:
         for path in [*files, *files]:
@@ -54,13 +61,14 @@ def dump(files: list[Path], store: Path, out: Path) -> None:
                     handle.write(f"{table} {json.dumps(list(row), default=str)}\n")
 
 
-def run_tree(src: Path, files: list[Path], tmp: Path, name: str) -> Path:
-    """``dump`` in a new process with ``src`` first on the path; the dump's path."""
+def run_tree(src: Path, files: list[Path], tmp: Path, name: str, postgres: str | None) -> Path:
+    """``dump`` in a new process with ``src`` first on the path, into SQLite in ``tmp`` or
+    the PostgreSQL database ``postgres``; the dump's path."""
     out = tmp / f"{name}.txt"
     env = {**os.environ, "PYTHONPATH": str(src)}
+    store = postgres or f"sqlite:///{tmp / f'{name}.db'}"
     subprocess.run(
-        [sys.executable, __file__, "--dump", str(out), "--store", str(tmp / f"{name}.db")]
-        + [str(f) for f in files],
+        [sys.executable, __file__, "--dump", str(out), "--store", store] + [str(f) for f in files],
         check=True,
         env=env,
     )
@@ -102,7 +110,10 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, help="the other tree's src folder")
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--postgres", metavar="URL", help="import into this PostgreSQL database (dropped first)"
+    )
+    parser.add_argument("--store", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dump:
         dump(args.files, args.store, args.dump)
@@ -112,8 +123,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         files = args.files or default_files(tmp, args.rows)
-        ours = run_tree(ROOT / "src", files, tmp, "ours").read_text().splitlines()
-        theirs = run_tree(args.reference, files, tmp, "reference").read_text().splitlines()
+        ours = run_tree(ROOT / "src", files, tmp, "ours", args.postgres).read_text().splitlines()
+        theirs = run_tree(args.reference, files, tmp, "reference", args.postgres)
+        theirs = theirs.read_text().splitlines()
     differ = [(i, a, b) for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b]
     print(f"{len(files)} files, {len(ours)} lines here, {len(theirs)} in the reference")
     for i, a, b in differ[:10]:

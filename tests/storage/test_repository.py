@@ -133,12 +133,16 @@ def test_large_loads_rebuild_secondary_indexes(
     from sqlalchemy import inspect
 
     monkeypatch.setattr(bulk, "BULK_REBUILD_ROWS", 10)
-    assert _store(engine, canonical_frame(40)).inserted == 40
+    monkeypatch.setattr(bulk, "_COPY_CHUNK_ROWS", 7)  # PostgreSQL: COPY in 6 chunks
+    first = canonical_frame(40)
+    assert _store(engine, first).inserted == 40
     assert _store(engine, canonical_frame(40)).inserted == 0
-    names = {index["name"] for index in inspect(engine).get_indexes("transactions")}
-    assert set(bulk._SECONDARY_INDEXES) <= names
-    unique = inspect(engine).get_unique_constraints("transactions")
-    assert any(c["column_names"] == ["fingerprint"] for c in unique), unique
+    indexes = {index["name"]: index for index in inspect(engine).get_indexes("transactions")}
+    assert set(bulk._SECONDARY_INDEXES) <= indexes.keys()
+    unique = indexes[bulk._UNIQUE_INDEX[0]]  # set aside for the first load, built again
+    assert unique["unique"] and unique["column_names"] == ["fingerprint"], unique
+    _assert_a_stored_fingerprint_cannot_repeat(engine)
+    _assert_stored_in_order_with_one_stamp(engine, first)
     grown = canonical_frame(60)  # 20 rows beyond the stored 40: the index is kept this time
     assert _store(engine, grown).inserted == 20
     assert repo.count_transactions(engine, repo.TransactionFilter()) == 60
@@ -146,3 +150,33 @@ def test_large_loads_rebuild_secondary_indexes(
     assert repo.count_transactions(engine, filtered) == len(
         repo.load_transactions(engine, filtered)
     )
+
+
+def _assert_stored_in_order_with_one_stamp(engine: Engine, frame: pd.DataFrame) -> None:
+    """The import's rows got ids in file order, every chunk of the COPY included; all carry
+    the import's time as created_at and updated_at; the columns have no default left over."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT fingerprint, created_at, updated_at FROM transactions ORDER BY id")
+        ).all()
+    assert [row.fingerprint for row in stored] == frame["fingerprint"].tolist()
+    assert len({(row.created_at, row.updated_at) for row in stored}) == 1
+    assert stored[0].created_at is not None
+    columns = {c["name"]: c for c in inspect(engine).get_columns("transactions")}
+    assert columns["created_at"]["default"] is None and columns["updated_at"]["default"] is None
+
+
+def _assert_a_stored_fingerprint_cannot_repeat(engine: Engine) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    columns = "account_id, date, type, description, amount, fingerprint, created_at, updated_at"
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(
+            text(
+                f"INSERT INTO transactions ({columns}) SELECT {columns} FROM transactions "
+                "ORDER BY id LIMIT 1"
+            )
+        )

@@ -1,21 +1,23 @@
 """Bulk transaction loads: one file's rows and rejects stored in one database transaction.
 
-Per-dialect fast paths: PostgreSQL COPY (Arrow-written CSV) under a table lock, with constraints
-and secondary indexes set aside for large loads; SQLite ``INSERT OR IGNORE`` via executemany.
+Per-dialect fast paths: PostgreSQL COPY (Arrow-written CSV, streamed in chunks) under a table
+lock; SQLite ``INSERT OR IGNORE`` via executemany.  Large loads set the secondary indexes (and
+PostgreSQL's foreign keys) aside and build them again in one sort each; a first import does the
+same with the fingerprint's unique index.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from titans_finance import domain as d
@@ -56,7 +58,12 @@ _SECONDARY_INDEXES: dict[str, str] = {
     "ix_transactions_day_groups": "transactions (date, category, currency, type, amount)",
     "ix_transactions_merchant_groups": "transactions (category, merchant, type, amount)",
 }
+# The fingerprint's unique index, set aside too when a large load is at least as large as the
+# table (a first import): built again in one sort, which fails (and rolls the import back) on a
+# duplicate.
+_UNIQUE_INDEX = ("uq_transactions_fingerprint", "transactions (fingerprint)")
 BULK_REBUILD_ROWS = 100_000
+_COPY_CHUNK_ROWS = 100_000
 _REBUILD_MEMORY = "256MB"
 
 
@@ -138,8 +145,8 @@ def _ensure_accounts(conn: Connection, frame: pd.DataFrame) -> dict[str, int]:
     existing = dict(conn.execute(select(Account.c.name, Account.c.id)).all())
     missing = sorted(wanted - existing.keys())  # one order everywhere: no lock-order deadlock
     if missing:
-        currencies = (
-            frame.assign(_acc=names).groupby("_acc")[d.CURRENCY].first().to_dict()
+        currencies = (  # grouped by the names directly: no copy of the whole frame
+            frame[d.CURRENCY].groupby(names.to_numpy()).first().to_dict()
             if d.CURRENCY in frame
             else {}
         )
@@ -187,8 +194,8 @@ def _bulk_insert_transactions(
 ) -> int:
     """Insert the rows whose fingerprint is not stored yet; return how many were inserted
     (on PostgreSQL the caller holds the transactions table lock)."""
-    table = _without_stored(conn, _insert_table(frame, account_ids, import_id))
-    fresh = int(table.num_rows)
+    frame = _without_stored(conn, frame, account_ids)
+    fresh = len(frame)
     if not fresh:
         return 0
     rebuild = fresh >= BULK_REBUILD_ROWS and conn.dialect.name in ("sqlite", "postgresql")
@@ -196,21 +203,42 @@ def _bulk_insert_transactions(
         # The indexes and constraints rebuilt after a large load sort every row: in memory
         # rather than in temporary files (for this transaction only).
         conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{_REBUILD_MEMORY}'")
+    unique = dict([_UNIQUE_INDEX]) if rebuild and _unique_aside(conn, frame) else {}
     if rebuild:  # inside the import's transaction: a failure restores the indexes too
-        for name in _SECONDARY_INDEXES:
+        for name in [*unique, *_SECONDARY_INDEXES]:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
     if conn.dialect.name == "postgresql":
-        _copy_insert_postgres(conn, table)
+        # converted chunk by chunk while the server reads the previous ones
+        chunks = (
+            _insert_table(frame.iloc[start : start + _COPY_CHUNK_ROWS], account_ids, import_id)
+            for start in range(0, fresh, _COPY_CHUNK_ROWS)
+        )
+        _copy_insert_postgres(conn, chunks, fresh)
         inserted = fresh
     else:
-        inserted = _insert_rows(conn, table)
+        inserted = _insert_rows(conn, _insert_table(frame, account_ids, import_id))
+    for name, target in unique.items():
+        conn.exec_driver_sql(f"CREATE UNIQUE INDEX {name} ON {target}")
     if rebuild:
         for name, target in _SECONDARY_INDEXES.items():
             conn.exec_driver_sql(f"CREATE INDEX {name} ON {target}")
     return inserted
 
 
-def _without_stored(conn: Connection, table: Any) -> Any:
+def _unique_aside(conn: Connection, fresh: pd.DataFrame) -> bool:
+    """Whether a large load sets the fingerprint index aside: when the table holds no more
+    rows than the load (its highest id bounds its row count).  On SQLite the load's
+    fingerprints must also be distinct: a repeat is left to ``INSERT OR IGNORE`` as before
+    instead of failing the rebuild (PostgreSQL's COPY refuses a repeat either way)."""
+    stored = conn.execute(select(func.coalesce(func.max(Transaction.c.id), 0))).scalar_one()
+    if int(stored) > len(fresh):
+        return False
+    return conn.dialect.name == "postgresql" or bool(fresh["fingerprint"].is_unique)
+
+
+def _without_stored(
+    conn: Connection, frame: pd.DataFrame, account_ids: dict[str, int]
+) -> pd.DataFrame:
     """The rows whose fingerprint is not stored yet.  Large loads read the stored fingerprints
     of their accounts (a fingerprint spells its account, so only those rows can match) in one
     scan; small PostgreSQL loads ask for their own fingerprints; small SQLite loads leave it to
@@ -218,29 +246,33 @@ def _without_stored(conn: Connection, table: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    fingerprints = table.column("fingerprint")
-    if table.num_rows >= BULK_REBUILD_ROWS:
-        accounts = pc.unique(table.column("account_id")).to_pylist()
-        known = list(
-            conn.execute(
-                select(Transaction.c.fingerprint).where(
-                    Transaction.c.account_id.in_(sorted(accounts))
-                )
-            ).scalars()
-        )
+    fingerprints = pa.array(frame["fingerprint"], pa.string(), from_pandas=True)
+    if len(frame) >= BULK_REBUILD_ROWS:
+        names = frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT).astype(str).unique()
+        accounts = sorted({account_ids[name] for name in names})
+        # one joined text instead of a row each: hex digests hold no separator
+        joined = conn.execute(
+            select(func.aggregate_strings(Transaction.c.fingerprint, ",")).where(
+                Transaction.c.account_id.in_(accounts)
+            )
+        ).scalar_one()
+        if not joined:
+            return frame
+        known = pc.split_pattern(pa.array([joined], pa.large_string()), ",").flatten()
+        known = known.cast(pa.string())
     elif conn.dialect.name == "postgresql":
-        known = list(
-            conn.exec_driver_sql(
-                "SELECT fingerprint FROM transactions WHERE fingerprint = ANY(%s)",
-                (fingerprints.to_pylist(),),
-            ).scalars()
-        )
+        found = conn.exec_driver_sql(
+            "SELECT fingerprint FROM transactions WHERE fingerprint = ANY(%s)",
+            (fingerprints.to_pylist(),),
+        ).scalars()
+        known = pa.array(list(found), pa.string())
+        if not len(known):
+            return frame
     else:
-        return table
-    if not known:
-        return table
-    stored = pc.is_in(fingerprints, value_set=pa.array(known, pa.string()))
-    return table.filter(pc.invert(stored))
+        return frame
+    stored = pc.is_in(fingerprints, value_set=known)
+    fresh: pd.DataFrame = frame[~stored.to_numpy(zero_copy_only=False)]
+    return fresh
 
 
 def _insert_rows(conn: Connection, table: Any) -> int:
@@ -273,55 +305,73 @@ def _text_array(pa: Any, values: pd.Series) -> Any:
         return pa.array(spelled, pa.string())
 
 
-def _csv_for_copy(table: Any, now: datetime) -> bytes:
+def _csv_for_copy(table: Any, now: datetime | None) -> bytes:
     """The rows as CSV for ``COPY ... (FORMAT csv)``, written by Arrow in C++: text values
-    quoted (an empty text stays empty), missing values unquoted (NULL)."""
+    quoted (an empty text stays empty), missing values unquoted (NULL); with ``now`` as their
+    created_at and updated_at (None: left to the columns' defaults)."""
     import pyarrow as pa
     from pyarrow import csv as pa_csv
 
-    stamp = pa.array([now.isoformat()], pa.string()).take(np.zeros(table.num_rows, np.int64))
-    table = table.append_column("c", stamp).append_column("u", stamp)
+    if now is not None:
+        stamp = pa.array([now.isoformat()], pa.string()).take(np.zeros(table.num_rows, np.int64))
+        table = table.append_column("c", stamp).append_column("u", stamp)
     buffer = io.BytesIO()
     pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
     return buffer.getvalue()
 
 
-def _copy_insert_postgres(conn: Connection, table: Any) -> None:
-    """COPY new rows (fingerprints checked under the import's table lock) into the table.
+def _copy_insert_postgres(conn: Connection, chunks: Iterable[Any], rows: int) -> None:
+    """COPY new rows (fingerprints checked under the import's table lock) into the table:
+    ``rows`` rows in Arrow ``chunks``, each queued to a writer thread as CSV, so the server
+    parses a chunk while the next one is converted.
 
     A large load sets the table's foreign keys aside and adds them back afterwards, checked in
-    one join instead of one trigger call per row (4-5x faster); a load at least as large as the
-    table (a first import) does the same with the fingerprint constraint, built again in one
-    sort.  Readers then wait for that import; everything stays inside the import's
-    transaction, so a failure restores the constraints too.
+    one join instead of one trigger call per row (4-5x faster).  It also leaves created_at and
+    updated_at to a column default of the transaction's time, set for the load only: parsing
+    two timestamps per row was a third of the server's COPY time.  Readers then wait for that
+    import; everything stays inside the import's transaction, so a failure restores the
+    constraints and defaults too.
     """
+    from psycopg.copy import QueuedLibpqWriter
+
     raw = conn.connection.driver_connection
+    large = rows >= BULK_REBUILD_ROWS
+    names = ", ".join(_INSERT_COLUMNS)
     with raw.cursor() as cursor:  # type: ignore[union-attr]
-        set_aside = _constraints_to_set_aside(cursor, table.num_rows)
+        set_aside = _foreign_keys_to_set_aside(cursor, rows)
         for name, _definition in set_aside:
             cursor.execute(f'ALTER TABLE transactions DROP CONSTRAINT "{name}"')
-        names = ", ".join(_INSERT_COLUMNS)
-        with cursor.copy(
-            f"COPY transactions ({names}, created_at, updated_at) FROM STDIN (FORMAT csv)"
-        ) as copy:
-            copy.write(_csv_for_copy(table, utcnow()))
+        if large:
+            cursor.execute(
+                "ALTER TABLE transactions ALTER COLUMN created_at SET DEFAULT now(), "
+                "ALTER COLUMN updated_at SET DEFAULT now()"
+            )
+            statement = f"COPY transactions ({names}) FROM STDIN (FORMAT csv)"
+        else:
+            statement = (
+                f"COPY transactions ({names}, created_at, updated_at) FROM STDIN (FORMAT csv)"
+            )
+        now = None if large else utcnow()
+        with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+            for chunk in chunks:
+                copy.write(_csv_for_copy(chunk, now))
+        if large:
+            cursor.execute(
+                "ALTER TABLE transactions ALTER COLUMN created_at DROP DEFAULT, "
+                "ALTER COLUMN updated_at DROP DEFAULT"
+            )
         for name, definition in set_aside:
             cursor.execute(f'ALTER TABLE transactions ADD CONSTRAINT "{name}" {definition}')
 
 
-def _constraints_to_set_aside(cursor: Any, fresh: int) -> list[tuple[str, str]]:
-    """(name, definition) of the transactions constraints worth dropping for a load of
-    ``fresh`` rows: none below ``BULK_REBUILD_ROWS``; the foreign keys; the unique
-    constraints too when the table holds no more rows than the load."""
+def _foreign_keys_to_set_aside(cursor: Any, fresh: int) -> list[tuple[str, str]]:
+    """(name, definition) of the transactions foreign keys, dropped for a load of ``fresh``
+    rows and added back after it; none below ``BULK_REBUILD_ROWS``."""
     if fresh < BULK_REBUILD_ROWS:
         return []
-    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'transactions'::regclass")
-    stored = max(float(cursor.fetchone()[0]), 0.0)
-    kinds = ["f", "u"] if stored <= fresh else ["f"]
     cursor.execute(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = 'transactions'::regclass AND contype::text = ANY(%s) ORDER BY conname",
-        (kinds,),
+        "WHERE conrelid = 'transactions'::regclass AND contype = 'f' ORDER BY conname"
     )
     return [(str(name), str(definition)) for name, definition in cursor.fetchall()]
 

@@ -100,10 +100,17 @@ Transaction = Table(
     Column("currency", String(3), nullable=True),
     Column("balance", MONEY, nullable=True),
     Column("mcc", String(4), nullable=True),
-    Column("fingerprint", String(64), unique=True, nullable=False),
+    # a hex digest, compared byte by byte on PostgreSQL too; unique by a named index, which a
+    # bulk load can set aside (migration 0008)
+    Column(
+        "fingerprint",
+        String(64).with_variant(String(64, collation="C"), "postgresql"),
+        nullable=False,
+    ),
     Column("import_id", Integer, ForeignKey("imports.id"), nullable=True),
     Column("created_at", DateTime(timezone=True), default=utcnow, nullable=False),
     Column("updated_at", DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False),
+    Index("uq_transactions_fingerprint", "fingerprint", unique=True),
     Index("ix_transactions_account_date", "account_id", "date"),
     # covering indexes in the order of storage.aggregates' GROUP BYs: the Overview's
     # aggregates scan them in order instead of sorting every row; their leading columns
