@@ -281,10 +281,10 @@ def test_a_shock_common_to_some_cut_offs_does_not_bias_the_forecast() -> None:
     calm = CashflowModel(**params).fit(_staggered_households(0.0))  # type: ignore[arg-type]
     shocked = CashflowModel(**params).fit(_staggered_households(2000.0))  # type: ignore[arg-type]
     intercepts = shocked.cut_intercepts_
-    assert intercepts is not None and len(intercepts) == 6
+    assert intercepts is not None and len(intercepts) == shocked.calibration_origins
     assert shocked.correction_coef_ is not None
     assert shocked.correction_coef_[0] == pytest.approx(np.median(intercepts))
-    # cut-offs 1..6 months back: the months after 09-30 and 07-31 got the bonus
+    # cut-offs 1..8 months back: the months after 09-30 and 07-31 got the bonus
     assert set(np.argsort(intercepts)[-2:]) == {2, 4}
     assert intercepts[[2, 4]].min() - np.delete(intercepts, [2, 4]).max() > 1000.0
 
