@@ -314,13 +314,19 @@ class CashflowModel(TitansModel):
         recurring_30, _ = self._recurring_matrix(state, 30)
         state.recurring_30 = recurring_30
         youth = 30.0 / (age + 30.0)
-        # the same 30 days a year earlier (yearly bills, a 13th salary): only where the account
-        # existed then; otherwise 0 with a flag of 0 (see ``_calibrate``, which ignores these
-        # columns until enough samples have them)
-        year_day = (work["_date"] - (end - pd.Timedelta(days=364))).dt.days.to_numpy()
-        in_year = (year_day >= 0) & (year_day < 30)
-        has_year = np.asarray(pd.DatetimeIndex(first) <= end - pd.Timedelta(days=364))
+        # the same 30 calendar days a year earlier (yearly bills, a 13th salary; calendar, not
+        # 364 days, so a rent paid on the 1st is in it as it is in the forecast's days) less the
+        # account's usual 30 days over the lookback year, so that only what was unusual about
+        # them carries over (a plain year-ago net mostly repeats the usual month, and the median
+        # regression then kept a fifth of a yearly bill): only where the account existed then;
+        # otherwise 0 with a flag of 0 (see ``_calibrate``, which ignores these columns until
+        # enough samples have them)
+        year_start = end - pd.DateOffset(years=1)
+        year_day = (work["_date"] - year_start).dt.days.to_numpy()
+        in_year = (year_day >= 1) & (year_day <= 30)
+        has_year = np.asarray(pd.DatetimeIndex(first) <= year_start + pd.Timedelta(days=1))
         year_ago = np.bincount(acc_idx[in_year], weights=amount[in_year], minlength=n_acc)
+        usual_30 = every.sum(axis=1) / (n_days - valid_from) * 30.0
         state.features = np.column_stack(
             [
                 recurring_30.sum(axis=1),
@@ -329,7 +335,7 @@ class CashflowModel(TitansModel):
                 recent,
                 youth,
                 start_balance,
-                np.where(has_year, year_ago, 0.0),
+                np.where(has_year, year_ago - usual_30, 0.0),
                 has_year.astype(float),
             ]
         )
