@@ -348,20 +348,21 @@ class CashflowModel(TitansModel):
         The history is cut at ``calibration_origins`` earlier dates, one calendar month apart
         (month ends when the history ends on a month end, so a salary paid on the last day
         falls in the same place of every window); at each cut the structural forecast is
-        refitted and compared with what followed.  A median (LAD) regression of the actual
-        30-day net on the expected recurring net, the variable mean, the balance's deviation
-        from its 90-day mean, the last 30 days' net, the account's youth (30 / (age in days +
-        30); a young account's forecast is shrunk toward no change), the balance and, once
+        refitted and compared with what followed. A median (LAD) regression of the actual 30-day
+        net on the expected recurring net, the variable mean, the balance's deviation from its
+        90-day mean, the last 30 days' net, the account's youth (30 / (age in days + 30); a
+        young account's forecast is shrunk toward no change), the balance and, once
         ``min_seasonal_samples`` cut-off samples reach a year back, the net of the same 30
-        days a year earlier gives the point correction.  It has one intercept per cut-off and
-        no shared one (``_cut_effects_regression``; the slopes are shared): some months every
-        account gains or loses more than usual, and a pooled intercept would absorb a mix of
-        those shocks and bias the forecast.  The forecast, whose month's shock is unknown,
-        uses the median of the per-cut intercepts (``cut_intercepts_``), unless leaving each
-        cut-off out in turn says one pooled intercept predicts it better (``_per_cut_pays``;
-        balances that drift the same way on every account make the intercepts trade off
-        against the balance slope): then the intercept is pooled (``per_cut_intercepts_``
-        False).  A median-loss
+        calendar days a year earlier less the account's usual 30 days (what was unusual about
+        them: a yearly bill, a 13th salary) gives the point correction. It has one intercept per
+        cut-off and no shared one (``_cut_effects_regression``; the slopes are shared): some
+        months every account gains or loses more than usual, and a pooled intercept would absorb
+        a mix of those shocks and bias the forecast. The forecast, whose month's shock is
+        unknown, uses the median of the per-cut intercepts (``cut_intercepts_``), unless leaving
+        each cut-off out in turn says one pooled intercept predicts it better
+        (``_per_cut_pays``; balances that drift the same way on every account make the
+        intercepts trade off against the balance slope): then the intercept is pooled
+        (``per_cut_intercepts_`` False). A median-loss
         gradient boosting on the same inputs corrects the residuals of the fit with its
         per-cut intercepts (non-linear effects, e.g. a mid-month cut-off before a salary).
 
@@ -843,7 +844,7 @@ class _State:
     recurring_30: np.ndarray = field(default_factory=lambda: np.zeros((0, 30)))
 
 
-# columns of ``_State.features``: the year-ago net and its flag (see ``_calibrate``)
+# columns of ``_State.features``: the year-ago excess net and its flag (see ``_calibrate``)
 _YEAR_COLUMNS = [6, 7]
 _HAS_YEAR = 7
 
