@@ -322,9 +322,9 @@ def test_per_cut_intercepts_are_kept_only_where_a_left_out_cut_off_says_they_pay
 
 def _yearly_bills(n_old: int = 36, n_young: int = 12) -> pd.DataFrame:
     """Household accounts up to 2025-01-31: ``n_old`` of 25 months, each paying a yearly
-    insurance bill of 2,500 on the 10th of its own month (account i: month i % 12 + 1), paid
-    twice before February 2025 (too few for a recurring stream); ``n_young`` opened in
-    September 2024, with no bill."""
+    insurance bill of 2,500 on the 10th of its own month (account i: month i % 12 + 1); those
+    due in February 2025 have paid it twice, too few for a recurring stream; ``n_young`` opened
+    in September 2024, with no bill."""
     parts = []
     for i in range(n_old):
         part = household_frame(
@@ -378,3 +378,20 @@ def test_a_yearly_bill_is_learnt_once_the_history_holds_it_and_short_histories_k
     # their forecast moves only with the refitted intercept and slopes
     young = [f"young-{i}" for i in range(12)]
     assert (with_year[young] - plain[young]).abs().max() < 0.15 * 2500.0
+
+
+def test_below_zero_is_calibrated_when_no_cut_off_saw_an_account_go_below_zero() -> None:
+    frame = _staggered_households(0.0)
+    first = frame.groupby("Account", as_index=False)["Date"].min()
+    deposits = first.assign(Amount=20000.0, Description="OPENING DEPOSIT", merchant="Deposit")
+    frame = pd.concat([deposits, frame], ignore_index=True).sort_values("Date", kind="stable")
+    model = CashflowModel(n_simulations=60, min_calibration_samples=100).fit(frame)
+    assert model.calibration_samples_ >= 100 and model.below_zero_events_ == 0
+    # half a pseudo-event at the riskiest sample: a fitted curve that says "rare", not the raw
+    # share of simulated paths
+    assert model.below_zero_coef_ is not None
+    probabilities = [
+        model.forecast(30, account=account).summary["probability_below_zero"]
+        for account in model.accounts_
+    ]
+    assert max(probabilities) < 0.05
