@@ -260,7 +260,7 @@ def test_year_ago_net_enters_the_correction_once_allowed() -> None:
 
 def _staggered_households(bonus: float, n_accounts: int = 40) -> pd.DataFrame:
     """Steady household accounts opened a week apart, up to 2024-12-31, where every account's
-    August and October 2024 salaries come with a one-off ``bonus`` (two of the six months after
+    August and October 2024 salaries come with a one-off ``bonus`` (two of the eight months after
     the calibration cut-offs share a common shock)."""
     parts = []
     for i in range(n_accounts):
@@ -281,10 +281,10 @@ def test_a_shock_common_to_some_cut_offs_does_not_bias_the_forecast() -> None:
     calm = CashflowModel(**params).fit(_staggered_households(0.0))  # type: ignore[arg-type]
     shocked = CashflowModel(**params).fit(_staggered_households(2000.0))  # type: ignore[arg-type]
     intercepts = shocked.cut_intercepts_
-    assert intercepts is not None and len(intercepts) == 6
+    assert intercepts is not None and len(intercepts) == shocked.calibration_origins
     assert shocked.correction_coef_ is not None
     assert shocked.correction_coef_[0] == pytest.approx(np.median(intercepts))
-    # cut-offs 1..6 months back: the months after 09-30 and 07-31 got the bonus
+    # cut-offs 1..8 months back: the months after 09-30 and 07-31 got the bonus
     assert set(np.argsort(intercepts)[-2:]) == {2, 4}
     assert intercepts[[2, 4]].min() - np.delete(intercepts, [2, 4]).max() > 1000.0
 
@@ -318,3 +318,80 @@ def test_per_cut_intercepts_are_kept_only_where_a_left_out_cut_off_says_they_pay
     # zero): the intercepts trade off against the balance slope and the median intercept
     # misses a new cut-off, so one pooled intercept is kept
     assert not _per_cut_pays(*_cut_design(drift=5000.0, shock=0.0))
+
+
+def _yearly_bills(n_old: int = 36, n_young: int = 12) -> pd.DataFrame:
+    """Household accounts up to 2025-01-31: ``n_old`` of 25 months, each paying a yearly
+    insurance bill of 2,500 on the 10th of its own month (account i: month i % 12 + 1); those
+    due in February 2025 have paid it twice, too few for a recurring stream; ``n_young`` opened
+    in September 2024, with no bill."""
+    parts = []
+    for i in range(n_old):
+        part = household_frame(
+            start=date(2023, 1, 1), months=25, account=f"old-{i}", seed=i, with_balance=False
+        )
+        bills = pd.DataFrame(
+            {
+                "Date": [pd.Timestamp(year, i % 12 + 1, 10) for year in (2023, 2024, 2025)],
+                "Description": "CITY INSURANCE ANNUAL",
+                "merchant": "City Insurance",
+                "Category": "Insurance",
+                "Amount": -2500.0,
+                "Account": f"old-{i}",
+            }
+        )
+        parts += [part, bills[bills["Date"] <= pd.Timestamp("2025-01-31")]]
+    for i in range(n_young):
+        parts.append(
+            household_frame(
+                start=date(2024, 9, 1),
+                months=5,
+                account=f"young-{i}",
+                seed=100 + i,
+                with_balance=False,
+            )
+        )
+    return pd.concat(parts, ignore_index=True).sort_values("Date", ignore_index=True)
+
+
+def test_a_yearly_bill_is_learnt_once_the_history_holds_it_and_short_histories_keep_theirs() -> (
+    None
+):
+    frame = _yearly_bills()
+    params = {"n_simulations": 60, "min_calibration_samples": 100}
+    seasonal = CashflowModel(**params).fit(frame)  # type: ignore[arg-type]
+    without = CashflowModel(**params, min_seasonal_samples=10**9).fit(frame)  # type: ignore[arg-type]
+    assert seasonal.seasonal_samples_ >= seasonal.min_seasonal_samples
+    assert seasonal.feature_mask_.all() and not without.feature_mask_[-2:].any()
+
+    def nets(model: CashflowModel) -> pd.Series:
+        return model.forecast(30, by_account=True).daily.groupby("Account")["predicted_net"].sum()
+
+    with_year, plain = nets(seasonal), nets(without)
+    # February 2025: the accounts whose bill fell in February 2024 (i % 12 == 1) expect it again,
+    # the others do not; without the year-ago net every old account is forecast alike
+    due = [f"old-{i}" for i in range(36) if i % 12 == 1]
+    not_due = [f"old-{i}" for i in range(36) if i % 12 not in (0, 1, 2)]
+    assert with_year[not_due].median() - with_year[due].max() > 0.8 * 2500.0
+    assert abs(plain[not_due].median() - plain[due].median()) < 0.1 * 2500.0
+    # accounts without a year of history get no made-up year-ago net (0 with the flag off):
+    # their forecast moves only with the refitted intercept and slopes
+    young = [f"young-{i}" for i in range(12)]
+    assert (with_year[young] - plain[young]).abs().max() < 0.15 * 2500.0
+
+
+def test_below_zero_is_calibrated_when_no_cut_off_saw_an_account_go_below_zero() -> None:
+    frame = _staggered_households(0.0)
+    first = frame.groupby("Account", as_index=False)["Date"].min()
+    deposits = first.assign(Amount=20000.0, Description="OPENING DEPOSIT", merchant="Deposit")
+    frame = pd.concat([deposits, frame], ignore_index=True).sort_values("Date", kind="stable")
+    model = CashflowModel(n_simulations=60, min_calibration_samples=100).fit(frame)
+    assert model.calibration_samples_ >= 100 and model.below_zero_events_ == 0
+    # half a pseudo-event at the riskiest sample: a fitted curve that says "rare", not the raw
+    # share of simulated paths
+    assert model.below_zero_coef_ is not None
+    probabilities = [
+        model.forecast(30, account=account).summary["probability_below_zero"]
+        for account in model.accounts_
+    ]
+    assert max(probabilities) < 0.05
