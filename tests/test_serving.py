@@ -170,3 +170,35 @@ def test_a_model_failing_while_scoring_says_so(service: ModelService) -> None:
     del service.models.models["category"].estimator_
     with pytest.raises(ModelIntegrityError, match="titans train category"):
         service.predict_one("category", {"description": "Amazon", "amount": -3.0})
+
+
+class _Cyclic:
+    """A stand-in model in a reference cycle: only the cyclic collector can free it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_replaced_cyclic_model_set_is_collected_under_gc_freeze(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import gc
+    import weakref
+
+    from titans_finance.serving import service as service_module
+
+    def load(models_dir: Path, signing: object = None) -> service_module.ModelSet:
+        return service_module.ModelSet(
+            models={"category": _Cyclic()}, errors={}, directory=Path(models_dir)
+        )
+
+    monkeypatch.setattr(service_module, "load_model_set", load)
+    frozen = ModelService(tmp_path, freeze_heap=True)
+    try:
+        frozen.load()
+        old = weakref.ref(frozen.models.models["category"])
+        assert frozen.reload().success
+        gc.collect()
+        assert old() is None  # not frozen along with the new set
+    finally:
+        gc.unfreeze()

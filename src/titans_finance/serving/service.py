@@ -245,6 +245,9 @@ class ModelService:
                 logger.error(result.message)
                 self.last_reload = result
                 return result
+            # Not kept alive through `_install`: a heap frozen while this frame still held the
+            # replaced set would keep its reference cycles until the next reload.
+            del current
             return self._install(new, f"reloaded {len(new.models)} models")
 
     def clear_cache(self) -> int:
