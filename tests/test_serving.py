@@ -170,3 +170,68 @@ def test_a_model_failing_while_scoring_says_so(service: ModelService) -> None:
     del service.models.models["category"].estimator_
     with pytest.raises(ModelIntegrityError, match="titans train category"):
         service.predict_one("category", {"description": "Amazon", "amount": -3.0})
+
+
+class _Cyclic:
+    """A stand-in model in a reference cycle: only the cyclic collector can free it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_replaced_cyclic_model_set_is_collected_under_gc_freeze(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import gc
+    import weakref
+
+    from titans_finance.serving import service as service_module
+
+    def load(models_dir: Path, signing: object = None) -> service_module.ModelSet:
+        return service_module.ModelSet(
+            models={"category": _Cyclic()}, errors={}, directory=Path(models_dir)
+        )
+
+    monkeypatch.setattr(service_module, "load_model_set", load)
+    frozen = ModelService(tmp_path, freeze_heap=True)
+    try:
+        frozen.load()
+        old = weakref.ref(frozen.models.models["category"])
+        assert frozen.reload().success
+        gc.collect()
+        assert old() is None  # not frozen along with the new set
+    finally:
+        gc.unfreeze()
+
+
+def test_new_feedback_reaches_the_model_before_its_version_keys_predictions(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from types import SimpleNamespace
+
+    from titans_finance.serving import service as service_module
+
+    seen_tokens: list[tuple[object, ...]] = []
+
+    class Anomaly:
+        metadata_ = SimpleNamespace(version="v1")
+
+        def set_feedback(self, patterns: list[dict[str, object]]) -> None:
+            # A request scored now, in another thread, is keyed by the token it sees now.
+            seen_tokens.append(served.cache_token("anomaly"))
+
+    def load(models_dir: Path, signing: object = None) -> service_module.ModelSet:
+        return service_module.ModelSet(
+            models={"anomaly": Anomaly()}, errors={}, directory=Path(models_dir)
+        )
+
+    monkeypatch.setattr(service_module, "load_model_set", load)
+    served = ModelService(tmp_path)
+    served.load()
+    before = served.cache_token("anomaly")
+    seen_tokens.clear()
+    served.set_anomaly_feedback([{"account": "Alpha", "merchant": "Gym", "reason_code": None}])
+    # While the marks were being applied, the old token (whose entries predate them) was
+    # current; the new one only afterwards.
+    assert seen_tokens == [before]
+    assert served.cache_token("anomaly") != before

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.factories import SEED_ANOMALY, SEED_CATEGORY
 
-from titans_finance.api.fast_path import MAX_BODY_BYTES
+from titans_finance.api.fast_path import MAX_BODY_BYTES, MAX_CONTENT_TYPE_BYTES
 
 JSON = {"Content-Type": "application/json"}
 BODY = json.dumps({**SEED_CATEGORY, "account": "Alpha"}).encode()
@@ -131,6 +131,8 @@ def test_reload_clear_and_rules_invalidate_kept_answers(
     [
         (BODY + b" " * MAX_BODY_BYTES, JSON),  # too long to keep
         (BODY, {"Content-Type": "text/plain"}),  # not JSON: the route decides
+        # a content type padded to kilobytes would make each kept key that large
+        (BODY, {"Content-Type": "application/json; x=" + "a" * MAX_CONTENT_TYPE_BYTES}),
     ],
 )
 def test_bodies_not_kept(client: TestClient, body: bytes, headers: dict[str, str]) -> None:

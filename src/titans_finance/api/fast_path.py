@@ -17,9 +17,11 @@ only ever a 200 the route itself sent to an authorised caller.
 Entries are keyed by (route, content type, raw body, the model service's generation, the
 model's cache token: model version and rules or feedback version), so a new model set, a
 cleared cache or changed rules are never answered from an old entry; a new generation drops
-every entry at once.  Bodies over `MAX_BODY_BYTES` are not kept, and at most `MAX_ENTRIES`
-are (least recently used first out): about 20 MB per worker at worst.  Every replay counts as
-a cache hit of its model and a prediction in the metrics, as the route's own cache hits do.
+every entry at once.  Bodies over `MAX_BODY_BYTES` are not kept, nor bodies sent with a
+content type over `MAX_CONTENT_TYPE_BYTES` (a header the server lets grow to kilobytes would
+make every key that large), and at most `MAX_ENTRIES` are (least recently used first out):
+about 20 MB per worker at worst.  Every replay counts as a cache hit of its model and a
+prediction in the metrics, as the route's own cache hits do.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ REPLAYED_ROUTES: dict[str, str] = {
     "/predict/anomaly": "anomaly",
 }
 MAX_BODY_BYTES = 2048
+# "application/json; charset=utf-8" is 31 bytes; a longer content type is routed, not kept.
+MAX_CONTENT_TYPE_BYTES = 64
 MAX_ENTRIES = 8192
 # Where a route leaves, in the request's state, what a replay of its answer must check.
 _NOTE = "titans_replay"
@@ -116,6 +120,7 @@ class PredictionFastPath:
             or scope["query_string"]
             or not isinstance(principal, Principal)
             or content_type is None
+            or len(content_type) > MAX_CONTENT_TYPE_BYTES
             or not content_type.startswith(b"application/json")
             or self.state.store_stale()  # the route re-reads rules and feedback first
         ):
@@ -198,4 +203,11 @@ def _targets(api: FastAPI) -> Mapping[str, _Target]:
     return found
 
 
-__all__ = ["MAX_BODY_BYTES", "MAX_ENTRIES", "REPLAYED_ROUTES", "PredictionFastPath", "offer_replay"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_CONTENT_TYPE_BYTES",
+    "MAX_ENTRIES",
+    "REPLAYED_ROUTES",
+    "PredictionFastPath",
+    "offer_replay",
+]

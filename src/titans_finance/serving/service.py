@@ -245,6 +245,9 @@ class ModelService:
                 logger.error(result.message)
                 self.last_reload = result
                 return result
+            # Not kept alive through `_install`: a heap frozen while this frame still held the
+            # replaced set would keep its reference cycles until the next reload.
+            del current
             return self._install(new, f"reloaded {len(new.models)} models")
 
     def clear_cache(self) -> int:
@@ -265,8 +268,10 @@ class ModelService:
         patterns = tuple(dict(p) for p in patterns)
         if patterns != self._feedback:
             self._feedback = patterns
-            self._feedback_version += 1
+            # The model first, then the version: a prediction keyed by the new version (in
+            # the LRU, the shared cache or a kept replay) is never one made without the marks.
             self._apply_feedback(self._set)
+            self._feedback_version += 1
 
     def _apply_feedback(self, model_set: ModelSet) -> None:
         model = model_set.models.get("anomaly")
