@@ -154,13 +154,15 @@ def test_loaded_models_are_frozen_and_a_replaced_set_is_collected(
     import gc
     import weakref
 
-    c = make_client(gc_freeze=True)
-    c.headers.update({"Authorization": "Bearer test-key-1"})
-    service = c.app.state.titans.models  # type: ignore[attr-defined]
-    assert gc.get_freeze_count() > 0
-    old = weakref.ref(service.models.models["category"])
-    assert c.post("/models/reload-all").status_code == 200
-    assert old() is None  # the previous set was unfrozen and collected
-    assert gc.get_freeze_count() > 0
-    assert _post(c).status_code == 200
-    gc.unfreeze()  # leave the test process as it was
+    try:
+        c = make_client(gc_freeze=True)
+        c.headers.update({"Authorization": "Bearer test-key-1"})
+        service = c.app.state.titans.models  # type: ignore[attr-defined]
+        assert gc.get_freeze_count() > 0
+        old = weakref.ref(service.models.models["category"])
+        assert c.post("/models/reload-all").status_code == 200
+        assert old() is None  # the previous set was unfrozen and collected
+        assert gc.get_freeze_count() > 0
+        assert _post(c).status_code == 200
+    finally:
+        gc.unfreeze()  # leave the test process as it was, even when an assertion failed
