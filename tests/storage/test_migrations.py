@@ -119,6 +119,41 @@ def test_a_migration_breaking_foreign_keys_changes_nothing(tmp_path: Path) -> No
     with engine.connect() as conn:
         assert current_revision(conn) == "0007"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        tables = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        assert not [name for name in tables.scalars() if name.startswith("_alembic_tmp")]
+        conn.execute(text("DELETE FROM category_feedback"))  # repaired: the upgrade now runs
+        conn.commit()
+    migrate(engine)
+    with engine.connect() as conn:
+        assert current_revision(conn) == head_revision()
+    engine.dispose()
+
+
+def test_two_processes_upgrading_a_sqlite_store_at_once_both_succeed(tmp_path: Path) -> None:
+    # API workers starting together: the second waits for the first, then finds head
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    engine = create_db_engine(url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0007")
+    script = (
+        "import sys; from titans_finance.storage.db import create_db_engine, migrate; "
+        "migrate(create_db_engine(sys.argv[1]))"
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, url], stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    errors = [worker.communicate(timeout=120)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], errors
+    with engine.connect() as conn:
+        assert current_revision(conn) == head_revision()
+        tables = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        assert not [name for name in tables.scalars() if name.startswith("_alembic_tmp")]
     engine.dispose()
 
 

@@ -123,6 +123,12 @@ def migrate(engine: Engine) -> None:
                 connection.commit()
             try:
                 with connection.begin():
+                    if sqlite:
+                        # pysqlite opens no transaction before DDL: without this BEGIN a
+                        # table rebuild's CREATE TABLE commits on its own (a failed upgrade
+                        # left a stray _alembic_tmp_ table behind), and IMMEDIATE makes a
+                        # second process starting at once wait, then find the store upgraded.
+                        connection.exec_driver_sql("BEGIN IMMEDIATE")
                     before = current_revision(connection)
                     config.attributes["connection"] = connection
                     command.upgrade(config, "head")
