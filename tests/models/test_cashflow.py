@@ -395,3 +395,23 @@ def test_below_zero_is_calibrated_when_no_cut_off_saw_an_account_go_below_zero()
         for account in model.accounts_
     ]
     assert max(probabilities) < 0.05
+
+
+def test_median_regressions_survive_balances_in_the_hundreds_of_millions() -> None:
+    # both HiGHS solvers gave up on this scale ("numerical difficulties") and scikit-learn
+    # then raised a TypeError; a LAD fit is scale-equivariant, so the answer is the small
+    # problem's, scaled
+    from titans_finance.models.cashflow import _cut_effects_regression, _pooled_regression
+
+    rng = np.random.default_rng(2)
+    features, target = rng.normal(size=(400, 8)), rng.normal(size=400)
+    which = np.repeat(np.arange(8), 50)
+    big = 6e8
+    intercept, coef = _pooled_regression(features * big, target * big)
+    small_intercept, small_coef = _pooled_regression(features, target)
+    assert intercept == pytest.approx(small_intercept * big, rel=1e-4, abs=1e-2)
+    np.testing.assert_allclose(coef, small_coef, rtol=1e-4, atol=1e-8)
+    intercepts, slopes = _cut_effects_regression(features * big, target * big, which)
+    small_intercepts, small_slopes = _cut_effects_regression(features, target, which)
+    np.testing.assert_allclose(intercepts, small_intercepts * big, rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(slopes, small_slopes, rtol=1e-4, atol=1e-8)

@@ -119,6 +119,58 @@ def test_a_migration_breaking_foreign_keys_changes_nothing(tmp_path: Path) -> No
     with engine.connect() as conn:
         assert current_revision(conn) == "0007"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        tables = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        assert not [name for name in tables.scalars() if name.startswith("_alembic_tmp")]
+        conn.execute(text("DELETE FROM category_feedback"))  # repaired: the upgrade now runs
+        conn.commit()
+    migrate(engine)
+    with engine.connect() as conn:
+        assert current_revision(conn) == head_revision()
+    engine.dispose()
+
+
+def test_two_processes_upgrading_a_store_at_once_both_succeed(
+    bare_url: str, tmp_path: Path
+) -> None:
+    # API workers starting together: the second waits for the first, then finds head
+    import subprocess
+    import sys
+    import time
+
+    url = bare_url
+    engine = create_db_engine(url)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0007")
+    script = (  # imported and connected first, then both upgrade at the same moment
+        "import sys, time, pathlib; from titans_finance.storage.db import create_db_engine, "
+        "migrate; engine = create_db_engine(sys.argv[1]); engine.connect().close(); "
+        "go = pathlib.Path(sys.argv[2]); pathlib.Path(sys.argv[3]).touch()\n"
+        "while not go.exists(): time.sleep(0.005)\n"
+        "migrate(engine)"
+    )
+    go = tmp_path / "go"
+    ready = [tmp_path / f"ready{i}" for i in range(2)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, url, str(go), str(flag)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for flag in ready
+    ]
+    deadline = time.monotonic() + 60
+    while not all(flag.exists() for flag in ready) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
+    errors = [worker.communicate(timeout=120)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], errors
+    with engine.connect() as conn:
+        assert current_revision(conn) == head_revision()
+    from sqlalchemy import inspect
+
+    assert not [name for name in inspect(engine).get_table_names() if "_alembic_tmp" in name]
     engine.dispose()
 
 

@@ -868,13 +868,25 @@ class _Cut:
     went_below: np.ndarray
 
 
-def _median_regression(*, fit_intercept: bool) -> QuantileRegressor:
-    """An unpenalised median (LAD) regression solved by HiGHS's interior-point method: the
-    same optimum as its default (dual simplex here) at a third to a half of the CPU time on
-    the cut-off samples (2,920 x 12 at Berka's last cut-off: 0.13-0.17 vs 0.37 CPU s)."""
-    return QuantileRegressor(
+def _median_regression(
+    design: np.ndarray, target: np.ndarray, *, fit_intercept: bool
+) -> tuple[float, np.ndarray]:
+    """(intercept, coefficients) of an unpenalised median (LAD) regression solved by HiGHS's
+    interior-point method: the same optimum as its default (dual simplex here) at a third to a
+    half of the CPU time on the cut-off samples (2,920 x 12 at Berka's last cut-off: 0.13-0.17
+    vs 0.37 CPU s).  Solved on columns and target divided by their largest magnitude (a LAD
+    fit is scale-equivariant): balances in the hundreds of millions made both HiGHS solvers
+    give up ("numerical difficulties") and scikit-learn then fail with a TypeError."""
+    column_scale = np.abs(design).max(axis=0) if len(design) else np.ones(design.shape[1])
+    column_scale = np.where(column_scale > 0, column_scale, 1.0)
+    target_scale = float(np.abs(target).max()) if len(target) else 1.0
+    target_scale = target_scale if target_scale > 0 else 1.0
+    regression = QuantileRegressor(
         quantile=0.5, alpha=0.0, fit_intercept=fit_intercept, solver="highs-ipm"
     )
+    regression.fit(design / column_scale, target / target_scale)
+    coef = np.asarray(regression.coef_, dtype=np.float64) * target_scale / column_scale
+    return float(regression.intercept_) * target_scale, coef
 
 
 def _cut_effects_regression(
@@ -886,17 +898,13 @@ def _cut_effects_regression(
     loses more than usual) goes into that cut-off's intercept, not into the slopes."""
     n_cuts = int(which.max()) + 1
     dummies = (which[:, None] == np.arange(n_cuts)[None, :]).astype(np.float64)
-    regression = _median_regression(fit_intercept=False)
-    regression.fit(np.column_stack([dummies, features]), target)
-    coef = np.asarray(regression.coef_, dtype=np.float64)
+    _, coef = _median_regression(np.column_stack([dummies, features]), target, fit_intercept=False)
     return coef[:n_cuts], coef[n_cuts:]
 
 
 def _pooled_regression(features: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     """Median (LAD) regression of ``target`` on ``features`` with one shared intercept."""
-    regression = _median_regression(fit_intercept=True)
-    regression.fit(features, target)
-    return float(regression.intercept_), np.asarray(regression.coef_, dtype=np.float64)
+    return _median_regression(features, target, fit_intercept=True)
 
 
 def _per_cut_pays(features: np.ndarray, target: np.ndarray, which: np.ndarray) -> bool:

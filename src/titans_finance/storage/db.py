@@ -17,6 +17,7 @@ from titans_finance.errors import ConfigurationError, StorageError
 logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _VERSION_TABLE = "alembic_version"
+_MIGRATION_LOCK_KEY = 7_461_746_101  # PostgreSQL advisory lock: one migrate() at a time
 _REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
 _DOWN_REVISION = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
 
@@ -123,6 +124,18 @@ def migrate(engine: Engine) -> None:
                 connection.commit()
             try:
                 with connection.begin():
+                    if sqlite:
+                        # pysqlite opens no transaction before DDL: without this BEGIN a
+                        # table rebuild's CREATE TABLE commits on its own (a failed upgrade
+                        # left a stray _alembic_tmp_ table behind), and IMMEDIATE makes a
+                        # second process starting at once wait, then find the store upgraded.
+                        connection.exec_driver_sql("BEGIN IMMEDIATE")
+                    elif connection.dialect.name == "postgresql":
+                        # likewise: the second of two workers waits here, then reads head
+                        # (without it 0008 failed on the constraint the first one dropped)
+                        connection.exec_driver_sql(
+                            f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})"
+                        )
                     before = current_revision(connection)
                     config.attributes["connection"] = connection
                     command.upgrade(config, "head")
