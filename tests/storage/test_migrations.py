@@ -129,6 +129,31 @@ def test_a_migration_breaking_foreign_keys_changes_nothing(tmp_path: Path) -> No
     engine.dispose()
 
 
+def test_a_refused_upgrade_statement_is_one_clear_error_and_changes_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the database is reached, but a statement of the upgrade fails (here: a table left in
+    # the way of 0008's rebuild): a schema error, not "cannot reach the database"
+    from titans_finance.errors import StorageError
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'blocked.db'}")
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0007")
+        conn.execute(text("CREATE TABLE _alembic_tmp_transactions (id INTEGER)"))
+    with pytest.raises(StorageError) as raised:
+        migrate(engine)
+    message = str(raised.value)
+    assert message.startswith("the schema upgrade of the sqlite database failed")
+    assert "nothing was changed" in message and "CREATE" not in message
+    assert "_alembic_tmp_transactions" in caplog.text  # the detail is in the log only
+    with engine.connect() as conn:
+        assert current_revision(conn) == "0007"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+    engine.dispose()
+
+
 def test_two_processes_upgrading_a_store_at_once_both_succeed(
     bare_url: str, tmp_path: Path
 ) -> None:

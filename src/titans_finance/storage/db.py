@@ -141,6 +141,8 @@ def migrate(engine: Engine) -> None:
                     command.upgrade(config, "head")
                     if sqlite and current_revision(connection) != before:
                         _check_foreign_keys(connection)
+            except DBAPIError as exc:
+                raise _upgrade_failed(engine, exc) from exc
             finally:
                 if sqlite:
                     connection.exec_driver_sql("PRAGMA foreign_keys=ON")
@@ -157,6 +159,21 @@ def migrate(engine: Engine) -> None:
             f"cannot reach the {engine.dialect.name} database "
             f"({type(exc.orig).__name__}); check TITANS_DATABASE_URL and that the server runs"
         ) from exc
+
+
+def _upgrade_failed(engine: Engine, exc: DBAPIError) -> StorageError:
+    """The one-line error of a schema upgrade the database refused (reached, but a statement
+    failed: the transaction rolled back); the statement and the driver's message go to the log
+    only."""
+    logger.warning(
+        "schema upgrade of %s failed: %s",
+        engine.url.render_as_string(hide_password=True),
+        exc.orig,
+    )
+    return StorageError(
+        f"the schema upgrade of the {engine.dialect.name} database failed "
+        f"({type(exc.orig).__name__}); nothing was changed; the log has the details"
+    )
 
 
 def _check_foreign_keys(connection: Connection) -> None:
