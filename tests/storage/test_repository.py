@@ -134,6 +134,7 @@ def test_large_loads_rebuild_secondary_indexes(
 
     monkeypatch.setattr(bulk, "BULK_REBUILD_ROWS", 10)
     monkeypatch.setattr(bulk, "_COPY_CHUNK_ROWS", 7)  # PostgreSQL: COPY in 6 chunks
+    monkeypatch.setattr(bulk, "_STORED_CHUNK_IDS", 9)  # stored fingerprints read in 5 ranges
     first = canonical_frame(40)
     assert _store(engine, first).inserted == 40
     assert _store(engine, canonical_frame(40)).inserted == 0

@@ -64,6 +64,9 @@ _SECONDARY_INDEXES: dict[str, str] = {
 _UNIQUE_INDEX = ("uq_transactions_fingerprint", "transactions (fingerprint)")
 BULK_REBUILD_ROWS = 100_000
 _COPY_CHUNK_ROWS = 100_000
+# Stored fingerprints are read this many ids at a time: each joined text stays ~130 MB, far
+# below both databases' ~1 GB limit on one string, however large the store.
+_STORED_CHUNK_IDS = 2_000_000
 _REBUILD_MEMORY = "256MB"
 
 
@@ -240,9 +243,9 @@ def _without_stored(
     conn: Connection, frame: pd.DataFrame, account_ids: dict[str, int]
 ) -> pd.DataFrame:
     """The rows whose fingerprint is not stored yet.  Large loads read the stored fingerprints
-    of their accounts (a fingerprint spells its account, so only those rows can match) in one
-    scan; small PostgreSQL loads ask for their own fingerprints; small SQLite loads leave it to
-    ``INSERT OR IGNORE``."""
+    of their accounts (a fingerprint spells its account, so only those rows can match) as one
+    joined text per range of `_STORED_CHUNK_IDS` ids; small PostgreSQL loads ask for their own
+    fingerprints; small SQLite loads leave it to ``INSERT OR IGNORE``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -250,16 +253,24 @@ def _without_stored(
     if len(frame) >= BULK_REBUILD_ROWS:
         names = frame[d.ACCOUNT].fillna(d.DEFAULT_ACCOUNT).astype(str).unique()
         accounts = sorted({account_ids[name] for name in names})
-        # one joined text instead of a row each: hex digests hold no separator
-        joined = conn.execute(
-            select(func.aggregate_strings(Transaction.c.fingerprint, ",")).where(
-                Transaction.c.account_id.in_(accounts)
-            )
-        ).scalar_one()
-        if not joined:
+        first, last = conn.execute(
+            select(func.min(Transaction.c.id), func.max(Transaction.c.id))
+        ).one()
+        parts = []
+        for start in range(first or 0, (last or -1) + 1, _STORED_CHUNK_IDS):
+            # one joined text per id range instead of a row each: hex digests hold no separator
+            joined = conn.execute(
+                select(func.aggregate_strings(Transaction.c.fingerprint, ",")).where(
+                    Transaction.c.account_id.in_(accounts),
+                    Transaction.c.id >= start,
+                    Transaction.c.id < start + _STORED_CHUNK_IDS,
+                )
+            ).scalar_one()
+            if joined:
+                parts.append(pc.split_pattern(pa.array([joined], pa.large_string()), ",").flatten())
+        if not parts:
             return frame
-        known = pc.split_pattern(pa.array([joined], pa.large_string()), ",").flatten()
-        known = known.cast(pa.string())
+        known = pa.concat_arrays(parts).cast(pa.string())
     elif conn.dialect.name == "postgresql":
         found = conn.exec_driver_sql(
             "SELECT fingerprint FROM transactions WHERE fingerprint = ANY(%s)",
