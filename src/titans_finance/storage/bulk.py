@@ -216,7 +216,7 @@ def _bulk_insert_transactions(
             _insert_table(frame.iloc[start : start + _COPY_CHUNK_ROWS], account_ids, import_id)
             for start in range(0, fresh, _COPY_CHUNK_ROWS)
         )
-        _copy_insert_postgres(conn, chunks, fresh)
+        _copy_insert_postgres(conn, chunks, large=rebuild)
         inserted = fresh
     else:
         inserted = _insert_rows(conn, _insert_table(frame, account_ids, import_id))
@@ -331,25 +331,24 @@ def _csv_for_copy(table: Any, now: datetime | None) -> bytes:
     return buffer.getvalue()
 
 
-def _copy_insert_postgres(conn: Connection, chunks: Iterable[Any], rows: int) -> None:
-    """COPY new rows (fingerprints checked under the import's table lock) into the table:
-    ``rows`` rows in Arrow ``chunks``, each queued to a writer thread as CSV, so the server
-    parses a chunk while the next one is converted.
+def _copy_insert_postgres(conn: Connection, chunks: Iterable[Any], *, large: bool) -> None:
+    """COPY new rows (fingerprints checked under the import's table lock) into the table: Arrow
+    ``chunks``, each queued to a writer thread as CSV, so the server parses a chunk while the
+    next one is converted.
 
-    A large load sets the table's foreign keys aside and adds them back afterwards, checked in
-    one join instead of one trigger call per row (4-5x faster).  It also leaves created_at and
-    updated_at to a column default of the transaction's time, set for the load only: parsing
-    two timestamps per row was a third of the server's COPY time.  Readers then wait for that
-    import; everything stays inside the import's transaction, so a failure restores the
-    constraints and defaults too.
+    A ``large`` load (the caller's index rebuild) sets the table's foreign keys aside and adds
+    them back afterwards, checked in one join instead of one trigger call per row (4-5x
+    faster).  It also leaves created_at and updated_at to a column default of the
+    transaction's time, set for the load only: parsing two timestamps per row was a third of
+    the server's COPY time.  Readers then wait for that import; everything stays inside the
+    import's transaction, so a failure restores the constraints and defaults too.
     """
     from psycopg.copy import QueuedLibpqWriter
 
     raw = conn.connection.driver_connection
-    large = rows >= BULK_REBUILD_ROWS
     names = ", ".join(_INSERT_COLUMNS)
     with raw.cursor() as cursor:  # type: ignore[union-attr]
-        set_aside = _foreign_keys_to_set_aside(cursor, rows)
+        set_aside = _foreign_keys(cursor) if large else []
         for name, _definition in set_aside:
             cursor.execute(f'ALTER TABLE transactions DROP CONSTRAINT "{name}"')
         if large:
@@ -375,11 +374,9 @@ def _copy_insert_postgres(conn: Connection, chunks: Iterable[Any], rows: int) ->
             cursor.execute(f'ALTER TABLE transactions ADD CONSTRAINT "{name}" {definition}')
 
 
-def _foreign_keys_to_set_aside(cursor: Any, fresh: int) -> list[tuple[str, str]]:
-    """(name, definition) of the transactions foreign keys, dropped for a load of ``fresh``
-    rows and added back after it; none below ``BULK_REBUILD_ROWS``."""
-    if fresh < BULK_REBUILD_ROWS:
-        return []
+def _foreign_keys(cursor: Any) -> list[tuple[str, str]]:
+    """(name, definition) of the transactions foreign keys, which a large load drops and adds
+    back after it."""
     cursor.execute(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = 'transactions'::regclass AND contype = 'f' ORDER BY conname"
