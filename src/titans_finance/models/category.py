@@ -786,10 +786,14 @@ class CategoryModel(TitansModel):
         history = self.merchant_history_
         return np.asarray(history["total"] if "total" in history else history["n"])
 
+    def _consistent_merchants(self) -> np.ndarray:
+        """Per ``merchant_history_`` key: every training row of it carried one category."""
+        return np.asarray(self.merchant_history_["n"].to_numpy() == self._merchant_totals())
+
     def _calibrated(self, prepared: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
         history = self.merchant_history_
         position = history.index.get_indexer(pd.Index(prepared[MERCHANT_KEY_COLUMN]))
-        consistent = (history["n"].to_numpy() == self._merchant_totals())[np.maximum(position, 0)]
+        consistent = self._consistent_merchants()[np.maximum(position, 0)]
         # artefacts saved before the per-state temperatures use the pooled seen one
         temperature = np.select(
             [position < 0, consistent],
@@ -869,6 +873,7 @@ class CategoryModel(TitansModel):
         history_cat = self.merchant_history_["category"].to_numpy(dtype=object)
         history_n = self.merchant_history_["n"].to_numpy()
         history_total = self._merchant_totals()
+        history_consistent = self._consistent_merchants()
         found = brand_frame(pd.Series(prepared[NORMALISED_COLUMN].to_numpy()[rep], dtype=object))
         brands: list[str | None] = found["brand"].tolist()
         tags: list[str | None] = found["tag"].tolist()
@@ -876,7 +881,7 @@ class CategoryModel(TitansModel):
         texts = []
         for i, pos in enumerate(position.tolist()):
             parts = []
-            if pos >= 0 and history_n[pos] == history_total[pos]:
+            if pos >= 0 and history_consistent[pos]:
                 parts.append(f"merchant seen {history_n[pos]} times as {history_cat[pos]}")
             elif pos >= 0:
                 parts.append(
